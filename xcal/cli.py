@@ -1,0 +1,156 @@
+"""The `xcal` command line: parse, call the library, print. Heavy imports stay inside the commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .errors import XcalError
+
+DEMO_NOTE = ("Using the built-in demo site: simulated rooms and instruments; every record is marked "
+             "SIMULATED. Give --site FILE (or set XCAL_SITE) for a real site.")
+
+
+class Context:
+    def __init__(self, site: str | None, db: str | None, debug: bool) -> None:
+        self.site, self.db, self.debug = site, db, debug
+
+    def load_site(self) -> Any:
+        from .site import load_site
+
+        return load_site(self.site)
+
+
+def _guard(func: Callable[..., int | None]) -> Callable[..., None]:
+    """Turn XcalError into its message and exit code; tracebacks only with --debug."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        ctx = click.get_current_context()
+        debug = bool(ctx.obj and ctx.obj.debug)
+        try:
+            code = func(*args, **kwargs)
+        except XcalError as exc:
+            if debug:
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        sys.exit(code or 0)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xcal")
+@click.option("--site", envvar="XCAL_SITE", metavar="FILE",
+              help="Site file (facility, rooms, instruments). Default: the built-in simulated demo site.")
+@click.option("--db", envvar="XCAL_DB", metavar="PATH",
+              help="Record store (SQLite file). Default: xcal.sqlite3 in the user data folder.")
+@click.option("--debug", is_flag=True, help="Show tracebacks and raw instrument I/O.")
+@click.pass_context
+def main(ctx: click.Context, site: str | None, db: str | None, debug: bool) -> None:
+    """xcal: X-ray QC instrument control and calibration.
+
+    Exit codes: 0 pass, 1 fail, 2 bad input or configuration, 3 instrument or run error.
+    """
+    ctx.obj = Context(site, db, debug)
+    if debug:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s %(message)s")
+
+
+@main.command()
+@click.argument("procedure")
+@click.option("--room", required=True, help="Room id from the site file.")
+@click.option("--operator", help="Who performs the test (default: the OS user).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (messages go to stderr).")
+@click.option("--allow-expired-calibration", "allow_expired", metavar="REASON",
+              help="Proceed with an instrument past its calibration due date; the reason is recorded.")
+@click.pass_obj
+@_guard
+def run(obj: Context, procedure: str, room: str, operator: str | None, as_json: bool,
+        allow_expired: str | None) -> int:
+    """Run PROCEDURE (an id from `xcal list`, or a file) in a room."""
+    from .console import RunConsole
+    from .procedures.session import plan_run, run_plan
+
+    console = RunConsole(to_stderr=as_json)
+    if not (obj.site or os.environ.get("XCAL_SITE")):
+        console.note(DEMO_NOTE)
+    plan = plan_run(procedure, room, site=obj.site, allow_expired_calibration=allow_expired)
+    with console.progress(plan):
+        result = run_plan(plan, db=obj.db, operator=operator, observer=console)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    return 0 if result.passed else 1
+
+
+@main.command("list")
+@click.pass_obj
+@_guard
+def list_(obj: Context) -> int:
+    """List the built-in procedures."""
+    from .console import print_procedure_list
+    from .procedures.loader import library_paths, load_procedure
+
+    print_procedure_list([load_procedure(p, display=f"<built-in>/procedures/{p.name}")
+                          for p in library_paths().values()])
+    return 0
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.pass_obj
+@_guard
+def validate(obj: Context, paths: tuple[str, ...]) -> int:
+    """Check procedure, limit-set and site files (all built-in ones when no PATH is given)."""
+    from .validate import validate_paths
+
+    for line in validate_paths(list(paths), site=obj.site):
+        click.echo(line)
+    return 0
+
+
+@main.command()
+@click.option("--room", help="Only runs in this room.")
+@click.option("--limit", "count", type=int, default=50, show_default=True, help="How many runs to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def history(obj: Context, room: str | None, count: int, as_json: bool) -> int:
+    """List recorded runs, newest first."""
+    from .console import print_history
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        runs = store.list_runs(room=room, limit=count)
+    print_history(runs, as_json=as_json)
+    return 0
+
+
+@main.command("show-run")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def show_run(obj: Context, run_id: str, as_json: bool) -> int:
+    """Show one recorded run with its readings and checks."""
+    from .console import print_run
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        run = store.get_run(run_id)
+    print_run(run, as_json=as_json)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,184 @@
+"""What the technician sees: live readings, a progress display, the verdict table, history listings."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from typing import Any, Iterator
+
+from .procedures.runner import RunObserver
+
+_VERDICT_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red", "NOT_DONE": "dim"}
+_READING_LABELS = (("kvp_ppv", "PPV"), ("kvp_max", "max"), ("kvp_avg", "avg"), ("exposure_time", "t"),
+                   ("air_kerma", "K"), ("air_kerma_rate", "K rate"), ("charge", "Q"), ("dap", "DAP"))
+
+
+def _console(to_stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=to_stderr, highlight=False, soft_wrap=True)
+
+
+def _fmt(q: Any, digits: int = 4) -> str:
+    from .units import format_quantity
+
+    return format_quantity(q, digits)
+
+
+class RunConsole(RunObserver):
+    """Prints a run as it goes; with --json everything human goes to stderr."""
+
+    def __init__(self, to_stderr: bool = False) -> None:
+        self.out = _console(to_stderr)
+        self._progress: Any = None
+        self._task: Any = None
+
+    def note(self, text: str) -> None:
+        self.out.print(text)
+
+    @contextlib.contextmanager
+    def progress(self, plan: Any) -> Iterator[None]:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), console=self.out, transient=True)
+        self._task = self._progress.add_task("exposures", total=plan.total_exposures())
+        with self._progress:
+            yield
+
+    def started(self, run_id: str, plan: Any, identities: dict[str, Any]) -> None:
+        sim = " [bold magenta]SIMULATED[/]" if plan.simulated else ""
+        self.out.print(f"[bold]{plan.procedure.title}[/] ({plan.procedure.id} {plan.procedure.version}) in "
+                       f"{plan.room.label()} at {plan.site.name}{sim}")
+        for role, inst in plan.instruments.items():
+            ident = identities.get(role) or {}
+            self.out.print(f"  {role}: {inst.make} {inst.model} serial {inst.serial}"
+                           f" (reports {ident.get('model', '?')} {ident.get('serial', '?')}, firmware "
+                           f"{ident.get('firmware', '?')}), calibration due {inst.calibration.due}")
+        if plan.calibration_override:
+            self.out.print(f"  [yellow]calibration expired for {', '.join(plan.expired_calibration)}; "
+                           f"proceeding because: {plan.calibration_override}[/]")
+        self.out.print(f"  run {run_id}")
+
+    def prompt(self, text: str) -> None:
+        self.out.print(f"[cyan]>> {text.strip()}[/]")
+
+    def exposure(self, n: int, total: int, station: Any, repeat: int) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=f"{station.label()} #{repeat}")
+
+    def reading(self, n: int, total: int, station: Any, repeat: int, values: dict[str, dict[str, Any]]) -> None:
+        parts = []
+        for vals in values.values():
+            for key, label in _READING_LABELS:
+                if key in vals:
+                    parts.append(f"{label} {_fmt(vals[key])}")
+        width = len(str(total))
+        self.out.print(f"[{n:>{width}}/{total}] {station.label():<22} #{repeat}  " + "  ".join(parts))
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+    def finished(self, result: Any) -> None:
+        from rich.table import Table
+
+        table = Table(title=result.plan.procedure.title, title_justify="left")
+        for col in ("Station", "Set", "Measured", "Error", "Limit", "Source", "Verdict"):
+            table.add_column(col, overflow="fold")
+        for c in result.checks:
+            err = ""
+            if c.deviation is not None:
+                pct = c.deviation_percent
+                err = f"{c.deviation.magnitude:+.2f} {c.deviation.units:~P}" + (f" ({pct:+.1f} %)" if pct is not None else "")
+            limit = c.limit.text + (f" = ±{_fmt(c.allowed, 3)}" if c.nominal is not None else "")
+            table.add_row(str(c.station.index) if c.station else "run",
+                          _fmt(c.nominal) if c.nominal is not None else "",
+                          _fmt(c.value), err, limit, f"{c.limit.source} [{c.limit.set_id}]",
+                          f"[{_VERDICT_STYLE[c.verdict]}]{c.verdict}[/]")
+        self.out.print(table)
+        failed = [c for c in result.checks if c.verdict == "FAIL"]
+        marginal = [c for c in result.checks if c.verdict == "WARN"]
+        sim = " (SIMULATED)" if result.plan.simulated else ""
+        style = _VERDICT_STYLE[result.verdict]
+        line = f"[{style}]VERDICT: {result.verdict}[/]{sim}  run {result.run_id}"
+        if failed:
+            line += " — failed: " + "; ".join(
+                f"{c.title} at {c.station.label() if c.station else 'run'}" for c in failed)
+        if marginal:
+            line += f" — {len(marginal)} marginal (WARN)"
+        self.out.print(line)
+
+
+def print_procedure_list(procedures: list[Any]) -> None:
+    from rich.table import Table
+
+    table = Table()
+    for col in ("Procedure", "Version", "Modality", "Title", "Instruments"):
+        table.add_column(col)
+    for p in procedures:
+        table.add_row(p.id, p.version, p.modality, p.title,
+                      ", ".join(f"{role} ({cap})" for role, cap in p.instruments.items()))
+    _console().print(table)
+
+
+def print_history(runs: list[Any], as_json: bool = False) -> None:
+    if as_json:
+        print(json.dumps([{k: v for k, v in r.to_dict().items() if k not in ("readings", "checks", "snapshot")}
+                          for r in runs], indent=2, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    table = Table()
+    for col in ("Run", "Started (UTC)", "Room", "Procedure", "Operator", "Status", "Verdict", ""):
+        table.add_column(col)
+    for r in runs:
+        verdict = r.verdict or "-"
+        table.add_row(r.run_id, r.started_at[:19].replace("T", " "), r.room_id, f"{r.procedure_id} {r.procedure_version}",
+                      r.operator, r.status, f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]" if r.verdict else "-",
+                      "SIMULATED" if r.simulated else "")
+    out = _console()
+    if not runs:
+        out.print("No runs recorded yet.")
+        return
+    out.print(table)
+
+
+def print_run(run: Any, as_json: bool = False) -> None:
+    if as_json:
+        print(json.dumps(run.to_dict(), indent=2, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    out = _console()
+    snap = run.snapshot
+    out.print(f"[bold]Run {run.run_id}[/]{'  [bold magenta]SIMULATED[/]' if run.simulated else ''}")
+    out.print(f"  procedure  {run.procedure_id} {run.procedure_version} ({run.procedure_title}), "
+              f"sha256 {run.procedure_sha256[:16]}…")
+    out.print(f"  site       {run.site}; room {run.room_id} {run.room_name}")
+    out.print(f"  operator   {run.operator}; started {run.started_at}; finished {run.finished_at or '-'}")
+    out.print(f"  status     {run.status}{(' — ' + run.status_note) if run.status_note else ''}; "
+              f"verdict {run.verdict or '-'}")
+    for role, inst in snap.get("instruments", {}).items():
+        cal = inst.get("calibration", {})
+        out.print(f"  {role}: {inst['make']} {inst['model']} serial {inst['serial']} at {inst['resource']}; "
+                  f"calibration {cal.get('certificate')} {cal.get('date')}, due {cal.get('due')}")
+    if snap.get("calibration_override"):
+        out.print(f"  [yellow]calibration override: {snap['calibration_override']['reason']}[/]")
+    readings = Table(title="Readings", title_justify="left")
+    for col in ("Exposure", "Station", "Repeat", "Instrument", "Quantity", "Value", "Taken (UTC)"):
+        readings.add_column(col)
+    for r in run.readings:
+        value = (f"{len(r.data['samples'])} samples @ {r.data['interval']} {r.data['interval_unit']}"
+                 if r.quantity == "waveform" and r.data else f"{r.value:.5g} {r.unit}")
+        readings.add_row(str(r.exposure), str(r.station), str(r.repeat), r.instrument_id, r.quantity, value,
+                         r.taken_at[11:23])
+    out.print(readings)
+    if run.checks:
+        checks = Table(title="Checks", title_justify="left")
+        for col in ("Check", "Station", "Measured", "Set", "Limit", "Source", "Verdict"):
+            checks.add_column(col, overflow="fold")
+        for c in run.checks:
+            checks.add_row(c.title, c.setting, f"{c.value:.5g} {c.unit}",
+                           f"{c.nominal:.5g} {c.unit}" if c.nominal is not None else "", c.limit_text,
+                           f"{c.source} [{c.limit_set}]", f"[{_VERDICT_STYLE.get(c.verdict, '')}]{c.verdict}[/]")
+        out.print(checks)

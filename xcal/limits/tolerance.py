@@ -1,0 +1,150 @@
+"""Tolerances as written in limit files, and their evaluation against a measured value.
+
+Forms: `±5 %`, `±2 kV`, `±(5 % + 1 kV)` (the sum), `±max(5 %, 2 kV)` (whichever is greater),
+`≤ 0.05` / `≥ 2.3 mm` (one-sided bounds), and `as stated by the manufacturer` (no number of its own: the
+limit must come from another set). A value exactly on the limit passes; values are compared unrounded,
+with only a relative 1e-9 allowance so that binary floating point cannot fail a value that is on the limit
+to the digit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+_EXACT = 1e-9
+
+PASS, WARN, FAIL, NOT_DONE = "PASS", "WARN", "FAIL", "NOT_DONE"
+
+_NUM = r"[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
+_PM = r"(?:±|\+/-|\+-)"
+_PCT = rf"(?P<pct>{_NUM})\s*%"
+_ABS = rf"(?P<abs>{_NUM})\s*(?P<unit>[^\s,()%][^,()]*?)"
+
+
+class Form(str, Enum):
+    PERCENT = "percent"
+    ABSOLUTE = "absolute"
+    SUM = "sum"
+    LARGER = "larger"
+    MAX = "max"
+    MIN = "min"
+    DEFER = "defer"
+
+
+_PATTERNS: list[tuple[Form, re.Pattern[str]]] = [
+    (Form.PERCENT, re.compile(rf"^{_PM}\s*{_PCT}$")),
+    (Form.SUM, re.compile(rf"^{_PM}\s*\(\s*{_PCT}\s*\+\s*{_ABS}\s*\)$")),
+    (Form.LARGER, re.compile(rf"^{_PM}\s*max\s*\(\s*{_PCT}\s*,\s*{_ABS}\s*\)$")),
+    (Form.ABSOLUTE, re.compile(rf"^{_PM}\s*{_ABS}$")),
+    (Form.MAX, re.compile(rf"^(?:≤|<=|max)\s*(?P<bound>{_NUM}(?:\s*\S.*)?)$")),
+    (Form.MIN, re.compile(rf"^(?:≥|>=|min)\s*(?P<bound>{_NUM}(?:\s*\S.*)?)$")),
+    (Form.DEFER, re.compile(r"^as stated by the manufacturer$", re.IGNORECASE)),
+]
+
+FORMS_HELP = ("write one of: '±5 %', '±2 kV', '±(5 % + 1 kV)', '±max(5 %, 2 kV)', '≤ 0.05', '≥ 2.3 mm', "
+              "'as stated by the manufacturer'")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The verdict of one value against one tolerance, with what was allowed and how much was used."""
+
+    verdict: str
+    allowed: Any            # Quantity: the allowed deviation (± forms) or the bound (≤ / ≥ forms)
+    deviation: Any | None   # Quantity: measured − nominal (± forms), None for bounds
+    used: float             # fraction of the allowance used (1.0 = exactly on the limit)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """A parsed tolerance. `percent` is a plain number of percent; `amount` and `bound` are Quantities."""
+
+    form: Form
+    text: str
+    percent: float | None = None
+    amount: Any = None
+    bound: Any = None
+
+    @property
+    def needs_nominal(self) -> bool:
+        return self.form in (Form.PERCENT, Form.ABSOLUTE, Form.SUM, Form.LARGER)
+
+    @property
+    def unit_quantity(self) -> Any:
+        """The Quantity whose dimension the checked value must share, or None if any dimension fits."""
+        return self.amount if self.amount is not None else self.bound
+
+    def allowed_deviation(self, nominal: Any) -> Any:
+        """The allowed |measured − nominal| for a ± form, in the unit of the nominal value."""
+        pct = abs(nominal) * (self.percent / 100.0) if self.percent is not None else None
+        amount = self.amount.to(nominal.units) if self.amount is not None else None
+        if self.form is Form.PERCENT:
+            return pct
+        if self.form is Form.ABSOLUTE:
+            return amount
+        if self.form is Form.SUM:
+            return pct + amount
+        if self.form is Form.LARGER:
+            return max(pct, amount)
+        raise ValueError(f"tolerance '{self.text}' is not a ± form")
+
+    def evaluate(self, value: Any, nominal: Any | None = None, warn_fraction: float | None = None
+                 ) -> Outcome:
+        """Judge `value` (a Quantity); ± forms judge value − nominal. WARN when past `warn_fraction` of the allowance."""
+        if self.form is Form.DEFER:
+            raise ValueError("this tolerance defers to the manufacturer and has no number to compare with")
+        if self.needs_nominal:
+            if nominal is None:
+                raise ValueError(f"tolerance '{self.text}' needs the set (nominal) value")
+            allowed = self.allowed_deviation(nominal)
+            deviation = (value - nominal).to(nominal.units)
+            size, limit = abs(deviation.magnitude), allowed.to(nominal.units).magnitude
+        else:
+            limit_value = self.bound.to(value.units).magnitude
+            v = value.magnitude
+            allowed, deviation = self.bound, None
+            if self.form is Form.MAX:
+                ok = v <= limit_value + _EXACT * abs(limit_value)
+                used = v / limit_value if limit_value else (0.0 if v <= 0 else float("inf"))
+            else:
+                ok = v >= limit_value - _EXACT * abs(limit_value)
+                used = limit_value / v if v else float("inf")
+            return Outcome(self._verdict(ok, used, warn_fraction), allowed, None, used)
+        ok = size <= limit * (1 + _EXACT)
+        used = size / limit if limit else (0.0 if size == 0 else float("inf"))
+        return Outcome(self._verdict(ok, used, warn_fraction), allowed, deviation, used)
+
+    @staticmethod
+    def _verdict(ok: bool, used: float, warn_fraction: float | None) -> str:
+        if not ok:
+            return FAIL
+        if warn_fraction is not None and used > warn_fraction:
+            return WARN
+        return PASS
+
+
+def parse_tolerance(text: Any) -> Tolerance:
+    """Parse a tolerance string; raise ValueError naming the accepted forms."""
+    from ..units import parse_quantity
+
+    if not isinstance(text, str):
+        raise ValueError(f"a tolerance is text such as '±5 %', got {text!r}")
+    cleaned = " ".join(text.replace("μ", "µ").split())
+    for form, pattern in _PATTERNS:
+        m = pattern.match(cleaned)
+        if not m:
+            continue
+        groups = m.groupdict()
+        percent = float(groups["pct"]) if groups.get("pct") else None
+        amount = bound = None
+        if groups.get("abs"):
+            amount = parse_quantity(f"{groups['abs']} {groups['unit']}")
+            if amount.dimensionless:
+                raise ValueError(f"'{text}': the amount after the percentage needs a unit, e.g. 1 kV")
+        if groups.get("bound"):
+            bound = parse_quantity(groups["bound"].strip())
+        return Tolerance(form, cleaned, percent, amount, bound)
+    raise ValueError(f"cannot read the tolerance '{text}'")

@@ -1,0 +1,229 @@
+"""Load and validate procedure files: every mistake is found at load, with file, line, column and fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..yamlfile import (Mark, YList, YMap, check_keys, expect_list, expect_map, expect_str, fail,
+                        load_yaml, quantity_at)
+from .model import (FUNCTIONS, READING_DIMENSIONS, TECHNIQUE_KEYS, CheckDef, ExposeStep, Procedure,
+                    PromptStep, ResultDef, _PLACEHOLDER)
+
+LIBRARY = Path(__file__).with_name("library")
+
+
+def _capabilities() -> dict[str, tuple[str, ...]]:
+    from ..drivers.capabilities import CAPABILITIES
+
+    return {name: tuple(q) for name, q in CAPABILITIES.items()}
+
+
+def _parse_station(node: Any, mark: Mark, index: int) -> dict[str, Any]:
+    node = expect_map(node, mark, f"station {index}")
+    check_keys(node, f"station {index}", optional=TECHNIQUE_KEYS)
+    values: dict[str, Any] = {}
+    for key, dimension in TECHNIQUE_KEYS.items():
+        if key not in node:
+            continue
+        if dimension is None:
+            values[key] = expect_str(node[key], node.value_mark(key), f"station {index} {key}")
+        else:
+            values[key] = quantity_at(node, key, dimension, f"station {index} {key}")
+    if not values:
+        raise fail(f"station {index} sets nothing", mark, fix="give at least `kv:` and `ma:`/`time:`")
+    return values
+
+
+def _parse_parameters(node: YMap) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for name, value in node.items():
+        mark = node.value_mark(name)
+        if isinstance(value, YList):
+            if not value:
+                raise fail(f"parameter '{name}' is an empty list", mark, fix="list at least one station")
+            params[name] = [_parse_station(item, value.item_mark(i), i + 1) for i, item in enumerate(value)]
+        elif isinstance(value, bool) or value is None or isinstance(value, YMap):
+            raise fail(f"parameter '{name}' must be a number, a quantity or a list of stations", mark,
+                       fix="write e.g. `repeats: 3`, `sid: 100 cm` or a list of stations")
+        elif isinstance(value, int):
+            if value < 1:
+                raise fail(f"parameter '{name}' must be at least 1, got {value}", mark,
+                           fix="use a positive whole number")
+            params[name] = value
+        else:
+            params[name] = quantity_at(node, name, None, f"parameter '{name}'")
+    return params
+
+
+def _parse_expose(node: Any, mark: Mark, params: dict[str, Any], roles: dict[str, str]) -> ExposeStep:
+    node = expect_map(node, mark, "an expose step")
+    check_keys(node, "an expose step", required=("read",), optional=("stations", "repeats"))
+    stations = str(node.get("stations", "stations"))
+    if not isinstance(params.get(stations), list):
+        raise fail(f"expose step: '{stations}' is not a station list among the parameters",
+                   node.value_mark("stations") if "stations" in node else mark,
+                   fix="add a `stations:` list under `parameters:` or name the right one")
+    repeats = node.get("repeats", 1)
+    if isinstance(repeats, str):
+        if not isinstance(params.get(repeats), int):
+            raise fail(f"expose step: repeats refers to '{repeats}', which is not a whole-number parameter",
+                       node.value_mark("repeats"), fix="write a number or the name of an integer parameter")
+    elif not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
+        raise fail("expose step: repeats must be a positive whole number", node.value_mark("repeats"),
+                   fix="write e.g. `repeats: 3`")
+    read_node = expect_map(node["read"], node.value_mark("read"), "read")
+    caps = _capabilities()
+    reads: dict[str, tuple[str, ...]] = {}
+    for role, quantities in read_node.items():
+        if role not in roles:
+            raise fail(f"read: '{role}' is not an instrument role of this procedure", read_node.key_mark(role),
+                       fix=f"use one of: {', '.join(roles)} (declared under `instruments:`)")
+        qlist = expect_list(quantities, read_node.value_mark(role), f"the readings of '{role}'")
+        names = []
+        for i, q in enumerate(qlist):
+            if q not in caps[roles[role]]:
+                raise fail(f"read: a {roles[role]} cannot deliver '{q}'", qlist.item_mark(i),
+                           fix=f"a {roles[role]} delivers: {', '.join(caps[roles[role]])}")
+            names.append(str(q))
+        reads[role] = tuple(names)
+    return ExposeStep(stations, repeats, reads)
+
+
+def _dimension_of(name: str, results: dict[str, ResultDef]) -> str:
+    if name in results:
+        r = results[name]
+        return _dimension_of(r.of, results) if FUNCTIONS[r.function] else "dimensionless"
+    return READING_DIMENSIONS[name]
+
+
+def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | None = None,
+                   display: str | None = None) -> Procedure:
+    """Load a procedure file. `known_limits` maps each limit name to the Limits that define it (all sets)."""
+    from ..units import DIMENSIONS, Q_
+
+    doc = load_yaml(path, display=display)
+    root = expect_map(doc.data, Mark(doc.path, 1, 1), "a procedure file")
+    check_keys(root, "a procedure", required=("kind", "id", "version", "title", "instruments", "steps"),
+               optional=("modality", "description", "parameters", "results", "checks"))
+    if root["kind"] != "procedure":
+        raise fail(f"kind is '{root['kind']}' but this file is read as a procedure", root.value_mark("kind"),
+                   fix="write `kind: procedure`")
+    caps = _capabilities()
+    inst_node = expect_map(root["instruments"], root.value_mark("instruments"), "instruments")
+    roles: dict[str, str] = {}
+    for role, cap in inst_node.items():
+        if cap not in caps:
+            raise fail(f"unknown capability '{cap}' for instrument role '{role}'", inst_node.value_mark(role),
+                       fix=f"use one of: {', '.join(caps)}")
+        roles[role] = str(cap)
+    params = _parse_parameters(expect_map(root.get("parameters", YMap(root.mark)), root.value_mark("parameters"),
+                                          "parameters"))
+
+    steps_node = expect_list(root["steps"], root.value_mark("steps"), "steps")
+    steps: list[PromptStep | ExposeStep] = []
+    read_names: set[str] = set()
+    for i, step in enumerate(steps_node):
+        mark = steps_node.item_mark(i)
+        step = expect_map(step, mark, f"step {i + 1}")
+        check_keys(step, f"step {i + 1}", optional=("prompt", "expose"))
+        if len(step) != 1:
+            raise fail(f"step {i + 1} must be exactly one of prompt or expose", mark,
+                       fix="split it into separate steps")
+        kind = next(iter(step))
+        if kind == "prompt":
+            text = expect_str(step["prompt"], step.value_mark("prompt"), "a prompt")
+            for m in _PLACEHOLDER.finditer(text):
+                if m.group(1) not in params:
+                    raise fail(f"prompt mentions {{{m.group(1)}}}, which is not a parameter",
+                               step.value_mark("prompt"), fix=f"use one of: {', '.join(params)}")
+            steps.append(PromptStep(text))
+        else:
+            expose = _parse_expose(step["expose"], step.value_mark("expose"), params, roles)
+            steps.append(expose)
+            for names in expose.reads.values():
+                read_names.update(names)
+    if not any(isinstance(s, ExposeStep) for s in steps):
+        raise fail("the procedure has no expose step", root.value_mark("steps"),
+                   fix="add a step `- expose: {read: {ROLE: [QUANTITY, ...]}}`")
+
+    results: dict[str, ResultDef] = {}
+    res_node = expect_map(root.get("results", YMap(root.mark)), root.value_mark("results"), "results")
+    for name, node in res_node.items():
+        node = expect_map(node, res_node.value_mark(name), f"result '{name}'")
+        check_keys(node, f"result '{name}'", required=("function", "of"), optional=("per",))
+        function, of, per = str(node["function"]), str(node["of"]), str(node.get("per", "station"))
+        if function not in FUNCTIONS:
+            raise fail(f"result '{name}': unknown function '{function}'", node.value_mark("function"),
+                       fix=f"use one of: {', '.join(FUNCTIONS)}")
+        if of not in read_names and of not in results:
+            raise fail(f"result '{name}': '{of}' is neither a reading of an expose step nor an earlier result",
+                       node.value_mark("of"), fix=f"use one of: {', '.join(sorted(read_names | set(results)))}")
+        if of == "waveform":
+            raise fail(f"result '{name}': a waveform is not a single value", node.value_mark("of"),
+                       fix="use kvp_ppv, kvp_max or another scalar reading")
+        if per not in ("station", "run"):
+            raise fail(f"result '{name}': per must be station or run", node.value_mark("per"),
+                       fix="write `per: station` or `per: run`")
+        results[name] = ResultDef(name, function, of, per)
+
+    checks: list[CheckDef] = []
+    check_nodes = expect_list(root.get("checks", YList(root.mark)), root.value_mark("checks"), "checks")
+    station_keys = {k for v in params.values() if isinstance(v, list) for st in v for k in st}
+    for i, node in enumerate(check_nodes):
+        node = expect_map(node, check_nodes.item_mark(i), f"check {i + 1}")
+        check_keys(node, f"check {i + 1}", required=("id", "result", "limit"), optional=("title", "nominal"))
+        result, limit = str(node["result"]), str(node["limit"])
+        if result not in results:
+            raise fail(f"check '{node['id']}': unknown result '{result}'", node.value_mark("result"),
+                       fix=f"use one of: {', '.join(results) or '(define results first)'}")
+        nominal = node.get("nominal")
+        if nominal is not None and nominal not in station_keys:
+            raise fail(f"check '{node['id']}': nominal '{nominal}' is not a station setting",
+                       node.value_mark("nominal"), fix=f"use one of: {', '.join(sorted(station_keys))}")
+        if known_limits is not None:
+            if limit not in known_limits:
+                raise fail(f"check '{node['id']}': no limit set defines the limit '{limit}'",
+                           node.value_mark("limit"),
+                           fix="use a limit name defined in a limit set (see `xcal validate` of the limit "
+                               "library), or define it in a limit set")
+            unit_of_result = Q_(1, DIMENSIONS[_dimension_of(result, results)])
+            for lim in known_limits[limit]:
+                q = lim.tolerance.unit_quantity
+                if q is not None and q.dimensionality != unit_of_result.dimensionality:
+                    raise fail(f"check '{node['id']}': limit '{limit}' in {lim.set_id} is in {q.units:~P}, "
+                               f"which does not fit the result '{result}'", node.value_mark("limit"),
+                               fix="pick a limit of the same kind of quantity as the result")
+                if lim.tolerance.needs_nominal and nominal is None:
+                    raise fail(f"check '{node['id']}': limit '{limit}' ({lim.text}) is a ± tolerance and needs "
+                               "the set value", node.mark, fix="add `nominal:` naming the station setting, "
+                               "e.g. `nominal: kv`")
+        checks.append(CheckDef(str(node["id"]), str(node.get("title", node["id"])), result, limit,
+                               str(nominal) if nominal is not None else None))
+
+    return Procedure(
+        id=expect_str(root["id"], root.value_mark("id"), "id"),
+        version=expect_str(root["version"], root.value_mark("version"), "version"),
+        title=expect_str(root["title"], root.value_mark("title"), "title"),
+        modality=str(root.get("modality", "")),
+        description=str(root.get("description", "")).strip(),
+        instruments=roles, parameters=params, steps=tuple(steps), results=tuple(results.values()),
+        checks=tuple(checks), path=doc.path, sha256=doc.sha256,
+        limit_names=frozenset(c.limit for c in checks))
+
+
+def library_paths() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(LIBRARY.glob("*.yaml"))}
+
+
+def find_procedure(name_or_path: str, known_limits: dict[str, list[Any]] | None = None) -> Procedure:
+    """A built-in procedure by id, or a procedure file by path."""
+    library = library_paths()
+    if name_or_path in library:
+        path = library[name_or_path]
+        return load_procedure(path, known_limits=known_limits, display=f"<built-in>/procedures/{path.name}")
+    if Path(name_or_path).suffix in (".yaml", ".yml") or "/" in name_or_path:
+        return load_procedure(name_or_path, known_limits=known_limits)
+    raise ConfigError(f"no procedure named '{name_or_path}'",
+                      fix=f"run `xcal list` to see the procedures ({', '.join(library)}) or give a file path")

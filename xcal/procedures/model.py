@@ -1,0 +1,131 @@
+"""The procedure model: what a validated procedure file becomes.
+
+A procedure says which instruments it needs (by capability), its parameters (stations, repeats, geometry),
+its steps (prompts and exposures with what to read), its results (fixed analysis functions over readings)
+and its checks (a result against a named limit).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+# Technique keys a station may set, with the dimension each must have (None: free text).
+TECHNIQUE_KEYS: dict[str, str | None] = {
+    "kv": "voltage",
+    "ma": "current",
+    "time": "time",
+    "mas": "current_time",
+    "sid": "length",
+    "filtration": "length",
+    "focal_spot": None,
+}
+
+# The dimension of every reading a capability can deliver (see drivers.capabilities.CAPABILITIES).
+READING_DIMENSIONS: dict[str, str] = {
+    "kvp_max": "voltage",
+    "kvp_avg": "voltage",
+    "kvp_ppv": "voltage",
+    "exposure_time": "time",
+    "air_kerma": "air_kerma",
+    "air_kerma_rate": "air_kerma_rate",
+    "charge": "charge",
+    "current": "current",
+    "dap": "dose_area_product",
+    "temperature": "temperature",
+    "pressure": "pressure",
+    "waveform": "voltage",
+}
+
+# Result functions a procedure may name; the value says whether the result keeps the readings' dimension.
+FUNCTIONS: dict[str, bool] = {"mean": True, "sd": True, "min": True, "max": True, "range": True, "cv": False}
+
+
+@dataclass(frozen=True)
+class Station:
+    """One technique setting of a procedure, numbered from 1."""
+
+    index: int
+    values: dict[str, Any]
+
+    def label(self) -> str:
+        from ..units import format_quantity
+
+        parts = []
+        for key in ("kv", "ma", "time", "mas", "sid", "filtration", "focal_spot"):
+            if key in self.values:
+                v = self.values[key]
+                parts.append(v if isinstance(v, str) else format_quantity(v))
+        return " ".join(parts)
+
+    def snapshot(self) -> dict[str, str]:
+        return {k: (v if isinstance(v, str) else f"{v:~P}") for k, v in self.values.items()}
+
+
+@dataclass(frozen=True)
+class PromptStep:
+    text: str
+
+
+@dataclass(frozen=True)
+class ExposeStep:
+    """Expose at each station `repeats` times and read the listed quantities from each instrument role."""
+
+    stations: str
+    repeats: str | int
+    reads: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class ResultDef:
+    name: str
+    function: str
+    of: str
+    per: str = "station"
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    id: str
+    title: str
+    result: str
+    limit: str
+    nominal: str | None = None
+
+
+@dataclass(frozen=True)
+class Procedure:
+    id: str
+    version: str
+    title: str
+    modality: str
+    description: str
+    instruments: dict[str, str]
+    parameters: dict[str, Any]
+    steps: tuple[PromptStep | ExposeStep, ...]
+    results: tuple[ResultDef, ...]
+    checks: tuple[CheckDef, ...]
+    path: str = ""
+    sha256: str = ""
+    limit_names: frozenset[str] = field(default_factory=frozenset)
+
+    def stations(self, parameters: dict[str, Any] | None = None, name: str = "stations") -> list[Station]:
+        params = parameters if parameters is not None else self.parameters
+        return [Station(i + 1, dict(values)) for i, values in enumerate(params[name])]
+
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def fill_text(template: str, values: dict[str, Any]) -> str:
+    """Replace `{name}` with a parameter's value; nothing else in the text is interpreted."""
+    from ..units import format_quantity
+
+    def sub(m: re.Match[str]) -> str:
+        v = values.get(m.group(1))
+        if v is None:
+            return m.group(0)
+        return format_quantity(v) if hasattr(v, "magnitude") else str(v)
+
+    return _PLACEHOLDER.sub(sub, template)

@@ -1,0 +1,94 @@
+"""Prepare a run: pick the procedure, the room's instruments by role and the limits that apply.
+
+Everything that can be wrong before a meter is touched is found here: unknown room, a role with no
+instrument or an instrument without the capability, a limit no room set defines or of the wrong unit,
+and calibration past due (refused unless overridden with a reason).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError
+from ..limits.sets import Limit, resolve
+from ..site import Instrument, Room, Site
+from .model import ExposeStep, Procedure, Station
+
+
+@dataclass
+class RunPlan:
+    site: Site
+    room: Room
+    procedure: Procedure
+    parameters: dict[str, Any]
+    instruments: dict[str, Instrument]
+    limits: dict[str, Limit]
+    expired_calibration: list[str] = field(default_factory=list)
+    calibration_override: str | None = None
+
+    @property
+    def simulated(self) -> bool:
+        return any(inst.simulated for inst in self.instruments.values())
+
+    def expose_steps(self) -> list[ExposeStep]:
+        return [s for s in self.procedure.steps if isinstance(s, ExposeStep)]
+
+    def stations(self, step: ExposeStep) -> list[Station]:
+        return self.procedure.stations(self.parameters, step.stations)
+
+    def repeats(self, step: ExposeStep) -> int:
+        return int(self.parameters[step.repeats]) if isinstance(step.repeats, str) else int(step.repeats)
+
+    def total_exposures(self) -> int:
+        return sum(len(self.stations(s)) * self.repeats(s) for s in self.expose_steps())
+
+
+def known_limits(site: Site) -> dict[str, list[Limit]]:
+    """Every limit name defined by any set the site knows, with each definition."""
+    names: dict[str, list[Limit]] = {}
+    for limit_set in site.limit_sets.values():
+        for name, limit in limit_set.limits.items():
+            names.setdefault(name, []).append(limit)
+    return names
+
+
+def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters: dict[str, Any] | None = None,
+            allow_expired_calibration: str | None = None, today: dt.date | None = None) -> RunPlan:
+    room = site.room(room_id)
+    params = dict(procedure.parameters)
+    for key, value in (parameters or {}).items():
+        if key not in params:
+            raise ConfigError(f"procedure {procedure.id} has no parameter '{key}'",
+                              fix=f"use one of: {', '.join(params)}")
+        if type(value) is not type(params[key]) and not (hasattr(value, "units") and hasattr(params[key], "units")):
+            raise ConfigError(f"parameter '{key}' of {procedure.id} must be like {params[key]!r}, got {value!r}",
+                              fix="give a value of the same kind as the procedure's default")
+        params[key] = value
+
+    instruments: dict[str, Instrument] = {}
+    for role, capability in procedure.instruments.items():
+        iid = room.instruments.get(role)
+        if iid is None:
+            raise ConfigError(f"{room.label()} has no instrument for the role '{role}' ({capability}) that "
+                              f"{procedure.id} needs", fix=f"add `{role}: INSTRUMENT_ID` under the room's "
+                              "`instruments:` in the site file")
+        inst = site.instruments[iid]
+        if capability not in inst.capabilities:
+            raise ConfigError(f"instrument {inst.describe()} in the role '{role}' is not a {capability}",
+                              fix=f"assign an instrument with the {capability} capability to '{role}'")
+        instruments[role] = inst
+
+    limits: dict[str, Limit] = {}
+    for check in procedure.checks:
+        limit = resolve(check.limit, list(room.limit_sets), site.limit_sets, room=room.label())
+        limits[check.limit] = limit
+
+    today = today or dt.date.today()
+    expired = []
+    for inst in instruments.values():
+        if not inst.check_calibration(today, allow_expired_calibration):
+            expired.append(inst.id)
+    return RunPlan(site, room, procedure, params, instruments, limits, expired,
+                   allow_expired_calibration if expired else None)

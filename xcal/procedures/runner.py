@@ -1,0 +1,306 @@
+"""Execute a prepared run: prompt, expose, read, journal every reading, compute results, judge checks.
+
+Each reading is committed to the store before it is shown. If an instrument fails mid-run, or the run is
+interrupted, the run is marked incomplete with the reason and the readings already taken stay in the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Protocol
+
+from .. import __version__
+from ..errors import InstrumentError, RunAborted, XcalError
+from ..limits.tolerance import FAIL, PASS, WARN
+from ..records.store import RunHeader, Store, StoredCheck, StoredReading, now_utc
+from .model import ExposeStep, PromptStep, Station, fill_text
+from .plan import RunPlan
+
+
+class ExposureControl(Protocol):
+    """Makes an exposure happen: fires it in a simulated room, or asks the technician in a real one."""
+
+    def request_exposure(self, station: Station) -> None: ...
+
+
+class RunObserver:
+    """What a front end (console, JSON, tests) hears of a run as it goes. Methods do nothing by default."""
+
+    def started(self, run_id: str, plan: RunPlan, identities: dict[str, Any]) -> None: ...
+    def prompt(self, text: str) -> None: ...
+    def exposure(self, n: int, total: int, station: Station, repeat: int) -> None: ...
+    def reading(self, n: int, total: int, station: Station, repeat: int,
+                values: dict[str, dict[str, Any]]) -> None: ...
+    def finished(self, result: "RunResult") -> None: ...
+
+
+class OperatorControl:
+    """A real room: the technician sets the technique and presses the exposure switch."""
+
+    def __init__(self, observer: RunObserver) -> None:
+        self.observer = observer
+
+    def request_exposure(self, station: Station) -> None:
+        self.observer.prompt(f"Set {station.label()} and make the exposure now.")
+
+
+@dataclass
+class CheckResult:
+    check_id: str
+    title: str
+    station: Station | None
+    value: Any
+    nominal: Any | None
+    deviation: Any | None
+    allowed: Any
+    limit: Any
+    verdict: str
+
+    @property
+    def deviation_percent(self) -> float | None:
+        if self.deviation is None or self.nominal is None or not self.nominal.magnitude:
+            return None
+        return float((self.deviation / self.nominal).to("percent").magnitude)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.check_id, "title": self.title,
+            "station": self.station.index if self.station else None,
+            "setting": self.station.label() if self.station else None,
+            "value": _num(self.value), "unit": f"{self.value.units:~P}",
+            "nominal": _num(self.nominal), "deviation": _num(self.deviation),
+            "deviation_percent": self.deviation_percent, "allowed": _num(self.allowed),
+            "allowed_unit": f"{self.allowed.units:~P}",
+            **{k: v for k, v in self.limit.snapshot().items() if k != "name"},
+            "limit": self.limit.text, "limit_name": self.limit.name, "verdict": self.verdict,
+        }
+
+
+def _num(q: Any) -> float | None:
+    return None if q is None else float(q.magnitude)
+
+
+@dataclass
+class StationResult:
+    station: Station
+    readings: list[dict[str, dict[str, Any]]] = field(default_factory=list)
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    plan: RunPlan
+    stations: list[StationResult]
+    checks: list[CheckResult]
+    verdict: str
+    db_path: str
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == PASS
+
+    def to_dict(self) -> dict[str, Any]:
+        plan = self.plan
+        return {
+            "run_id": self.run_id, "verdict": self.verdict, "status": "complete",
+            "simulated": plan.simulated,
+            "procedure": {"id": plan.procedure.id, "version": plan.procedure.version,
+                          "sha256": plan.procedure.sha256, "title": plan.procedure.title},
+            "site": plan.site.name, "room": {"id": plan.room.id, "name": plan.room.name},
+            "stations": [{"index": s.station.index, "setting": s.station.label(),
+                          "readings": [{role: {k: {"value": _num(v), "unit": f"{v.units:~P}"}
+                                               for k, v in vals.items() if k != "waveform"}
+                                        for role, vals in r.items()} for r in s.readings],
+                          "results": {k: {"value": _num(v), "unit": f"{v.units:~P}"}
+                                      for k, v in s.results.items()}}
+                         for s in self.stations],
+            "checks": [c.to_dict() for c in self.checks],
+            "calibration_override": plan.calibration_override,
+            "db": self.db_path,
+        }
+
+
+def _compute(function: str, values: list[Any]) -> Any:
+    from .. import analysis
+
+    if function == "mean":
+        return analysis.mean(values)
+    if function == "sd":
+        return analysis.sample_sd(values)
+    if function == "cv":
+        return analysis.cv(values)
+    if function == "min":
+        return min(values)
+    if function == "max":
+        return max(values)
+    if function == "range":
+        return max(values) - min(values)
+    raise ValueError(function)
+
+
+def build_snapshot(plan: RunPlan, identities: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "site": {"name": plan.site.name, "file": plan.site.path, "sha256": plan.site.sha256,
+                 "demo": plan.site.is_demo, "facility": plan.site.facility},
+        "room": {"id": plan.room.id, "name": plan.room.name, "modality": plan.room.modality,
+                 "equipment": plan.room.equipment, "limit_sets": list(plan.room.limit_sets)},
+        "procedure": {"id": plan.procedure.id, "version": plan.procedure.version,
+                      "sha256": plan.procedure.sha256, "file": plan.procedure.path},
+        "parameters": {k: (v if isinstance(v, int) else
+                           [Station(i + 1, s).snapshot() for i, s in enumerate(v)] if isinstance(v, list)
+                           else f"{v:~P}") for k, v in plan.parameters.items()},
+        "instruments": {role: {**inst.snapshot(), "reported_identity": identities.get(role)}
+                        for role, inst in plan.instruments.items()},
+        "limits": {name: limit.snapshot() for name, limit in plan.limits.items()},
+        "calibration_override": ({"reason": plan.calibration_override, "instruments": plan.expired_calibration}
+                                 if plan.calibration_override else None),
+    }
+
+
+def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, store: Store, *,
+            operator: str | None = None, observer: RunObserver | None = None,
+            exposure_timeout: Any = None, on_created: Callable[[str], None] | None = None) -> RunResult:
+    """Run the plan with connected drivers (role -> driver) and return the judged result."""
+    from ..units import Q_
+
+    observer = observer or RunObserver()
+    timeout = exposure_timeout if exposure_timeout is not None else Q_(120, "s")
+    identities = {}
+    for role, driver in drivers.items():
+        identity = driver.identify()
+        identities[role] = {"make": identity.make, "model": identity.model, "serial": identity.serial,
+                            "firmware": identity.firmware}
+    proc = plan.procedure
+    header = RunHeader(proc.id, proc.version, proc.sha256, proc.title, plan.site.name, plan.room.id,
+                       plan.room.name, operator or _os_user(), plan.simulated, __version__,
+                       build_snapshot(plan, identities))
+    run_id = store.create_run(header)
+    if on_created:
+        on_created(run_id)
+    observer.started(run_id, plan, identities)
+
+    total, n = plan.total_exposures(), 0
+    station_results: dict[int, StationResult] = {}
+    try:
+        for step in proc.steps:
+            if isinstance(step, PromptStep):
+                observer.prompt(fill_text(step.text, plan.parameters))
+                continue
+            for station in plan.stations(step):
+                sr = station_results.setdefault(station.index, StationResult(station))
+                for repeat in range(1, plan.repeats(step) + 1):
+                    n += 1
+                    observer.exposure(n, total, station, repeat)
+                    values = _one_exposure(step, station, repeat, n, plan, drivers, control, store, run_id,
+                                           timeout)
+                    sr.readings.append(values)
+                    observer.reading(n, total, station, repeat, values)
+    except (XcalError, KeyboardInterrupt) as exc:
+        reason = "interrupted by the operator" if isinstance(exc, KeyboardInterrupt) else str(exc).splitlines()[0]
+        store.mark_incomplete(run_id, reason)
+        kept = store.reading_count(run_id)
+        cause = exc if isinstance(exc, XcalError) else None
+        raise RunAborted(f"run {run_id} stopped after {n - 1} of {total} exposures: {reason}. "
+                         f"The {kept} readings taken are kept in {store.path}; the run is marked incomplete.",
+                         run_id=run_id, cause=cause,
+                         fix=(cause.fix if cause and cause.fix else "check the instrument and its cable, "
+                              "then run the procedure again")) from None
+
+    ordered = [station_results[k] for k in sorted(station_results)]
+    checks = _judge(plan, ordered)
+    verdict = FAIL if any(c.verdict == FAIL for c in checks) else PASS
+    store.add_checks(run_id, [_stored_check(c) for c in checks])
+    store.finish_run(run_id, verdict)
+    result = RunResult(run_id, plan, ordered, checks, verdict, str(store.path))
+    observer.finished(result)
+    return result
+
+
+def _one_exposure(step: ExposeStep, station: Station, repeat: int, n: int, plan: RunPlan,
+                  drivers: dict[str, Any], control: ExposureControl, store: Store, run_id: str,
+                  timeout: Any) -> dict[str, dict[str, Any]]:
+    for role in step.reads:
+        drivers[role].arm()
+    control.request_exposure(station)
+    values: dict[str, dict[str, Any]] = {}
+    for role, wanted in step.reads.items():
+        driver, inst = drivers[role], plan.instruments[role]
+        driver.wait_for_exposure(timeout)
+        got = driver.read_exposure()
+        taken = now_utc()
+        values[role] = {}
+        for name in wanted:
+            if name == "waveform":
+                wave = driver.read_waveform()
+                samples = wave.samples
+                store.add_reading(run_id, StoredReading(
+                    n, station.index, repeat, role, inst.id, "waveform", None, f"{samples.units:~P}", now_utc(),
+                    {"interval": float(wave.interval.magnitude), "interval_unit": f"{wave.interval.units:~P}",
+                     "samples": [float(x) for x in samples.magnitude]}))
+                values[role]["waveform"] = samples
+                continue
+            if name not in got:
+                raise InstrumentError(f"{inst.id} ({inst.resource}) did not deliver '{name}' "
+                                      f"(it gave: {', '.join(got) or 'nothing'})", instrument=inst.id,
+                                      resource=inst.resource,
+                                      fix="check that the instrument's command map reads this quantity")
+            q = got[name]
+            store.add_reading(run_id, StoredReading(n, station.index, repeat, role, inst.id, name,
+                                                    float(q.magnitude), f"{q.units:~P}", taken))
+            values[role][name] = q
+    return values
+
+
+def _judge(plan: RunPlan, stations: list[StationResult]) -> list[CheckResult]:
+    proc = plan.procedure
+    run_results: dict[str, Any] = {}
+    for res in proc.results:
+        if res.per == "station":
+            for sr in stations:
+                sr.results[res.name] = _compute(res.function, _series(sr, res.of))
+        else:
+            series = [v for sr in stations for v in _series(sr, res.of)]
+            run_results[res.name] = _compute(res.function, series)
+    per_station = {r.name for r in proc.results if r.per == "station"}
+    checks: list[CheckResult] = []
+    for check in proc.checks:
+        limit = plan.limits[check.limit]
+        targets = [(sr.station, sr.results[check.result]) for sr in stations] if check.result in per_station \
+            else [(None, run_results[check.result])]
+        for station, value in targets:
+            nominal = station.values[check.nominal] if (station and check.nominal) else None
+            if nominal is not None:
+                value = value.to(nominal.units)
+            outcome = limit.tolerance.evaluate(value, nominal, limit.warn_fraction)
+            checks.append(CheckResult(check.id, check.title, station, value, nominal, outcome.deviation,
+                                      outcome.allowed, limit, outcome.verdict))
+    return checks
+
+
+def _series(sr: StationResult, name: str) -> list[Any]:
+    if name in sr.results:
+        return [sr.results[name]]
+    return [vals[name] for exposure in sr.readings for vals in exposure.values() if name in vals]
+
+
+def _stored_check(c: CheckResult) -> StoredCheck:
+    unit = c.value.units
+    return StoredCheck(c.check_id, c.title, c.station.index if c.station else None,
+                       c.station.label() if c.station else "", float(c.value.magnitude),
+                       _num(c.nominal), f"{unit:~P}", _num(c.deviation),
+                       float(c.allowed.to(unit).magnitude) if c.allowed is not None and c.nominal is not None
+                       else _num(c.allowed),
+                       c.limit.name, c.limit.text, c.limit.set_id, c.limit.source, c.verdict)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "unknown"
+
+
+__all__ = ["execute", "RunResult", "CheckResult", "RunObserver", "OperatorControl", "ExposureControl", "WARN"]

@@ -1,0 +1,339 @@
+"""The site: facility, rooms (equipment, limit sets in priority order), instruments with calibration.
+
+Loaded from a site YAML file (`--site PATH` or `XCAL_SITE`), or the built-in simulated demo site when
+neither is given. An instrument whose `resource` is `simulated` is served by a protocol simulator wired to
+its room's simulation model; every record made with one is marked SIMULATED.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import CalibrationExpiredError, ConfigError
+from .yamlfile import (Mark, YList, YMap, check_keys, expect_list, expect_map, expect_str, fail, load_yaml,
+                       quantity_at)
+
+DEMO_SITE = Path(__file__).parent / "demo" / "site.yaml"
+SIMULATED = "simulated"
+WIRE_FAULT_KINDS = ("silence", "delay", "drop", "garble", "partial")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    certificate: str
+    date: dt.date
+    due: dt.date
+    laboratory: str = ""
+    note: str = ""
+
+    def snapshot(self) -> dict[str, str]:
+        return {"certificate": self.certificate, "laboratory": self.laboratory,
+                "date": self.date.isoformat(), "due": self.due.isoformat(), "note": self.note}
+
+
+@dataclass(frozen=True)
+class Instrument:
+    id: str
+    make: str
+    model: str
+    serial: str
+    driver: str
+    resource: str
+    capabilities: tuple[str, ...]
+    calibration: Calibration
+    options: dict[str, Any] = field(default_factory=dict)
+    timeout: Any = None
+
+    @property
+    def simulated(self) -> bool:
+        return self.resource == SIMULATED
+
+    def describe(self) -> str:
+        return f"{self.id} ({self.make} {self.model}, serial {self.serial})"
+
+    def check_calibration(self, today: dt.date, allow_expired: str | None = None) -> bool:
+        """True when in date; False when expired but overridden; raises when expired and not overridden."""
+        if self.calibration.due >= today:
+            return True
+        if allow_expired:
+            return False
+        raise CalibrationExpiredError(
+            f"instrument {self.describe()} is past its calibration due date {self.calibration.due.isoformat()} "
+            f"(certificate {self.calibration.certificate})",
+            fix="recalibrate it and update `calibration.due` in the site file, or run with "
+                "--allow-expired-calibration \"REASON\" to proceed and record the reason")
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"id": self.id, "make": self.make, "model": self.model, "serial": self.serial,
+                "driver": self.driver, "resource": self.resource, "simulated": self.simulated,
+                "capabilities": list(self.capabilities), "calibration": self.calibration.snapshot()}
+
+
+@dataclass(frozen=True)
+class Room:
+    id: str
+    name: str
+    modality: str
+    equipment: dict[str, Any]
+    limit_sets: tuple[str, ...]
+    instruments: dict[str, str]
+    simulation: dict[str, Any] | None = None
+    wire_faults: tuple[dict[str, Any], ...] = ()
+
+    def label(self) -> str:
+        return f"room {self.id} ({self.name})" if self.name else f"room {self.id}"
+
+
+@dataclass(frozen=True)
+class Site:
+    facility: dict[str, Any]
+    rooms: dict[str, Room]
+    instruments: dict[str, Instrument]
+    limit_sets: dict[str, Any]
+    path: str
+    sha256: str
+    is_demo: bool
+    folder: Path
+
+    def room(self, room_id: str | int) -> Room:
+        key = str(room_id)
+        if key not in self.rooms:
+            raise ConfigError(f"{self.path} has no room '{key}'",
+                              fix=f"use one of: {', '.join(self.rooms)}")
+        return self.rooms[key]
+
+    @property
+    def name(self) -> str:
+        return str(self.facility.get("name", ""))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _date(node: YMap, key: str, what: str) -> dt.date:
+    value = node[key]
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    raise fail(f"{what} {key} must be a date like 2027-03-31, got {value!r}", node.value_mark(key),
+               fix="write the date as YYYY-MM-DD without quotes")
+
+
+def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folder: Path) -> Instrument:
+    node = expect_map(node, mark, "an instrument")
+    check_keys(node, "an instrument", required=("id", "make", "model", "serial", "driver", "resource",
+                                                "capabilities", "calibration"),
+               optional=("options", "timeout", "note"))
+    iid = expect_str(node["id"], node.value_mark("id"), "instrument id")
+    caps = expect_list(node["capabilities"], node.value_mark("capabilities"), f"capabilities of {iid}")
+    for i, cap in enumerate(caps):
+        if cap not in capabilities:
+            raise fail(f"instrument {iid}: unknown capability '{cap}'", caps.item_mark(i),
+                       fix=f"use one of: {', '.join(capabilities)}")
+    cal = expect_map(node["calibration"], node.value_mark("calibration"), f"calibration of {iid}")
+    check_keys(cal, f"calibration of {iid}", required=("certificate", "date", "due"),
+               optional=("laboratory", "note"))
+    calibration = Calibration(str(cal["certificate"]), _date(cal, "date", f"{iid} calibration"),
+                              _date(cal, "due", f"{iid} calibration"), str(cal.get("laboratory", "")),
+                              str(cal.get("note", "")))
+    if calibration.due < calibration.date:
+        raise fail(f"instrument {iid}: calibration due {calibration.due} is before its date {calibration.date}",
+                   cal.value_mark("due"), fix="check the two dates on the certificate")
+    options = dict(expect_map(node.get("options", YMap(mark)), node.value_mark("options"), "options"))
+    if "command_map" in options:
+        options["command_map"] = str(_resolve_command_map(str(options["command_map"]), folder,
+                                                          expect_map(node["options"], mark, "options")))
+    timeout = quantity_at(node, "timeout", "time", f"timeout of {iid}") if "timeout" in node else None
+    return Instrument(iid, str(node["make"]), str(node["model"]), str(node["serial"]), str(node["driver"]),
+                      str(node["resource"]), tuple(str(c) for c in caps), calibration, options, timeout)
+
+
+def _resolve_command_map(value: str, folder: Path, options: YMap) -> Path:
+    builtin = Path(__file__).parent / "demo" / "instruments" / f"{value}.yaml"
+    candidate = folder / value
+    if candidate.is_file():
+        return candidate
+    if builtin.is_file():
+        return builtin
+    raise fail(f"command map '{value}' not found (looked in {folder} and the built-in maps)",
+               options.value_mark("command_map"), fix="give a path relative to the site file")
+
+
+_SIM_KEYS = {  # site key -> (RoomSimulation field, dimension or None for plain numbers, unit to convert to)
+    "generator": ("generator", None, None),
+    "ripple": ("ripple_percent", "dimensionless", "percent"),
+    "mains": ("mains_hz", "frequency", "Hz"),
+    "filtration": ("total_filtration_mm_al", "length", "mm"),
+    "anode_angle": ("anode_angle_deg", "angle", "degree"),
+    "meter_distance": ("meter_distance_cm", "length", "cm"),
+    "seed": ("seed", None, None),
+}
+_NOISE_KEYS = {"kv": "kv_noise_cv", "output": "output_noise_cv", "time": "time_noise_cv"}
+_FAULT_KEYS = {
+    "kvp_scale": ("kvp_scale", None, None),
+    "kvp_scale_above": ("kvp_scale_above_kv", "voltage", "kV"),
+    "kvp_offset": ("kvp_offset_kv", "voltage", "kV"),
+    "timer_drift": ("timer_drift_percent", "dimensionless", "percent"),
+    "missing_filtration": ("missing_filtration_mm_al", "length", "mm"),
+    "extra_output_cv": ("extra_output_cv", None, None),
+}
+GENERATORS = ("single-phase", "three-phase", "high-frequency")
+
+
+def _sim_value(node: YMap, key: str, spec: tuple[str, str | None, str | None], what: str) -> Any:
+    from .units import DIMENSIONS, Q_, parse_quantity
+
+    _, dimension, unit = spec
+    if dimension is None:
+        value = node[key]
+        if key == "generator":
+            if value not in GENERATORS:
+                raise fail(f"generator '{value}' is not one of {', '.join(GENERATORS)}", node.value_mark(key),
+                           fix=f"use one of: {', '.join(GENERATORS)}")
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail(f"{what} {key} must be a plain number", node.value_mark(key), fix="write e.g. 1.07")
+        return value
+    mark = node.value_mark(key)
+    try:
+        q = parse_quantity(node[key])
+    except ValueError as exc:
+        raise fail(f"{what} {key}: {exc}", mark, fix=f"write a quantity in {unit}") from None
+    if dimension not in DIMENSIONS:
+        ok = q.dimensionality == Q_(1, unit).dimensionality
+    else:
+        ok = q.dimensionality == Q_(1, DIMENSIONS[dimension] or unit).dimensionality
+    if not ok:
+        raise fail(f"{what} {key}: '{node[key]}' does not convert to {unit}", mark,
+                   fix=f"write a quantity in {unit}, e.g. '1 {unit}'")
+    return float(q.to(unit).magnitude)
+
+
+def _parse_simulation(node: Any, mark: Mark, room_id: str, instruments: dict[str, Instrument]
+                      ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+    from .units import parse_quantity
+
+    what = f"room {room_id} simulation"
+    node = expect_map(node, mark, what)
+    check_keys(node, what, optional=(*_SIM_KEYS, "noise", "faults", "wire_faults"))
+    sim = {spec[0]: _sim_value(node, key, spec, what) for key, spec in _SIM_KEYS.items() if key in node}
+    if "noise" in node:
+        noise = expect_map(node["noise"], node.value_mark("noise"), f"{what} noise")
+        check_keys(noise, f"{what} noise", optional=_NOISE_KEYS)
+        for key, field_name in _NOISE_KEYS.items():
+            if key in noise:
+                sim[field_name] = _sim_value(noise, key, (field_name, None, None), f"{what} noise")
+    faults: dict[str, Any] = {}
+    if "faults" in node:
+        fnode = expect_map(node["faults"], node.value_mark("faults"), f"{what} faults")
+        check_keys(fnode, f"{what} faults", optional=(*_FAULT_KEYS, "ma_factors"))
+        faults = {spec[0]: _sim_value(fnode, key, spec, f"{what} faults")
+                  for key, spec in _FAULT_KEYS.items() if key in fnode}
+        if "ma_factors" in fnode:
+            mnode = expect_map(fnode["ma_factors"], fnode.value_mark("ma_factors"), "ma_factors")
+            factors = {}
+            for key, value in mnode.items():
+                try:
+                    ma = parse_quantity(key, "current").to("mA").magnitude
+                except ValueError as exc:
+                    raise fail(f"ma_factors: {exc}", mnode.key_mark(key), fix="write e.g. `200 mA: 0.8`") from None
+                factors[float(ma)] = float(value)
+            faults["ma_factors"] = factors
+    sim["faults"] = faults
+    wire: list[dict[str, Any]] = []
+    if "wire_faults" in node:
+        wnode = expect_list(node["wire_faults"], node.value_mark("wire_faults"), f"{what} wire_faults")
+        for i, item in enumerate(wnode):
+            item = expect_map(item, wnode.item_mark(i), "a wire fault")
+            check_keys(item, "a wire fault", required=("instrument", "kind"),
+                       optional=("command", "after", "count", "delay"))
+            if item["instrument"] not in instruments:
+                raise fail(f"wire fault names unknown instrument '{item['instrument']}'",
+                           item.value_mark("instrument"), fix=f"use one of: {', '.join(instruments)}")
+            if item["kind"] not in WIRE_FAULT_KINDS:
+                raise fail(f"wire fault kind '{item['kind']}' is not one of {', '.join(WIRE_FAULT_KINDS)}",
+                           item.value_mark("kind"), fix=f"use one of: {', '.join(WIRE_FAULT_KINDS)}")
+            fault = {"instrument": str(item["instrument"]), "kind": str(item["kind"]),
+                     "command": item.get("command"), "after": int(item.get("after", 1)),
+                     "count": item.get("count")}
+            if "delay" in item:
+                fault["delay_s"] = float(quantity_at(item, "delay", "time", "wire fault delay").to("s").magnitude)
+            wire.append(fault)
+    return sim, tuple(wire)
+
+
+def load_site(path: str | Path | None = None) -> Site:
+    """Load the site file at `path`, or `XCAL_SITE`, or the built-in demo site."""
+    from .drivers.capabilities import CAPABILITIES
+    from .limits.sets import load_library
+
+    chosen = path or os.environ.get("XCAL_SITE") or None
+    is_demo = chosen is None
+    file = Path(chosen) if chosen else DEMO_SITE
+    display = "<built-in demo site>" if is_demo else str(file)
+    doc = load_yaml(file, display=display)
+    folder = file.resolve().parent
+    root = expect_map(doc.data, Mark(doc.path, 1, 1), "a site file")
+    check_keys(root, "a site", required=("kind", "facility", "instruments", "rooms"),
+               optional=("limit_sets", "note"))
+    if root["kind"] != "site":
+        raise fail(f"kind is '{root['kind']}' but this file is read as a site", root.value_mark("kind"),
+                   fix="write `kind: site`")
+    facility = _plain(expect_map(root["facility"], root.value_mark("facility"), "facility"))
+    extra_sets = expect_list(root.get("limit_sets", YList(root.mark)), root.value_mark("limit_sets"), "limit_sets")
+    limit_sets = load_library(folder / str(p) for p in extra_sets)
+
+    inst_nodes = expect_list(root["instruments"], root.value_mark("instruments"), "instruments")
+    instruments: dict[str, Instrument] = {}
+    for i, node in enumerate(inst_nodes):
+        inst = _parse_instrument(node, inst_nodes.item_mark(i), CAPABILITIES, folder)
+        if inst.id in instruments:
+            raise fail(f"instrument id '{inst.id}' is used twice", inst_nodes.item_mark(i),
+                       fix="give each instrument its own id")
+        instruments[inst.id] = inst
+
+    room_nodes = expect_list(root["rooms"], root.value_mark("rooms"), "rooms")
+    rooms: dict[str, Room] = {}
+    for i, node in enumerate(room_nodes):
+        node = expect_map(node, room_nodes.item_mark(i), "a room")
+        check_keys(node, "a room", required=("id", "limit_sets", "instruments"),
+                   optional=("name", "modality", "equipment", "simulation", "note"))
+        rid = str(node["id"])
+        sets = expect_list(node["limit_sets"], node.value_mark("limit_sets"), f"room {rid} limit_sets")
+        for j, set_id in enumerate(sets):
+            if set_id not in limit_sets:
+                raise fail(f"room {rid}: unknown limit set '{set_id}'", sets.item_mark(j),
+                           fix=f"use one of: {', '.join(limit_sets)}, or list its file under the site's "
+                               "top-level `limit_sets`")
+        roles = expect_map(node["instruments"], node.value_mark("instruments"), f"room {rid} instruments")
+        for role, iid in roles.items():
+            if iid not in instruments:
+                raise fail(f"room {rid}: instrument '{iid}' (role {role}) is not in the site's instruments",
+                           roles.value_mark(role), fix=f"use one of: {', '.join(instruments)}")
+        simulation, wire = None, ()
+        if "simulation" in node:
+            simulation, wire = _parse_simulation(node["simulation"], node.value_mark("simulation"), rid,
+                                                 instruments)
+        elif any(instruments[iid].simulated for iid in roles.values()):
+            raise fail(f"room {rid} uses simulated instruments but has no `simulation:` block",
+                       node.mark, fix="add `simulation: {generator: high-frequency}` or give real resources")
+        equipment = _plain(expect_map(node.get("equipment", YMap(node.mark)), node.value_mark("equipment"),
+                                      "equipment"))
+        if rid in rooms:
+            raise fail(f"room id '{rid}' is used twice", node.mark, fix="give each room its own id")
+        rooms[rid] = Room(rid, str(node.get("name", "")), str(node.get("modality", "")), equipment,
+                          tuple(str(s) for s in sets), {str(k): str(v) for k, v in roles.items()},
+                          simulation, wire)
+    return Site(facility, rooms, instruments, limit_sets, doc.path, doc.sha256, is_demo, folder)

@@ -1,0 +1,75 @@
+"""`xcal validate`: check procedure, limit-set, site and command-map files; stop at the first error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from .errors import ConfigError
+from .yamlfile import YMap, fail, load_yaml
+
+KINDS = ("procedure", "limit-set", "site", "command-map")
+
+
+def _kind(path: Path) -> str:
+    doc = load_yaml(path)
+    data = doc.data
+    if not isinstance(data, YMap) or "kind" not in data:
+        mark = data.mark if hasattr(data, "mark") else None
+        msg = "the file does not say what it is (no top-level `kind:`)"
+        fix = f"start the file with `kind:` and one of: {', '.join(KINDS)}"
+        if mark:
+            raise fail(msg, mark, fix=fix)
+        raise ConfigError(msg, file=str(path), line=1, column=1, fix=fix)
+    if data["kind"] not in KINDS:
+        raise fail(f"unknown kind '{data['kind']}'", data.value_mark("kind"), fix=f"use one of: {', '.join(KINDS)}")
+    return str(data["kind"])
+
+
+def validate_paths(paths: list[str], site: str | None = None) -> Iterator[str]:
+    """Yield one 'ok' line per valid file; raise ConfigError at the first invalid one."""
+    from .drivers.commandmap import load_command_map
+    from .limits.sets import load_library, load_limit_set
+    from .procedures.loader import library_paths, load_procedure
+    from .procedures.plan import known_limits
+    from .site import load_site
+
+    if not paths:
+        sets = load_library()
+        for s in sets.values():
+            yield f"ok  limit set   {s.id:<28} {s.path}"
+        loaded_site = load_site(site)
+        yield f"ok  site        {loaded_site.name:<28} {loaded_site.path}"
+        limits = known_limits(loaded_site)
+        for path in library_paths().values():
+            p = load_procedure(path, known_limits=limits, display=f"<built-in>/procedures/{path.name}")
+            yield f"ok  procedure   {p.id + ' ' + p.version:<28} {p.path}"
+        for path in sorted((Path(__file__).parent / "demo" / "instruments").glob("*.yaml")):
+            m = load_command_map(path)
+            yield f"ok  command map {m.id:<28} <built-in>/demo/instruments/{path.name}"
+        return
+
+    files = [(Path(p), _kind(Path(p))) for p in paths]
+    extra_sets = [p for p, kind in files if kind == "limit-set"]
+    for path in extra_sets:
+        s = load_limit_set(path)
+        yield f"ok  limit set   {s.id:<28} {path}"
+    library = load_library(extra_sets)
+    sites = [load_site(p) for p, kind in files if kind == "site"]
+    for s in sites:
+        yield f"ok  site        {s.name:<28} {s.path}"
+    base_site = load_site(site) if site else None
+    limits: dict[str, list] = {}
+    for limit_set in library.values():
+        for name, limit in limit_set.limits.items():
+            limits.setdefault(name, []).append(limit)
+    for s in [*sites, *([base_site] if base_site else [])]:
+        for name, defs in known_limits(s).items():
+            limits.setdefault(name, []).extend(d for d in defs if d not in limits.get(name, []))
+    for path, kind in files:
+        if kind == "procedure":
+            p = load_procedure(path, known_limits=limits)
+            yield f"ok  procedure   {p.id + ' ' + p.version:<28} {path}"
+        elif kind == "command-map":
+            m = load_command_map(path)
+            yield f"ok  command map {m.id:<28} {path}"
