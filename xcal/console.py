@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from typing import Any, Iterator
 
 from .procedures.runner import RunObserver
@@ -15,9 +14,13 @@ _READING_LABELS = (("kvp_ppv", "PPV"), ("kvp_max", "max"), ("kvp_avg", "avg"), (
 
 
 def _console(to_stderr: bool = False) -> Any:
+    """A rich console; when output is not a terminal (a log, a pipe, CI), lines are 120 columns, not 80."""
     from rich.console import Console
 
-    return Console(stderr=to_stderr, highlight=False, soft_wrap=True)
+    console = Console(stderr=to_stderr, highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(stderr=to_stderr, highlight=False, soft_wrap=True, width=120)
+    return console
 
 
 def _fmt(q: Any, digits: int = 4) -> str:
@@ -39,8 +42,12 @@ class RunConsole(RunObserver):
 
     @contextlib.contextmanager
     def progress(self, plan: Any) -> Iterator[None]:
+        """A live bar (on a terminal) of exposures done out of the total."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        if not self.out.is_terminal:
+            yield  # in a log or pipe the [n/total] counter on each reading line shows the progress
+            return
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                   TimeElapsedColumn(), console=self.out, transient=True)
         self._task = self._progress.add_task("exposures", total=plan.total_exposures())
@@ -85,7 +92,9 @@ class RunConsole(RunObserver):
         table = Table(title=result.plan.procedure.title, title_justify="left")
         for col in ("Station", "Set", "Measured", "Error", "Limit", "Source", "Verdict"):
             table.add_column(col, overflow="fold")
+        sources: dict[str, int] = {}
         for c in result.checks:
+            ref = sources.setdefault(f"{c.limit.set_id}: {c.limit.source}", len(sources) + 1)
             err = ""
             if c.deviation is not None:
                 pct = c.deviation_percent
@@ -93,20 +102,30 @@ class RunConsole(RunObserver):
             limit = c.limit.text + (f" = ±{_fmt(c.allowed, 3)}" if c.nominal is not None else "")
             table.add_row(str(c.station.index) if c.station else "run",
                           _fmt(c.nominal) if c.nominal is not None else "",
-                          _fmt(c.value), err, limit, f"{c.limit.source} [{c.limit.set_id}]",
+                          _fmt(c.value), err, limit, f"[{ref}] {c.limit.set_id}",
                           f"[{_VERDICT_STYLE[c.verdict]}]{c.verdict}[/]")
         self.out.print(table)
+        for text, ref in sources.items():
+            self.out.print(f"  \\[{ref}] {text}")
         failed = [c for c in result.checks if c.verdict == "FAIL"]
         marginal = [c for c in result.checks if c.verdict == "WARN"]
         sim = " (SIMULATED)" if result.plan.simulated else ""
         style = _VERDICT_STYLE[result.verdict]
         line = f"[{style}]VERDICT: {result.verdict}[/]{sim}  run {result.run_id}"
         if failed:
-            line += " — failed: " + "; ".join(
-                f"{c.title} at {c.station.label() if c.station else 'run'}" for c in failed)
+            line += " — failed: " + "; ".join(_failure(c) for c in failed)
         if marginal:
             line += f" — {len(marginal)} marginal (WARN)"
         self.out.print(line)
+
+
+def _failure(c: Any) -> str:
+    """One failed check in words: where, what was measured, what was allowed."""
+    where = f"station {c.station.index} ({c.station.label()})" if c.station else "the run"
+    if c.deviation is not None:
+        return (f"{c.title} at {where}: {_fmt(c.value)} is {c.deviation.magnitude:+.3g} {c.deviation.units:~P} "
+                f"from {_fmt(c.nominal)}, outside {c.limit.text} = ±{_fmt(c.allowed, 3)}")
+    return f"{c.title} at {where}: {_fmt(c.value)} is outside {c.limit.text}"
 
 
 def print_procedure_list(procedures: list[Any]) -> None:

@@ -72,9 +72,16 @@ def _mark(file: str, node: Any) -> Mark:
     return Mark(file, m.line + 1, m.column + 1)
 
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 def _construct(node: Any, file: str, loader: Any) -> Any:
     import yaml
 
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+        m = _mark(file, node)
+        raise ConfigError(f"YAML tag '{node.tag}' is not allowed: xcal files hold plain data only",
+                          file=file, line=m.line, column=m.column, fix="remove the tag (the word starting with !)")
     if isinstance(node, yaml.MappingNode):
         out = YMap(_mark(file, node))
         loader.flatten_mapping(node)
@@ -117,7 +124,8 @@ def parse_yaml(text: str, file: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"YAML syntax error: {problem}", file=file,
+        kind = "YAML error" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
+        raise ConfigError(f"{kind}: {problem}", file=file,
                           line=mark.line + 1 if mark else None,
                           column=mark.column + 1 if mark else None,
                           fix="check indentation, colons and quotes at that place "

@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..yamlfile import (Mark, YList, YMap, check_keys, expect_list, expect_map, expect_str, fail,
                         load_yaml, quantity_at)
-from .model import (FUNCTIONS, READING_DIMENSIONS, TECHNIQUE_KEYS, CheckDef, ExposeStep, Procedure,
+from .model import (FUNCTIONS, TECHNIQUE_KEYS, CheckDef, ExposeStep, Procedure,
                     PromptStep, ResultDef, _PLACEHOLDER)
 
 LIBRARY = Path(__file__).with_name("library")
@@ -91,17 +91,20 @@ def _parse_expose(node: Any, mark: Mark, params: dict[str, Any], roles: dict[str
     return ExposeStep(stations, repeats, reads)
 
 
-def _dimension_of(name: str, results: dict[str, ResultDef]) -> str:
+def _unit_of(name: str, results: dict[str, ResultDef]) -> str:
+    """A unit of the dimension the result `name` (or reading) has."""
+    from ..drivers.capabilities import READING_UNITS
+
     if name in results:
         r = results[name]
-        return _dimension_of(r.of, results) if FUNCTIONS[r.function] else "dimensionless"
-    return READING_DIMENSIONS[name]
+        return _unit_of(r.of, results) if FUNCTIONS[r.function] else ""
+    return READING_UNITS[name]
 
 
 def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | None = None,
                    display: str | None = None) -> Procedure:
     """Load a procedure file. `known_limits` maps each limit name to the Limits that define it (all sets)."""
-    from ..units import DIMENSIONS, Q_
+    from ..units import Q_
 
     doc = load_yaml(path, display=display)
     root = expect_map(doc.data, Mark(doc.path, 1, 1), "a procedure file")
@@ -188,7 +191,7 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
                            node.value_mark("limit"),
                            fix="use a limit name defined in a limit set (see `xcal validate` of the limit "
                                "library), or define it in a limit set")
-            unit_of_result = Q_(1, DIMENSIONS[_dimension_of(result, results)])
+            unit_of_result = Q_(1, _unit_of(result, results))
             for lim in known_limits[limit]:
                 q = lim.tolerance.unit_quantity
                 if q is not None and q.dimensionality != unit_of_result.dimensionality:

@@ -22,22 +22,6 @@ TECHNIQUE_KEYS: dict[str, str | None] = {
     "focal_spot": None,
 }
 
-# The dimension of every reading a capability can deliver (see drivers.capabilities.CAPABILITIES).
-READING_DIMENSIONS: dict[str, str] = {
-    "kvp_max": "voltage",
-    "kvp_avg": "voltage",
-    "kvp_ppv": "voltage",
-    "exposure_time": "time",
-    "air_kerma": "air_kerma",
-    "air_kerma_rate": "air_kerma_rate",
-    "charge": "charge",
-    "current": "current",
-    "dap": "dose_area_product",
-    "temperature": "temperature",
-    "pressure": "pressure",
-    "waveform": "voltage",
-}
-
 # Result functions a procedure may name; the value says whether the result keeps the readings' dimension.
 FUNCTIONS: dict[str, bool] = {"mean": True, "sd": True, "min": True, "max": True, "range": True, "cv": False}
 

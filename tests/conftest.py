@@ -1,0 +1,63 @@
+"""Fixtures shared by the whole suite: an isolated record store and spectrum cache, and the installed CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DEMO_SITE = Path(__file__).resolve().parents[1] / "xcal" / "demo" / "site.yaml"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One spectrum cache for the session (subprocesses included), never the user's own."""
+    os.environ["XCAL_CACHE_DIR"] = str(tmp_path_factory.mktemp("spectra"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test writes records to its own store and sees no site file from the environment."""
+    db = tmp_path / "records.sqlite3"
+    monkeypatch.setenv("XCAL_DB", str(db))
+    monkeypatch.delenv("XCAL_SITE", raising=False)
+    return db
+
+
+@pytest.fixture(scope="session")
+def xcal_exe() -> str:
+    """The `xcal` console script installed next to this interpreter (the README's install puts it there)."""
+    exe = Path(sys.executable).parent / "xcal"
+    if not exe.exists():
+        pytest.fail(f"the xcal command is not installed next to {sys.executable}; run the README's install")
+    return str(exe)
+
+
+@pytest.fixture
+def xcal(xcal_exe: str):
+    """Run the installed `xcal` with arguments; returns the CompletedProcess (text, no stdin)."""
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run([xcal_exe, *args], capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+
+    return run
+
+
+@pytest.fixture
+def site_copy(tmp_path: Path):
+    """Write a copy of the demo site with text replaced, as a site file of one's own."""
+
+    def make(replace: dict[str, str] | None = None, name: str = "site.yaml") -> Path:
+        text = DEMO_SITE.read_text(encoding="utf-8")
+        for old, new in (replace or {}).items():
+            assert old in text, f"{old!r} is not in the demo site"
+            text = text.replace(old, new)
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return make

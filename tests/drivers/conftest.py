@@ -1,0 +1,61 @@
+"""Fixtures shared by the driver tests: the shipped example command map and a simulator serving it."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from xcal.drivers.capabilities import InstrumentIdentity
+from xcal.drivers.commandmap import CommandMap, load_command_map
+from xcal.simulators.commandmap_sim import CommandMapSimulator
+from xcal.simulators.server import LineServer
+
+EXAMPLE_VALUES = {"kvp_max": 81.2, "kvp_avg": 79.9, "kvp_ppv": 80.4, "exposure_time": 100.2,
+                  "air_kerma": 812.345}
+IDENTITY = InstrumentIdentity("Example Instruments", "XR-1", "XR1-00042", "2.1.0")
+
+
+@pytest.fixture(scope="session")
+def example_map_path() -> Path:
+    """The command map shipped in xcal/demo/instruments."""
+    return Path(str(resources.files("xcal.demo") / "instruments" / "example-xr1.yaml"))
+
+
+@pytest.fixture(scope="session")
+def example_map(example_map_path: Path) -> CommandMap:
+    return load_command_map(example_map_path)
+
+
+@pytest.fixture
+def example_text(example_map_path: Path) -> str:
+    return example_map_path.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def write_map(tmp_path: Path) -> Callable[[str], Path]:
+    """Write command-map text to a file and return its path."""
+
+    def write(text: str, name: str = "map.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def simulator(example_map: CommandMap) -> CommandMapSimulator:
+    return CommandMapSimulator(example_map, IDENTITY)
+
+
+@pytest.fixture
+def server(simulator: CommandMapSimulator) -> Iterator[LineServer]:
+    """The example meter, served on a loopback port."""
+    running = simulator.serve()
+    try:
+        yield running
+    finally:
+        running.stop()

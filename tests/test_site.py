@@ -1,0 +1,88 @@
+"""Site files: the demo site, and each kind of site-file mistake with its place and fix."""
+
+import datetime as dt
+
+import pytest
+
+from xcal.errors import CalibrationExpiredError, ConfigError
+from xcal.site import DEMO_SITE, load_site
+
+
+def test_no_site_given_means_the_demo_site(monkeypatch):
+    monkeypatch.delenv("XCAL_SITE", raising=False)
+    site = load_site()
+    assert site.is_demo and "SIMULATED" in site.name
+    assert {"3", "4"} <= set(site.rooms)
+    room3 = site.room(3)
+    assert room3.limit_sets[0] == "example-dxr-manufacturer" and "cfr-1020" in room3.limit_sets
+    assert site.instruments[room3.instruments["kvp_meter"]].simulated
+
+
+def test_demo_room_4_carries_the_kvp_fault():
+    faults = load_site(DEMO_SITE).room(4).simulation["faults"]
+    assert faults == {"kvp_scale": 1.07, "kvp_scale_above_kv": 100.0}
+
+
+def test_unknown_room_lists_the_rooms():
+    with pytest.raises(ConfigError) as err:
+        load_site(DEMO_SITE).room(99)
+    assert "no room '99'" in err.value.message and "3" in err.value.fix
+
+
+def _site(tmp_path, replace=None):
+    text = DEMO_SITE.read_text(encoding="utf-8")
+    for old, new in (replace or {}).items():
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "site.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_copy_of_the_demo_site_loads_as_a_real_site_file(tmp_path):
+    site = load_site(_site(tmp_path))
+    assert not site.is_demo and site.path.endswith("site.yaml")
+
+
+def test_unknown_capability_in_a_site_file(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_site(_site(tmp_path, {"capabilities: [KvpMeter]": "capabilities: [KvpMetre]"}))
+    assert "unknown capability 'KvpMetre'" in err.value.message and err.value.line == 16
+
+
+def test_unknown_limit_set_in_a_room(tmp_path):
+    with pytest.raises(ConfigError, match="unknown limit set 'cfr-1021'"):
+        load_site(_site(tmp_path, {"limit_sets: [example-dxr-manufacturer, cfr-1020, aapm-74]\n    instruments:\n"
+                                   "      kvp_meter: kvp-1\n    simulation:\n      generator: high-frequency\n"
+                                   "      ripple: 4 %\n      filtration: 2.7 mm\n      seed: 3":
+                                   "limit_sets: [example-dxr-manufacturer, cfr-1021]\n    instruments:\n"
+                                   "      kvp_meter: kvp-1\n    simulation:\n      generator: high-frequency\n"
+                                   "      ripple: 4 %\n      filtration: 2.7 mm\n      seed: 3"}))
+
+
+def test_a_room_naming_an_unknown_instrument(tmp_path):
+    with pytest.raises(ConfigError, match="instrument 'kvp-9'"):
+        load_site(_site(tmp_path, {"      kvp_meter: kvp-1\n    simulation:\n      generator: high-frequency\n"
+                                   "      ripple: 4 %\n      filtration: 2.7 mm\n      seed: 3":
+                                   "      kvp_meter: kvp-9\n    simulation:\n      generator: high-frequency\n"
+                                   "      ripple: 4 %\n      filtration: 2.7 mm\n      seed: 3"}))
+
+
+def test_a_calibration_date_that_is_not_a_date(tmp_path):
+    with pytest.raises(ConfigError, match="must be a date"):
+        load_site(_site(tmp_path, {"due: 2099-12-31": "due: next spring"}))
+
+
+def test_a_filtration_in_the_wrong_unit(tmp_path):
+    with pytest.raises(ConfigError, match="filtration"):
+        load_site(_site(tmp_path, {"filtration: 2.7 mm\n      seed: 3": "filtration: 2.7 kV\n      seed: 3"}))
+
+
+def test_expired_calibration_is_refused_with_the_instrument_and_date(tmp_path):
+    inst = load_site(_site(tmp_path, {"due: 2099-12-31": "due: 2026-01-31"})).instruments["kvp-1"]
+    with pytest.raises(CalibrationExpiredError) as err:
+        inst.check_calibration(dt.date(2026, 2, 1))
+    assert "kvp-1" in err.value.message and "2026-01-31" in err.value.message
+    assert "--allow-expired-calibration" in err.value.fix
+    assert inst.check_calibration(dt.date(2026, 1, 31)) is True          # due today is still in date
+    assert inst.check_calibration(dt.date(2026, 2, 1), "spare meter at repair") is False
