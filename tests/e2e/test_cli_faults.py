@@ -54,7 +54,7 @@ def test_a_garbled_reply_ends_the_run_with_exit_3(xcal, site_copy):
 
 
 def test_an_instrument_past_its_calibration_due_date_is_refused(xcal, site_copy):
-    site = site_copy({"due: 2099-12-31": "due: 2025-06-30"})
+    site = site_copy({"date: 2026-01-15": "date: 2024-06-30", "due: 2099-12-31": "due: 2025-06-30"})
     result = xcal("--site", str(site), "run", "kvp-accuracy", "--room", "3")
     assert result.returncode == 2
     assert "kvp-1" in result.stderr and "2025-06-30" in result.stderr
@@ -63,7 +63,7 @@ def test_an_instrument_past_its_calibration_due_date_is_refused(xcal, site_copy)
 
 
 def test_the_override_proceeds_and_records_the_reason(xcal, site_copy):
-    site = site_copy({"due: 2099-12-31": "due: 2025-06-30"})
+    site = site_copy({"date: 2026-01-15": "date: 2024-06-30", "due: 2099-12-31": "due: 2025-06-30"})
     result = xcal("--site", str(site), "run", "kvp-accuracy", "--room", "3", "--json",
                   "--allow-expired-calibration", "recalibration booked; meter checked against kvp-2")
     assert result.returncode == 0, result.stderr

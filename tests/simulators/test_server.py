@@ -37,13 +37,15 @@ class Client:
         return line
 
     def nothing_within(self, seconds: float) -> bool:
+        """True if no byte (and no hang-up) arrives within `seconds`."""
         self.sock.settimeout(seconds)
         try:
-            return self.sock.recv(4096) == b"" and False
+            self.sock.recv(4096)
         except socket.timeout:
             return True
         finally:
             self.sock.settimeout(1.0)
+        return False
 
     def close(self) -> None:
         self.sock.close()
@@ -145,10 +147,11 @@ def test_drop_closes_the_connection_and_the_next_client_is_served() -> None:
 def test_partial_sends_half_without_the_terminator() -> None:
     with serve(WireFault("partial", "ping", count=1)) as server:
         client = Client(server)
-        client.send(b"ping abcdef\n")
+        client.send(b"ping abcdefg\n")
         time.sleep(0.1)
         client.sock.settimeout(0.2)
         assert client.sock.recv(4096) == b"PING A"
+        assert client.nothing_within(0.1)
         client.close()
 
 

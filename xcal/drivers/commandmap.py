@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..errors import ConfigError, InstrumentError
+from ..errors import InstrumentError
 from ..units import Q_, parse_quantity
 from ..yamlfile import (Mark, YMap, check_keys, expect_list, expect_map, expect_str, fail,
                         load_yaml, quantity_at)
@@ -288,7 +288,7 @@ class Command:
 
 @dataclass(frozen=True)
 class ErrorReplies:
-    """How the instrument reports an error: the reply template, code meanings, and codes the simulator uses."""
+    """How the instrument reports errors: reply template, meaning of each code, codes the simulator sends."""
 
     reply: Template
     codes: Mapping[str, str]
@@ -382,7 +382,7 @@ def _capabilities(root: YMap) -> tuple[str, ...]:
     items = expect_list(root["capabilities"], root.value_mark("capabilities"), "capabilities")
     if not items:
         raise fail("capabilities is empty", items.mark,
-                   fix=f"name what the meter does, e.g. `capabilities: [KvpMeter]`")
+                   fix="name what the meter does, e.g. `capabilities: [KvpMeter]`")
     names = []
     for i, item in enumerate(items):
         name = expect_str(item, items.item_mark(i), "a capability")
@@ -540,27 +540,27 @@ def _ranges(node: YMap, what: str, send: Template) -> dict[str, tuple[float, flo
 
 
 def _check_kvp_commands(commands: dict[str, Command], node: YMap, capabilities: tuple[str, ...]) -> None:
+    """The shape the KvpMeter commands must have for the driver and the simulator to serve them."""
     readings = {r for c in capabilities for r in CAPABILITIES[c] if r in READING_UNITS}
+    replies: dict[str, Template] = {}
+    for name in ("identify", "arm", "status", "read"):
+        reply = commands[name].reply
+        if reply is None:
+            raise fail(f"the '{name}' command needs a reply template", node.key_mark(name),
+                       fix=f"add `reply:` to `{name}:`")
+        replies[name] = reply
 
     def where(name: str) -> Mark:
         return expect_map(node[name], node.value_mark(name), name).value_mark("reply")
 
-    for name in ("identify", "arm", "status", "read"):
-        if commands[name].reply is None:
-            raise fail(f"the '{name}' command needs a reply template", node.key_mark(name),
-                       fix=f"add `reply:` to `{name}:`")
-    identify = commands["identify"].reply
-    assert identify is not None
-    extra = [n for n in identify.names if n not in IDENTITY_FIELDS]
+    extra = [n for n in replies["identify"].names if n not in IDENTITY_FIELDS]
     if extra:
-        raise fail(f"the identify reply has '{extra[0]}', which is not an identity field", where("identify"),
-                   fix=f"name its placeholders among: {', '.join(IDENTITY_FIELDS)}")
-    if commands["arm"].reply.placeholders:  # type: ignore[union-attr]
+        raise fail(f"the identify reply has '{extra[0]}', which is not an identity field",
+                   where("identify"), fix=f"name its placeholders among: {', '.join(IDENTITY_FIELDS)}")
+    if replies["arm"].placeholders:
         raise fail("the arm reply must be a fixed acknowledgement (no placeholders)", where("arm"),
                    fix='write what the meter answers, e.g. `reply: "OK"`')
-    status = commands["status"].reply
-    assert status is not None
-    if status.names != ("state",):
+    if replies["status"].names != ("state",):
         raise fail("the status reply must have exactly one placeholder, named 'state'", where("status"),
                    fix='write e.g. `reply: "{state:IDLE|ARMED|DONE}"`')
     _check_read(commands["read"], node, readings)
@@ -661,8 +661,8 @@ def _errors(root: YMap, transport: TransportSettings) -> ErrorReplies | None:
         try:
             reply.format({"code": int(code) if reply.placeholders[0].type == "int" else code})
         except ValueError:
-            raise fail(f"the error code '{code}' cannot appear in {reply.source!r}", codes_node.key_mark(code),
-                       fix="write codes the error reply can carry") from None
+            raise fail(f"the error code '{code}' cannot appear in {reply.source!r}",
+                       codes_node.key_mark(code), fix="write codes the error reply can carry") from None
         codes[code] = expect_str(meaning, codes_node.value_mark(code), f"the meaning of code {code}")
     simulator = {}
     if "simulator" in node:

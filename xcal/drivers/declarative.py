@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import InstrumentError, InstrumentTimeout, ProtocolError
 from ..units import Q_
-from .capabilities import InstrumentIdentity, Waveform
+from .capabilities import CAPABILITIES, InstrumentIdentity, Waveform
 from .commandmap import CommandMap, InstrumentReportedError, load_command_map
 from .transport import VisaTransport, seconds
 
@@ -28,13 +28,21 @@ __all__ = ["DeclarativeDriver", "InstrumentReportedError", "LineTransport"]
 class LineTransport(Protocol):
     """What the driver needs from a transport: a VisaTransport, or a fake in a protocol test."""
 
-    def write(self, text: str) -> None: ...
+    def write(self, text: str) -> None:
+        """Send one command line."""
+        ...
 
-    def read(self) -> str: ...
+    def read(self) -> str:
+        """Receive one reply line."""
+        ...
 
-    def query(self, text: str) -> str: ...
+    def query(self, text: str) -> str:
+        """Send one command line and return its reply line."""
+        ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the link."""
+        ...
 
 
 class DeclarativeDriver:
@@ -111,10 +119,9 @@ class DeclarativeDriver:
             time.sleep(min(self._poll_s, remaining))
 
     def read_exposure(self) -> dict[str, "pint.Quantity"]:
-        """The last exposure's readings, each in the unit the map gives it."""
-        command = self.command_map.command("read")
-        values = self.execute("read")
-        return {name: value for name, value in values.items() if name in command.fields}
+        """The last exposure's KvpMeter readings, each in the unit the map gives it; other fields are left out."""
+        readings = CAPABILITIES["KvpMeter"]
+        return {name: value for name, value in self.execute("read").items() if name in readings}
 
     def read_waveform(self) -> Waveform:
         """The last exposure's kV waveform; ProtocolError if the sample count disagrees with `count`."""

@@ -252,15 +252,16 @@ class VisaTransport:
         except OSError as exc:
             raise self._lost(exc.strerror or str(exc)) from None
         io_log.debug("%s < %r", self.name, raw)
+        asked = f" in reply to {self._last_sent!r}" if self._last_sent is not None else ""
         if not raw.endswith(self._read_term):
-            raise ProtocolError(f"{self._where()} sent {raw!r}, which does not end with the read "
+            raise ProtocolError(f"{self._where()} sent {raw!r}{asked}, which does not end with the read "
                                 f"termination {self.read_termination!r}", instrument=self.name,
                                 resource=self.resource,
                                 fix="set the read termination the instrument really uses")
         try:
             return raw[: len(raw) - len(self._read_term)].decode(self.encoding)
         except UnicodeDecodeError:
-            raise ProtocolError(f"{self._where()} sent bytes that are not {self.encoding} text: "
+            raise ProtocolError(f"{self._where()} sent bytes that are not {self.encoding} text{asked}: "
                                 f"{raw!r}", instrument=self.name, resource=self.resource,
                                 fix="check the cable, the baud rate and the encoding set for this "
                                     "instrument") from None

@@ -59,7 +59,8 @@ class CommandMapSimulator:
         found = self.map.match(line)
         return found[0].name if found else None
 
-    def deliver(self, values: Mapping[str, Any], waveform: tuple[float, Sequence[float]] | None = None) -> bool:
+    def deliver(self, values: Mapping[str, Any],
+                waveform: tuple[float, Sequence[float]] | None = None) -> bool:
         """An exposure reaches the meter: values in the map's field units (floats or Quantities).
 
         If armed, the meter keeps them and goes to done; otherwise it misses the shot, as a real meter does.

@@ -65,6 +65,7 @@ class _FaultPlan:
             self.add(fault)
 
     def add(self, fault: WireFault) -> None:
+        """Add a fault whose request count starts now."""
         with self._lock:
             self._entries.append(_Counted(fault))
 
