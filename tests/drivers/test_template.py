@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xcal.drivers.commandmap import (CommandMap, Placeholder, Template, TemplateError, load_command_map,
-                                     parse_template)
+from xcal.drivers.commandmap import CommandMap, load_command_map
+from xcal.drivers.template import Placeholder, Template, TemplateError, parse_template
 
 
 def templates_of(cmap: CommandMap) -> list[tuple[str, Template, dict[str, str]]]:

@@ -6,10 +6,9 @@ interrupted, the run is marked incomplete with the reason and the readings alrea
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Protocol
 
 from .. import __version__
 from ..errors import InstrumentError, RunAborted, XcalError
