@@ -37,7 +37,9 @@ def _guard(func: Callable[..., int | None]) -> Callable[..., None]:
             code = func(*args, **kwargs)
         except XcalError as exc:
             if debug:
-                raise
+                import traceback
+
+                traceback.print_exc()
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
         sys.exit(code or 0)

@@ -73,3 +73,12 @@ def test_the_override_proceeds_and_records_the_reason(xcal, site_copy):
     override = run["snapshot"]["calibration_override"]
     assert override == {"reason": "recalibration booked; meter checked against kvp-2", "instruments": ["kvp-1"]}
     assert "proceeding because" in result.stderr
+
+
+def test_debug_shows_the_raw_instrument_io_and_the_traceback(xcal, site_copy):
+    site = _fault_site(site_copy, "{instrument: kvp-1, kind: silence, command: read, after: 2}")
+    result = xcal("--debug", "--site", str(site), "run", "kvp-accuracy", "--room", "3")
+    assert result.returncode == 3
+    assert "xcal.io kvp-1 > b'*IDN?\\n'" in result.stderr
+    assert "xcal.io kvp-1 < b'Example Instruments,XR-1,XR1-004217," in result.stderr
+    assert "Traceback" in result.stderr and "error: run" in result.stderr
