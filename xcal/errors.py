@@ -80,6 +80,16 @@ class ProtocolError(InstrumentError):
     """The instrument answered bytes that do not fit its protocol (garbled, partial, unexpected)."""
 
 
+class InstrumentReportedError(InstrumentError):
+    """The instrument answered with its own error code; `code` is the instrument's code, `meaning` what it means."""
+
+    def __init__(self, message: str, *, code: str, meaning: str, command: str,
+                 instrument: str | None = None, resource: str | None = None,
+                 fix: str | None = None) -> None:
+        self.code, self.meaning, self.command = code, meaning, command
+        super().__init__(message, instrument=instrument, resource=resource, fix=fix)
+
+
 class RunAborted(XcalError):
     """A run stopped before it finished; the readings taken so far are kept and the run is incomplete."""
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..errors import InstrumentError
+from ..errors import InstrumentError, InstrumentReportedError
 from ..units import Q_, parse_quantity
 from ..yamlfile import (Mark, YMap, check_keys, expect_list, expect_map, expect_str, fail,
                         load_yaml, quantity_at)
@@ -31,16 +31,6 @@ REQUIRED_COMMANDS: dict[str, tuple[str, ...]] = {"KvpMeter": ("identify", "arm",
 KVP_STATES = ("idle", "armed", "done")
 IDENTITY_FIELDS = ("make", "model", "serial", "firmware")
 SIMULATOR_ERRORS = ("unknown_command", "bad_parameter", "not_ready")
-
-
-class InstrumentReportedError(InstrumentError):
-    """The instrument answered with its own error reply; `code` is its code, `meaning` the map's text."""
-
-    def __init__(self, message: str, *, code: str, meaning: str, command: str,
-                 instrument: str | None = None, resource: str | None = None,
-                 fix: str | None = None) -> None:
-        self.code, self.meaning, self.command = code, meaning, command
-        super().__init__(message, instrument=instrument, resource=resource, fix=fix)
 
 
 @dataclass(frozen=True)

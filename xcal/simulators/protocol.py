@@ -29,6 +29,10 @@ class SimProtocol(Protocol):
         """Bytes the instrument sends on its own at monotonic time `now`, or None."""
         ...
 
+    def error_reply(self, request: bytes) -> bytes | None:
+        """The instrument's own error reply to this request (for the `error` wire fault), or None."""
+        ...
+
 
 class LineProtocol:
     """Base for line-based simulators: requests end with `line_end`, replies get `reply_end` appended."""
@@ -60,4 +64,7 @@ class LineProtocol:
         raise NotImplementedError
 
     def unsolicited(self, now: float) -> bytes | None:
+        return None
+
+    def error_reply(self, request: bytes) -> bytes | None:
         return None
