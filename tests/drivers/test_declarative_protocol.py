@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.commandmap import CommandMap, InstrumentReportedError
+from xcal.drivers.commandmap import CommandMap
+from xcal.errors import InstrumentReportedError
 from xcal.drivers.declarative import DeclarativeDriver
 from xcal.errors import InstrumentError, InstrumentTimeout, ProtocolError
 from xcal.units import Q_

@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from xcal.drivers.commandmap import CommandMap, InstrumentReportedError
+from xcal.drivers.commandmap import CommandMap
+from xcal.errors import InstrumentReportedError
 from xcal.drivers.declarative import DeclarativeDriver
 from xcal.simulators.commandmap_sim import CommandMapSimulator
 from xcal.simulators.server import LineServer

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..errors import InstrumentError, InstrumentReportedError
+from ..errors import InstrumentError
 from ..units import Q_, parse_quantity
 from ..yamlfile import (Mark, YMap, check_keys, expect_list, expect_map, expect_str, fail,
                         load_yaml, quantity_at)

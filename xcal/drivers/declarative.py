@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..errors import InstrumentError, InstrumentTimeout, ProtocolError
 from ..units import Q_
 from .capabilities import CAPABILITIES, InstrumentIdentity, Waveform
-from .commandmap import CommandMap, InstrumentReportedError, load_command_map
+from ..errors import InstrumentReportedError
+from .commandmap import CommandMap, load_command_map
 from .transport import VisaTransport, seconds
 
 if TYPE_CHECKING:  # pragma: no cover
