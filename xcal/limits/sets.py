@@ -79,7 +79,8 @@ def _parse_limit(name: str, node: Any, mark: Mark, set_id: str, set_title: str, 
     try:
         tolerance = parse_tolerance(node["tolerance"])
     except ValueError as exc:
-        raise fail(f"limit '{name}': {exc}", node.value_mark("tolerance"), fix=FORMS_HELP) from None
+        raise fail(f"limit '{name}': {exc}", node.value_mark("tolerance"),
+                   fix=getattr(exc, "fix", FORMS_HELP)) from None
     source = expect_str(node["source"], node.value_mark("source"), f"the source of limit '{name}'")
     if not source.strip():
         raise fail(f"limit '{name}' has an empty source", node.value_mark("source"),

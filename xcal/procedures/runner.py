@@ -273,7 +273,8 @@ def _judge(plan: RunPlan, stations: list[StationResult]) -> list[CheckResult]:
             nominal = station.values[check.nominal] if (station and check.nominal) else None
             if nominal is not None:
                 value = value.to(nominal.units)
-            outcome = limit.tolerance.evaluate(value, nominal, limit.warn_fraction)
+            outcome = limit.tolerance.evaluate(value, nominal, limit.warn_fraction,
+                                               context=station.values if station else None)
             checks.append(CheckResult(check.id, check.title, station, value, nominal, outcome.deviation,
                                       outcome.allowed, limit, outcome.verdict))
     return checks
