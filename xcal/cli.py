@@ -154,5 +154,70 @@ def show_run(obj: Context, run_id: str, as_json: bool) -> int:
     return 0
 
 
+@main.group()
+def instruments() -> None:
+    """Instrument drivers: list them, check that an instrument answers."""
+
+
+@instruments.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_guard
+def instruments_list(as_json: bool) -> int:
+    """Every registered driver: capabilities, protocol status, transports."""
+    from .console import print_drivers
+    from .drivers.check import list_drivers
+
+    print_drivers(list_drivers(), as_json=as_json)
+    return 0
+
+
+@instruments.command("check")
+@click.argument("instrument", required=False)
+@click.option("--driver", help="Driver name (see `xcal instruments list`).")
+@click.option("--resource", help="VISA resource, serial port path or pyserial URL.")
+@click.option("--timeout", default="2 s", show_default=True, help="Reply timeout, e.g. '500 ms'.")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="A driver option, e.g. -o command_map=meter.yaml -o baudrate=19200 (repeatable).")
+@click.pass_obj
+@_guard
+def instruments_check(obj: Context, instrument: str | None, driver: str | None, resource: str | None,
+                      timeout: str, options: tuple[str, ...]) -> int:
+    """Connect to INSTRUMENT (an id of the site file) or to --driver at --resource; print identity and a reading."""
+    from .console import print_check
+    from .instruments import check_instrument, parse_options
+
+    print_check(check_instrument(obj.site, instrument, driver, resource, timeout, parse_options(options)))
+    return 0
+
+
+@main.group()
+def sim() -> None:
+    """Instrument simulators of the site's simulated instruments."""
+
+
+@sim.command("serve")
+@click.option("--room", help="Only this room's simulated instruments.")
+@click.option("--instrument", "instrument", help="Only this instrument.")
+@click.pass_obj
+@_guard
+def sim_serve(obj: Context, room: str | None, instrument: str | None) -> int:
+    """Start simulators in the foreground and print their resource strings; Ctrl-C stops them."""
+    import time
+
+    from .demo.wiring import serve_site
+
+    with serve_site(obj.load_site(), room, instrument) as started:
+        for inst, in_room, resource in started:
+            where = f" (room {in_room.id})" if in_room is not None else ""
+            click.echo(f"{inst.id:<12} {inst.driver:<14} {resource}{where}")
+        click.echo("Simulators running; press Ctrl-C to stop.", err=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)
+    return 0
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

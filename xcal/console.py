@@ -201,3 +201,30 @@ def print_run(run: Any, as_json: bool = False) -> None:
                            f"{c.nominal:.5g} {c.unit}" if c.nominal is not None else "", c.limit_text,
                            f"{c.source} [{c.limit_set}]", f"[{_VERDICT_STYLE.get(c.verdict, '')}]{c.verdict}[/]")
         out.print(checks)
+
+
+def print_drivers(drivers: list[Any], as_json: bool = False) -> None:
+    if as_json:
+        print(json.dumps([{"name": d.name, "capabilities": list(d.capabilities),
+                           "protocol_status": d.protocol_status, "transports": list(d.transports)}
+                          for d in drivers], indent=2))
+        return
+    from rich.table import Table
+
+    table = Table()
+    for col in ("Driver", "Capabilities", "Protocol", "Transports"):
+        table.add_column(col)
+    for d in drivers:
+        table.add_row(d.name, ", ".join(d.capabilities), d.protocol_status, ", ".join(d.transports))
+    _console().print(table)
+
+
+def print_check(result: Any) -> None:
+    out = _console()
+    ident = result.identity
+    out.print(f"{result.driver} at {result.resource}")
+    out.print(f"  identity  {ident.make} {ident.model}, serial {ident.serial}, firmware {ident.firmware}")
+    for name, value in result.reading.items():
+        out.print(f"  {name:<9} {_fmt(value, 6) if hasattr(value, 'units') else value}")
+    if result.status is not None:
+        out.print(f"  state     {result.status} (a kVp meter has a reading only after an exposure)")

@@ -19,7 +19,7 @@ from .yamlfile import (Mark, YList, YMap, check_keys, expect_list, expect_map, e
 
 DEMO_SITE = Path(__file__).parent / "demo" / "site.yaml"
 SIMULATED = "simulated"
-WIRE_FAULT_KINDS = ("silence", "delay", "drop", "garble", "partial")
+WIRE_FAULT_KINDS = ("silence", "delay", "drop", "garble", "partial", "error")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class Instrument:
     calibration: Calibration
     options: dict[str, Any] = field(default_factory=dict)
     timeout: Any = None
+    simulation: dict[str, Any] = field(default_factory=dict)
 
     @property
     def simulated(self) -> bool:
@@ -135,7 +136,7 @@ def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folde
     node = expect_map(node, mark, "an instrument")
     check_keys(node, "an instrument", required=("id", "make", "model", "serial", "driver", "resource",
                                                 "capabilities", "calibration"),
-               optional=("options", "timeout", "note"))
+               optional=("options", "timeout", "note", "simulation"))
     iid = expect_str(node["id"], node.value_mark("id"), "instrument id")
     caps = expect_list(node["capabilities"], node.value_mark("capabilities"), f"capabilities of {iid}")
     for i, cap in enumerate(caps):
@@ -156,8 +157,11 @@ def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folde
         options["command_map"] = str(_resolve_command_map(str(options["command_map"]), folder,
                                                           expect_map(node["options"], mark, "options")))
     timeout = quantity_at(node, "timeout", "time", f"timeout of {iid}") if "timeout" in node else None
+    simulation = _plain(expect_map(node.get("simulation", YMap(mark)), node.value_mark("simulation"),
+                                   f"simulation settings of {iid}"))
     return Instrument(iid, str(node["make"]), str(node["model"]), str(node["serial"]), str(node["driver"]),
-                      str(node["resource"]), tuple(str(c) for c in caps), calibration, options, timeout)
+                      str(node["resource"]), tuple(str(c) for c in caps), calibration, options, timeout,
+                      simulation)
 
 
 def _resolve_command_map(value: str, folder: Path, options: YMap) -> Path:
@@ -179,6 +183,7 @@ _SIM_KEYS = {  # site key -> (RoomSimulation field, dimension or None for plain 
     "anode_angle": ("anode_angle_deg", "angle", "degree"),
     "meter_distance": ("meter_distance_cm", "length", "cm"),
     "seed": ("seed", None, None),
+    "ambient_dose_rate": ("ambient_dose_rate_usv_h", "dose_rate", "µSv/h"),
 }
 _NOISE_KEYS = {"kv": "kv_noise_cv", "output": "output_noise_cv", "time": "time_noise_cv"}
 _FAULT_KEYS = {

@@ -95,10 +95,12 @@ def parse_quantity(text: Any, dimension: str | None = None) -> "pint.Quantity":
         raise ValueError(f"{text!r} has no unit; write it with a unit of {dimension}, e.g. "
                          f"'{text} {DIMENSIONS[dimension] or ''}'".rstrip())
     cleaned = text.strip().replace("μ", "µ")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in cleaned):
+        raise ValueError(f"{text!r} holds control characters; write a number and a unit such as '80 kV'")
     try:
         q = registry().Quantity(cleaned)
     except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, AttributeError,
-            TypeError, ValueError, SyntaxError) as exc:
+            TypeError, ValueError, SyntaxError, AssertionError, KeyError, IndexError) as exc:
         raise ValueError(f"cannot read {text!r} as a quantity ({exc})") from None
     if not isinstance(q, registry().Quantity):
         q = Q_(q, "")

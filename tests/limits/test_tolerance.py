@@ -95,3 +95,11 @@ def test_a_plus_minus_form_needs_the_set_value():
 def test_a_deferring_entry_has_no_number():
     with pytest.raises(ValueError, match="manufacturer"):
         parse_tolerance("as stated by the manufacturer").evaluate(Q_(80, "kV"), Q_(80, "kV"))
+
+
+def test_control_characters_in_a_quantity_are_a_value_error():
+    from xcal.units import parse_quantity
+
+    for text in ("\x1b", "80 \x1bkV", "\x00", "kV\x07"):
+        with pytest.raises(ValueError):
+            parse_quantity(text)

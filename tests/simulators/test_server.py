@@ -1,15 +1,23 @@
-"""LineServer over raw loopback sockets: framing, several clients, and each wire fault."""
+"""serve_tcp and LineServer over raw loopback sockets: framing, several clients, each wire fault, streaming."""
 
 from __future__ import annotations
 
 import socket
 import time
+from importlib import resources
+from pathlib import Path
 
 import pytest
 
-from xcal.simulators.server import LineServer, WireFault
+from xcal.drivers.capabilities import InstrumentIdentity
+from xcal.drivers.commandmap import load_command_map
+from xcal.drivers.declarative import DeclarativeDriver
+from xcal.errors import InstrumentReportedError
+from xcal.simulators.commandmap_sim import CommandMapSimulator
+from xcal.simulators.server import LineServer, TcpSimServer, WireFault, garble, serve_tcp
+from xcal.units import Q_
 
-LOWER_COMMANDS = {"ping": "ping", "read": "read"}
+EXAMPLE = Path(str(resources.files("xcal.demo") / "instruments" / "example-xr1.yaml"))
 
 
 def shout(line: str) -> str | None:
@@ -20,7 +28,7 @@ def shout(line: str) -> str | None:
 class Client:
     """A bare socket client reading whole lines."""
 
-    def __init__(self, server: LineServer) -> None:
+    def __init__(self, server: TcpSimServer) -> None:
         self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=1.0)
         self.buffer = b""
 
@@ -63,7 +71,7 @@ def test_lines_in_chunks_and_several_per_chunk() -> None:
         client.send(b"llo\nwor")
         client.send(b"ld\nquiet\nagain\n")
         assert [client.line(), client.line(), client.line()] == [b"HELLO", b"WORLD", b"AGAIN"]
-        assert server.received == ["hello", "world", "quiet", "again"]
+        assert server.received == [b"hello", b"world", b"quiet", b"again"]
         client.close()
 
 
@@ -104,7 +112,7 @@ def test_silence_from_the_after_th_request_of_a_command_on() -> None:
         assert client.line() == b"PING"
         client.send(b"read 3\n")
         assert client.nothing_within(0.15)
-        assert server.received[-1] == "read 3"
+        assert server.received[-1] == b"read 3"
         client.close()
 
 
@@ -178,3 +186,155 @@ def test_injected_faults_count_from_when_they_are_added() -> None:
 def test_fault_validation(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         WireFault(**kwargs)
+
+
+class Meter:
+    """A SimProtocol: requests end CR LF; `M` answers a reading, anything else `E01`; `error_reply` is `E20`.
+
+    With `period` set, it also streams `T<n>` records every `period` seconds, as a Ludlum 375 does.
+    """
+
+    name = "meter"
+
+    def __init__(self, period: float | None = None) -> None:
+        self.period = period
+        self.next_at: float | None = None
+        self.sent = 0
+
+    def split(self, buffer: bytearray) -> list[bytes]:
+        requests = []
+        while (i := buffer.find(b"\r\n")) >= 0:
+            requests.append(bytes(buffer[:i]))
+            del buffer[: i + 2]
+        return requests
+
+    def command_of(self, request: bytes) -> str | None:
+        return request[:1].decode() or None
+
+    def respond(self, request: bytes) -> bytes | None:
+        return b"M0642.1;OK\r\n" if request == b"M" else b"E01\r\n"
+
+    def error_reply(self, request: bytes) -> bytes | None:
+        return b"E20\r\n"
+
+    def unsolicited(self, now: float) -> bytes | None:
+        if self.period is None:
+            return None
+        if self.next_at is None:
+            self.next_at = now + self.period
+        if now < self.next_at:
+            return None
+        self.next_at += self.period
+        self.sent += 1
+        return f"T{self.sent}\r\n".encode()
+
+
+class Silent(Meter):
+    """The same meter without an error reply of its own."""
+
+    def error_reply(self, request: bytes) -> bytes | None:
+        return None
+
+
+def crlf_line(client: Client) -> bytes:
+    line = client.line()
+    assert line.endswith(b"\r")
+    return line[:-1]
+
+
+def test_serve_tcp_runs_on_return_and_stops() -> None:
+    server = serve_tcp(Meter())
+    assert server.resource == f"TCPIP::127.0.0.1::{server.port}::SOCKET" and server.name == "meter"
+    client = Client(server)
+    client.send(b"M\r\nX\r")
+    client.send(b"\n")
+    assert (crlf_line(client), crlf_line(client)) == (b"M0642.1;OK", b"E01")
+    assert server.received == [b"M", b"X"]
+    server.stop()
+    with pytest.raises((EOFError, ConnectionError)):
+        client.line()
+    client.close()
+
+
+def test_the_error_fault_answers_with_the_instruments_own_error() -> None:
+    with serve_tcp(Meter(), faults=[WireFault("error", "M", count=1)]) as server:
+        client = Client(server)
+        client.send(b"M\r\n")
+        assert crlf_line(client) == b"E20"
+        client.send(b"M\r\n")
+        assert crlf_line(client) == b"M0642.1;OK"
+        client.close()
+
+
+def test_the_error_fault_is_silence_for_an_instrument_without_error_replies() -> None:
+    with serve_tcp(Silent(), faults=[WireFault("error", count=1)]) as server:
+        client = Client(server)
+        client.send(b"M\r\n")
+        assert client.nothing_within(0.15)
+        client.send(b"M\r\n")
+        assert crlf_line(client) == b"M0642.1;OK"
+        client.close()
+
+
+def test_garble_keeps_the_length_and_the_terminator_but_no_decoder_accepts_it() -> None:
+    assert garble(b"M0642.1;OK\r\n")[-2:] == b"\r\n" and len(garble(b"M0642.1;OK\r\n")) == 12
+    for text in (b"OK\n", b"A", b"\x00\x01"):
+        junk = garble(text)
+        assert len(junk) == len(text) and junk != text
+        with pytest.raises(UnicodeDecodeError):
+            junk.decode("utf-8")
+    with serve_tcp(Meter(), faults=[WireFault("garble", "M", count=1)]) as server:
+        client = Client(server)
+        client.send(b"M\r\n")
+        assert client.line() == garble(b"M0642.1;OK\r\n")[:-1]
+        client.close()
+
+
+def test_partial_sends_the_first_half_of_a_framed_reply() -> None:
+    with serve_tcp(Meter(), faults=[WireFault("partial", "M", count=1)]) as server:
+        client = Client(server)
+        client.send(b"M\r\n")
+        time.sleep(0.1)
+        client.sock.settimeout(0.2)
+        assert client.sock.recv(4096) == b"M0642."
+        assert client.nothing_within(0.1)
+        client.close()
+
+
+def test_unsolicited_records_arrive_every_period_between_replies() -> None:
+    with serve_tcp(Meter(period=0.1)) as server:
+        client = Client(server)
+        started = time.monotonic()
+        arrivals = []
+        replies = []
+        while time.monotonic() - started < 0.35:
+            line = crlf_line(client)
+            if line.startswith(b"T"):
+                arrivals.append((time.monotonic(), line))
+                if len(arrivals) == 2:
+                    client.send(b"M\r\n")
+            else:
+                replies.append(line)
+        client.close()
+    assert replies == [b"M0642.1;OK"]
+    names = [line for _, line in arrivals]
+    assert names[:3] == [b"T1", b"T2", b"T3"] and len(names) in (3, 4)
+    gaps = [b[0] - a[0] for a, b in zip(arrivals, arrivals[1:])]
+    assert all(0.05 < gap < 0.2 for gap in gaps), gaps
+    assert server.received == [b"M"]
+
+
+def test_line_server_error_reply_and_the_command_map_simulator() -> None:
+    identity = InstrumentIdentity("Example Instruments", "XR-1", "XR1-00042", "2.1.0")
+    sim = CommandMapSimulator(load_command_map(EXAMPLE), identity,
+                              faults=[WireFault("error", "identify", count=1)])
+    server = sim.serve()
+    try:
+        with DeclarativeDriver(server.resource, command_map=sim.map, name="kvp-1", timeout=Q_(1, "s")) as driver:
+            with pytest.raises(InstrumentReportedError) as caught:
+                driver.identify()
+            assert caught.value.code == "3"
+            assert driver.identify() == identity
+    finally:
+        server.stop()
+    assert server.received == [b"*IDN?", b"*IDN?"]

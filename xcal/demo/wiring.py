@@ -52,6 +52,7 @@ def room_model(room: Room) -> Any:
         raise ConfigError(f"{room.label()} has no `simulation:` block",
                           fix="add one to the room in the site file, or give its instruments real resources")
     settings = dict(room.simulation)
+    settings.pop("ambient_dose_rate_usv_h", None)
     try:
         faults = GeneratorFaults(**settings.pop("faults", {}))
         return RoomModel(RoomSimulation(**settings, faults=faults))
@@ -92,28 +93,95 @@ def _wire_faults(room: Room, instrument: Instrument) -> list[Any]:
             for f in room.wire_faults if f["instrument"] == instrument.id]
 
 
+def start_simulator(inst: Instrument, room: Room | None, model: Any | None) -> Any:
+    """Start the protocol simulator of one simulated instrument and connect it to the room model.
+
+    The command-map meter is served on a loopback socket; other drivers' simulators on a socket when the
+    driver speaks TCP, else on a pty. Returns the running server (`.resource`, `.stop()`).
+    """
+    from .. import __version__
+    from ..drivers.capabilities import InstrumentIdentity
+    from ..drivers.registry import get_driver_class
+
+    identity = InstrumentIdentity(inst.make, inst.model, inst.serial, f"SIM-{__version__}")
+    faults = _wire_faults(room, inst) if room is not None else []
+    if inst.driver == "declarative":
+        from ..drivers.commandmap import load_command_map
+        from ..simulators.commandmap_sim import CommandMapSimulator
+
+        command_map = load_command_map(inst.options["command_map"])
+        simulator = CommandMapSimulator(command_map, identity, faults=faults)
+        server = simulator.serve()
+        if model is not None:
+            model.subscribe(_kvp_meter_feed(command_map, simulator.deliver))
+        return server
+    cls = get_driver_class(inst.driver)
+    target = getattr(cls, "simulator", "")
+    transports = tuple(getattr(cls, "transports", ()))
+    if not target or not {"tcp", "serial", "gpib"} & set(transports):
+        raise ConfigError(f"instrument {inst.id}: the '{inst.driver}' driver has no wire simulator",
+                          fix="give the instrument a real resource (or use the manual / csv-import drivers' "
+                              "inputs)")
+    import importlib
+
+    from ..simulators.server import serve_pty, serve_tcp
+
+    module, _, attribute = target.partition(":")
+    simulator = getattr(importlib.import_module(module), attribute)(identity, **inst.simulation)
+    serve = serve_tcp if "tcp" in transports else serve_pty
+    server = serve(simulator, faults=faults, name=inst.id)
+    if model is not None and hasattr(simulator, "on_exposure"):
+        model.subscribe(simulator.on_exposure)
+    if room is not None and room.simulation is not None and hasattr(simulator, "set_field"):
+        simulator.set_field(float(room.simulation.get("ambient_dose_rate_usv_h", 0.1)))
+    return server
+
+
 @contextlib.contextmanager
 def simulated_room(plan: RunPlan) -> Iterator[SimulatedRoom]:
     """Start the room model and the simulators of the plan's simulated instruments; stop them on exit."""
-    from .. import __version__
-    from ..drivers.capabilities import InstrumentIdentity
-    from ..drivers.commandmap import load_command_map
-    from ..simulators.commandmap_sim import CommandMapSimulator
-
     model = room_model(plan.room)
     resources: dict[str, str] = {}
     with contextlib.ExitStack() as stack:
         for inst in plan.instruments.values():
             if not inst.simulated or inst.id in resources:
                 continue
-            if inst.driver != "declarative" or "KvpMeter" not in inst.capabilities:
-                raise ConfigError(f"instrument {inst.id}: no simulator for driver '{inst.driver}' yet",
-                                  fix="give the instrument a real resource")
-            command_map = load_command_map(inst.options["command_map"])
-            identity = InstrumentIdentity(inst.make, inst.model, inst.serial, f"SIM-{__version__}")
-            simulator = CommandMapSimulator(command_map, identity, faults=_wire_faults(plan.room, inst))
-            server = simulator.serve()
+            server = start_simulator(inst, plan.room, model)
             stack.callback(server.stop)
-            model.subscribe(_kvp_meter_feed(command_map, simulator.deliver))
             resources[inst.id] = server.resource
         yield SimulatedRoom(model, resources, SimulatedControl(model))
+
+
+@contextlib.contextmanager
+def serve_site(site: Any, room_id: str | None = None, instrument_id: str | None = None
+               ) -> Iterator[list[tuple[Instrument, Room | None, str]]]:
+    """Start the simulators of a site's simulated instruments (one room's, or one instrument) for `xcal sim serve`.
+
+    Each instrument is attached to the room model of the room that lists it (the first one when several do).
+    """
+    rooms = [site.room(room_id)] if room_id is not None else list(site.rooms.values())
+    chosen: list[tuple[Instrument, Room | None]] = []
+    for room in rooms:
+        for iid in room.instruments.values():
+            inst = site.instruments[iid]
+            if inst.simulated and all(inst.id != c[0].id for c in chosen):
+                chosen.append((inst, room))
+    if instrument_id is not None:
+        if instrument_id not in site.instruments:
+            raise ConfigError(f"{site.path} has no instrument '{instrument_id}'",
+                              fix=f"use one of: {', '.join(site.instruments)}")
+        chosen = [c for c in chosen if c[0].id == instrument_id] or [(site.instruments[instrument_id], None)]
+        if not chosen[0][0].simulated:
+            raise ConfigError(f"instrument {instrument_id} is not simulated (resource {chosen[0][0].resource})",
+                              fix="pick an instrument whose resource is `simulated`")
+    models: dict[str, Any] = {}
+    started: list[tuple[Instrument, Room | None, str]] = []
+    with contextlib.ExitStack() as stack:
+        for inst, room in chosen:
+            model = None
+            if room is not None and room.simulation is not None:
+                model = models.setdefault(room.id, room_model(room))
+            server = start_simulator(inst, room, model)
+            stack.callback(server.stop)
+            started.append((inst, room, server.resource))
+        yield started

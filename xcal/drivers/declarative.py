@@ -18,7 +18,8 @@ from ..units import Q_
 from .capabilities import CAPABILITIES, InstrumentIdentity, Waveform
 from ..errors import InstrumentReportedError
 from .commandmap import CommandMap, load_command_map
-from .transport import VisaTransport, seconds
+from .link import LinkSettings, open_transport
+from .transport import seconds
 
 if TYPE_CHECKING:  # pragma: no cover
     import pint
@@ -49,8 +50,11 @@ class LineTransport(Protocol):
 class DeclarativeDriver:
     """A KvpMeter spoken through a command map (see xcal/demo/instruments/example-xr1.yaml)."""
 
+    driver_name = "declarative"
     capabilities: tuple[str, ...] = ("KvpMeter",)
     protocol_status: str = "DECLARATIVE (command map supplied by the user)"
+    transports: tuple[str, ...] = ("tcp", "serial", "gpib")
+    simulator = "xcal.simulators.commandmap_sim:CommandMapSimulator"
 
     def __init__(self, resource: str, *, command_map: str | Path | CommandMap, name: str = "instrument",
                  timeout: "pint.Quantity | None" = None, poll_interval: "pint.Quantity" = Q_(20, "ms"),
@@ -62,10 +66,10 @@ class DeclarativeDriver:
         self._poll_s = seconds(poll_interval, "poll_interval")
         settings = self.command_map.transport
         if transport is None:
-            transport = VisaTransport(resource, read_termination=settings.read_termination,
-                                      write_termination=settings.write_termination,
-                                      timeout=timeout if timeout is not None else settings.timeout,
-                                      encoding=settings.encoding, name=name)
+            transport = open_transport(resource, LinkSettings(
+                read_termination=settings.read_termination, write_termination=settings.write_termination,
+                encoding=settings.encoding, timeout=timeout if timeout is not None else settings.timeout),
+                name=name)
         self.transport: LineTransport = transport
 
     def __enter__(self) -> "DeclarativeDriver":

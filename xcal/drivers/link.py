@@ -43,7 +43,7 @@ class LinkSettings:
     xonxoff: bool = False
     dtr: bool | None = None                  # None: leave as the port opens
     rts: bool | None = None
-    reconnects: int = 3                      # bounded reconnect attempts after a lost link
+    reconnects: int = 3                      # reopen attempts after a lost link (0: none)
 
     def with_options(self, **options: Any) -> "LinkSettings":
         """A copy with site-file overrides (baudrate, parity, timeout ...) applied."""
@@ -55,8 +55,9 @@ class Transport(Protocol):
 
     Every method takes the link's lock (re-entrant); hold `locked()` around a multi-step exchange so no
     other thread's bytes come between. Errors: InstrumentTimeout (nothing in time), ConnectionLost (the link
-    broke and the bounded reconnect failed), ProtocolError (bytes that cannot be decoded or framed).
-    After a timeout the next write first drains stale input, so a late reply is never taken for the next one.
+    broke and either the bounded reconnect failed or the exchange could not safely be repeated: only a
+    `query` is repeated, once), ProtocolError (bytes that cannot be decoded or framed). After a timeout the
+    next write first drains stale input, so a late reply is never taken for the next one.
     """
 
     name: str
@@ -89,14 +90,11 @@ def resource_kind(resource: str) -> Literal["visa", "serial"]:
 
 
 def open_transport(resource: str, settings: LinkSettings, *, name: str) -> Transport:
-    """Open the transport that fits `resource` with these settings."""
-    from ..units import Q_
-
-    timeout: "pint.Quantity" = settings.timeout if settings.timeout is not None else Q_(2, "s")
+    """Open the transport that fits `resource` with these settings (a timeout of None means 2 s)."""
     if resource_kind(resource) == "visa":
         from .transport import VisaTransport
 
-        return VisaTransport(resource, settings=replace(settings, timeout=timeout), name=name)
+        return VisaTransport(resource.strip(), settings=settings, name=name)
     from .serial_transport import SerialTransport
 
-    return SerialTransport(resource, settings=replace(settings, timeout=timeout), name=name)
+    return SerialTransport(resource.strip(), settings=settings, name=name)

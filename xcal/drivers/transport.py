@@ -1,30 +1,41 @@
-"""Move lines of text to and from an instrument through VISA (pyvisa; pyvisa-py by default).
+"""What every xcal transport guarantees (BaseTransport), and the VISA transport (pyvisa; pyvisa-py by default).
 
-The transport owns what every driver needs and none should redo: terminations, a timeout given as a
-quantity, one lock per link, raw-I/O debug logging on `xcal.io`, errors that name the instrument and its
-resource, and the resync after a timeout (stale bytes are drained before the next command, so the late
-reply to command N is never taken for the reply to command N+1).
+The base owns what every driver needs and none should redo: terminations, a timeout given as a quantity, one
+re-entrant lock per link, raw-I/O debug logging on `xcal.io`, errors that name the instrument and its
+resource, the resync after a timeout and the bounded reconnect. A subclass only opens, closes and moves bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Self, TypeVar
 
 from ..errors import ConfigError, ConnectionLost, InstrumentError, InstrumentTimeout, ProtocolError
 from ..units import Q_, has_dimension
+from .link import LinkSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     import pint
 
 io_log = logging.getLogger("xcal.io")
 
+DEFAULT_TIMEOUT_S = 2.0
+"""The read timeout of a link whose settings give none."""
+DRAIN_QUIET_S = 0.1
+"""Silence that ends a drain once the grace period after a timed-out read has passed."""
 DRAIN_LIMIT_S = 5.0
 """Longest a drain may go on beyond its grace period (an instrument that streams without end)."""
+RECONNECT_BACKOFF_S = 0.1
+"""Wait before the first reopen after a lost link; it doubles for each further attempt (0.1, 0.2, 0.4 s ...)."""
+
+_OPEN_FIX = "check the address and port, and that the instrument is on and accepts a connection"
+_T = TypeVar("_T")
+Exchange = Literal["query", "send", "receive"]
 
 
 def seconds(value: Any, what: str) -> float:
@@ -41,43 +52,66 @@ def seconds(value: Any, what: str) -> float:
     return s
 
 
-class VisaTransport:
-    """A line-oriented link to one instrument through a VISA resource.
+class LinkDown(Exception):
+    """Raised by a transport's byte layer when the link broke; `sent` says whether bytes may have gone out."""
 
-    After a read times out the link is marked stale. Before the next write it is drained: input is read and
-    thrown away until nothing has arrived for the quiet period (100 ms) and at least one timeout has passed
-    since the timed-out read, so a reply up to twice the timeout late is still caught. A lost TCP peer
-    shows in pyvisa-py only as a timeout; the transport then looks at the socket and reports ConnectionLost.
+    def __init__(self, why: str, *, sent: bool) -> None:
+        super().__init__(why)
+        self.why = why
+        self.sent = sent
+
+
+class BaseTransport:
+    """A link to one instrument: lines of text and raw bytes, one lock, resync and bounded reconnect.
+
+    Lock: every public method takes one re-entrant lock; hold `locked()` across a multi-step exchange.
+    Resync: after a read times out the link is marked stale, and before the next write it is drained: buffered
+    and incoming bytes are thrown away until nothing has arrived for 100 ms and at least one timeout has passed
+    since the timed-out read, so a reply up to twice the timeout late is never taken for the next one. Bytes of
+    an unfinished reply stay buffered until then, so a following read (a stream) continues where it stopped.
+    Reconnect: when the link is lost (peer closed or reset, port gone) the resource is closed explicitly and
+    reopened up to `settings.reconnects` times, waiting 0.1, 0.2, 0.4 s ... before the attempts. If it reopens,
+    a `query` (one command line and its reply) is repeated once; a write whose bytes may have reached the
+    instrument is never sent again (ConnectionLost says so), nor is a lost read repeated; a write lost before
+    any byte went out is sent on the new link. If every attempt fails: ConnectionLost naming the instrument,
+    resource and attempts, and the next call tries again.
+    Lines: `read`/`query` take bytes up to the last byte of the read termination and require the whole
+    termination there (else ProtocolError); with an empty read termination (binary protocols) they refuse
+    with ConfigError, and drivers use `read_bytes`/`read_until`.
     """
 
-    def __init__(self, resource: str, *, read_termination: str, write_termination: str,
-                 timeout: "pint.Quantity", encoding: str = "ascii", name: str,
-                 backend: str = "@py", drain_quiet: "pint.Quantity | None" = None) -> None:
-        if not read_termination or not write_termination:
-            raise ConfigError(f"{name}: read and write terminations must not be empty",
-                              fix="set the terminations the instrument uses, e.g. '\\n' or '\\r\\n'")
+    def __init__(self, resource: str, *, settings: LinkSettings, name: str) -> None:
         self.resource = resource
         self.name = name
-        self.encoding = encoding
-        self.read_termination = read_termination
-        self.write_termination = write_termination
-        self._timeout_s = seconds(timeout, "timeout")
-        self._quiet_s = seconds(drain_quiet if drain_quiet is not None else Q_(100, "ms"),
-                                "drain_quiet")
-        self._read_term = self._encode(read_termination)
-        self._write_term = self._encode(write_termination)
-        self._lock = threading.Lock()
+        self.settings = settings
+        self.encoding = settings.encoding
+        self.read_termination = settings.read_termination
+        self.write_termination = settings.write_termination
+        self._timeout_s = (DEFAULT_TIMEOUT_S if settings.timeout is None
+                           else seconds(settings.timeout, "timeout"))
+        if settings.reconnects < 0:
+            raise ConfigError(f"{name}: reconnects must be 0 or more, got {settings.reconnects}",
+                              fix="give the number of reopen attempts after a lost link, e.g. 3")
+        self._read_term = self._encode(settings.read_termination)
+        self._write_term = self._encode(settings.write_termination)
+        if self._read_term and self._read_term[-1:] in self._read_term[:-1]:
+            raise ConfigError(f"{name}: the read termination {settings.read_termination!r} repeats its last "
+                              "character, so a reply would be cut short",
+                              fix="give the termination the instrument really ends its replies with")
+        self._lock = threading.RLock()
+        self._buffer = bytearray()
         self._stale_since: float | None = None
-        self._last_sent: str | None = None
+        self._asked: str | None = None
         self._closed = False
-        self._inst = self._open(backend)
+        self._down = False
+        self._open_link()
 
     @property
     def timeout(self) -> "pint.Quantity":
         """How long a read waits for a reply."""
         return Q_(self._timeout_s, "s")
 
-    def __enter__(self) -> "VisaTransport":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -85,19 +119,48 @@ class VisaTransport:
 
     def write(self, text: str) -> None:
         """Send one command line (the write termination is added)."""
-        with self._lock:
-            self._write(text)
+        data = self._encode(text) + self._write_term
+        self._exchange(lambda: self._send(data, repr(text)), "send", repr(text))
 
     def read(self) -> str:
         """Receive one reply line, without its termination."""
-        with self._lock:
-            return self._read()
+        self._need_read_termination("read")
+        return self._exchange(self._read_line, "receive", "a reply line")
 
     def query(self, text: str) -> str:
-        """Send one command and return its reply, holding the lock for the whole exchange."""
+        """Send one command line and return its reply line; repeated once after a reconnect."""
+        self._need_read_termination("query")
+        data = self._encode(text) + self._write_term
+
+        def exchange() -> str:
+            self._send(data, repr(text))
+            return self._read_line()
+
+        return self._exchange(exchange, "query", repr(text))
+
+    def write_bytes(self, data: bytes) -> None:
+        """Send raw bytes as they are (no termination added)."""
+        raw = bytes(data)
+        self._exchange(lambda: self._send(raw, repr(raw)), "send", repr(raw))
+
+    def read_bytes(self, count: int) -> bytes:
+        """Exactly `count` bytes, or InstrumentTimeout when they do not all arrive within the timeout."""
+        if count < 1:
+            raise ValueError(f"read_bytes needs a count of 1 or more, not {count}")
+        return self._exchange(lambda: self._take(count=count), "receive", f"{count} bytes")
+
+    def read_until(self, *endings: bytes) -> bytes:
+        """The bytes up to and including the first of `endings` to arrive; later bytes stay buffered."""
+        if not endings or not all(endings):
+            raise ValueError("read_until needs one or more non-empty endings")
+        return self._exchange(lambda: self._take(endings=tuple(bytes(e) for e in endings)), "receive",
+                              f"bytes ending {' or '.join(repr(bytes(e)) for e in endings)}")
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the link's lock, so no other thread's bytes come between the steps of an exchange."""
         with self._lock:
-            self._write(text)
-            return self._read()
+            yield
 
     def close(self) -> None:
         """Close the resource; closing twice is harmless."""
@@ -105,11 +168,35 @@ class VisaTransport:
             if self._closed:
                 return
             self._closed = True
-            try:
-                self._inst.close()
-            except Exception:  # noqa: BLE001 - the link may already be gone; closing must not fail
-                io_log.debug("%s: error while closing %s ignored", self.name, self.resource,
-                             exc_info=True)
+            self._close_link()
+
+    # What a subclass provides.
+
+    def _open_link(self) -> None:
+        """Open the resource; InstrumentError (or ConnectionLost) when it cannot."""
+        raise NotImplementedError
+
+    def _close_link(self) -> None:
+        """Close the resource if open; never raises."""
+        raise NotImplementedError
+
+    def _write(self, data: bytes) -> None:
+        """Send all of `data`; LinkDown(sent=True) when the link breaks, InstrumentTimeout when not accepted."""
+        raise NotImplementedError
+
+    def _receive(self, wait_s: float, *, count: int | None, endings: tuple[bytes, ...]) -> bytes:
+        """Some received bytes, or b'' when none arrived within `wait_s`; LinkDown when the link broke.
+
+        `count` (bytes still wanted) and `endings` (what ends the frame) are hints; never more than `count`
+        bytes need be returned, and a subclass may use them to read efficiently.
+        """
+        raise NotImplementedError
+
+    def _link_broken(self) -> str | None:
+        """Why the link is unusable, if the subclass can tell without reading; None if it looks fine."""
+        return None
+
+    # The shared machinery.
 
     def _where(self) -> str:
         return f"{self.name} ({self.resource})"
@@ -126,7 +213,220 @@ class VisaTransport:
                 f"(character {text[exc.start]!r})", instrument=self.name, resource=self.resource,
                 fix="send only characters the instrument's encoding can carry") from None
 
-    def _open(self, backend: str) -> Any:
+    def _need_read_termination(self, what: str) -> None:
+        if not self._read_term:
+            raise ConfigError(f"{self._where()}: cannot {what} lines on a link with no read termination",
+                              fix="use read_bytes(count) or read_until(ending) for this binary protocol, or "
+                                  "set the read termination the instrument ends its replies with")
+
+    def _not_accepted(self, data: bytes) -> InstrumentTimeout:
+        """The error for a write the link did not take within the timeout."""
+        return InstrumentTimeout(f"{self._where()} did not accept {data!r} within {self._timeout_s:g} s",
+                                 instrument=self.name, resource=self.resource,
+                                 fix="check the cable and the handshake (flow control) settings")
+
+    def _exchange(self, action: Callable[[], _T], kind: Exchange, what: str) -> _T:
+        """Run `action` under the lock with the reconnect rule of the class docstring."""
+        with self._lock:
+            if self._closed:
+                raise InstrumentError(f"{self._where()}: the link is closed", instrument=self.name,
+                                      resource=self.resource, fix="open a new connection to the instrument")
+            if self._down:
+                self._reconnect("the link was down after an earlier failure")
+            try:
+                return action()
+            except LinkDown as lost:
+                self._reconnect(lost.why)
+                if kind == "query" or (kind == "send" and not lost.sent):
+                    try:
+                        return action()
+                    except LinkDown as again:
+                        self._close_link()
+                        self._down = True
+                        raise self._lost(f"{again.why}; lost again on the reopened link, with {what}"
+                                         ) from None
+                if kind == "send":
+                    raise self._lost(f"{lost.why}; reconnected, but {what} may have reached the instrument, "
+                                     "so it was not sent again",
+                                     fix="check the instrument's state, then go on") from None
+                raise self._lost(f"{lost.why}; reconnected, but {what} on its way was lost",
+                                 fix="ask the instrument again") from None
+
+    def _lost(self, why: str, fix: str | None = None) -> ConnectionLost:
+        return ConnectionLost(f"{self._where()}: connection lost ({why})", instrument=self.name,
+                              resource=self.resource,
+                              fix=fix or "check the cable or network and that the instrument is on; the next "
+                                         "command tries to reconnect")
+
+    def _reconnect(self, why: str) -> None:
+        """Close explicitly, then reopen up to `reconnects` times with a doubling wait; ConnectionLost if not."""
+        self._close_link()
+        self._buffer.clear()
+        self._stale_since = None
+        self._down = True
+        attempts = self.settings.reconnects
+        last = ""
+        for attempt in range(1, attempts + 1):
+            time.sleep(RECONNECT_BACKOFF_S * 2 ** (attempt - 1))
+            try:
+                self._open_link()
+            except InstrumentError as exc:
+                last = exc.message
+                io_log.info("%s: reconnect attempt %d of %d failed: %s", self.name, attempt, attempts, last)
+                continue
+            self._down = False
+            io_log.warning("%s: link to %s was lost (%s); reconnected at attempt %d of %d", self.name,
+                           self.resource, why, attempt, attempts)
+            return
+        if attempts == 0:
+            raise self._lost(f"{why}; reconnecting is off (reconnects = 0)")
+        raise self._lost(f"{why}; {attempts} reconnect attempt(s) failed, the last: {last}")
+
+    def _send(self, data: bytes, asked: str) -> None:
+        broken = self._link_broken()
+        if broken:
+            raise LinkDown(broken, sent=False)
+        if self._stale_since is not None:
+            try:
+                self._drain()
+            except LinkDown as lost:
+                raise LinkDown(lost.why, sent=False) from None
+        io_log.debug("%s > %r", self.name, data)
+        self._asked = asked
+        self._write(data)
+
+    def _read_line(self) -> str:
+        raw = self._take(endings=(self._read_term[-1:],))
+        asked = f" in reply to {self._asked}" if self._asked is not None else ""
+        if not raw.endswith(self._read_term):
+            raise ProtocolError(f"{self._where()} sent {raw!r}{asked}, which does not end with the read "
+                                f"termination {self.read_termination!r}", instrument=self.name,
+                                resource=self.resource,
+                                fix="set the read termination the instrument really uses")
+        try:
+            return raw[: len(raw) - len(self._read_term)].decode(self.encoding)
+        except UnicodeDecodeError:
+            raise ProtocolError(f"{self._where()} sent bytes that are not {self.encoding} text{asked}: "
+                                f"{raw!r}", instrument=self.name, resource=self.resource,
+                                fix="check the cable, the baud rate and the encoding set for this "
+                                    "instrument") from None
+
+    def _take(self, *, count: int | None = None, endings: tuple[bytes, ...] = ()) -> bytes:
+        """Cut one frame (`count` bytes, or up to the first of `endings`) from the buffer, reading as needed."""
+        deadline = time.monotonic() + self._timeout_s
+        while True:
+            end = self._frame_end(count, endings)
+            if end is not None:
+                frame = bytes(self._buffer[:end])
+                del self._buffer[:end]
+                io_log.debug("%s < %r", self.name, frame)
+                return frame
+            remaining = deadline - time.monotonic()
+            wanted = count - len(self._buffer) if count is not None else None
+            chunk = self._receive(remaining, count=wanted, endings=endings) if remaining > 0 else b""
+            if chunk:
+                self._buffer += chunk
+            elif time.monotonic() >= deadline - 0.001:
+                raise self._timed_out()
+
+    def _frame_end(self, count: int | None, endings: tuple[bytes, ...]) -> int | None:
+        if count is not None:
+            return count if len(self._buffer) >= count else None
+        hits = [(i + len(e)) for e in endings if (i := self._buffer.find(e)) >= 0]
+        return min(hits) if hits else None
+
+    def _timed_out(self) -> Exception:
+        broken = self._link_broken()
+        if broken:
+            return LinkDown(broken, sent=True)
+        self._stale_since = time.monotonic()
+        if self._buffer:
+            io_log.debug("%s < %r (incomplete at the timeout)", self.name, bytes(self._buffer))
+        asked = self._asked if self._asked is not None else "the last command"
+        return InstrumentTimeout(
+            f"{self._where()} did not answer {asked} within {self._timeout_s:g} s",
+            instrument=self.name, resource=self.resource,
+            fix="check the instrument is on, connected and set to this protocol (baud, terminations); if "
+                "it is only slow, raise its timeout")
+
+    def _drain(self) -> None:
+        """Discard buffered and incoming bytes left from a timed-out exchange, then clear the stale mark."""
+        assert self._stale_since is not None
+        grace_end = self._stale_since + self._timeout_s
+        give_up = max(grace_end, time.monotonic()) + DRAIN_LIMIT_S
+        endings = (self._read_term[-1:],) if self._read_term else ()
+        stale = bytes(self._buffer)
+        self._buffer.clear()
+        try:
+            while True:
+                now = time.monotonic()
+                if now >= give_up:
+                    io_log.warning("%s: input still arriving after %g s of draining; going on", self.name,
+                                   DRAIN_LIMIT_S)
+                    break
+                chunk = self._receive(max(DRAIN_QUIET_S, grace_end - now), count=None, endings=endings)
+                if not chunk:
+                    break
+                stale += chunk
+        finally:
+            self._stale_since = None
+            if stale:
+                io_log.debug("%s < %r (stale, discarded)", self.name, stale)
+
+
+class VisaTransport(BaseTransport):
+    """A link to one instrument through a VISA resource (pyvisa; backend `@py` = pyvisa-py by default).
+
+    Serial settings apply to ASRL resources (baud, data bits, parity, stop bits, flow control; DTR/RTS where
+    the backend can set them, else ConfigError). A lost TCP peer shows in pyvisa-py only as a timeout; the
+    transport then looks at the socket and treats it as a lost link. Reconnect, resync and locking follow
+    BaseTransport: a lost `query` is repeated once on the reopened resource, a write that may have gone out
+    never is. Raw reads go through the VISA read call with the termination character set to the last byte of
+    the wanted endings when they share one (else byte by byte), so no byte past a frame is ever taken.
+    """
+
+    def __init__(self, resource: str, *, settings: LinkSettings, name: str, backend: str = "@py") -> None:
+        self._backend = backend
+        self._manager: Any = None
+        self._inst: Any = None
+        self._termchar: int | None = None
+        self._termchar_set = False
+        self._timeout_ms = 0
+        super().__init__(resource, settings=settings, name=name)
+
+    def _open_link(self) -> None:
+        import pyvisa
+
+        if self._manager is None:
+            self._manager = self._resource_manager()
+        try:
+            inst = self._manager.open_resource(self.resource, open_timeout=self._ms(self._timeout_s))
+        except pyvisa.errors.VisaIOError as exc:
+            raise InstrumentError(f"{self._where()} could not be opened: {exc.description}",
+                                  instrument=self.name, resource=self.resource,
+                                  fix="check the resource string and that the interface exists") from None
+        except ConnectionError as exc:
+            raise self._lost(exc.strerror or str(exc), fix=_OPEN_FIX) from None
+        # pyvisa-py raises bare Exception (and OSError) for unreachable hosts, bad ports and absent devices.
+        except Exception as exc:  # noqa: BLE001
+            raise InstrumentError(f"{self._where()} could not be opened: {exc}",
+                                  instrument=self.name, resource=self.resource,
+                                  fix="check the address or port, the cable, and that the instrument "
+                                      "is on") from None
+        self._inst = inst
+        self._termchar_set = False
+        self._timeout_ms = 0
+        try:
+            self._configure(inst)
+        except BaseException:
+            self._close_link()
+            raise
+        broken = self._link_broken()
+        if broken:
+            self._close_link()
+            raise self._lost(broken, fix=_OPEN_FIX)
+
+    def _resource_manager(self) -> Any:
         import pyvisa
         from pyvisa import rname
 
@@ -138,48 +438,89 @@ class VisaTransport:
                                   fix="write it like TCPIP::192.168.0.10::5025::SOCKET or "
                                       "ASRL/dev/ttyUSB0::INSTR") from None
         try:
-            manager = pyvisa.ResourceManager(backend)
+            return pyvisa.ResourceManager(self._backend)
         except (OSError, ValueError, pyvisa.errors.Error) as exc:
-            raise InstrumentError(f"{self.name}: cannot load the VISA backend {backend!r}: {exc}",
+            raise InstrumentError(f"{self.name}: cannot load the VISA backend {self._backend!r}: {exc}",
                                   instrument=self.name, resource=self.resource,
                                   fix="use '@py' (pyvisa-py, installed with xcal) or install the "
                                       "vendor VISA library for '@ivi'") from None
+
+    def _is_serial(self, inst: Any) -> bool:
+        from pyvisa import constants
+
+        return getattr(inst, "interface_type", None) == constants.InterfaceType.asrl
+
+    def _configure(self, inst: Any) -> None:
+        """Terminations, timeout and, on ASRL resources, the serial line settings."""
+        from pyvisa import constants, errors
+
+        self._use_timeout(self._timeout_s)
+        self._use_termchar(self._read_term[-1] if self._read_term else None)
+        if not self._is_serial(inst):
+            return
+        s = self.settings
+        parity = {"N": constants.Parity.none, "E": constants.Parity.even, "O": constants.Parity.odd,
+                  "M": constants.Parity.mark, "S": constants.Parity.space}[s.parity]
+        flow = constants.ControlFlow(0)
+        if s.rtscts:
+            flow |= constants.ControlFlow.rts_cts
+        if s.xonxoff:
+            flow |= constants.ControlFlow.xon_xoff
         try:
-            inst = manager.open_resource(self.resource, open_timeout=self._ms(self._timeout_s))
-        except pyvisa.errors.VisaIOError as exc:
-            raise InstrumentError(f"{self._where()} could not be opened: {exc.description}",
-                                  instrument=self.name, resource=self.resource,
-                                  fix="check the resource string and that the interface exists") from None
-        except ConnectionError as exc:
-            raise self._lost(exc.strerror or str(exc)) from None
-        # pyvisa-py raises bare Exception (and OSError) for unreachable hosts and bad ports.
-        except Exception as exc:  # noqa: BLE001
-            raise InstrumentError(f"{self._where()} could not be opened: {exc}",
-                                  instrument=self.name, resource=self.resource,
-                                  fix="check the address or port, the cable, and that the instrument "
-                                      "is on") from None
-        inst.read_termination = self.read_termination
-        inst.write_termination = self.write_termination
-        inst.timeout = self._ms(self._timeout_s)
-        self._inst = inst
-        broken = self._link_broken()
-        if broken:
-            self._closed = True
-            inst.close()
-            raise self._lost(broken)
-        return inst
+            inst.baud_rate = s.baudrate
+            inst.data_bits = s.bytesize
+            inst.parity = parity
+            inst.stop_bits = constants.StopBits.two if s.stopbits == 2 else constants.StopBits.one
+            inst.flow_control = flow
+            for attribute, state in ((constants.ResourceAttribute.asrl_dtr_state, s.dtr),
+                                     (constants.ResourceAttribute.asrl_rts_state, s.rts)):
+                if state is not None:
+                    inst.set_visa_attribute(attribute, constants.LineState.asserted if state
+                                            else constants.LineState.unasserted)
+        except (errors.VisaIOError, ValueError) as exc:
+            raise ConfigError(f"{self._where()}: the VISA backend refused a serial setting of {s}: {exc}",
+                              fix="open the port by its path (e.g. /dev/ttyUSB0) to use pyserial, which sets "
+                                  "every line setting, or leave out the setting the backend lacks") from None
+
+    def _use_termchar(self, byte: int | None) -> None:
+        """Make VISA reads stop after `byte` (None: no termination character)."""
+        from pyvisa import constants
+
+        if self._termchar_set and byte == self._termchar:
+            return
+        inst = self._inst
+        inst.set_visa_attribute(constants.ResourceAttribute.termchar, byte if byte is not None else 0x0A)
+        inst.set_visa_attribute(constants.ResourceAttribute.termchar_enabled,
+                                constants.VI_TRUE if byte is not None else constants.VI_FALSE)
+        if self._is_serial(inst):
+            inst.set_visa_attribute(constants.ResourceAttribute.asrl_end_in,
+                                    constants.SerialTermination.termination_char if byte is not None
+                                    else constants.SerialTermination.none)
+        self._termchar, self._termchar_set = byte, True
+
+    def _use_timeout(self, wait_s: float) -> None:
+        """Set the VISA timeout, skipping changes too small to matter (on ASRL each one reconfigures the port)."""
+        ms = self._ms(wait_s)
+        if abs(ms - self._timeout_ms) > max(10, self._timeout_ms // 10):
+            self._inst.timeout = ms
+            self._timeout_ms = ms
 
     @staticmethod
     def _ms(s: float) -> int:
         return max(1, round(s * 1000))
 
-    def _lost(self, why: str) -> ConnectionLost:
-        return ConnectionLost(f"{self._where()}: connection lost ({why})", instrument=self.name,
-                              resource=self.resource,
-                              fix="check the cable or network and that the instrument is on, then "
-                                  "reconnect")
+    def _close_link(self) -> None:
+        inst, self._inst = self._inst, None
+        if inst is None:
+            return
+        try:
+            inst.close()
+        except Exception:  # noqa: BLE001 - the link may already be gone; closing must not fail
+            io_log.debug("%s: error while closing %s ignored", self.name, self.resource, exc_info=True)
 
     def _socket(self) -> socket.socket | None:
+        if self._inst is None:
+            return None
         sessions = getattr(self._inst.visalib, "sessions", None)
         session = sessions.get(self._inst.session) if isinstance(sessions, dict) else None
         sock = getattr(session, "interface", None)
@@ -201,93 +542,35 @@ class VisaTransport:
             return exc.strerror or str(exc)
         return "the instrument closed the connection" if data == b"" else None
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise InstrumentError(f"{self._where()}: the link is closed", instrument=self.name,
-                                  resource=self.resource, fix="open a new connection to the instrument")
-
-    def _write(self, text: str) -> None:
+    def _write(self, data: bytes) -> None:
         import pyvisa
 
-        self._check_open()
-        data = self._encode(text) + self._write_term
-        broken = self._link_broken()
-        if broken:
-            raise self._lost(broken)
-        if self._stale_since is not None:
-            self._drain()
-        io_log.debug("%s > %r", self.name, data)
-        self._last_sent = text
+        self._use_timeout(self._timeout_s)
         try:
             self._inst.write_raw(data)
         except pyvisa.errors.VisaIOError as exc:
             if exc.error_code == pyvisa.constants.StatusCode.error_timeout:
-                raise InstrumentTimeout(
-                    f"{self._where()} did not accept {text!r} within {self._timeout_s:g} s",
-                    instrument=self.name, resource=self.resource,
-                    fix="check the cable and handshake settings") from None
-            raise self._lost(exc.description) from None
+                raise self._not_accepted(data) from None
+            raise LinkDown(exc.description, sent=True) from None
         except OSError as exc:
-            raise self._lost(exc.strerror or str(exc)) from None
+            raise LinkDown(exc.strerror or str(exc), sent=True) from None
 
-    def _read(self) -> str:
+    def _receive(self, wait_s: float, *, count: int | None, endings: tuple[bytes, ...]) -> bytes:
         import pyvisa
 
-        self._check_open()
+        if count is None:
+            last = {e[-1] for e in endings}
+            shared = last.pop() if len(last) == 1 else None
+            self._use_termchar(shared)
+            count = 4096 if shared is not None else 1
+        self._use_timeout(wait_s)
         try:
-            raw = self._inst.read_raw()
+            with self._inst.ignore_warning(pyvisa.constants.StatusCode.success_max_count_read):
+                data, _ = self._inst.visalib.read(self._inst.session, count)
         except pyvisa.errors.VisaIOError as exc:
-            if exc.error_code != pyvisa.constants.StatusCode.error_timeout:
-                raise self._lost(exc.description) from None
-            broken = self._link_broken()
-            if broken:
-                raise self._lost(broken) from None
-            self._stale_since = time.monotonic()
-            asked = f"{self._last_sent!r}" if self._last_sent is not None else "the last command"
-            raise InstrumentTimeout(
-                f"{self._where()} did not answer {asked} within {self._timeout_s:g} s",
-                instrument=self.name, resource=self.resource,
-                fix="check the instrument is on, connected and set to this protocol (baud, "
-                    "terminations); if it is only slow, raise its timeout") from None
+            if exc.error_code == pyvisa.constants.StatusCode.error_timeout:
+                return b""
+            raise LinkDown(exc.description, sent=True) from None
         except OSError as exc:
-            raise self._lost(exc.strerror or str(exc)) from None
-        io_log.debug("%s < %r", self.name, raw)
-        asked = f" in reply to {self._last_sent!r}" if self._last_sent is not None else ""
-        if not raw.endswith(self._read_term):
-            raise ProtocolError(f"{self._where()} sent {raw!r}{asked}, which does not end with the read "
-                                f"termination {self.read_termination!r}", instrument=self.name,
-                                resource=self.resource,
-                                fix="set the read termination the instrument really uses")
-        try:
-            return raw[: len(raw) - len(self._read_term)].decode(self.encoding)
-        except UnicodeDecodeError:
-            raise ProtocolError(f"{self._where()} sent bytes that are not {self.encoding} text{asked}: "
-                                f"{raw!r}", instrument=self.name, resource=self.resource,
-                                fix="check the cable, the baud rate and the encoding set for this "
-                                    "instrument") from None
-
-    def _drain(self) -> None:
-        """Read and discard input left from a timed-out exchange, then clear the stale mark."""
-        import pyvisa
-
-        assert self._stale_since is not None
-        grace_end = self._stale_since + self._timeout_s
-        give_up = max(grace_end, time.monotonic()) + DRAIN_LIMIT_S
-        try:
-            while time.monotonic() < give_up:
-                self._inst.timeout = self._ms(max(self._quiet_s, grace_end - time.monotonic()))
-                try:
-                    raw = self._inst.read_raw()
-                except pyvisa.errors.VisaIOError as exc:
-                    if exc.error_code == pyvisa.constants.StatusCode.error_timeout:
-                        return
-                    raise self._lost(exc.description) from None
-                except OSError as exc:
-                    raise self._lost(exc.strerror or str(exc)) from None
-                io_log.debug("%s < %r (stale, discarded)", self.name, raw)
-            io_log.warning("%s: input still arriving after %g s of draining; going on", self.name,
-                           DRAIN_LIMIT_S)
-        finally:
-            self._stale_since = None
-            if not self._closed:
-                self._inst.timeout = self._ms(self._timeout_s)
+            raise LinkDown(exc.strerror or str(exc), sent=True) from None
+        return bytes(data)

@@ -89,11 +89,16 @@ class CommandMapSimulator:
             return True
 
     def serve(self) -> LineServer:
-        """Start serving on an ephemeral loopback port; the running server gives `.resource`."""
+        """Start serving on an ephemeral loopback port; the running server gives `.resource`.
+
+        The `error` wire fault answers with the map's `not_ready` code (else its other simulator codes).
+        """
         transport = self.map.transport
         return LineServer(self.handle, line_end=transport.write_termination,
                           reply_end=transport.read_termination, encoding=transport.encoding,
-                          faults=self.faults, command_of=self.command_of, name=self.map.id).start()
+                          faults=self.faults, command_of=self.command_of, name=self.map.id,
+                          error_reply=lambda line: (self._error("not_ready") or self._error("bad_parameter")
+                                                    or self._error("unknown_command"))).start()
 
     def _dispatch(self, command: Command, params: dict[str, Any]) -> str | None:
         name = command.name

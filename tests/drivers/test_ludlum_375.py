@@ -1,0 +1,137 @@
+"""Ludlum 375 driver: records from the stream as the notes describe them, the unit option, and fuzzing."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from xcal.drivers.ludlum_375 import Ludlum375, Record, parse_record
+from xcal.drivers.registry import get_driver_class
+from xcal.errors import ConfigError, InstrumentReportedError, InstrumentTimeout, ProtocolError
+from xcal.units import Q_
+
+from .protocol import ExpectedProtocol
+
+
+def streamed(*lines: str) -> list[tuple[None, str]]:
+    """Records the monitor sends on its own, each one line (the transport strips CR LF)."""
+    return [(None, line) for line in lines]
+
+
+def ludlum(*lines: str, **options) -> tuple[Ludlum375, ExpectedProtocol]:
+    fake = ExpectedProtocol(streamed(*lines))
+    return Ludlum375("/dev/ttyS0", name="area-1", transport=fake, **{"unit": "mR/h", **options}), fake
+
+
+def test_class_attributes_and_line_settings() -> None:
+    cls = Ludlum375
+    assert get_driver_class("ludlum-375") is cls
+    assert (cls.capabilities, cls.protocol_status, cls.transports) == (("SurveyMeter",), "PUBLIC", ("serial",))
+    assert cls.link.read_termination == "\r\n"
+    assert cls.simulator == "xcal.simulators.ludlum_375:Ludlum375Simulator"
+    driver, _ = ludlum()
+    assert driver.settings.timeout == Q_(5, "s")                      # 2.5 record periods of 2 s
+
+
+def test_the_first_line_is_discarded_then_each_call_reads_the_next_record() -> None:
+    driver, fake = ludlum("42.1 03/14/24 10:15:00",                   # tail of a record: discarded
+                          "0642.1 03/14/24 10:15:02",
+                          "0643.0 03/14/24 10:15:04 ALARM")
+    assert driver.read_now() == {"dose_rate": Q_(642.1, "mR/h")}
+    assert driver.read_now() == {"dose_rate": Q_(643.0, "mR/h")}
+    assert driver.last_record == Record(643.0, "03/14/24", "10:15:04", ("ALARM",))
+    fake.assert_done()
+
+
+def test_a_garbled_first_line_is_discarded_without_error() -> None:
+    driver, fake = ludlum("\x7f:02 ALA", "0000.4 03/14/24 10:15:02")
+    assert driver.read_now()["dose_rate"] == Q_(0.4, "mR/h")
+    fake.assert_done()
+
+
+def test_fail_status_is_the_instruments_error() -> None:
+    driver, fake = ludlum("x", "0000.0 03/14/24 10:15:02 FAIL")
+    with pytest.raises(InstrumentReportedError) as caught:
+        driver.read_now()
+    err = caught.value
+    assert (err.code, err.command, err.instrument, err.resource) == ("FAIL", "(record stream)", "area-1",
+                                                                     "/dev/ttyS0")
+    assert "reports FAIL" in str(err)
+    fake.assert_done()
+
+
+@pytest.mark.parametrize("unit, name, expected", [("µSv/h", "dose_rate", Q_(642.1, "µSv/h")),
+                                                  ("cpm", "count_rate", Q_(642.1, "cpm")),
+                                                  ("mrem/h", "dose_rate", Q_(642.1, "mrem/h"))])
+def test_the_reading_takes_the_unit_the_site_gives(unit: str, name: str, expected) -> None:
+    driver, fake = ludlum("", "0642.1 03/14/24 10:15:02", unit=unit)
+    assert driver.read_now() == {name: expected}
+    fake.assert_done()
+
+
+@pytest.mark.parametrize("options, problem", [({"unit": None}, "must give it"), ({"unit": ""}, "must give it"),
+                                              ({"unit": "kV"}, "not a dose rate"),
+                                              ({"unit": "bananas/h"}, "option unit")])
+def test_the_unit_is_required_and_must_be_a_rate(options: dict, problem: str) -> None:
+    fake = ExpectedProtocol([])
+    with pytest.raises(ConfigError, match=problem):
+        Ludlum375("/dev/ttyS0", transport=fake, **options)
+    assert fake.closed
+
+
+def test_identify_is_what_the_site_says_and_touches_no_wire() -> None:
+    driver, fake = ludlum(make="Ludlum Measurements", model="375/2", serial="PR123456")
+    identity = driver.identify()
+    assert (identity.make, identity.model, identity.serial, identity.firmware) == (
+        "Ludlum Measurements", "375/2", "PR123456", "unknown (output-only protocol)")
+    plain, _ = ludlum()
+    assert (plain.identify().make, plain.identify().model, plain.identify().serial) == ("Ludlum", "375", "unknown")
+    fake.assert_done()
+
+
+@pytest.mark.parametrize("line", ["0642.1,03/14/24,10:15:02", "0642.1 03/14/24", "-642.1 03/14/24 10:15:02",
+                                  "0642.1 2024-03-14 10:15:02", "0642.1 03/14-24 10:15:02",
+                                  "0642.1 03/14/24 10.15.02", "0642.1 03/14/24 10:15:02 WARN",
+                                  "0642.1 13/14/24 10:15:02", "0642.1 03/00/24 10:15:02", "0642.1 03/14/24 24:00",
+                                  "0642.1 03/14/24 10:15:02 ALARM ALARM", "064x.1 03/14/24 10:15:02"])
+def test_malformed_records_are_protocol_errors(line: str) -> None:
+    driver, fake = ludlum("", line)
+    with pytest.raises(ProtocolError, match="area-1 sent"):
+        driver.read_now()
+    fake.assert_done()
+
+
+def test_no_record_is_a_timeout() -> None:
+    driver, fake = ludlum("0642.1 03/14/24 10:15:02")
+    with pytest.raises(InstrumentTimeout):
+        driver.read_now()
+    fake.assert_done()
+
+
+def test_record_fields_worked_out_by_hand() -> None:
+    assert parse_record("0642.1 03/14/24 10:15:02 ALARM FAIL") == Record(642.1, "03/14/24", "10:15:02",
+                                                                          ("ALARM", "FAIL"))
+    assert parse_record("12 14-03-2024 10:15") == Record(12.0, "14-03-2024", "10:15", ())
+    assert parse_record("0000.0\t03/14/24\t10:15:02").reading == 0.0
+
+
+ALLOWED = (ProtocolError, InstrumentReportedError)
+
+
+@given(st.text())
+def test_fuzz_record_parser(line: str) -> None:
+    try:
+        parse_record(line)
+    except ALLOWED:
+        pass
+
+
+@given(st.lists(st.sampled_from(["0642.1", "03/14/24", "10:15:02", "ALARM", "FAIL", "x", "1.", "99:99"]),
+                max_size=6))
+def test_fuzz_near_valid_records(fields: list[str]) -> None:
+    try:
+        record = parse_record(" ".join(fields))
+    except ALLOWED:
+        return
+    assert record.date == "03/14/24" and set(record.status) <= {"ALARM", "FAIL"}

@@ -1,0 +1,62 @@
+"""`xcal instruments list` and `check`: what drivers there are, and whether one instrument answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError
+from .capabilities import InstrumentIdentity
+from .registry import driver_names, get_driver_class
+
+
+@dataclass(frozen=True)
+class DriverInfo:
+    name: str
+    capabilities: tuple[str, ...]
+    protocol_status: str
+    transports: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    driver: str
+    resource: str
+    identity: InstrumentIdentity
+    reading: dict[str, Any]
+    status: str | None = None
+
+
+def list_drivers() -> list[DriverInfo]:
+    """Every registered driver with its capabilities, protocol status and transports."""
+    infos = []
+    for name in driver_names():
+        cls = get_driver_class(name)
+        infos.append(DriverInfo(name, tuple(cls.capabilities), str(cls.protocol_status),
+                                tuple(getattr(cls, "transports", ()))))
+    return infos
+
+
+def check(driver: str, resource: str, *, name: str | None = None, options: dict[str, Any] | None = None,
+          timeout: Any = None) -> CheckResult:
+    """Connect, ask the identity and take one reading.
+
+    Instruments with `read_now` give what they show now. A kVp meter has no reading until an exposure, so
+    for it the check reports its state (idle, armed, done) instead.
+    """
+    cls = get_driver_class(driver)
+    opts = dict(options or {})
+    if timeout is not None:
+        opts["timeout"] = timeout
+    try:
+        instrument = cls(resource, name=name or driver, **opts)
+    except TypeError as exc:
+        raise ConfigError(f"driver '{driver}' cannot be opened with the options given ({exc})",
+                          fix="pass the options it needs with -o KEY=VALUE (e.g. -o command_map=FILE)") from None
+    try:
+        identity = instrument.identify()
+        if hasattr(instrument, "read_now"):
+            return CheckResult(driver, resource, identity, instrument.read_now())
+        return CheckResult(driver, resource, identity, {}, status=instrument.state())
+    finally:
+        instrument.close()

@@ -1,0 +1,389 @@
+"""GQ Electronics GMC Geiger counters over USB-serial: GMC-280/300/320 (spec GQ-RFC1201), GMC-500/600 (GQ-RFC1801).
+
+PUBLIC (vendor specs). A command is `<` + ASCII name + raw parameter bytes + `>>`; replies are binary with no
+terminator, so the driver knows each reply's length. Used here: GETVER, GETSERIAL, GETCPM, GETCPS,
+HEARTBEAT1/0, GETVOLT, GETDATETIME (RFC1801 only), SETDATETIME. Left out: GETCFG/ECFG/CFGUPDATE (the config
+layout is not in the notes), POWEROFF and KEY0..3 (nothing a QC run needs; they would change the meter's state).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError, InstrumentError, ProtocolError
+from .base import Driver
+from .capabilities import InstrumentIdentity
+from .link import LinkSettings
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pint
+
+RFC1201 = "RFC1201"
+RFC1801 = "RFC1801"
+VARIANTS = (RFC1201, RFC1801)
+VARIANT_OF_MODEL: dict[str, str] = {"280": RFC1201, "300": RFC1201, "320": RFC1201,
+                                    "500": RFC1801, "600": RFC1801}
+"""Spec variant by model number (GMC-280/300/320 speak RFC1201, GMC-500/600 RFC1801)."""
+
+DEFAULT_BAUD = {RFC1201: 57600, RFC1801: 115200}
+RFC1201_VERSION_LENGTH = 14
+VERSION_LIMIT = 32
+"""Longest GETVER reply the driver reads before it gives up on finding a complete version."""
+
+ACK = b"\xaa"
+CPS_RFC1201_MASK = 0x3FFF
+COUNT_SIZE = {RFC1201: 2, RFC1801: 4}
+SERIAL_SIZE = 7
+DATETIME_SIZE = 7
+VOLT_RFC1801_SIZE = 5
+
+_VERSION = re.compile(rb"GMC-(\d{3})([A-Za-z0-9+]*?)Re ?(\d+\.\d\d)")
+_VERSION_HEAD = b"GMC-"
+_VOLT_TEXT = re.compile(rb"(\d+(?:\.\d+)?)[vV]")
+
+
+def command(name: str, parameter: bytes = b"") -> bytes:
+    """The bytes of one command: `<NAME` + raw parameter bytes + `>>`."""
+    return b"<" + name.encode("ascii") + parameter + b">>"
+
+
+@dataclass(frozen=True)
+class GmcVersion:
+    """The GETVER reply taken apart: model (`GMC-600+`), model number (`600`) and firmware (`1.14`)."""
+
+    model: str
+    number: str
+    firmware: str
+    text: str
+
+    @property
+    def variant(self) -> str | None:
+        """The spec this model speaks, or None for a model the notes do not name."""
+        return VARIANT_OF_MODEL.get(self.number)
+
+
+def parse_version(data: bytes) -> GmcVersion | None:
+    """The version in `data` if it is complete, None if more bytes may complete it.
+
+    GETVER has no terminator and RFC1801 gives no length, so the reply is read byte by byte until it is a
+    whole `GMC-<nnn>[suffix]Re <d>.<dd>` (both specs' examples end with two decimals). ProtocolError as soon
+    as `data` cannot be the start of such a reply, or is longer than VERSION_LIMIT bytes.
+    """
+    if not _VERSION_HEAD.startswith(data[:4]):
+        raise ProtocolError(f"a version reply starts with 'GMC-', this one with {data[:4]!r}")
+    if any(b < 0x20 or b > 0x7E for b in data):
+        raise ProtocolError(f"a version reply is printable ASCII, got {data!r}")
+    found = _VERSION.fullmatch(data)
+    if found:
+        number, suffix, firmware = (part.decode("ascii") for part in found.groups())
+        return GmcVersion(f"GMC-{number}{suffix}", number, firmware, data.decode("ascii"))
+    if len(data) >= VERSION_LIMIT:
+        raise ProtocolError(f"no complete 'GMC-<model>Re <version>' in the first {VERSION_LIMIT} bytes: {data!r}")
+    return None
+
+
+def _sized(data: bytes, size: int, what: str) -> bytes:
+    if len(data) != size:
+        raise ProtocolError(f"{what} is {size} bytes, got {len(data)}: {data!r}")
+    return data
+
+
+def parse_count(data: bytes, variant: str) -> int:
+    """A GETCPM reply: big-endian unsigned, 2 bytes (RFC1201) or 4 bytes (RFC1801)."""
+    return int.from_bytes(_sized(data, COUNT_SIZE[variant], f"a {variant} count"), "big")
+
+
+def parse_cps(data: bytes, variant: str) -> int:
+    """A GETCPS or heartbeat record; RFC1201 keeps 14 bits (the top 2 are reserved and masked off)."""
+    value = parse_count(data, variant)
+    return value & CPS_RFC1201_MASK if variant == RFC1201 else value
+
+
+def parse_volt(data: bytes, variant: str) -> float:
+    """A GETVOLT reply in volts: one byte of volts × 10 (RFC1201), or 5 ASCII bytes like `3.97v` (RFC1801)."""
+    if variant == RFC1201:
+        return _sized(data, 1, "an RFC1201 voltage")[0] / 10.0
+    found = _VOLT_TEXT.fullmatch(_sized(data, VOLT_RFC1801_SIZE, "an RFC1801 voltage"))
+    if not found:
+        raise ProtocolError(f"an RFC1801 voltage reads like b'3.97v', got {data!r}")
+    return float(found.group(1))
+
+
+def parse_serial(data: bytes) -> str:
+    """A GETSERIAL reply (7 raw bytes) as 14 upper-case hex digits."""
+    return _sized(data, SERIAL_SIZE, "a serial number").hex().upper()
+
+
+def parse_datetime(data: bytes) -> datetime:
+    """A GETDATETIME reply: YY MM DD HH MM SS then 0xAA, year counted from 2000."""
+    _sized(data, DATETIME_SIZE, "a date-time reply")
+    if data[6:] != ACK:
+        raise ProtocolError(f"a date-time reply ends with 0xAA, got {data!r}")
+    yy, month, day, hour, minute, second = data[:6]
+    try:
+        return datetime(2000 + yy, month, day, hour, minute, second)
+    except ValueError as exc:
+        raise ProtocolError(f"{data[:6].hex(' ')} is not a date and time ({exc})") from None
+
+
+def parse_ack(data: bytes) -> None:
+    """The one-byte 0xAA that confirms SETDATETIME."""
+    if data != ACK:
+        raise ProtocolError(f"expected the acknowledgement 0xAA, got {data!r}")
+
+
+def datetime_parameter(when: datetime) -> bytes:
+    """The 6 raw bytes YY MM DD HH MM SS of SETDATETIME; years 2000-2099 only (the year is one byte from 2000)."""
+    if not 2000 <= when.year <= 2099:
+        raise ValueError(f"a GMC counter keeps years 2000-2099, not {when.year}")
+    return bytes([when.year - 2000, when.month, when.day, when.hour, when.minute, when.second])
+
+
+@dataclass(frozen=True)
+class CounterCalibration:
+    """The site file's figures that turn a counter's count rate into a true count rate and a dose rate.
+
+    `sensitivity` (count rate per dose rate, e.g. `153.8 cpm/(µSv/h)`) is the only way to a dose rate: there
+    is no built-in figure. `dead_time` (e.g. `90 µs`) corrects the count rate first, with
+    xcal.analysis.dead_time_correct (`dead_time_model`: non-paralyzable n = m/(1 − mτ) unless set otherwise).
+    """
+
+    sensitivity: "pint.Quantity | None" = None
+    dead_time: "pint.Quantity | None" = None
+    dead_time_model: str = "non-paralyzable"
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any], instrument: str) -> "CounterCalibration":
+        """Read `sensitivity`, `dead_time` and `dead_time_model` from a driver's options; ConfigError if wrong."""
+        from ..analysis.counting import DEAD_TIME_MODELS
+        from ..units import Q_, parse_quantity
+
+        def option(key: str, example: str, unit: str) -> "pint.Quantity | None":
+            if options.get(key) is None:
+                return None
+            try:
+                value = parse_quantity(options[key])
+            except Exception as exc:  # noqa: BLE001 - pint's parser also fails with errors other than ValueError
+                why = exc if isinstance(exc, ValueError) else f"cannot read {options[key]!r} as a quantity"
+                raise ConfigError(f"{instrument}: option {key}: {why}", fix=f"write e.g. `{key}: {example}`") \
+                    from None
+            if value.dimensionality != Q_(1, unit).dimensionality or not value.magnitude > 0:
+                raise ConfigError(f"{instrument}: option {key} must be a positive quantity like {example}, got "
+                                  f"{options[key]!r}", fix=f"write e.g. `{key}: {example}`")
+            return value
+
+        model = str(options.get("dead_time_model", "non-paralyzable"))
+        if model not in DEAD_TIME_MODELS:
+            raise ConfigError(f"{instrument}: option dead_time_model must be one of {', '.join(DEAD_TIME_MODELS)}, "
+                              f"got {model!r}", fix="write `dead_time_model: non-paralyzable`")
+        return cls(option("sensitivity", "153.8 cpm/(µSv/h)", "cpm/(µSv/h)"),
+                   option("dead_time", "90 µs", "s"), model)
+
+    def readings(self, count_rate: "pint.Quantity", where: str) -> dict[str, "pint.Quantity"]:
+        """`count_rate` (dead-time corrected when a dead time is set) and, with a sensitivity, `dose_rate`."""
+        from ..analysis.counting import dead_time_correct
+
+        rate = count_rate.to("cpm")
+        if self.dead_time is not None:
+            try:
+                rate = dead_time_correct(rate, self.dead_time, self.dead_time_model).to("cpm")
+            except ValueError as exc:
+                raise InstrumentError(f"{where}: the count rate {rate:~P} cannot be corrected for the dead time "
+                                      f"{self.dead_time:~P}: {exc}",
+                                      fix="the counter is saturated: move it to a lower field, or check "
+                                          "the dead_time option") from None
+        values = {"count_rate": rate}
+        if self.sensitivity is not None:
+            values["dose_rate"] = (rate / self.sensitivity).to("µSv/h")
+        return values
+
+    def dose(self, counts: int) -> "pint.Quantity | None":
+        """The dose that `counts` pulses stand for, or None without a sensitivity (no dead-time correction)."""
+        from ..units import Q_
+
+        if self.sensitivity is None:
+            return None
+        return (Q_(counts, "count") / self.sensitivity).to("µSv")
+
+
+class GqGmc(Driver):
+    """A GQ GMC counter as a SurveyMeter: count rate from GETCPM, dose rate only through the site's sensitivity.
+
+    The spec variant comes from the `variant` option (RFC1201 or RFC1801) or, by default, from the model that
+    GETVER names (GMC-280/300/320 -> RFC1201, GMC-500/600 -> RFC1801; any other model is refused). The baud
+    rate is 57600 unless the options give `baudrate` (many GMC-320 run at 115200); `variant: RFC1801` alone
+    sets 115200. GETVER has no terminator and, in RFC1801, no fixed length: it is read byte by byte until the
+    bytes form a whole `GMC-<nnn>[suffix]Re <d>.<dd>` (parse_version), at most VERSION_LIMIT bytes, so no
+    read waits for a quiet line. Where the notes are silent the driver is strict: a reply of the wrong shape
+    is a ProtocolError. A binary count carries no check, so a garbled count cannot be told from a true one.
+    While the heartbeat streams, the counter sends CPS records unasked: only read_heartbeat and
+    stop_heartbeat are allowed then.
+    """
+
+    driver_name = "gq-gmc"
+    capabilities = ("SurveyMeter",)
+    protocol_status = "PUBLIC"
+    transports = ("serial",)
+    link = LinkSettings(read_termination="", write_termination="", encoding="ascii",
+                        baudrate=DEFAULT_BAUD[RFC1201])
+    simulator = "xcal.simulators.gq_gmc:GmcSimulator"
+
+    def __init__(self, resource: str, *, name: str = "instrument", timeout: "pint.Quantity | None" = None,
+                 transport: Any = None, **options: Any) -> None:
+        variant = str(options.pop("variant", "auto"))
+        if variant not in (*VARIANTS, "auto"):
+            raise ConfigError(f"{name}: option variant must be RFC1201, RFC1801 or auto, got {variant!r}",
+                              fix="write `variant: RFC1201` (GMC-280/300/320) or `variant: RFC1801` "
+                                  "(GMC-500/600), or leave it out to detect it")
+        if variant in VARIANTS and "baudrate" not in options:
+            options["baudrate"] = DEFAULT_BAUD[variant]
+        super().__init__(resource, name=name, timeout=timeout, transport=transport, **options)
+        self._variant: str | None = variant if variant in VARIANTS else None
+        self._version: GmcVersion | None = None
+        self._heartbeat = False
+        self._record_size = COUNT_SIZE[RFC1201]
+        self.calibration = CounterCalibration.from_options(self.options, name)
+
+    @property
+    def variant(self) -> str:
+        """RFC1201 or RFC1801, asking the counter's version the first time if the options did not say."""
+        if self._variant is None:
+            self.version()
+        assert self._variant is not None
+        return self._variant
+
+    def version(self) -> GmcVersion:
+        """GETVER, taken apart; it also settles the spec variant when the options left it open."""
+        with self.transport.locked():
+            self._send("GETVER")
+            found = self._read_version(b"", "GETVER")
+        self._learn(found)
+        return found
+
+    def identify(self) -> InstrumentIdentity:
+        """Make, model and firmware from GETVER; the serial number is GETSERIAL's 7 bytes in hex."""
+        found = self.version()
+        serial = self._query("GETSERIAL", SERIAL_SIZE, parse_serial)
+        return InstrumentIdentity("GQ Electronics", found.model, serial, found.firmware)
+
+    def read_cpm(self) -> "pint.Quantity":
+        """GETCPM: counts in the last minute, as the counter shows them (no correction)."""
+        from ..units import Q_
+
+        size = COUNT_SIZE[self.variant]
+        return Q_(self._query("GETCPM", size, lambda d: parse_count(d, self.variant)), "cpm")
+
+    def read_cps(self) -> "pint.Quantity":
+        """GETCPS: counts in the last second (RFC1201: 14 valid bits)."""
+        from ..units import Q_
+
+        size = COUNT_SIZE[self.variant]
+        return Q_(self._query("GETCPS", size, lambda d: parse_cps(d, self.variant)), "cps")
+
+    def read_now(self) -> dict[str, "pint.Quantity"]:
+        """`count_rate` from GETCPM (dead-time corrected with a site `dead_time`) and, with a site `sensitivity`,
+        `dose_rate`."""
+        return self.calibration.readings(self.read_cpm(), self._where())
+
+    def read_voltage(self) -> "pint.Quantity":
+        """GETVOLT: the battery voltage."""
+        from ..units import Q_
+
+        size = 1 if self.variant == RFC1201 else VOLT_RFC1801_SIZE
+        return Q_(self._query("GETVOLT", size, lambda d: parse_volt(d, self.variant)), "V")
+
+    def read_datetime(self) -> datetime:
+        """GETDATETIME (RFC1801 only: the notes give RFC1201 no such command)."""
+        if self.variant != RFC1801:
+            raise InstrumentError(f"{self._where()} speaks RFC1201, which has no GETDATETIME",
+                                  instrument=self.name, resource=self.resource,
+                                  fix="read the clock on the counter's display")
+        return self._query("GETDATETIME", DATETIME_SIZE, parse_datetime)
+
+    def set_datetime(self, when: datetime) -> None:
+        """SETDATETIME with YY MM DD HH MM SS as raw bytes; the counter confirms with 0xAA."""
+        try:
+            parameter = datetime_parameter(when)
+        except ValueError as exc:
+            raise InstrumentError(f"{self._where()}: {exc}", instrument=self.name, resource=self.resource,
+                                  fix="give a date between 2000 and 2099") from None
+        self._query("SETDATETIME", 1, parse_ack, parameter)
+
+    def details(self) -> dict[str, Any]:
+        """What the counter tells of itself beyond identify: variant, battery voltage, clock (RFC1801)."""
+        info: dict[str, Any] = {"variant": self.variant, "battery_voltage": self.read_voltage()}
+        if self.variant == RFC1801:
+            info["datetime"] = self.read_datetime()
+        return info
+
+    def start_heartbeat(self) -> None:
+        """HEARTBEAT1: the counter sends its CPS every second until stopped (the variant is settled first)."""
+        self._record_size = COUNT_SIZE[self.variant]
+        with self.transport.locked():
+            self._send("HEARTBEAT1")
+        self._heartbeat = True
+
+    def read_heartbeat(self) -> "pint.Quantity":
+        """The next CPS record of the heartbeat stream (InstrumentTimeout if none comes in the timeout)."""
+        from ..units import Q_
+
+        if not self._heartbeat:
+            raise InstrumentError(f"{self._where()}: the heartbeat is not on", instrument=self.name,
+                                  resource=self.resource, fix="call start_heartbeat() first")
+        data = self.transport.read_bytes(self._record_size)
+        return Q_(self._parsed("HEARTBEAT1", data, lambda d: parse_cps(d, self.variant)), "cps")
+
+    def stop_heartbeat(self) -> None:
+        """HEARTBEAT0, then GETVER to resync: records still on the way before the version are discarded."""
+        with self.transport.locked():
+            self._send("HEARTBEAT0", allow_heartbeat=True)
+            self._heartbeat = False
+            self._send("GETVER")
+            data = self.transport.read_until(_VERSION_HEAD)
+            self._learn(self._read_version(data[-len(_VERSION_HEAD):], "GETVER"))
+
+    def _learn(self, found: GmcVersion) -> None:
+        self._version = found
+        if self._variant is not None:
+            return
+        if found.variant is None:
+            raise ProtocolError(f"{self._where()} is a {found.model}, which the GQ notes do not map to a spec "
+                                f"(GMC-280/300/320 speak RFC1201, GMC-500/600 RFC1801)",
+                                instrument=self.name, resource=self.resource,
+                                fix="set `variant: RFC1201` or `variant: RFC1801` in the instrument's options")
+        self._variant = found.variant
+
+    def _where(self) -> str:
+        return f"{self.name} ({self.resource})"
+
+    def _send(self, name: str, parameter: bytes = b"", *, allow_heartbeat: bool = False) -> None:
+        if self._heartbeat and not allow_heartbeat:
+            raise InstrumentError(f"{self._where()}: the heartbeat is on, so replies would mix with its records",
+                                  instrument=self.name, resource=self.resource,
+                                  fix="call stop_heartbeat() before other commands")
+        self.transport.write_bytes(command(name, parameter))
+
+    def _query(self, name: str, size: int, parser: Any, parameter: bytes = b"") -> Any:
+        with self.transport.locked():
+            self._send(name, parameter)
+            data = self.transport.read_bytes(size)
+        return self._parsed(name, data, parser)
+
+    def _parsed(self, name: str, data: bytes, parser: Any) -> Any:
+        try:
+            return parser(data)
+        except ProtocolError as exc:
+            raise ProtocolError(f"{self._where()} answered <{name}>> with {data!r}: {exc.message}",
+                                instrument=self.name, resource=self.resource,
+                                fix="check the baud rate and the `variant` option; a GMC-320 often runs "
+                                    "at 115200") from None
+
+    def _read_version(self, data: bytes, name: str) -> GmcVersion:
+        while True:
+            found = self._parsed(name, data, parse_version)
+            if found is not None:
+                return found
+            data += self.transport.read_bytes(1)

@@ -1,0 +1,217 @@
+"""A GQ GMC Geiger counter (GQ-RFC1201 or GQ-RFC1801) that answers byte for byte, for tests and demos.
+
+Commands are `<NAME[raw parameter]>>`; replies have no terminator. An unknown or malformed command gets no
+reply at all, as on the real counter. Counts come from the ambient dose rate (set_field) through the tube's
+sensitivity, with Poisson noise from a seeded generator; the heartbeat streams CPS records via unsolicited().
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+import numpy as np
+
+from xcal.drivers.capabilities import InstrumentIdentity
+from xcal.drivers.gq_gmc import (ACK, CPS_RFC1201_MASK, COUNT_SIZE, RFC1201, RFC1201_VERSION_LENGTH, RFC1801,
+                                 SERIAL_SIZE, VARIANT_OF_MODEL, VARIANTS)
+
+SETDATETIME = b"SETDATETIME"
+DATETIME_PARAMETER = 6
+MAX_REQUEST = 64
+"""Bytes after a `<` with no `>>` that the simulator keeps waiting for before it drops them as junk."""
+CONFIG_SIZE = {RFC1201: 256, RFC1801: 512}
+_FIRMWARE = re.compile(r"\d+\.\d\d")
+DEFAULT_FIRMWARE = "1.00"
+
+
+def serial_bytes(serial: str) -> bytes:
+    """The 7 bytes GETSERIAL sends: the serial itself when it is 14 hex digits, else 7 bytes of its sha256."""
+    if re.fullmatch(r"[0-9A-Fa-f]{14}", serial):
+        return bytes.fromhex(serial)
+    return hashlib.sha256(serial.encode("utf-8")).digest()[:SERIAL_SIZE]
+
+
+class GmcSimulator:
+    """The counter's state and byte-exact replies; serve it with xcal.simulators.server.serve_pty.
+
+    The GETVER reply is `<model>Re <firmware>` from the identity (model like `GMC-300`); a firmware that is
+    not `d.dd` (a demo's `SIM-...`) is replaced by DEFAULT_FIRMWARE. The variant defaults to the model's.
+    RFC1201 needs a 14-byte version. `cps_reserved_bits` (0-3) fills the two reserved top bits of RFC1201 CPS
+    records, as some units do. The counted rate is the true rate (dose rate + background) × sensitivity
+    reduced by the non-paralyzable dead time: m = n/(1 + nτ).
+    """
+
+    def __init__(self, identity: InstrumentIdentity, *, variant: str | None = None,
+                 sensitivity_cpm_per_usv_h: float = 153.8, background_usv_h: float = 0.1,
+                 dead_time_s: float = 0.0, battery_v: float = 4.1, heartbeat_period_s: float = 1.0,
+                 cps_reserved_bits: int = 0, seed: int = 0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.name = f"{identity.model} simulator"
+        self.identity = identity
+        number = identity.model.removeprefix("GMC-")[:3]
+        self.variant = variant or VARIANT_OF_MODEL.get(number, RFC1201)
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+        firmware = identity.firmware if _FIRMWARE.fullmatch(identity.firmware) else DEFAULT_FIRMWARE
+        self.version = f"{identity.model}Re {firmware}".encode("ascii")
+        if self.variant == RFC1201 and len(self.version) != RFC1201_VERSION_LENGTH:
+            raise ValueError(f"an RFC1201 version is {RFC1201_VERSION_LENGTH} bytes; {self.version!r} is "
+                             f"{len(self.version)}")
+        if not 0 <= cps_reserved_bits <= 3:
+            raise ValueError(f"cps_reserved_bits holds 2 bits (0-3), not {cps_reserved_bits}")
+        if sensitivity_cpm_per_usv_h <= 0 or background_usv_h < 0 or dead_time_s < 0 or heartbeat_period_s <= 0:
+            raise ValueError("sensitivity and heartbeat period must be positive, background and dead time "
+                             "not negative")
+        self.serial = serial_bytes(identity.serial)
+        self.sensitivity = sensitivity_cpm_per_usv_h
+        self.background = background_usv_h
+        self.dead_time = dead_time_s
+        self.battery_v = battery_v
+        self.heartbeat_period = heartbeat_period_s
+        self.reserved = cps_reserved_bits
+        self.config = bytearray(b"\xff" * CONFIG_SIZE[self.variant])
+        self.dose_rate = 0.0
+        self.heartbeat = False
+        self._next_beat: float | None = None
+        self._clock = clock
+        self._clock_offset = 0.0
+        self._rng = np.random.default_rng(seed)
+
+    def set_field(self, dose_rate_usv_h: float) -> None:
+        """The ambient dose rate at the counter (µSv/h), before the background is added."""
+        if dose_rate_usv_h < 0:
+            raise ValueError(f"a dose rate cannot be negative, got {dose_rate_usv_h}")
+        self.dose_rate = float(dose_rate_usv_h)
+
+    def mean_cpm(self) -> float:
+        """The mean counted rate: the true rate through the dead time."""
+        true_cpm = (self.dose_rate + self.background) * self.sensitivity
+        return true_cpm / (1.0 + true_cpm / 60.0 * self.dead_time)
+
+    def split(self, buffer: bytearray) -> list[bytes]:
+        """Whole `<...>>` requests as their inner bytes; junk before a `<` is dropped, as the counter ignores it."""
+        requests = []
+        while True:
+            start = buffer.find(b"<")
+            if start < 0:
+                buffer.clear()
+                return requests
+            del buffer[:start]
+            end = self._frame_end(buffer)
+            if end is None:
+                if len(buffer) > MAX_REQUEST:
+                    del buffer[:1]
+                    continue
+                return requests
+            requests.append(bytes(buffer[1:end - 2]))
+            del buffer[:end]
+
+    @staticmethod
+    def _frame_end(buffer: bytearray) -> int | None:
+        fixed = 1 + len(SETDATETIME) + DATETIME_PARAMETER + 2
+        if buffer[1:1 + len(SETDATETIME)] == SETDATETIME:
+            if len(buffer) < fixed:
+                return None
+            if buffer[fixed - 2:fixed] == b">>":
+                return fixed
+        end = buffer.find(b">>", 1)
+        return None if end < 0 else end + 2
+
+    def command_of(self, request: bytes) -> str | None:
+        """The command name (`GETCPM`, `SETDATETIME` ...)."""
+        if request.startswith(SETDATETIME):
+            return SETDATETIME.decode()
+        return request.decode("ascii", errors="replace")
+
+    def respond(self, request: bytes) -> bytes | None:
+        """The reply bytes, or None: unknown and malformed commands (and POWEROFF, KEYn) get no reply."""
+        if request.startswith(SETDATETIME) and len(request) == len(SETDATETIME) + DATETIME_PARAMETER:
+            return self._set_datetime(request[len(SETDATETIME):])
+        handler = {
+            b"GETVER": lambda: self.version,
+            b"GETCPM": lambda: self._count(self._draw(self.mean_cpm())),
+            b"GETCPS": self._cps_record,
+            b"HEARTBEAT1": self._start_heartbeat,
+            b"HEARTBEAT0": self._stop_heartbeat,
+            b"GETVOLT": self._volt,
+            b"GETSERIAL": lambda: self.serial,
+            b"GETCFG": lambda: bytes(self.config),
+            b"ECFG": self._erase_config,
+            b"CFGUPDATE": lambda: ACK,
+            b"GETDATETIME": self._datetime,
+        }.get(request)
+        if handler is None:
+            return None
+        return handler()
+
+    def unsolicited(self, now: float) -> bytes | None:
+        """A CPS record every heartbeat period while the heartbeat is on."""
+        if not self.heartbeat:
+            return None
+        if self._next_beat is None:
+            self._next_beat = now + self.heartbeat_period
+            return None
+        if now < self._next_beat:
+            return None
+        self._next_beat = max(self._next_beat + self.heartbeat_period, now)
+        return self._cps_record()
+
+    def error_reply(self, request: bytes) -> bytes | None:
+        """None: a GQ counter has no error reply, it stays silent."""
+        return None
+
+    def device_time(self) -> datetime:
+        """The counter's clock (UTC wall time plus whatever SETDATETIME moved it by), whole seconds."""
+        now = datetime.fromtimestamp(self._clock() + self._clock_offset, timezone.utc).replace(tzinfo=None)
+        return now.replace(microsecond=0)
+
+    def _draw(self, mean: float) -> int:
+        return int(self._rng.poisson(max(mean, 0.0)))
+
+    def _count(self, value: int) -> bytes:
+        size = COUNT_SIZE[self.variant]
+        return min(value, 2 ** (8 * size) - 1).to_bytes(size, "big")
+
+    def _cps_record(self) -> bytes:
+        cps = self._draw(self.mean_cpm() / 60.0)
+        if self.variant == RFC1801:
+            return self._count(cps)
+        return (min(cps, CPS_RFC1201_MASK) | self.reserved << 14).to_bytes(2, "big")
+
+    def _start_heartbeat(self) -> None:
+        self.heartbeat = True
+        self._next_beat = None
+        return None
+
+    def _stop_heartbeat(self) -> None:
+        self.heartbeat = False
+        return None
+
+    def _volt(self) -> bytes:
+        if self.variant == RFC1201:
+            return bytes([max(0, min(255, round(self.battery_v * 10)))])
+        return f"{self.battery_v:4.2f}v".encode("ascii")[:5]
+
+    def _erase_config(self) -> bytes:
+        self.config[:] = b"\xff" * len(self.config)
+        return ACK
+
+    def _datetime(self) -> bytes | None:
+        if self.variant != RFC1801:
+            return None
+        now = self.device_time()
+        return bytes([now.year - 2000, now.month, now.day, now.hour, now.minute, now.second]) + ACK
+
+    def _set_datetime(self, parameter: bytes) -> bytes | None:
+        yy, month, day, hour, minute, second = parameter
+        try:
+            wanted = datetime(2000 + yy, month, day, hour, minute, second)
+        except ValueError:
+            return None
+        current = datetime.fromtimestamp(self._clock(), timezone.utc).replace(tzinfo=None)
+        self._clock_offset = (wanted - current) / timedelta(seconds=1)
+        return ACK
