@@ -52,21 +52,16 @@ def test_unknown_capability_in_a_site_file(tmp_path):
 
 def test_unknown_limit_set_in_a_room(tmp_path):
     with pytest.raises(ConfigError, match="unknown limit set 'cfr-1021'") as err:
-        load_site(_site(tmp_path, {"limit_sets: [example-dxr-manufacturer, cfr-1020, aapm-74]\n    instruments:\n"
-                                   "      kvp_meter: kvp-1\n    simulation:\n      generator: high-frequency\n"
-                                   "      ripple: 2 %\n      filtration: 2.7 mm\n      seed: 3":
-                                   "limit_sets: [example-dxr-manufacturer, cfr-1021]\n    instruments:\n"
-                                   "      kvp_meter: kvp-1\n    simulation:\n      generator: high-frequency\n"
-                                   "      ripple: 2 %\n      filtration: 2.7 mm\n      seed: 3"}))
+        load_site(_site(tmp_path, {"    limit_sets: [example-dxr-manufacturer, cfr-1020, aapm-74]\n"
+                                   "    instruments:\n      kvp_meter: kvp-1\n      electrometer":
+                                   "    limit_sets: [example-dxr-manufacturer, cfr-1021]\n"
+                                   "    instruments:\n      kvp_meter: kvp-1\n      electrometer"}))
     assert "cfr-1020" in err.value.fix
 
 
 def test_a_room_naming_an_unknown_instrument(tmp_path):
-    with pytest.raises(ConfigError, match="instrument 'kvp-9'"):
-        load_site(_site(tmp_path, {"      kvp_meter: kvp-1\n    simulation:\n      generator: high-frequency\n"
-                                   "      ripple: 2 %\n      filtration: 2.7 mm\n      seed: 3":
-                                   "      kvp_meter: kvp-9\n    simulation:\n      generator: high-frequency\n"
-                                   "      ripple: 2 %\n      filtration: 2.7 mm\n      seed: 3"}))
+    with pytest.raises(ConfigError, match="instrument 'ec-9'"):
+        load_site(_site(tmp_path, {"      electrometer: ec-1": "      electrometer: ec-9"}))
 
 
 def test_a_calibration_date_that_is_not_a_date(tmp_path):
