@@ -332,6 +332,9 @@ class BaseTransport:
     def _frame_end(self, count: int | None, endings: tuple[bytes, ...]) -> int | None:
         if count is not None:
             return count if len(self._buffer) >= count else None
+        if len(endings) == 1:
+            i = self._buffer.find(endings[0])
+            return i + len(endings[0]) if i >= 0 else None
         hits = [(i + len(e)) for e in endings if (i := self._buffer.find(e)) >= 0]
         return min(hits) if hits else None
 
@@ -389,6 +392,7 @@ class VisaTransport(BaseTransport):
         self._backend = backend
         self._manager: Any = None
         self._inst: Any = None
+        self._sock: socket.socket | None = None
         self._termchar: int | None = None
         self._termchar_set = False
         self._timeout_ms = 0
@@ -414,6 +418,7 @@ class VisaTransport(BaseTransport):
                                   fix="check the address or port, the cable, and that the instrument "
                                       "is on") from None
         self._inst = inst
+        self._sock = self._find_socket(inst)
         self._termchar_set = False
         self._timeout_ms = 0
         try:
@@ -500,7 +505,7 @@ class VisaTransport(BaseTransport):
 
     def _use_timeout(self, wait_s: float) -> None:
         """Set the VISA timeout, skipping changes too small to matter (on ASRL each one reconfigures the port)."""
-        ms = self._ms(wait_s)
+        ms = int(wait_s * 1000 + 0.5) or 1
         if abs(ms - self._timeout_ms) > max(10, self._timeout_ms // 10):
             self._inst.timeout = ms
             self._timeout_ms = ms
@@ -518,28 +523,28 @@ class VisaTransport(BaseTransport):
         except Exception:  # noqa: BLE001 - the link may already be gone; closing must not fail
             io_log.debug("%s: error while closing %s ignored", self.name, self.resource, exc_info=True)
 
-    def _socket(self) -> socket.socket | None:
-        if self._inst is None:
-            return None
-        sessions = getattr(self._inst.visalib, "sessions", None)
-        session = sessions.get(self._inst.session) if isinstance(sessions, dict) else None
+    @staticmethod
+    def _find_socket(inst: Any) -> socket.socket | None:
+        """The TCP socket under a pyvisa-py TCPIP SOCKET session, looked up once per opening."""
+        sessions = getattr(inst.visalib, "sessions", None)
+        session = sessions.get(inst.session) if isinstance(sessions, dict) else None
         sock = getattr(session, "interface", None)
         return sock if isinstance(sock, socket.socket) else None
 
     def _link_broken(self) -> str | None:
-        """Why the TCP link is unusable (refused, reset, closed by the peer), or None if it looks fine."""
-        sock = self._socket()
+        """Why the TCP link is unusable (refused, reset, closed by the peer), or None if it looks fine.
+
+        One non-blocking peek: it reports a pending socket error, and an empty read means the peer closed.
+        """
+        sock = self._sock if self._inst is not None else None
         if sock is None:
             return None
         try:
-            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            if err:
-                return os.strerror(err)
             data = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
         except BlockingIOError:
             return None
         except OSError as exc:
-            return exc.strerror or str(exc)
+            return exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc))
         return "the instrument closed the connection" if data == b"" else None
 
     def _write(self, data: bytes) -> None:
@@ -558,15 +563,19 @@ class VisaTransport(BaseTransport):
     def _receive(self, wait_s: float, *, count: int | None, endings: tuple[bytes, ...]) -> bytes:
         import pyvisa
 
+        counted = count is not None
         if count is None:
-            last = {e[-1] for e in endings}
-            shared = last.pop() if len(last) == 1 else None
+            shared = endings[0][-1] if endings and all(e[-1] == endings[0][-1] for e in endings) else None
             self._use_termchar(shared)
-            count = 4096 if shared is not None else 1
+            count, counted = (65536, False) if shared is not None else (1, True)
         self._use_timeout(wait_s)
+        inst = self._inst
         try:
-            with self._inst.ignore_warning(pyvisa.constants.StatusCode.success_max_count_read):
-                data, _ = self._inst.visalib.read(self._inst.session, count)
+            if counted:  # a read that ends on its byte count is a VISA "warning"; it is what was asked
+                with inst.ignore_warning(pyvisa.constants.StatusCode.success_max_count_read):
+                    data, _ = inst.visalib.read(inst.session, count)
+            else:
+                data, _ = inst.visalib.read(inst.session, count)
         except pyvisa.errors.VisaIOError as exc:
             if exc.error_code == pyvisa.constants.StatusCode.error_timeout:
                 return b""
