@@ -71,7 +71,7 @@ def test_a_calibration_date_that_is_not_a_date(tmp_path):
 
 def test_a_filtration_in_the_wrong_unit(tmp_path):
     with pytest.raises(ConfigError, match="filtration"):
-        load_site(_site(tmp_path, {"filtration: 2.7 mm\n      seed: 3": "filtration: 2.7 kV\n      seed: 3"}))
+        load_site(_site(tmp_path, {"filtration: 3.5 mm\n      seed: 3": "filtration: 3.5 kV\n      seed: 3"}))
 
 
 def test_expired_calibration_is_refused_with_the_instrument_and_date(tmp_path):

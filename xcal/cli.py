@@ -80,14 +80,18 @@ def run(obj: Context, procedure: str, room: str, operator: str | None, as_json: 
         allow_expired: str | None) -> int:
     """Run PROCEDURE (an id from `xcal list`, or a file) in a room."""
     from .console import RunConsole
-    from .procedures.session import plan_run, run_plan
+    from .procedures.session import BundlePlan, plan_run, run_bundle, run_plan
 
     console = RunConsole(to_stderr=as_json)
     if not (obj.site or os.environ.get("XCAL_SITE")):
         console.note(DEMO_NOTE)
     plan = plan_run(procedure, room, site=obj.site, allow_expired_calibration=allow_expired)
     with console.progress(plan):
-        result = run_plan(plan, db=obj.db, operator=operator, observer=console)
+        if isinstance(plan, BundlePlan):
+            result = run_bundle(plan, db=obj.db, operator=operator, observer=console)
+            console.bundle_finished(result)
+        else:
+            result = run_plan(plan, db=obj.db, operator=operator, observer=console)
     if as_json:
         import json
 
@@ -101,10 +105,9 @@ def run(obj: Context, procedure: str, room: str, operator: str | None, as_json: 
 def list_(obj: Context) -> int:
     """List the built-in procedures."""
     from .console import print_procedure_list
-    from .procedures.loader import library_paths, load_procedure
+    from .procedures.loader import find_procedure, library_paths
 
-    print_procedure_list([load_procedure(p, display=f"<built-in>/procedures/{p.name}")
-                          for p in library_paths().values()])
+    print_procedure_list([find_procedure(pid) for pid in library_paths()])
     return 0
 
 

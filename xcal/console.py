@@ -86,6 +86,9 @@ class RunConsole(RunObserver):
         if self._progress is not None:
             self._progress.advance(self._task)
 
+    def bundle_finished(self, result: Any) -> None:
+        self.out.print(_bundle_line(result))
+
     def finished(self, result: Any) -> None:
         from rich.table import Table
 
@@ -99,8 +102,9 @@ class RunConsole(RunObserver):
             if c.deviation is not None:
                 pct = c.deviation_percent
                 err = f"{c.deviation.magnitude:+.2f} {c.deviation.units:~P}" + (f" ({pct:+.1f} %)" if pct is not None else "")
-            limit = c.limit.text + (f" = ±{_fmt(c.allowed, 3)}" if c.nominal is not None else "")
-            table.add_row(str(c.station.index) if c.station else "run",
+            limit = c.limit.text + (f" = ±{_fmt(c.allowed, 3)}" if c.nominal is not None else
+                                    f" = {_fmt(c.allowed, 3)}" if c.limit.tolerance.form.value == "table" else "")
+            table.add_row(c.where or (str(c.station.index) if c.station else "run"),
                           _fmt(c.nominal) if c.nominal is not None else "",
                           _fmt(c.value), err, limit, f"[{ref}] {c.limit.set_id}",
                           f"[{_VERDICT_STYLE[c.verdict]}]{c.verdict}[/]")
@@ -119,13 +123,25 @@ class RunConsole(RunObserver):
         self.out.print(line)
 
 
+def _bundle_line(result: Any) -> str:
+    failed = [r.plan.procedure.id for r in result.results if r.verdict == "FAIL"]
+    sim = " (SIMULATED)" if any(r.plan.simulated for r in result.results) else ""
+    line = (f"[{_VERDICT_STYLE[result.verdict]}]BUNDLE VERDICT: {result.verdict}[/]{sim}  {result.bundle.id}: "
+            f"{len(result.results)} procedures, runs " + ", ".join(r.run_id for r in result.results))
+    return line + (f" — failed: {', '.join(failed)}" if failed else "")
+
+
 def _failure(c: Any) -> str:
     """One failed check in words: where, what was measured, what was allowed."""
-    where = f"station {c.station.index} ({c.station.label()})" if c.station else "the run"
+    if c.where and "–" in c.where:
+        where = f"stations {c.where}"
+    else:
+        where = f"station {c.station.index} ({c.station.label()})" if c.station else "the run"
     if c.deviation is not None:
         return (f"{c.title} at {where}: {_fmt(c.value)} is {c.deviation.magnitude:+.3g} {c.deviation.units:~P} "
                 f"from {_fmt(c.nominal)}, outside {c.limit.text} = ±{_fmt(c.allowed, 3)}")
-    return f"{c.title} at {where}: {_fmt(c.value)} is outside {c.limit.text}"
+    bound = f" = {_fmt(c.allowed, 3)}" if c.limit.tolerance.form.value == "table" else ""
+    return f"{c.title} for {where}: {_fmt(c.value)} is outside {c.limit.text}{bound}"
 
 
 def print_procedure_list(procedures: list[Any]) -> None:
@@ -135,8 +151,9 @@ def print_procedure_list(procedures: list[Any]) -> None:
     for col in ("Procedure", "Version", "Modality", "Title", "Instruments"):
         table.add_column(col)
     for p in procedures:
-        table.add_row(p.id, p.version, p.modality, p.title,
-                      ", ".join(f"{role} ({cap})" for role, cap in p.instruments.items()))
+        uses = (", ".join(f"{role} ({cap})" for role, cap in p.instruments.items()) if hasattr(p, "instruments")
+                else "bundle: " + ", ".join(p.procedures))
+        table.add_row(p.id, p.version, p.modality, p.title, uses)
     _console().print(table)
 
 

@@ -8,7 +8,7 @@ from typing import Iterator
 from .errors import ConfigError
 from .yamlfile import YMap, fail, load_yaml
 
-KINDS = ("procedure", "limit-set", "site", "command-map")
+KINDS = ("procedure", "bundle", "limit-set", "site", "command-map")
 
 
 def _kind(path: Path) -> str:
@@ -30,7 +30,8 @@ def validate_paths(paths: list[str], site: str | None = None) -> Iterator[str]:
     """Yield one 'ok' line per valid file; raise ConfigError at the first invalid one."""
     from .drivers.commandmap import load_command_map
     from .limits.sets import load_library, load_limit_set
-    from .procedures.loader import library_paths, load_procedure
+    from .procedures.loader import find_procedure, library_paths, load_bundle, load_procedure
+    from .procedures.model import Bundle
     from .procedures.plan import known_limits
     from .site import load_site
 
@@ -41,9 +42,10 @@ def validate_paths(paths: list[str], site: str | None = None) -> Iterator[str]:
         loaded_site = load_site(site)
         yield f"ok  site        {loaded_site.name:<28} {loaded_site.path}"
         limits = known_limits(loaded_site)
-        for path in library_paths().values():
-            p = load_procedure(path, known_limits=limits, display=f"<built-in>/procedures/{path.name}")
-            yield f"ok  procedure   {p.id + ' ' + p.version:<28} {p.path}"
+        for pid in library_paths():
+            p = find_procedure(pid, limits)
+            kind = "bundle     " if isinstance(p, Bundle) else "procedure  "
+            yield f"ok  {kind} {p.id + ' ' + p.version:<28} {p.path}"
         for path in sorted((Path(__file__).parent / "demo" / "instruments").glob("*.yaml")):
             m = load_command_map(path)
             yield f"ok  command map {m.id:<28} <built-in>/demo/instruments/{path.name}"
@@ -70,6 +72,9 @@ def validate_paths(paths: list[str], site: str | None = None) -> Iterator[str]:
         if kind == "procedure":
             p = load_procedure(path, known_limits=limits)
             yield f"ok  procedure   {p.id + ' ' + p.version:<28} {path}"
+        elif kind == "bundle":
+            b = load_bundle(path)
+            yield f"ok  bundle      {b.id + ' ' + b.version:<28} {path}"
         elif kind == "command-map":
             m = load_command_map(path)
             yield f"ok  command map {m.id:<28} {path}"

@@ -140,6 +140,8 @@ def test_6514_current_ranges_are_the_decades_from_20_pa_to_20_ma() -> None:
     for wrong in (Q_(30, "pA"), Q_(200, "mA"), Q_(2, "pA")):
         with pytest.raises(ConfigError, match="no current range"):
             driver.set_range(wrong)
+    with pytest.raises(ConfigError, match="must be given in A"):
+        driver.set_range(Q_(20, "V"))
     fake.assert_done()
 
 

@@ -34,7 +34,8 @@ class SimulatedControl:
         else:
             raise ConfigError(f"station {station.index} ({station.label()}) does not give mA with a time or mAs",
                               fix="give `ma:` and `time:` (or `ma:` and `mas:`) for every station")
-        self.model.fire(float(kv), float(ma), float(ms))
+        added = values["added_filtration"].to("mm").magnitude if "added_filtration" in values else 0.0
+        self.model.fire(float(kv), float(ma), float(ms), float(added))
 
 
 @dataclass

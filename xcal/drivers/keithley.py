@@ -228,8 +228,14 @@ class _KeithleyElectrometer(Driver):
 
     def check_range(self, function: str, value: "pint.Quantity") -> float:
         """The range in C or A; ConfigError for a range this model does not have (where the notes list them)."""
+        import pint
+
         _scpi, unit = FUNCTIONS[function]
-        number = float(value.to(unit).magnitude)
+        try:
+            number = float(value.to(unit).magnitude)
+        except (AttributeError, pint.DimensionalityError):
+            raise ConfigError(f"{self.name}: a {function} range must be given in {unit}, got {value!r}",
+                              fix=f"use auto or a Quantity such as Q_(20, 'n{unit}')") from None
         allowed = self.ranges.get(function)
         if allowed is not None and not any(math.isclose(number, r, rel_tol=1e-9) for r in allowed):
             names = ", ".join(f"{Q_(r, unit).to_compact():~P}" for r in allowed)

@@ -8,7 +8,8 @@ from typing import Any
 from ..errors import ConfigError
 from ..yamlfile import (Mark, YList, YMap, check_keys, expect_list, expect_map, expect_str, fail,
                         load_yaml, quantity_at)
-from .model import (FUNCTIONS, TECHNIQUE_KEYS, CheckDef, ExposeStep, Procedure,
+from .functions import FUNCTIONS
+from .model import (TECHNIQUE_KEYS, Bundle, CheckDef, ExposeStep, Procedure,
                     PromptStep, ResultDef, _PLACEHOLDER)
 
 LIBRARY = Path(__file__).with_name("library")
@@ -97,7 +98,7 @@ def _unit_of(name: str, results: dict[str, ResultDef]) -> str:
 
     if name in results:
         r = results[name]
-        return _unit_of(r.of, results) if FUNCTIONS[r.function] else ""
+        return FUNCTIONS[r.function].unit(_unit_of(r.of, results))
     return READING_UNITS[name]
 
 
@@ -156,19 +157,25 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
     for name, node in res_node.items():
         node = expect_map(node, res_node.value_mark(name), f"result '{name}'")
         check_keys(node, f"result '{name}'", required=("function", "of"), optional=("per",))
-        function, of, per = str(node["function"]), str(node["of"]), str(node.get("per", "station"))
+        function, of = str(node["function"]), str(node["of"])
         if function not in FUNCTIONS:
             raise fail(f"result '{name}': unknown function '{function}'", node.value_mark("function"),
                        fix=f"use one of: {', '.join(FUNCTIONS)}")
+        per = str(node.get("per", FUNCTIONS[function].per[0]))
         if of not in read_names and of not in results:
             raise fail(f"result '{name}': '{of}' is neither a reading of an expose step nor an earlier result",
                        node.value_mark("of"), fix=f"use one of: {', '.join(sorted(read_names | set(results)))}")
         if of == "waveform":
             raise fail(f"result '{name}': a waveform is not a single value", node.value_mark("of"),
                        fix="use kvp_ppv, kvp_max or another scalar reading")
-        if per not in ("station", "run"):
-            raise fail(f"result '{name}': per must be station or run", node.value_mark("per"),
-                       fix="write `per: station` or `per: run`")
+        allowed = FUNCTIONS[function].per
+        if per not in allowed:
+            raise fail(f"result '{name}': {function} works per {' or '.join(allowed)}, not per {per}",
+                       node.value_mark("per") if "per" in node else node.mark,
+                       fix=f"write `per: {allowed[0]}`")
+        if per in ("pair", "run") and function in ("linearity", "hvl") and of not in results:
+            raise fail(f"result '{name}': {function} works on a per-station result, and '{of}' is a reading",
+                       node.value_mark("of"), fix="first define a per-station result (e.g. the mean) and name it")
         results[name] = ResultDef(name, function, of, per)
 
     checks: list[CheckDef] = []
@@ -216,17 +223,49 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
         limit_names=frozenset(c.limit for c in checks))
 
 
+def load_bundle(path: str | Path, *, display: str | None = None) -> Bundle:
+    """Load a bundle file: `kind: bundle` and the ids of the procedures it runs, in order."""
+    doc = load_yaml(path, display=display)
+    root = expect_map(doc.data, Mark(doc.path, 1, 1), "a bundle file")
+    check_keys(root, "a bundle", required=("kind", "id", "version", "title", "procedures"),
+               optional=("modality", "description"))
+    if root["kind"] != "bundle":
+        raise fail(f"kind is '{root['kind']}' but this file is read as a bundle", root.value_mark("kind"),
+                   fix="write `kind: bundle`")
+    items = expect_list(root["procedures"], root.value_mark("procedures"), "procedures")
+    library = library_paths()
+    for i, item in enumerate(items):
+        if item not in library or _kind_of(library[item]) != "procedure":
+            raise fail(f"bundle {root['id']}: '{item}' is not a built-in procedure", items.item_mark(i),
+                       fix="use procedure ids from `xcal list`")
+    return Bundle(str(root["id"]), str(root["version"]), str(root["title"]), str(root.get("modality", "")),
+                  str(root.get("description", "")).strip(), tuple(str(i) for i in items), doc.path, doc.sha256)
+
+
+def _kind_of(path: Path) -> str:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("kind:"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
 def library_paths() -> dict[str, Path]:
     return {p.stem: p for p in sorted(LIBRARY.glob("*.yaml"))}
 
 
-def find_procedure(name_or_path: str, known_limits: dict[str, list[Any]] | None = None) -> Procedure:
-    """A built-in procedure by id, or a procedure file by path."""
+def find_procedure(name_or_path: str, known_limits: dict[str, list[Any]] | None = None) -> Procedure | Bundle:
+    """A built-in procedure or bundle by id, or a procedure or bundle file by path."""
     library = library_paths()
     if name_or_path in library:
         path = library[name_or_path]
-        return load_procedure(path, known_limits=known_limits, display=f"<built-in>/procedures/{path.name}")
-    if Path(name_or_path).suffix in (".yaml", ".yml") or "/" in name_or_path:
-        return load_procedure(name_or_path, known_limits=known_limits)
+        display = f"<built-in>/procedures/{path.name}"
+    elif Path(name_or_path).suffix in (".yaml", ".yml") or "/" in name_or_path:
+        path, display = Path(name_or_path), name_or_path
+    else:
+        path = None
+    if path is not None:
+        if path.is_file() and _kind_of(path) == "bundle":
+            return load_bundle(path, display=display)
+        return load_procedure(path, known_limits=known_limits, display=display)
     raise ConfigError(f"no procedure named '{name_or_path}'",
                       fix=f"run `xcal list` to see the procedures ({', '.join(library)}) or give a file path")

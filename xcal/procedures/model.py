@@ -19,12 +19,10 @@ TECHNIQUE_KEYS: dict[str, str | None] = {
     "mas": "current_time",
     "sid": "length",
     "filtration": "length",
+    "added_filtration": "length",
     "focal_spot": None,
+    "mode": None,
 }
-
-# Result functions a procedure may name; the value says whether the result keeps the readings' dimension.
-FUNCTIONS: dict[str, bool] = {"mean": True, "sd": True, "min": True, "max": True, "range": True, "cv": False}
-
 
 @dataclass(frozen=True)
 class Station:
@@ -37,10 +35,11 @@ class Station:
         from ..units import format_quantity
 
         parts = []
-        for key in ("kv", "ma", "time", "mas", "sid", "filtration", "focal_spot"):
+        for key in ("kv", "ma", "time", "mas", "sid", "filtration", "added_filtration", "focal_spot", "mode"):
             if key in self.values:
                 v = self.values[key]
-                parts.append(v if isinstance(v, str) else format_quantity(v))
+                text = v if isinstance(v, str) else format_quantity(v)
+                parts.append(f"+{text} Al" if key == "added_filtration" else text)
         return " ".join(parts)
 
     def snapshot(self) -> dict[str, str]:
@@ -97,6 +96,20 @@ class Procedure:
     def stations(self, parameters: dict[str, Any] | None = None, name: str = "stations") -> list[Station]:
         params = parameters if parameters is not None else self.parameters
         return [Station(i + 1, dict(values)) for i, values in enumerate(params[name])]
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A list of procedures run one after another on one room, with one verdict."""
+
+    id: str
+    version: str
+    title: str
+    modality: str
+    description: str
+    procedures: tuple[str, ...]
+    path: str = ""
+    sha256: str = ""
 
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

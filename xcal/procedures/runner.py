@@ -56,6 +56,7 @@ class CheckResult:
     allowed: Any
     limit: Any
     verdict: str
+    where: str = ""
 
     @property
     def deviation_percent(self) -> float | None:
@@ -66,7 +67,7 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.check_id, "title": self.title,
-            "station": self.station.index if self.station else None,
+            "station": self.station.index if self.station else None, "where": self.where,
             "setting": self.station.label() if self.station else None,
             "value": _num(self.value), "unit": f"{self.value.units:~P}",
             "nominal": _num(self.nominal), "deviation": _num(self.deviation),
@@ -120,24 +121,6 @@ class RunResult:
             "calibration_override": plan.calibration_override,
             "db": self.db_path,
         }
-
-
-def _compute(function: str, values: list[Any]) -> Any:
-    from .. import analysis
-
-    if function == "mean":
-        return analysis.mean(values)
-    if function == "sd":
-        return analysis.sample_sd(values)
-    if function == "cv":
-        return analysis.cv(values)
-    if function == "min":
-        return min(values)
-    if function == "max":
-        return max(values)
-    if function == "range":
-        return max(values) - min(values)
-    raise ValueError(function)
 
 
 def build_snapshot(plan: RunPlan, identities: dict[str, Any]) -> dict[str, Any]:
@@ -254,29 +237,47 @@ def _one_exposure(step: ExposeStep, station: Station, repeat: int, n: int, plan:
 
 
 def _judge(plan: RunPlan, stations: list[StationResult]) -> list[CheckResult]:
+    """Compute the procedure's results (per station, per run, per consecutive pair) and judge its checks."""
+    from .functions import hvl_of, over_pair, over_values
+
     proc = plan.procedure
     run_results: dict[str, Any] = {}
+    pair_results: dict[str, list[tuple[StationResult, StationResult, Any]]] = {}
     for res in proc.results:
-        if res.per == "station":
-            for sr in stations:
-                sr.results[res.name] = _compute(res.function, _series(sr, res.of))
-        else:
-            series = [v for sr in stations for v in _series(sr, res.of)]
-            run_results[res.name] = _compute(res.function, series)
-    per_station = {r.name for r in proc.results if r.per == "station"}
+        try:
+            if res.per == "station":
+                for sr in stations:
+                    sr.results[res.name] = over_values(res.function, _series(sr, res.of), sr.station)
+            elif res.per == "pair":
+                pair_results[res.name] = [(a, b, over_pair(res.function, a.results[res.of], b.results[res.of]))
+                                          for a, b in zip(stations, stations[1:])]
+            elif res.function == "hvl":
+                run_results[res.name] = hvl_of([(sr.station, sr.results[res.of]) for sr in stations])
+            else:
+                run_results[res.name] = over_values(res.function,
+                                                    [v for sr in stations for v in _series(sr, res.of)])
+        except ValueError as exc:
+            raise RunAborted(f"result '{res.name}' of {proc.id} cannot be computed: {exc}",
+                             fix="check the readings in `xcal show-run`; repeat the measurement") from None
     checks: list[CheckResult] = []
     for check in proc.checks:
         limit = plan.limits[check.limit]
-        targets = [(sr.station, sr.results[check.result]) for sr in stations] if check.result in per_station \
-            else [(None, run_results[check.result])]
-        for station, value in targets:
+        if check.result in pair_results:
+            targets = [(f"{a.station.index}–{b.station.index}", b.station, value)
+                       for a, b, value in pair_results[check.result]]
+        elif check.result in run_results:
+            targets = [("run", None, run_results[check.result])]
+        else:
+            targets = [(str(sr.station.index), sr.station, sr.results[check.result]) for sr in stations]
+        for where, station, value in targets:
             nominal = station.values[check.nominal] if (station and check.nominal) else None
             if nominal is not None:
                 value = value.to(nominal.units)
-            outcome = limit.tolerance.evaluate(value, nominal, limit.warn_fraction,
-                                               context=station.values if station else None)
+            context = {**{k: v for k, v in plan.parameters.items() if hasattr(v, "units")},
+                       **(station.values if station else {})}
+            outcome = limit.tolerance.evaluate(value, nominal, limit.warn_fraction, context=context)
             checks.append(CheckResult(check.id, check.title, station, value, nominal, outcome.deviation,
-                                      outcome.allowed, limit, outcome.verdict))
+                                      outcome.allowed, limit, outcome.verdict, where))
     return checks
 
 
@@ -289,7 +290,7 @@ def _series(sr: StationResult, name: str) -> list[Any]:
 def _stored_check(c: CheckResult) -> StoredCheck:
     unit = c.value.units
     return StoredCheck(c.check_id, c.title, c.station.index if c.station else None,
-                       c.station.label() if c.station else "", float(c.value.magnitude),
+                       f"{c.where}: {c.station.label()}" if c.station else c.where, float(c.value.magnitude),
                        _num(c.nominal), f"{unit:~P}", _num(c.deviation),
                        float(c.allowed.to(unit).magnitude) if c.allowed is not None and c.nominal is not None
                        else _num(c.allowed),

@@ -14,7 +14,11 @@ from ..drivers.registry import get_driver_class
 from ..errors import InstrumentError
 from ..records.store import Store
 from ..site import Instrument, Site, load_site
+from dataclasses import dataclass
+
+from ..limits.tolerance import FAIL, PASS
 from .loader import find_procedure
+from .model import Bundle
 from .plan import RunPlan, known_limits, prepare
 from .runner import OperatorControl, RunObserver, RunResult, execute
 
@@ -34,11 +38,48 @@ def connect(instrument: Instrument, resource: str | None = None) -> Any:
                               fix="check the instrument's `options:` in the site file") from None
 
 
+@dataclass
+class BundlePlan:
+    """The plans of a bundle's procedures, in order, on one room."""
+
+    bundle: Bundle
+    plans: list[RunPlan]
+
+    def total_exposures(self) -> int:
+        return sum(p.total_exposures() for p in self.plans)
+
+
+@dataclass
+class BundleResult:
+    bundle: Bundle
+    results: list[RunResult]
+
+    @property
+    def verdict(self) -> str:
+        return FAIL if any(r.verdict == FAIL for r in self.results) else PASS
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == PASS
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bundle": {"id": self.bundle.id, "version": self.bundle.version, "title": self.bundle.title,
+                           "sha256": self.bundle.sha256},
+                "verdict": self.verdict, "runs": [r.to_dict() for r in self.results]}
+
+
 def plan_run(procedure: str, room: str | int, *, site: Site | str | Path | None = None,
-             parameters: dict[str, Any] | None = None, allow_expired_calibration: str | None = None) -> RunPlan:
+             parameters: dict[str, Any] | None = None, allow_expired_calibration: str | None = None
+             ) -> RunPlan | BundlePlan:
+    """Everything checked before a meter is touched: the room, the procedure (or bundle), limits, calibration."""
     site_obj = site if isinstance(site, Site) else load_site(site)
-    proc = find_procedure(procedure, known_limits(site_obj))
-    return prepare(site_obj, room, proc, parameters=parameters,
+    limits = known_limits(site_obj)
+    found = find_procedure(procedure, limits)
+    if isinstance(found, Bundle):
+        return BundlePlan(found, [prepare(site_obj, room, find_procedure(pid, limits), parameters=None,
+                                          allow_expired_calibration=allow_expired_calibration)
+                                  for pid in found.procedures])
+    return prepare(site_obj, room, found, parameters=parameters,
                    allow_expired_calibration=allow_expired_calibration)
 
 
@@ -61,3 +102,11 @@ def run_plan(plan: RunPlan, *, db: str | Path | None = None, operator: str | Non
             drivers[role] = driver
         return execute(plan, drivers, control, store, operator=operator, observer=observer,
                        exposure_timeout=exposure_timeout)
+
+
+def run_bundle(plan: BundlePlan, *, db: str | Path | None = None, operator: str | None = None,
+               observer: RunObserver | None = None, exposure_timeout: Any = None) -> BundleResult:
+    """Run each procedure of the bundle in turn; each is its own record; one verdict for all."""
+    results = [run_plan(p, db=db, operator=operator, observer=observer, exposure_timeout=exposure_timeout)
+               for p in plan.plans]
+    return BundleResult(plan.bundle, results)

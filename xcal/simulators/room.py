@@ -194,8 +194,8 @@ class RoomModel:
         with self._lock:
             self._listeners.append(listener)
 
-    def fire(self, kv: float, ma: float, ms: float) -> SimulatedExposure:
-        """Make one exposure at the set kV, mA and ms; thread-safe.
+    def fire(self, kv: float, ma: float, ms: float, added_filtration_mm_al: float = 0.0) -> SimulatedExposure:
+        """Make one exposure at the set kV, mA and ms, with Al added in the beam before the meter; thread-safe.
 
         Air kerma = output per mAs at the actual noise-free peak kV and effective filtration × actual mA
         × ∫(U(t)/U_peak)² dt (≈ actual time × its mean over the exposure: output taken ∝ kV², which
@@ -208,7 +208,10 @@ class RoomModel:
         kv_beam = faults.kv_actual(kv)
         if kv_beam <= 0:
             raise ValueError(f"the faulted generator would deliver {kv_beam} kV at a setting of {kv} kV")
-        beam = self._spectra.beam(kv_beam, sim.effective_filtration_mm_al, sim.anode_angle_deg)
+        if added_filtration_mm_al < 0:
+            raise ValueError(f"added filtration cannot be negative, got {added_filtration_mm_al} mm Al")
+        beam = self._spectra.beam(kv_beam, sim.effective_filtration_mm_al + added_filtration_mm_al,
+                                  sim.anode_angle_deg)
         output_cv = math.hypot(sim.output_noise_cv, faults.extra_output_cv)
         with self._lock:
             self._count += 1

@@ -1,0 +1,108 @@
+"""The result functions a procedure may name: a fixed list, so no code ever runs from YAML.
+
+Each takes the readings (or per-station results) it is given as pint Quantities and returns a Quantity.
+`per` says where a function may be used: on each station's readings, over the whole run, or on each pair
+of consecutive stations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .model import Station
+
+
+@dataclass(frozen=True)
+class ResultFunction:
+    name: str
+    per: tuple[str, ...]           # where it may be used: "station", "run", "pair"
+    unit: Callable[[str], str]     # the unit of its result, from a unit of its input
+    doc: str
+
+
+def _same(unit: str) -> str:
+    return unit
+
+
+def _none(unit: str) -> str:
+    return ""
+
+
+FUNCTIONS: dict[str, ResultFunction] = {f.name: f for f in (
+    ResultFunction("mean", ("station", "run"), _same, "arithmetic mean"),
+    ResultFunction("sd", ("station", "run"), _same, "sample standard deviation (n − 1)"),
+    ResultFunction("cv", ("station", "run"), _none, "coefficient of variation, sample SD / mean (21 CFR 1020.30(b))"),
+    ResultFunction("min", ("station", "run"), _same, "smallest value"),
+    ResultFunction("max", ("station", "run"), _same, "largest value"),
+    ResultFunction("range", ("station", "run"), _same, "largest − smallest"),
+    ResultFunction("range_ratio", ("station", "run"), _none,
+                   "(max − min) / mean, the 4-exposure state reproducibility rules"),
+    ResultFunction("per_mas", ("station",), lambda u: f"({u})/mAs" if u else "1/mAs",
+                   "mean divided by the station's mAs (mA × time, or mas)"),
+    ResultFunction("linearity", ("pair",), _none,
+                   "|X1 − X2| / (X1 + X2) of two consecutive stations (21 CFR 1020.31(c))"),
+    ResultFunction("hvl", ("run",), lambda u: "mm",
+                   "half-value layer from the stations' added filtration and their mean readings, log-linear "
+                   "between the readings straddling half the unfiltered one (never extrapolated)"),
+)}
+
+
+def station_mas(station: Station) -> Any:
+    """The station's tube current-time product: `mas`, or `ma` × `time`."""
+    values = station.values
+    if "mas" in values:
+        return values["mas"]
+    if "ma" in values and "time" in values:
+        return (values["ma"] * values["time"]).to("mAs")
+    raise ValueError(f"station {station.index} ({station.label()}) gives neither mas nor ma and time")
+
+
+def over_values(name: str, values: list[Any], station: Station | None = None) -> Any:
+    """Apply a station- or run-level function to a list of Quantities."""
+    from .. import analysis
+
+    if not values:
+        raise ValueError(f"{name}: no values to work on")
+    if name == "mean":
+        return analysis.mean(values)
+    if name == "sd":
+        return analysis.sample_sd(values)
+    if name == "cv":
+        return analysis.cv(values)
+    if name == "min":
+        return min(values)
+    if name == "max":
+        return max(values)
+    if name == "range":
+        return max(values) - min(values)
+    if name == "range_ratio":
+        return analysis.range_ratio(values)
+    if name == "per_mas":
+        if station is None:
+            raise ValueError("per_mas works on one station")
+        return (analysis.mean(values) / station_mas(station)).to(f"{analysis.mean(values).units}/mAs")
+    raise ValueError(f"{name} is not a station or run function")
+
+
+def over_pair(name: str, first: Any, second: Any) -> Any:
+    from .. import analysis
+
+    if name == "linearity":
+        return analysis.linearity(first, second)
+    raise ValueError(f"{name} is not a pair function")
+
+
+def hvl_of(stations: list[tuple[Station, Any]]) -> Any:
+    """HVL from (station, mean reading) in run order: unfiltered stations bracket the filtered ones."""
+    from .. import analysis
+    from ..units import Q_
+
+    open_beam = [value for st, value in stations if st.values.get("added_filtration", Q_(0, "mm")).magnitude == 0]
+    filtered = [(st.values["added_filtration"], value) for st, value in stations
+                if st.values.get("added_filtration", Q_(0, "mm")).magnitude > 0]
+    if not open_beam or len(filtered) < 2:
+        raise ValueError("an HVL needs at least one unfiltered station and two with added filtration")
+    filtered.sort(key=lambda pair: pair[0].to("mm").magnitude)
+    result = analysis.hvl([t for t, _ in filtered], [v for _, v in filtered], open_beam)
+    return result.value.to("mm")
