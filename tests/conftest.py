@@ -9,13 +9,9 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pytester"]
+
 DEMO_SITE = Path(__file__).resolve().parents[1] / "xcal" / "demo" / "site.yaml"
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--device", action="append", default=[], metavar="DRIVER=RESOURCE",
-                     help="run the hardware tests against a real instrument, e.g. "
-                          "--device ptw-unidos=TCPIP::10.0.0.5::8123::SOCKET (repeatable)")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,0 +1,190 @@
+"""The Python API: the same machinery as the command line, for acceptance scripts and CI.
+
+    site = xcal.load_site()                      # the demo site, or xcal.load_site("site.yaml")
+    room = site.room(3)
+    with room.session(operator="field-eng") as session:
+        result = session.run("kvp-accuracy", parameters={"repeats": 5})
+    assert result.passed, result                  # the repr lists each failed check with its limit and source
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Check:
+    """One judged check: where it applies, the value with its unit, the limit as text, its source, the verdict."""
+
+    name: str
+    title: str
+    station: str
+    value: Any
+    nominal: Any | None
+    limit: str
+    source: str
+    limit_set: str
+    verdict: str
+
+    def brief(self) -> str:
+        """Where, the value (and set value), the limit and its source, in one short line."""
+        where = "run" if self.station == "run" else f"station {self.station}"
+        nominal = f" (set {self.nominal:~P})" if self.nominal is not None else ""
+        return f"{where}: {self.value:.4g~P}{nominal} outside {self.limit}; source: {self.source}"
+
+    def __str__(self) -> str:
+        nominal = f" (set {self.nominal:~P})" if self.nominal is not None else ""
+        where = "the run" if self.station == "run" else f"station {self.station}"
+        return (f"{self.name} at {where}: {self.value:.5g~P}{nominal} against {self.limit} "
+                f"[{self.limit_set}: {self.source}] -> {self.verdict}")
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a run (or a bundle of runs) gave: its verdict, record ids and checks."""
+
+    procedure: str
+    verdict: str
+    run_ids: tuple[str, ...]
+    checks: tuple[Check, ...]
+    simulated: bool
+    raw: Any = field(repr=False, compare=False, default=None)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "PASS"
+
+    @property
+    def run_id(self) -> str:
+        """The record id of the run (the first one, for a bundle)."""
+        return self.run_ids[0]
+
+    @property
+    def failed(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.verdict == "FAIL")
+
+    def __repr__(self) -> str:
+        """Short enough for pytest to show whole in an assertion message: each failure's place, value, limit, source."""
+        head = f"<Result {self.procedure} {self.verdict} run {', '.join(self.run_ids)}"
+        if not self.failed:
+            return head + (" SIMULATED>" if self.simulated else ">")
+        return head + ": " + "; ".join(c.brief() for c in self.failed) + ">"
+
+
+def _checks(run_result: Any) -> list[Check]:
+    return [Check(c.check_id, c.title, c.where or "run", c.value, c.nominal, c.limit.text, c.limit.source,
+                  c.limit.set_id, c.verdict) for c in run_result.checks]
+
+
+class Session:
+    """Runs procedures on one room as one operator, recording to one store."""
+
+    def __init__(self, site: Any, room_id: str, operator: str | None, db: str | Path | None,
+                 allow_expired_calibration: str | None) -> None:
+        self._site, self._room_id = site, room_id
+        self.operator, self.db = operator, db
+        self._allow_expired = allow_expired_calibration
+        self.results: list[Result] = []
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        return None
+
+    def run(self, procedure: str, parameters: dict[str, Any] | None = None) -> Result:
+        """Run a procedure (or bundle) by id or file; the result is recorded and returned."""
+        from .procedures.session import BundlePlan, plan_run, run_bundle, run_plan
+
+        plan = plan_run(procedure, self._room_id, site=self._site, parameters=parameters,
+                        allow_expired_calibration=self._allow_expired)
+        if isinstance(plan, BundlePlan):
+            if parameters:
+                raise ConfigError(f"{procedure} is a bundle; parameters apply to single procedures",
+                                  fix="run the bundle's procedures one by one to change their parameters")
+            bundle = run_bundle(plan, db=self.db, operator=self.operator)
+            result = Result(procedure, bundle.verdict, tuple(r.run_id for r in bundle.results),
+                            tuple(c for r in bundle.results for c in _checks(r)),
+                            any(r.plan.simulated for r in bundle.results), bundle)
+        else:
+            single = run_plan(plan, db=self.db, operator=self.operator)
+            result = Result(procedure, single.verdict, (single.run_id,), tuple(_checks(single)), plan.simulated,
+                            single)
+        self.results.append(result)
+        return result
+
+
+class Room:
+    """A room of a site: its equipment, limit sets and instruments; open a session to run procedures."""
+
+    def __init__(self, site: "Site", room: Any) -> None:
+        self._site, self._room = site, room
+
+    @property
+    def id(self) -> str:
+        return self._room.id
+
+    @property
+    def name(self) -> str:
+        return self._room.name
+
+    @property
+    def limit_sets(self) -> tuple[str, ...]:
+        return self._room.limit_sets
+
+    @property
+    def equipment(self) -> dict[str, Any]:
+        return self._room.equipment
+
+    def session(self, operator: str | None = None, db: str | Path | None = None,
+                allow_expired_calibration: str | None = None) -> Session:
+        return Session(self._site.model, self._room.id, operator, db if db is not None else self._site.db,
+                       allow_expired_calibration)
+
+    def __repr__(self) -> str:
+        return f"<Room {self.id} {self.name!r} limit sets {', '.join(self.limit_sets)}>"
+
+
+class Site:
+    """A loaded site file (or the built-in simulated demo site)."""
+
+    def __init__(self, model: Any, db: str | Path | None = None) -> None:
+        self.model, self.db = model, db
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def is_demo(self) -> bool:
+        return self.model.is_demo
+
+    @property
+    def rooms(self) -> list[str]:
+        return list(self.model.rooms)
+
+    def room(self, room_id: str | int) -> Room:
+        return Room(self, self.model.room(room_id))
+
+    def __repr__(self) -> str:
+        return f"<Site {self.name!r} rooms {', '.join(self.rooms)}{' (demo)' if self.is_demo else ''}>"
+
+
+def load_site(path: str | Path | None = None, *, db: str | Path | None = None) -> Site:
+    """Load a site file, or the built-in simulated demo site when `path` is None (and XCAL_SITE is unset)."""
+    from .site import load_site as _load
+
+    return Site(_load(path), db)
+
+
+def connect(driver: str, resource: str, **options: Any) -> Any:
+    """Open one instrument driver on a resource, e.g. `xcal.connect("ptw-unidos", "TCPIP::10.0.0.5::8123::SOCKET")`."""
+    from .drivers.registry import get_driver_class
+
+    return get_driver_class(driver)(resource, **options)

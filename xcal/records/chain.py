@@ -1,0 +1,114 @@
+"""The audit chain's arithmetic: canonical payloads, entry hashes, run hashes and entry labels.
+
+Every write to the store is also an entry whose hash covers the previous entry's hash, so editing, removing
+or reordering any entry breaks the chain from that point on. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from ..errors import RecordError
+
+GENESIS = "0" * 64
+
+RUN_CREATED = "run_created"
+READING = "reading"
+CHECKS = "checks"
+RUN_FINISHED = "run_finished"
+RUN_INCOMPLETE = "run_incomplete"
+CORRECTION = "correction"
+SIGNATURE = "signature"
+ADOPTED = "adopted"
+KINDS = frozenset({RUN_CREATED, READING, CHECKS, RUN_FINISHED, RUN_INCOMPLETE, CORRECTION, SIGNATURE, ADOPTED})
+
+
+def canonical(payload: Any) -> str:
+    """JSON with sorted keys and no spaces; floats use Python's shortest exact repr, so they read back bit for bit.
+
+    NaN and infinities are refused: SQLite would keep NaN as NULL and the projection would no longer match.
+    """
+    try:
+        return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise RecordError(f"cannot record a value that is not a finite number: {_first_non_finite(payload)}",
+                          fix="check the instrument's reply; a reading must be a finite number") from None
+
+
+def _first_non_finite(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _first_non_finite(item)
+        if found:
+            return f"{key}={found}" if isinstance(value, dict) else found
+    return ""
+
+
+def entry_hash(prev_hash: str, kind: str, run_id: str, payload: str, at: str) -> str:
+    """sha256(prev_hash + kind + run_id + payload + at), hex."""
+    return hashlib.sha256((prev_hash + kind + run_id + payload + at).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of the append-only `entries` table, as stored."""
+
+    seq: int
+    at: str
+    kind: str
+    run_id: str
+    payload: str
+    prev_hash: str
+    hash: str
+
+    def recomputed_hash(self) -> str:
+        return entry_hash(self.prev_hash, self.kind, self.run_id, self.payload, self.at)
+
+    def data(self) -> dict[str, Any]:
+        """The payload parsed; a RecordError if it is not a JSON object (it was edited by hand)."""
+        try:
+            value = json.loads(self.payload)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            raise RecordError(f"{self.label()}: its payload is not a JSON object",
+                              fix="restore the store from a backup; the entry was edited outside xcal")
+        return value
+
+    def label(self) -> str:
+        """'entry 17 (reading of run X, exposure 3 kvp_ppv)': how a person finds the entry."""
+        try:
+            what = describe(self.kind, self.run_id, json.loads(self.payload))
+        except (ValueError, TypeError, AttributeError):
+            what = f"{self.kind} of run {self.run_id}"
+        return f"entry {self.seq} ({what})"
+
+
+def describe(kind: str, run_id: str, payload: dict[str, Any]) -> str:
+    if kind == READING:
+        return f"reading of run {run_id}, exposure {payload.get('exposure')} {payload.get('quantity')}"
+    if kind == CORRECTION:
+        return f"correction of reading {payload.get('reading_id')} of run {run_id}"
+    if kind == SIGNATURE:
+        return f"{payload.get('meaning')} signature of run {run_id} by {payload.get('name')}"
+    return {RUN_CREATED: f"run {run_id} created", CHECKS: f"checks of run {run_id}",
+            RUN_FINISHED: f"run {run_id} finished", RUN_INCOMPLETE: f"run {run_id} marked incomplete",
+            ADOPTED: f"run {run_id} adopted from a store older than the chain"}.get(kind, f"{kind} of run {run_id}")
+
+
+def run_hash(entries: Iterable[Entry]) -> str:
+    """sha256 over the hashes, recomputed from content, of a run's entries in order, signatures left out.
+
+    Recomputing (rather than trusting the stored `hash` column) means an edited entry changes the run hash.
+    """
+    digest = hashlib.sha256()
+    for entry in entries:
+        if entry.kind != SIGNATURE:
+            digest.update(entry.recomputed_hash().encode("ascii"))
+    return digest.hexdigest()
