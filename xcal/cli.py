@@ -112,6 +112,28 @@ def list_(obj: Context) -> int:
 
 
 @main.command()
+@click.argument("procedure")
+@click.option("--room", help="Also show the limits that would apply in this room, with their sources.")
+@click.pass_obj
+@_guard
+def show(obj: Context, procedure: str, room: str | None) -> int:
+    """Print a procedure's instruments, parameters, steps, results and checks (and a room's limits)."""
+    from .console import print_procedure
+    from .procedures.plan import known_limits
+    from .procedures.session import plan_run
+
+    site = obj.load_site()
+    plan = plan_run(procedure, room, site=site) if room is not None else None
+    if plan is None:
+        from .procedures.loader import find_procedure
+
+        print_procedure(find_procedure(procedure, known_limits(site)), None)
+    else:
+        print_procedure(getattr(plan, "bundle", None) or plan.procedure, plan)
+    return 0
+
+
+@main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.pass_obj
 @_guard

@@ -245,3 +245,42 @@ def print_check(result: Any) -> None:
         out.print(f"  {name:<9} {_fmt(value, 6) if hasattr(value, 'units') else value}")
     if result.status is not None:
         out.print(f"  state     {result.status} (a kVp meter has a reading only after an exposure)")
+
+
+def print_procedure(proc: Any, plan: Any | None) -> None:
+    """What a procedure does, step by step, and (with a plan) the limits that apply in the room."""
+    from .procedures.model import ExposeStep, PromptStep, fill_text
+
+    out = _console()
+    out.print(f"[bold]{proc.title}[/] ({proc.id} {proc.version}) — {proc.modality}")
+    if proc.description:
+        out.print(f"  {proc.description}")
+    if hasattr(proc, "procedures"):
+        out.print("  runs, in order: " + ", ".join(proc.procedures))
+        for sub in getattr(plan, "plans", []):
+            print_procedure(sub.procedure, sub)
+        return
+    out.print("  instruments: " + ", ".join(f"{role} ({cap})" for role, cap in proc.instruments.items()))
+    params = plan.parameters if plan is not None else proc.parameters
+    for name, value in params.items():
+        if not isinstance(value, list):
+            out.print(f"  {name} = {value if isinstance(value, int) else _fmt(value)}")
+    for i, step in enumerate(proc.steps, 1):
+        if isinstance(step, PromptStep):
+            out.print(f"  step {i}: prompt — {fill_text(step.text, params).strip()}")
+        elif isinstance(step, ExposeStep):
+            stations = proc.stations(params, step.stations)
+            repeats = params[step.repeats] if isinstance(step.repeats, str) else step.repeats
+            reads = "; ".join(f"{role}: {', '.join(q)}" for role, q in step.reads.items())
+            out.print(f"  step {i}: expose {len(stations)} stations × {repeats} — read {reads}")
+            for st in stations:
+                out.print(f"      {st.index}. {st.label()}")
+    for r in proc.results:
+        out.print(f"  result {r.name} = {r.function}({r.of}) per {r.per}")
+    for c in proc.checks:
+        line = f"  check {c.id}: {c.result} against limit '{c.limit}'" + (f" (set value: {c.nominal})" if c.nominal else "")
+        out.print(line)
+        if plan is not None:
+            lim = plan.limits[c.limit]
+            out.print(f"      in {plan.room.label()}: {lim.text} from {lim.set_id} — {lim.source} "
+                      f"(verification: {lim.verification})")

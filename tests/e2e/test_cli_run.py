@@ -131,3 +131,13 @@ def test_unknown_room_is_exit_2(xcal):
     result = xcal("run", "kvp-accuracy", "--room", "99")
     assert result.returncode == 2 and "no room '99'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_show_prints_stations_and_the_limits_of_the_room_with_sources(xcal):
+    shown = xcal("show", "hvl", "--room", "5")
+    assert shown.returncode == 0, shown.stderr
+    assert "6 stations × 1" in shown.stdout and "+4 mm Al" in shown.stdout
+    assert "≥ table hvl-minimum-c from cfr-1020" in shown.stdout
+    assert "21 CFR 1020.30(m)(1), Table 1" in shown.stdout and "verification: quoted" in shown.stdout
+    plain = xcal("show", "kvp-accuracy")
+    assert plain.returncode == 0 and "limit 'kvp-accuracy'" in plain.stdout and "from" not in plain.stdout.split("check")[-1]

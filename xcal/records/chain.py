@@ -37,6 +37,9 @@ def canonical(payload: Any) -> str:
     except ValueError:
         raise RecordError(f"cannot record a value that is not a finite number: {_first_non_finite(payload)}",
                           fix="check the instrument's reply; a reading must be a finite number") from None
+    except TypeError as exc:
+        raise RecordError(f"cannot record a value JSON cannot hold: {exc}",
+                          fix="pass plain numbers, text, lists and dicts (convert arrays with float())") from None
 
 
 def _first_non_finite(value: Any) -> str:

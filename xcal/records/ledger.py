@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import RecordError
-from .chain import GENESIS, canonical, entry_hash
+from .chain import GENESIS, Entry, canonical, entry_hash
 from .dialect import Dialect
 from .models import now_utc
 
@@ -31,14 +31,15 @@ class Transaction:
         """Run an `INSERT ... RETURNING <id>` and give back the id."""
         return int(self.execute(sql, params).fetchone()[0])
 
-    def append(self, kind: str, run_id: str, payload: dict[str, Any]) -> int:
-        """Append one entry after the current head and return its seq."""
+    def append(self, kind: str, run_id: str, payload: dict[str, Any]) -> Entry:
+        """Append one entry after the current head and return it as stored."""
         head = self.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
         text, at = canonical(payload), now_utc()
+        entry = Entry(seq, at, kind, run_id, text, prev, entry_hash(prev, kind, run_id, text, at))
         self.execute("INSERT INTO entries (seq, at, kind, run_id, payload, prev_hash, hash) VALUES (?,?,?,?,?,?,?)",
-                     (seq, at, kind, run_id, text, prev, entry_hash(prev, kind, run_id, text, at)))
-        return seq
+                     (entry.seq, entry.at, entry.kind, entry.run_id, entry.payload, entry.prev_hash, entry.hash))
+        return entry
 
 
 @contextmanager

@@ -1,82 +1,35 @@
 """The record store: runs, their readings and check outcomes, in SQLite (WAL), committed as they arrive.
 
 Runs keep snapshots, not references: procedure id/version/sha256, the limits used with their sources,
-instrument identity and calibration, room equipment, operator, software version, SIMULATED or not. SQL is
-kept portable so the same schema can live in PostgreSQL.
+instrument identity and calibration, room equipment, operator, software version, SIMULATED or not.
+
+The record itself is the append-only `entries` table, an audit chain (see chain.py): every write below is a
+row change in the query tables (runs, readings, checks) plus one entry, in one transaction. Rows are only
+INSERTed, except the runs row's status columns, whose every change is itself an entry. Corrections and
+signatures exist only as entries. SQL is kept portable (dialect.py) so the schema can live in PostgreSQL.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
-import secrets
 import sqlite3
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import RecordError
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    procedure_id TEXT NOT NULL,
-    procedure_version TEXT NOT NULL,
-    procedure_sha256 TEXT NOT NULL,
-    procedure_title TEXT NOT NULL,
-    site TEXT NOT NULL,
-    room_id TEXT NOT NULL,
-    room_name TEXT NOT NULL,
-    operator TEXT NOT NULL,
-    simulated INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    verdict TEXT,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    software_version TEXT NOT NULL,
-    status_note TEXT,
-    snapshot TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS runs_room ON runs (room_id, started_at);
-CREATE TABLE IF NOT EXISTS readings (
-    reading_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL REFERENCES runs (run_id),
-    exposure INTEGER NOT NULL,
-    station INTEGER NOT NULL,
-    repeat INTEGER NOT NULL,
-    role TEXT NOT NULL,
-    instrument_id TEXT NOT NULL,
-    quantity TEXT NOT NULL,
-    value DOUBLE PRECISION,
-    unit TEXT NOT NULL,
-    data TEXT,
-    taken_at TEXT NOT NULL,
-    UNIQUE (run_id, exposure, role, quantity)
-);
-CREATE INDEX IF NOT EXISTS readings_run ON readings (run_id, exposure);
-CREATE TABLE IF NOT EXISTS checks (
-    check_row INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL REFERENCES runs (run_id),
-    check_id TEXT NOT NULL,
-    title TEXT NOT NULL,
-    station INTEGER,
-    setting TEXT,
-    value DOUBLE PRECISION,
-    nominal DOUBLE PRECISION,
-    unit TEXT NOT NULL,
-    deviation DOUBLE PRECISION,
-    allowed DOUBLE PRECISION,
-    limit_name TEXT NOT NULL,
-    limit_text TEXT NOT NULL,
-    limit_set TEXT NOT NULL,
-    source TEXT NOT NULL,
-    verdict TEXT NOT NULL
-);
-"""
+from . import ledger, signatures as sig
+from .chain import (CHECKS, CORRECTION, READING, RUN_CREATED, RUN_FINISHED, RUN_INCOMPLETE, SIGNATURE, Entry,
+                    run_hash)
+from .corrections import corrections_of, latest_by_reading, recorded_reading, require_text, require_value
+from .dialect import SQLITE
+from .models import (Correction, RunHeader, StoredCheck, StoredReading, StoredRun, new_run_id,  # noqa: F401
+                     now_utc)
+from .projection import (CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, check_payload, column,
+                         reading_payload, run_payload)
+from .schema import INDEXES, SCHEMA_VERSION, TABLES, settle_version
+from .verify import VerifyReport, check_run, verify_store
 
 
 def default_path() -> Path:
@@ -89,90 +42,14 @@ def default_path() -> Path:
     return Path(user_data_dir("xcal", appauthor=False)) / "xcal.sqlite3"
 
 
-def now_utc() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+def _insert(table: str, columns: tuple[str, ...], returning: str | None = None) -> str:
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    return sql + (f" RETURNING {returning}" if returning else "")
 
 
-def new_run_id() -> str:
-    """Sortable and short enough to type: UTC date-time plus four random hex digits."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
-
-
-@dataclass
-class RunHeader:
-    procedure_id: str
-    procedure_version: str
-    procedure_sha256: str
-    procedure_title: str
-    site: str
-    room_id: str
-    room_name: str
-    operator: str
-    simulated: bool
-    software_version: str
-    snapshot: dict[str, Any]
-    run_id: str = field(default_factory=new_run_id)
-    started_at: str = field(default_factory=now_utc)
-
-
-@dataclass
-class StoredReading:
-    exposure: int
-    station: int
-    repeat: int
-    role: str
-    instrument_id: str
-    quantity: str
-    value: float | None
-    unit: str
-    taken_at: str
-    data: Any = None
-
-
-@dataclass
-class StoredCheck:
-    check_id: str
-    title: str
-    station: int | None
-    setting: str
-    value: float
-    nominal: float | None
-    unit: str
-    deviation: float | None
-    allowed: float | None
-    limit_name: str
-    limit_text: str
-    limit_set: str
-    source: str
-    verdict: str
-
-
-@dataclass
-class StoredRun:
-    run_id: str
-    procedure_id: str
-    procedure_version: str
-    procedure_sha256: str
-    procedure_title: str
-    site: str
-    room_id: str
-    room_name: str
-    operator: str
-    simulated: bool
-    status: str
-    verdict: str | None
-    started_at: str
-    finished_at: str | None
-    software_version: str
-    status_note: str | None
-    snapshot: dict[str, Any]
-    readings: list[StoredReading] = field(default_factory=list)
-    checks: list[StoredCheck] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
-        return asdict(self)
+_RUN_INSERT = _insert("runs", ("run_id",) + RUN_FIELDS + STATUS_FIELDS)
+_READING_INSERT = _insert("readings", ("run_id",) + READING_FIELDS, "reading_id")
+_CHECK_INSERT = _insert("checks", ("run_id", "room_id") + CHECK_FIELDS, "check_row")
 
 
 class Store:
@@ -180,18 +57,34 @@ class Store:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else default_path()
+        self._dialect = SQLITE
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                             (str(SCHEMA_VERSION),))
+            self._db.executescript(TABLES)
         except (sqlite3.Error, OSError) as exc:
             raise RecordError(f"cannot open the record store {self.path}: {exc}",
                               fix="check the path given with --db or XCAL_DB, its folder and permissions") from None
+        try:
+            if self._version() != str(SCHEMA_VERSION):
+                with self._write() as tx:
+                    settle_version(tx, str(self.path))
+                self._db.executescript(INDEXES)
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise RecordError(f"cannot prepare the record store {self.path}: {exc}",
+                              fix="check the disk has space and the file is writable") from None
+        except RecordError:
+            self._db.close()
+            raise
+
+    def _version(self) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return row[0] if row else None
 
     def close(self) -> None:
         self._db.close()
@@ -202,48 +95,110 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
-        try:
-            return self._db.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise RecordError(f"cannot write to the record store {self.path}: {exc}",
-                              fix="check the disk has space and the file is writable") from None
+    def _write(self) -> AbstractContextManager[ledger.Transaction]:
+        return ledger.write(self._db, self._dialect, self.path)
 
     def create_run(self, header: RunHeader) -> str:
-        self._write(
-            "INSERT INTO runs (run_id, procedure_id, procedure_version, procedure_sha256, procedure_title, site,"
-            " room_id, room_name, operator, simulated, status, verdict, started_at, finished_at,"
-            " software_version, status_note, snapshot) VALUES (?,?,?,?,?,?,?,?,?,?,'running',NULL,?,NULL,?,NULL,?)",
-            (header.run_id, header.procedure_id, header.procedure_version, header.procedure_sha256,
-             header.procedure_title, header.site, header.room_id, header.room_name, header.operator,
-             int(header.simulated), header.started_at, header.software_version,
-             json.dumps(header.snapshot, sort_keys=True)))
+        payload = run_payload(header)
+        with self._write() as tx:
+            tx.execute(_RUN_INSERT, (header.run_id,) + tuple(column(n, payload[n])
+                                                               for n in RUN_FIELDS + STATUS_FIELDS))
+            tx.append(RUN_CREATED, header.run_id, payload)
         return header.run_id
 
     def add_reading(self, run_id: str, reading: StoredReading) -> None:
-        self._write(
-            "INSERT INTO readings (run_id, exposure, station, repeat, role, instrument_id, quantity, value, unit,"
-            " data, taken_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (run_id, reading.exposure, reading.station, reading.repeat, reading.role, reading.instrument_id,
-             reading.quantity, reading.value, reading.unit,
-             json.dumps(reading.data) if reading.data is not None else None, reading.taken_at))
+        payload = reading_payload(reading, 0)
+        with self._write() as tx:
+            payload["reading_id"] = tx.insert_returning(
+                _READING_INSERT, (run_id,) + tuple(column(n, payload[n]) for n in READING_FIELDS))
+            tx.append(READING, run_id, payload)
 
     def add_checks(self, run_id: str, checks: list[StoredCheck]) -> None:
-        for c in checks:
-            self._write(
-                "INSERT INTO checks (run_id, check_id, title, station, setting, value, nominal, unit, deviation,"
-                " allowed, limit_name, limit_text, limit_set, source, verdict)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (run_id, c.check_id, c.title, c.station, c.setting, c.value, c.nominal, c.unit, c.deviation,
-                 c.allowed, c.limit_name, c.limit_text, c.limit_set, c.source, c.verdict))
+        """Record the run's check outcomes as one entry (an empty list is recorded too: nothing was judged)."""
+        with self._write() as tx:
+            room = tx.execute("SELECT room_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if room is None:
+                raise self._no_run(run_id)
+            recorded = []
+            for check in checks:
+                payload = check_payload(check, 0)
+                payload["check_row"] = tx.insert_returning(
+                    _CHECK_INSERT, (run_id, room[0]) + tuple(payload[n] for n in CHECK_FIELDS))
+                recorded.append(payload)
+            tx.append(CHECKS, run_id, {"checks": recorded})
 
     def finish_run(self, run_id: str, verdict: str) -> None:
-        self._write("UPDATE runs SET status='complete', verdict=?, finished_at=? WHERE run_id=?",
-                    (verdict, now_utc(), run_id))
+        self._set_status(run_id, RUN_FINISHED, {"status": "complete", "verdict": verdict, "finished_at": now_utc()})
 
     def mark_incomplete(self, run_id: str, reason: str) -> None:
-        self._write("UPDATE runs SET status='incomplete', finished_at=?, status_note=? WHERE run_id=?",
-                    (now_utc(), reason, run_id))
+        self._set_status(run_id, RUN_INCOMPLETE,
+                         {"status": "incomplete", "finished_at": now_utc(), "status_note": reason})
+
+    def _set_status(self, run_id: str, kind: str, change: dict[str, Any]) -> None:
+        names = tuple(change)
+        with self._write() as tx:
+            done = tx.execute(f"UPDATE runs SET {', '.join(n + ' = ?' for n in names)} WHERE run_id = ?",
+                              tuple(change.values()) + (run_id,))
+            if done.rowcount == 0:
+                raise self._no_run(run_id)
+            tx.append(kind, run_id, change)
+
+    def correct_reading(self, run_id: str, reading_id: int, new_value: float, unit: str, reason: str,
+                        person: str) -> int:
+        """Record a correction of one reading and return its id (the seq of its entry).
+
+        The reading's row is left as recorded; `get_run` shows the correction next to it. The run's checks and
+        verdict are not re-judged, and signatures made before the correction stop holding.
+        """
+        value, unit = require_value(new_value, unit)
+        why = require_text(reason, "a reason", "say why the value is corrected, e.g. 'meter display misread'")
+        who = require_text(person, "the person making it", "give the full name of the person correcting")
+        with self._write() as tx:
+            entries = list(self.entries(run_id))
+            found = recorded_reading(entries, reading_id)
+            if found is None:
+                raise RecordError(f"run {run_id} has no reading {reading_id} in its record",
+                                  fix=f"run `xcal show-run {run_id} --json` to see its reading ids")
+            reading_seq, original = found
+            if original.get("quantity") == "waveform":
+                raise RecordError(f"reading {reading_id} of run {run_id} is a waveform; a correction replaces "
+                                  f"one value", fix="correct the value read from the waveform instead")
+            earlier = [c for c in corrections_of(entries) if c.reading_id == reading_id]
+            entry = tx.append(CORRECTION, run_id, {
+                "reading_id": reading_id, "reading_seq": reading_seq, "original_value": original.get("value"),
+                "original_unit": original.get("unit"), "new_value": value, "unit": unit, "reason": why,
+                "person": who, "supersedes": earlier[-1].correction_id if earlier else None})
+        return entry.seq
+
+    def sign(self, run_id: str, meaning: str, name: str) -> sig.Signature:
+        """Bind `name`, now and `meaning` (performed, reviewed or approved) to the run's current hash.
+
+        A run still running cannot be signed, nor one whose stored rows disagree with its entries.
+        """
+        meaning, name = sig.require_meaning(meaning, name)
+        with self._write() as tx:
+            status = tx.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if status is None:
+                raise self._no_run(run_id)
+            if status[0] == "running":
+                raise RecordError(f"run {run_id} is still running; a signature binds a finished record",
+                                  fix="sign once the run is complete or marked incomplete")
+            problem = check_run(self, run_id)
+            if problem:
+                raise RecordError(f"run {run_id} does not verify, so it cannot be signed: {problem.reason}",
+                                  fix="run `xcal verify` and restore the store from a backup")
+            bound = run_hash(self.entries(run_id))
+            entry = tx.append(SIGNATURE, run_id, {"meaning": meaning, "name": name, "run_hash": bound})
+        return sig.Signature(run_id, meaning, name, entry.at, bound, entry.seq)
+
+    def signatures(self, run_id: str) -> list[sig.SignatureStatus]:
+        """Every signature of the run, oldest first, each with whether it still holds."""
+        self._require_run(run_id)
+        return sig.statuses(self, run_id)
+
+    def verify(self) -> VerifyReport:
+        """Recompute the audit chain and compare the query tables with it; name the first broken entry."""
+        return verify_store(self)
 
     def list_runs(self, room: str | None = None, limit: int | None = None) -> list[StoredRun]:
         sql = "SELECT * FROM runs"
@@ -253,36 +208,53 @@ class Store:
         sql += " ORDER BY started_at DESC, run_id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [self._run(row) for row in self._query(sql, params)]
+        return [self._run(row) for row in self.select(sql, params)]
 
     def get_run(self, run_id: str) -> StoredRun:
-        rows = list(self._query("SELECT * FROM runs WHERE run_id = ?", (run_id,)))
-        if not rows:
-            raise RecordError(f"no run '{run_id}' in {self.path}",
-                              fix="run `xcal history` to list the runs, or point --db at the right store")
-        run = self._run(rows[0])
+        run = self._require_run(run_id)
+        run.corrections = corrections_of(self.entries(run_id))
+        latest = latest_by_reading(run.corrections)
         run.readings = [StoredReading(r["exposure"], r["station"], r["repeat"], r["role"], r["instrument_id"],
-                                      r["quantity"], r["value"], r["unit"], r["taken_at"],
-                                      json.loads(r["data"]) if r["data"] else None)
-                        for r in self._query("SELECT * FROM readings WHERE run_id = ? ORDER BY reading_id",
+                                      r["quantity"], r["value"], r["unit"], r["taken_at"], _json(r["data"]),
+                                      r["reading_id"], latest.get(r["reading_id"]))
+                        for r in self.select("SELECT * FROM readings WHERE run_id = ? ORDER BY reading_id",
                                              (run_id,))]
-        run.checks = [StoredCheck(r["check_id"], r["title"], r["station"], r["setting"], r["value"], r["nominal"],
-                                  r["unit"], r["deviation"], r["allowed"], r["limit_name"], r["limit_text"],
-                                  r["limit_set"], r["source"], r["verdict"])
-                      for r in self._query("SELECT * FROM checks WHERE run_id = ? ORDER BY check_row",
-                                           (run_id,))]
+        run.checks = [StoredCheck(*(r[n] for n in CHECK_FIELDS))
+                      for r in self.select("SELECT * FROM checks WHERE run_id = ? ORDER BY check_row", (run_id,))]
         return run
 
     def reading_count(self, run_id: str) -> int:
-        return next(iter(self._query("SELECT COUNT(*) AS n FROM readings WHERE run_id = ?", (run_id,))))["n"]
+        return next(iter(self.select("SELECT COUNT(*) AS n FROM readings WHERE run_id = ?", (run_id,))))["n"]
 
-    def _query(self, sql: str, params: tuple[Any, ...]) -> Iterator[sqlite3.Row]:
-        self._db.row_factory = sqlite3.Row
+    def entries(self, run_id: str | None = None) -> Iterator[Entry]:
+        """The audit chain in seq order: all of it, or the entries of one run."""
+        sql = "SELECT seq, at, kind, run_id, payload, prev_hash, hash FROM entries"
+        rows = self.select(sql + " ORDER BY seq") if run_id is None else \
+            self.select(sql + " WHERE run_id = ? ORDER BY seq", (run_id,))
+        return (Entry(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows)
+
+    def select(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[sqlite3.Row]:
+        """Rows of one read-only SELECT (written with `?` placeholders); for export, trend and verify."""
+        if not sql.lstrip().upper().startswith("SELECT"):
+            raise RecordError("Store.select only reads", fix="write through the Store's methods")
+        return self._rows(self._dialect.sql(sql), params)
+
+    def _rows(self, sql: str, params: tuple[Any, ...]) -> Iterator[sqlite3.Row]:
         try:
             yield from self._db.execute(sql, params)
         except sqlite3.Error as exc:
             raise RecordError(f"cannot read the record store {self.path}: {exc}",
                               fix="check that the file is an xcal record store") from None
+
+    def _require_run(self, run_id: str) -> StoredRun:
+        rows = list(self.select("SELECT * FROM runs WHERE run_id = ?", (run_id,)))
+        if not rows:
+            raise self._no_run(run_id)
+        return self._run(rows[0])
+
+    def _no_run(self, run_id: str) -> RecordError:
+        return RecordError(f"no run '{run_id}' in {self.path}",
+                           fix="run `xcal history` to list the runs, or point --db at the right store")
 
     @staticmethod
     def _run(row: sqlite3.Row) -> StoredRun:
@@ -290,4 +262,8 @@ class Store:
                          row["procedure_title"], row["site"], row["room_id"], row["room_name"], row["operator"],
                          bool(row["simulated"]), row["status"], row["verdict"], row["started_at"],
                          row["finished_at"], row["software_version"], row["status_note"],
-                         json.loads(row["snapshot"]))
+                         _json(row["snapshot"]))
+
+
+def _json(text: str | None) -> Any:
+    return json.loads(text) if text else None

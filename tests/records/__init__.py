@@ -1,0 +1,1 @@
+"""Tests of the record store, its audit chain, corrections, signatures, export, trend and retention."""
