@@ -179,6 +179,33 @@ def show_run(obj: Context, run_id: str, as_json: bool) -> int:
     return 0
 
 
+@main.command()
+@click.option("--workload", default="Rad Room (all barriers)", show_default=True,
+              help="NCRP 147 workload spectrum, e.g. 'Chest Room', 'Cardiac Angiography'.")
+@click.option("--barrier", type=click.Choice(["primary", "secondary"]), required=True)
+@click.option("--distance", required=True, help="To 0.3 m beyond the barrier, e.g. '2.1 m'.")
+@click.option("--area", type=click.Choice(["controlled", "uncontrolled"]), default="uncontrolled",
+              show_default=True, help="Design goal 0.1 (controlled) or 0.02 (uncontrolled) mGy/week.")
+@click.option("--design-goal", help="Override the design goal, e.g. '0.05 mGy/week'.")
+@click.option("--occupancy", default="1", show_default=True,
+              help="Occupancy factor T, or the kind of area (office, corridor, storage ...).")
+@click.option("--patients", default="110", show_default=True, help="Patients per week.")
+@click.option("--use-factor", type=float, help="Use factor U (primary barriers).")
+@click.option("--k1", help="Unshielded air kerma per patient at 1 m (default: NCRP 147's value), e.g. '5.2 mGy'.")
+@click.option("--preshielding", help="Subtract pre-shielding: 'image receptor in table or wall bucky' or 'cross-table'.")
+@_guard
+def shielding(workload: str, barrier: str, distance: str, area: str, design_goal: str | None, occupancy: str,
+              patients: str, use_factor: float | None, k1: str | None, preshielding: str | None) -> int:
+    """Lead and concrete for a barrier, per NCRP Report 147."""
+    from .console import print_shielding
+    from .shielding import compute
+
+    print_shielding(compute(workload=workload, barrier=barrier, distance=distance, area=area,
+                            design_goal=design_goal, occupancy=occupancy, patients=patients,
+                            use_factor=use_factor, k1=k1, preshielding=preshielding))
+    return 0
+
+
 @main.group()
 def instruments() -> None:
     """Instrument drivers: list them, check that an instrument answers."""

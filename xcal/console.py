@@ -284,3 +284,17 @@ def print_procedure(proc: Any, plan: Any | None) -> None:
             lim = plan.limits[c.limit]
             out.print(f"      in {plan.room.label()}: {lim.text} from {lim.set_id} — {lim.source} "
                       f"(verification: {lim.verification})")
+
+
+def print_shielding(result: Any) -> None:
+    out = _console()
+    use = f", U = {result.use_factor:g}" if result.use_factor is not None else ""
+    out.print(f"NCRP 147 {result.barrier} barrier, workload '{result.workload}': P = {_fmt(result.design_goal)}, "
+              f"d = {_fmt(result.distance)}, K1 = {_fmt(result.k1)}, N = {_fmt(result.patients_per_week)}, "
+              f"T = {result.occupancy:g}{use}")
+    out.print(f"  required transmission B = {result.transmission.magnitude:.4g}")
+    for t in result.thicknesses:
+        pre = (f" ({_fmt(t.before_preshielding)} less the {result.preshielding} pre-shielding)"
+               if result.preshielding else "")
+        out.print(f"  {t.material:<9} {t.thickness.to('mm').magnitude:7.2f} mm{pre}   fit α={t.fit.alpha_per_mm:g}/mm "
+                  f"β={t.fit.beta_per_mm:g}/mm γ={t.fit.gamma:g} (verification: {t.fit.verification})")

@@ -1,0 +1,270 @@
+"""The audit chain: every write is an entry, the hashes link as specified, and `verify` names the first tampering.
+
+Tampering is done on the SQLite file directly, outside the Store, as someone with the file would do it.
+Entry numbers: make_run writes run_created (1), readings 80.4/79.9/80.2 kV (2-4), checks (5), run_finished (6);
+a second run continues at 7.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+
+import pytest
+
+from xcal.errors import RecordError
+from xcal.records.store import Store
+
+from .factory import header, raw, reading
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_every_write_is_an_entry_in_order(store, make_run):
+    make_run("R1")
+    store.create_run(header("R2"))
+    store.add_reading("R2", reading(1, 81.0))
+    store.mark_incomplete("R2", "kvp-1 did not answer")
+    kinds = [(e.seq, e.kind, e.run_id) for e in store.entries()]
+    assert kinds == [(1, "run_created", "R1"), (2, "reading", "R1"), (3, "reading", "R1"), (4, "reading", "R1"),
+                     (5, "checks", "R1"), (6, "run_finished", "R1"), (7, "run_created", "R2"),
+                     (8, "reading", "R2"), (9, "run_incomplete", "R2")]
+    assert json.loads(list(store.entries("R2"))[-1].payload)["status_note"] == "kvp-1 did not answer"
+
+
+def test_hashes_follow_the_formula_from_64_zeros(db, store, make_run):
+    make_run("R1")
+    rows = raw(db, "SELECT seq, at, kind, run_id, payload, prev_hash, hash FROM entries ORDER BY seq")
+    assert rows[0][5] == "0" * 64
+    prev = "0" * 64
+    for seq, at, kind, run_id, payload, prev_hash, digest in rows:
+        assert prev_hash == prev
+        assert digest == _sha(prev_hash + kind + run_id + payload + at)
+        prev = digest
+
+
+def test_payloads_are_canonical_and_keep_every_float_bit(db, store):
+    store.create_run(header("R1"))
+    store.add_reading("R1", reading(1, 0.1 + 0.2))
+    payload = raw(db, "SELECT payload FROM entries WHERE kind = 'reading'")[0][0]
+    assert '"value":0.30000000000000004' in payload
+    assert json.loads(payload)["value"] == 0.1 + 0.2
+    decoded = json.loads(payload)
+    assert payload == json.dumps(decoded, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert list(decoded) == sorted(decoded)
+
+
+def test_a_refused_write_leaves_neither_row_nor_entry(db, store):
+    store.create_run(header("R1"))
+    store.add_reading("R1", reading(1, 80.4))
+    with pytest.raises(RecordError):
+        store.add_reading("R1", reading(1, 81.0))
+    with pytest.raises(RecordError, match="not a finite number"):
+        store.add_reading("R1", reading(2, float("nan")))
+    with pytest.raises(RecordError, match="no run 'nope'"):
+        store.finish_run("nope", "PASS")
+    assert raw(db, "SELECT COUNT(*) FROM entries")[0][0] == 2
+    assert raw(db, "SELECT COUNT(*) FROM readings")[0][0] == 1
+    assert store.verify().ok
+
+
+def test_an_untouched_store_verifies(store, make_run):
+    make_run("R1")
+    make_run("R2", room="4")
+    report = store.verify()
+    assert report.ok and report.entries == 12 and report.first_broken is None
+    assert report.head == list(store.entries())[-1].hash
+
+
+def test_an_empty_store_verifies(store):
+    report = store.verify()
+    assert report.ok and report.entries == 0 and report.head == "0" * 64
+
+
+def test_a_changed_reading_value_names_its_entry(db, store, make_run):
+    make_run("R1")
+    make_run("R2")
+    raw(db, "UPDATE readings SET value = 81.2 WHERE run_id = 'R2' AND exposure = 1")
+    report = store.verify()
+    assert not report.ok and report.first_broken == 8
+    assert report.reason == ("entry 8 (reading of run R2, exposure 1 kvp_ppv): "
+                             "stored value 81.2 differs from the recorded 80.4")
+
+
+def test_a_deleted_reading_row_names_its_entry(db, store, make_run):
+    make_run("R1")
+    raw(db, "DELETE FROM readings WHERE exposure = 3")
+    report = store.verify()
+    assert report.first_broken == 4
+    assert "entry 4 (reading of run R1, exposure 3 kvp_ppv)" in report.reason and "missing" in report.reason
+
+
+def test_a_deleted_entry_is_named_as_missing(db, store, make_run):
+    make_run("R1")
+    make_run("R2")
+    raw(db, "DELETE FROM entries WHERE seq = 9")
+    report = store.verify()
+    assert not report.ok and report.first_broken == 9 and report.entries == 11
+    assert report.reason.startswith("entry 9 is missing: the chain goes from entry 8 to entry 10")
+
+
+def test_deleting_the_first_entry_is_found(db, store, make_run):
+    make_run("R1")
+    raw(db, "DELETE FROM entries WHERE seq = 1")
+    report = store.verify()
+    assert report.first_broken == 1 and "the chain starts at entry 2" in report.reason
+
+
+def test_swapped_payloads_break_the_first_of_the_two(db, store, make_run):
+    make_run("R1")
+    raw(db, "UPDATE entries SET payload = CASE seq WHEN 2 THEN (SELECT payload FROM entries WHERE seq = 3) "
+            "ELSE (SELECT payload FROM entries WHERE seq = 2) END WHERE seq IN (2, 3)")
+    report = store.verify()
+    assert report.first_broken == 2 and "hash does not match its content" in report.reason
+
+
+def test_swapped_seqs_break_the_link(db, store, make_run):
+    make_run("R1")
+    raw(db, "UPDATE entries SET seq = 100 WHERE seq = 3")
+    raw(db, "UPDATE entries SET seq = 3 WHERE seq = 4")
+    raw(db, "UPDATE entries SET seq = 4 WHERE seq = 100")
+    report = store.verify()
+    assert report.first_broken == 3 and "prev_hash does not match the hash of entry 2" in report.reason
+
+
+def test_an_entry_rewritten_with_a_fresh_hash_still_shows(db, store, make_run):
+    """Editing an entry and recomputing its hash moves the break, but the row and the next link still tell."""
+    make_run("R1")
+    seq, at, kind, run_id, payload, prev = raw(db, "SELECT seq, at, kind, run_id, payload, prev_hash "
+                                                   "FROM entries WHERE seq = 3")[0]
+    forged = payload.replace('"value":79.9', '"value":80.0')
+    raw(db, "UPDATE entries SET payload = ?, hash = ? WHERE seq = 3", (forged, _sha(prev + kind + run_id + forged + at)))
+    report = store.verify()
+    assert report.first_broken == 3
+    assert report.reason.endswith("stored value 79.9 differs from the recorded 80.0")
+
+
+@pytest.mark.parametrize("field, edited", [("source", "made up"), ("tolerance", "±10 %")])
+def test_an_edited_snapshot_limit_names_the_run_created_entry(db, store, make_run, field, edited):
+    make_run("R1")
+    snapshot = json.loads(raw(db, "SELECT snapshot FROM runs")[0][0])
+    original = snapshot["limits"]["kvp-accuracy"][field]
+    snapshot["limits"]["kvp-accuracy"][field] = edited
+    raw(db, "UPDATE runs SET snapshot = ?", (json.dumps(snapshot),))
+    report = store.verify()
+    assert report.first_broken == 1
+    assert report.reason == (f"entry 1 (run R1 created): stored snapshot.limits.kvp-accuracy.{field} "
+                             f"'{edited}' differs from the recorded '{original}'")
+
+
+def test_an_edited_check_verdict_names_the_checks_entry(db, store, make_run):
+    make_run("R1", check_value=85.0, verdict="FAIL")
+    raw(db, "UPDATE checks SET verdict = 'PASS'")
+    report = store.verify()
+    assert report.first_broken == 5
+    assert report.reason == ("entry 5 (checks of run R1, check kvp at 1: 80 kV 200 mA 100 ms): "
+                             "stored verdict 'PASS' differs from the recorded 'FAIL'")
+
+
+def test_an_edited_run_verdict_names_the_finish_entry(db, store, make_run):
+    make_run("R1", check_value=85.0, verdict="FAIL")
+    raw(db, "UPDATE runs SET verdict = 'PASS'")
+    report = store.verify()
+    assert report.first_broken == 6 and "stored verdict 'PASS' differs from the recorded 'FAIL'" in report.reason
+
+
+def test_a_simulated_run_cannot_be_passed_off_as_real(db, store, make_run):
+    make_run("R1")
+    raw(db, "UPDATE runs SET simulated = 0")
+    report = store.verify()
+    assert report.first_broken == 1 and "stored simulated False differs from the recorded True" in report.reason
+
+
+def test_the_lowest_broken_entry_is_reported(db, store, make_run):
+    make_run("R1", check_value=85.0, verdict="FAIL")
+    raw(db, "UPDATE checks SET verdict = 'PASS'")
+    raw(db, "UPDATE readings SET value = 80.0 WHERE exposure = 2")
+    assert store.verify().first_broken == 3
+
+
+def test_a_row_without_an_entry_is_found(db, store, make_run):
+    make_run("R1")
+    raw(db, "INSERT INTO readings (run_id, exposure, station, repeat, role, instrument_id, quantity, value, unit,"
+            " taken_at) VALUES ('R1', 4, 1, 4, 'kvp_meter', 'kvp-1', 'kvp_ppv', 80.1, 'kV', 't')")
+    report = store.verify()
+    assert not report.ok and report.first_broken is None
+    assert report.reason == "readings row 4 of run R1 has no entry in the audit chain"
+
+
+def test_a_truncated_tail_shows_through_the_status_it_set(db, store, make_run):
+    make_run("R1")
+    raw(db, "DELETE FROM entries WHERE seq = 6")
+    report = store.verify()
+    assert report.first_broken == 1
+    assert "stored status 'complete' differs from the recorded 'running'" in report.reason
+
+
+def test_select_only_reads(store):
+    with pytest.raises(RecordError, match="only reads"):
+        list(store.select("DELETE FROM entries"))
+
+
+_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs (run_id TEXT PRIMARY KEY, procedure_id TEXT NOT NULL, procedure_version TEXT NOT NULL,
+    procedure_sha256 TEXT NOT NULL, procedure_title TEXT NOT NULL, site TEXT NOT NULL, room_id TEXT NOT NULL,
+    room_name TEXT NOT NULL, operator TEXT NOT NULL, simulated INTEGER NOT NULL, status TEXT NOT NULL,
+    verdict TEXT, started_at TEXT NOT NULL, finished_at TEXT, software_version TEXT NOT NULL, status_note TEXT,
+    snapshot TEXT NOT NULL);
+CREATE INDEX runs_room ON runs (room_id, started_at);
+CREATE TABLE readings (reading_id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs (run_id),
+    exposure INTEGER NOT NULL, station INTEGER NOT NULL, repeat INTEGER NOT NULL, role TEXT NOT NULL,
+    instrument_id TEXT NOT NULL, quantity TEXT NOT NULL, value DOUBLE PRECISION, unit TEXT NOT NULL, data TEXT,
+    taken_at TEXT NOT NULL, UNIQUE (run_id, exposure, role, quantity));
+CREATE TABLE checks (check_row INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs (run_id),
+    check_id TEXT NOT NULL, title TEXT NOT NULL, station INTEGER, setting TEXT, value DOUBLE PRECISION,
+    nominal DOUBLE PRECISION, unit TEXT NOT NULL, deviation DOUBLE PRECISION, allowed DOUBLE PRECISION,
+    limit_name TEXT NOT NULL, limit_text TEXT NOT NULL, limit_set TEXT NOT NULL, source TEXT NOT NULL,
+    verdict TEXT NOT NULL);
+INSERT INTO meta VALUES ('schema_version', '1');
+INSERT INTO runs VALUES ('OLD', 'kvp-accuracy', '1.0.0', 'ab', 'kVp', 'Site', '3', 'Rad 3', 'tech', 1, 'complete',
+    'PASS', '2025-01-02T09:00:00+00:00', '2025-01-02T09:10:00+00:00', '0.0.9', NULL, '{"limits": {}}');
+INSERT INTO readings (run_id, exposure, station, repeat, role, instrument_id, quantity, value, unit, taken_at)
+    VALUES ('OLD', 1, 1, 1, 'kvp_meter', 'kvp-1', 'kvp_ppv', 80.4, 'kV', 't1'),
+           ('OLD', 2, 1, 2, 'kvp_meter', 'kvp-1', 'kvp_ppv', 79.9, 'kV', 't2');
+INSERT INTO checks (run_id, check_id, title, station, setting, value, nominal, unit, deviation, allowed, limit_name,
+    limit_text, limit_set, source, verdict)
+    VALUES ('OLD', 'kvp', 'kVp', 1, '1: 80 kV', 80.15, 80.0, 'kV', 0.15, 4.0, 'kvp', '±5 %', 'aapm', 'AAPM', 'PASS');
+"""
+
+
+def test_a_version_1_store_is_adopted_into_the_chain(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    con = sqlite3.connect(path)
+    con.executescript(_V1)
+    con.close()
+    with Store(path) as store:
+        assert [(e.seq, e.kind, e.run_id) for e in store.entries()] == [(1, "adopted", "OLD")]
+        assert store.verify().ok
+        run = store.get_run("OLD")
+        assert [r.value for r in run.readings] == [80.4, 79.9] and run.checks[0].verdict == "PASS"
+        store.create_run(header("NEW"))
+    assert raw(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    assert raw(path, "SELECT room_id FROM checks") == [("3",)]
+    raw(path, "UPDATE readings SET value = 80.5 WHERE exposure = 2")
+    with Store(path) as store:
+        report = store.verify()
+    assert report.first_broken == 1
+    assert report.reason == ("entry 1 (run OLD adopted from a store older than the chain, reading 2: exposure 2 "
+                             "kvp_ppv): stored value 80.5 differs from the recorded 79.9")
+
+
+def test_a_store_from_a_newer_xcal_is_refused(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    Store(path).close()
+    raw(path, "UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    with pytest.raises(RecordError, match="schema version 9"):
+        Store(path)

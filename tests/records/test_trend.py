@@ -1,0 +1,66 @@
+"""Trend: one check's outcomes in one room, complete runs only, oldest first, found through an index."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from xcal.records.trend import TREND_SQL, TrendPoint, trend
+
+from .factory import check, header
+
+
+def _run(store, run_id, room, started_at, value, verdict="PASS", *, finish=True, simulated=True, extra=()):
+    store.create_run(header(run_id, room, started_at=started_at, simulated=simulated))
+    store.add_checks(run_id, [check(value, verdict), *extra])
+    if finish:
+        store.finish_run(run_id, verdict)
+
+
+def test_trend_is_one_room_and_result_from_complete_runs_oldest_first(store):
+    _run(store, "C", "3", "2026-03-01T09:00:00+00:00", 85.0, "FAIL", simulated=False)
+    _run(store, "A", "3", "2026-01-01T09:00:00+00:00", 80.4, extra=[check(1.2, check_id="reproducibility")])
+    _run(store, "B", "3", "2026-02-01T09:00:00+00:00", 81.6)
+    _run(store, "X", "3", "2026-02-15T09:00:00+00:00", 90.0, finish=False)
+    _run(store, "Y", "4", "2026-02-20T09:00:00+00:00", 79.0)
+    points = trend(store, "3", "kvp")
+    assert [(p.run_id, p.value, p.verdict, p.simulated) for p in points] == [
+        ("A", 80.4, "PASS", True), ("B", 81.6, "PASS", True), ("C", 85.0, "FAIL", False)]
+    assert points[0] == TrendPoint("A", "2026-01-01T09:00:00+00:00", "1: 80 kV 200 mA 100 ms", 80.4, "kV", "±5 %",
+                                   "AAPM TG-74 §3", "PASS", True)
+    assert [p.value for p in trend(store, "3", "reproducibility")] == [1.2]
+    assert trend(store, "3", "hvl") == [] and trend(store, "9", "kvp") == []
+
+
+def test_checks_carry_their_room(store, db):
+    _run(store, "A", "3", "2026-01-01T09:00:00+00:00", 80.4)
+    _run(store, "B", "4", "2026-01-02T09:00:00+00:00", 80.4)
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT run_id, room_id FROM checks ORDER BY run_id").fetchall() == [("A", "3"), ("B", "4")]
+    con.close()
+
+
+def test_the_query_searches_an_index_among_many_rows(store, db):
+    """100 000 check rows in 100 rooms: the plan searches the index (no table scan) and one room is quick."""
+    con = sqlite3.connect(db)
+    runs = [(f"R{i:05d}", "kvp-accuracy", "1", "ab", "kVp", "Site", str(i % 100), "Rad", "t", 1, "complete",
+             "PASS", f"2026-01-01T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}+00:00", None, "0.1", None, "{}")
+            for i in range(10_000)]
+    con.executemany("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", runs)
+    con.executemany("INSERT INTO checks (run_id, room_id, check_id, title, station, setting, value, nominal, unit,"
+                    " deviation, allowed, limit_name, limit_text, limit_set, source, verdict)"
+                    " VALUES (?,?,?,'t',1,'1',?,80,'kV',0,4,'l','±5 %','s','src','PASS')",
+                    [(r[0], r[6], cid, 80.0 + k) for r in runs
+                     for k, cid in enumerate(("kvp", "timer", "hvl", "mas", "repro", "a", "b", "c", "d", "e"))])
+    con.execute("ANALYZE")
+    con.commit()
+    plan = [row[3] for row in con.execute("EXPLAIN QUERY PLAN " + TREND_SQL, ("42", "kvp"))]
+    con.close()
+    assert any("USING INDEX checks_room_result" in step for step in plan)
+    assert not any(step.startswith("SCAN") for step in plan), plan
+    start = time.perf_counter()
+    points = trend(store, "42", "kvp")
+    elapsed = time.perf_counter() - start
+    assert len(points) == 100 and all(p.value == 80.0 for p in points)
+    assert [p.started_at for p in points] == sorted(p.started_at for p in points)
+    assert elapsed < 0.5
