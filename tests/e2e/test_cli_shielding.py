@@ -18,21 +18,23 @@ def test_secondary_barrier_of_a_rad_room(xcal):
 
 
 def test_primary_barrier_subtracts_the_bucky_preshielding(xcal):
-    # Chest bucky primary: B = 0.1 × 3² / (2.3 × 0.25 × 110 × 1) ... lead before 0.85 mm pre-shielding must
-    # exceed what is printed by exactly 0.85 mm (unless that would go below zero).
-    base = xcal("shielding", "--workload", "Rad Room (chest bucky)", "--barrier", "primary", "--distance", "3 m",
-                "--area", "controlled", "--use-factor", "0.25")
-    pre = xcal("shielding", "--workload", "Rad Room (chest bucky)", "--barrier", "primary", "--distance", "3 m",
-               "--area", "controlled", "--use-factor", "0.25",
-               "--preshielding", "image receptor in table or wall bucky")
+    # Chest bucky primary, controlled area, d = 1.5 m, U = 0.25, N = 110, T = 1, K1_P = 2.3 mGy:
+    # B = 0.1 × 1.5² / (2.3 × 0.25 × 110) = 0.225 / 63.25 = 0.0035573.
+    # Lead (α 2.264, β 13.08, γ 0.56): B^-γ = exp(0.56 × 5.63884) = 23.5178; β/α = 5.77739;
+    # x = ln((23.5178 + 5.77739) / 6.77739) / (2.264 × 0.56) = ln(4.32249) / 1.26784 = 1.1546 mm;
+    # less the bucky's 0.85 mm pre-shielding: 0.3046 mm.
+    args = ["shielding", "--workload", "Rad Room (chest bucky)", "--barrier", "primary", "--distance", "1.5 m",
+            "--area", "controlled", "--use-factor", "0.25"]
+    base = xcal(*args)
+    pre = xcal(*args, "--preshielding", "image receptor in table or wall bucky")
     assert base.returncode == 0 and pre.returncode == 0, base.stderr + pre.stderr
-    # B = 0.1 × 9 / (2.3 × 0.25 × 110) = 0.9 / 63.25 = 0.014229
-    assert "B = 0.01423" in base.stdout
+    assert "B = 0.003557" in base.stdout
 
     def lead(out):
         return float(next(l for l in out.splitlines() if l.strip().startswith("lead")).split()[1])
 
-    assert lead(base.stdout) - lead(pre.stdout) == pytest.approx(0.85, abs=0.011) or lead(pre.stdout) == 0.0
+    assert lead(base.stdout) == pytest.approx(1.1546, abs=0.006)
+    assert lead(pre.stdout) == pytest.approx(0.3046, abs=0.006)
 
 
 def test_a_primary_barrier_without_use_factor_is_a_clear_error(xcal):
