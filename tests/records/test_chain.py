@@ -141,7 +141,8 @@ def test_an_entry_rewritten_with_a_fresh_hash_still_shows(db, store, make_run):
     seq, at, kind, run_id, payload, prev = raw(db, "SELECT seq, at, kind, run_id, payload, prev_hash "
                                                    "FROM entries WHERE seq = 3")[0]
     forged = payload.replace('"value":79.9', '"value":80.0')
-    raw(db, "UPDATE entries SET payload = ?, hash = ? WHERE seq = 3", (forged, _sha(prev + kind + run_id + forged + at)))
+    raw(db, "UPDATE entries SET payload = ?, hash = ? WHERE seq = 3",
+        (forged, _sha(prev + kind + run_id + forged + at)))
     report = store.verify()
     assert report.first_broken == 3
     assert report.reason.endswith("stored value 79.9 differs from the recorded 80.0")
@@ -268,3 +269,14 @@ def test_a_store_from_a_newer_xcal_is_refused(tmp_path):
     raw(path, "UPDATE meta SET value = '9' WHERE key = 'schema_version'")
     with pytest.raises(RecordError, match="schema version 9"):
         Store(path)
+
+
+@pytest.mark.parametrize("forged", ['{"checks":[1]}', "[]", "not json"])
+def test_a_nonsense_payload_is_reported_not_raised(db, store, make_run, forged):
+    make_run("R1")
+    seq, at, kind, run_id, prev = raw(db, "SELECT seq, at, kind, run_id, prev_hash FROM entries WHERE seq = 5")[0]
+    raw(db, "UPDATE entries SET payload = ?, hash = ? WHERE seq = 5",
+        (forged, _sha(prev + kind + run_id + forged + at)))
+    report = store.verify()
+    assert not report.ok and report.first_broken == 5
+    assert report.reason.startswith("entry 5 (checks of run R1")

@@ -71,6 +71,7 @@ class Entry:
     hash: str
 
     def recomputed_hash(self) -> str:
+        """The hash this entry's stored content calls for (equal to `hash` unless it was edited)."""
         return entry_hash(self.prev_hash, self.kind, self.run_id, self.payload, self.at)
 
     def data(self) -> dict[str, Any]:
@@ -94,6 +95,7 @@ class Entry:
 
 
 def describe(kind: str, run_id: str, payload: dict[str, Any]) -> str:
+    """What an entry records, in words, for messages."""
     if kind == READING:
         return f"reading of run {run_id}, exposure {payload.get('exposure')} {payload.get('quantity')}"
     if kind == CORRECTION:

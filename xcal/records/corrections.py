@@ -24,6 +24,7 @@ def require_text(value: str, what: str, fix: str) -> str:
 
 
 def require_value(value: float, unit: str) -> tuple[float, str]:
+    """The corrected value as a float and its unit, checked; a RecordError with the fix otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise RecordError(f"a corrected value must be a finite number, not {value!r}",
                           fix="give the value as a number and its unit separately, e.g. 80.4 and 'kV'")
@@ -51,13 +52,18 @@ def corrections_of(entries: Iterable[Entry]) -> list[Correction]:
         if entry.kind != CORRECTION:
             continue
         p = entry.data()
-        found.append(Correction(entry.seq, entry.run_id, p["reading_id"], p["reading_seq"], p["original_value"],
-                                p["original_unit"], p["new_value"], p["unit"], p["reason"], p["person"], entry.at,
-                                p.get("supersedes")))
+        try:
+            found.append(Correction(entry.seq, entry.run_id, p["reading_id"], p["reading_seq"], p["original_value"],
+                                    p["original_unit"], p["new_value"], p["unit"], p["reason"], p["person"],
+                                    entry.at, p.get("supersedes")))
+        except KeyError as exc:
+            raise RecordError(f"{entry.label()}: its payload lacks {exc}",
+                              fix="run `xcal verify`; the entry was edited outside xcal") from None
     return found
 
 
 def latest_by_reading(corrections: Iterable[Correction]) -> dict[int, Correction]:
+    """Reading id -> its latest correction."""
     latest: dict[int, Correction] = {}
     for c in corrections:
         latest[c.reading_id] = c

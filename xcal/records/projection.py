@@ -32,11 +32,13 @@ def run_payload(header: RunHeader) -> dict[str, Any]:
 
 
 def reading_payload(reading: StoredReading, reading_id: int) -> dict[str, Any]:
+    """A reading's payload: its columns and the id of its row."""
     payload = {name: getattr(reading, name) for name in READING_FIELDS}
     return {**_floats(payload), "reading_id": reading_id}
 
 
 def check_payload(check: StoredCheck, check_row: int) -> dict[str, Any]:
+    """One check's part of a checks payload: its columns and the id of its row."""
     return {**_floats(asdict(check)), "check_row": check_row}
 
 

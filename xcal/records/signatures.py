@@ -57,6 +57,7 @@ def require_meaning(meaning: str, name: str) -> tuple[str, str]:
 
 
 def statuses(store: "Store", run_id: str) -> list[SignatureStatus]:
+    """The run's signatures, oldest first, each checked against the run as stored now."""
     entries = list(store.entries(run_id))
     current = run_hash(entries)
     problem = check_run(store, run_id)
@@ -64,7 +65,11 @@ def statuses(store: "Store", run_id: str) -> list[SignatureStatus]:
     for entry in entries:
         if entry.kind != SIGNATURE:
             continue
-        signed = entry.data()
+        try:
+            signed = entry.data()
+        except RecordError as exc:
+            found.append(SignatureStatus("", "", entry.at, "", False, exc.message))
+            continue
         reason = _why_not(entry, signed.get("run_hash"), current, entries, problem.reason if problem else "")
         found.append(SignatureStatus(signed.get("name", ""), signed.get("meaning", ""), entry.at,
                                      signed.get("run_hash", ""), not reason, reason))

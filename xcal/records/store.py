@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,12 +24,14 @@ from .chain import (CHECKS, CORRECTION, READING, RUN_CREATED, RUN_FINISHED, RUN_
                     run_hash)
 from .corrections import corrections_of, latest_by_reading, recorded_reading, require_text, require_value
 from .dialect import SQLITE
-from .models import (Correction, RunHeader, StoredCheck, StoredReading, StoredRun, new_run_id,  # noqa: F401
-                     now_utc)
+from .models import Correction, RunHeader, StoredCheck, StoredReading, StoredRun, new_run_id, now_utc
 from .projection import (CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, check_payload, column,
                          reading_payload, run_payload)
 from .schema import INDEXES, SCHEMA_VERSION, TABLES, settle_version
 from .verify import VerifyReport, check_run, verify_store
+
+__all__ = ["Correction", "RunHeader", "SCHEMA_VERSION", "Store", "StoredCheck", "StoredReading", "StoredRun",
+           "VerifyReport", "default_path", "new_run_id", "now_utc"]
 
 
 def default_path() -> Path:
@@ -99,6 +101,7 @@ class Store:
         return ledger.write(self._db, self._dialect, self.path)
 
     def create_run(self, header: RunHeader) -> str:
+        """Record a new run in status 'running' and return its id."""
         payload = run_payload(header)
         with self._write() as tx:
             tx.execute(_RUN_INSERT, (header.run_id,) + tuple(column(n, payload[n])
@@ -107,6 +110,7 @@ class Store:
         return header.run_id
 
     def add_reading(self, run_id: str, reading: StoredReading) -> None:
+        """Record one reading; it is on disk when this returns. The same reading twice is a RecordError."""
         payload = reading_payload(reading, 0)
         with self._write() as tx:
             payload["reading_id"] = tx.insert_returning(
@@ -128,9 +132,11 @@ class Store:
             tx.append(CHECKS, run_id, {"checks": recorded})
 
     def finish_run(self, run_id: str, verdict: str) -> None:
+        """Mark the run complete with its verdict."""
         self._set_status(run_id, RUN_FINISHED, {"status": "complete", "verdict": verdict, "finished_at": now_utc()})
 
     def mark_incomplete(self, run_id: str, reason: str) -> None:
+        """Mark the run incomplete with the reason; its readings stay."""
         self._set_status(run_id, RUN_INCOMPLETE,
                          {"status": "incomplete", "finished_at": now_utc(), "status_note": reason})
 
@@ -193,14 +199,30 @@ class Store:
 
     def signatures(self, run_id: str) -> list[sig.SignatureStatus]:
         """Every signature of the run, oldest first, each with whether it still holds."""
-        self._require_run(run_id)
-        return sig.statuses(self, run_id)
+        with self._snapshot():
+            self._require_run(run_id)
+            return sig.statuses(self, run_id)
 
     def verify(self) -> VerifyReport:
         """Recompute the audit chain and compare the query tables with it; name the first broken entry."""
-        return verify_store(self)
+        with self._snapshot():
+            return verify_store(self)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Read inside one transaction, so rows and entries committed meanwhile by a run do not half-show."""
+        if self._db.in_transaction:
+            yield
+            return
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
 
     def list_runs(self, room: str | None = None, limit: int | None = None) -> list[StoredRun]:
+        """Run headers (without readings), newest first, of one room or all."""
         sql = "SELECT * FROM runs"
         params: tuple[Any, ...] = ()
         if room is not None:
@@ -211,6 +233,11 @@ class Store:
         return [self._run(row) for row in self.select(sql, params)]
 
     def get_run(self, run_id: str) -> StoredRun:
+        """One run with its readings (each with its latest correction, if any), checks and corrections."""
+        with self._snapshot():
+            return self._full_run(run_id)
+
+    def _full_run(self, run_id: str) -> StoredRun:
         run = self._require_run(run_id)
         run.corrections = corrections_of(self.entries(run_id))
         latest = latest_by_reading(run.corrections)
@@ -224,6 +251,7 @@ class Store:
         return run
 
     def reading_count(self, run_id: str) -> int:
+        """How many readings the run holds."""
         return next(iter(self.select("SELECT COUNT(*) AS n FROM readings WHERE run_id = ?", (run_id,))))["n"]
 
     def entries(self, run_id: str | None = None) -> Iterator[Entry]:

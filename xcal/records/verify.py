@@ -36,6 +36,8 @@ class VerifyReport:
 
 @dataclass(frozen=True)
 class Problem:
+    """One disagreement: the entry it belongs to (None for a row no entry accounts for) and what is wrong."""
+
     seq: int | None
     reason: str
 
@@ -56,6 +58,7 @@ def _key(seq: int | None) -> tuple[int, int]:
 
 
 def verify_store(store: "Store") -> VerifyReport:
+    """Check the whole chain, then every run's rows against its entries; report the first broken entry."""
     worst, count, head = _Worst(), 0, GENESIS
     prev_seq = 0
     chain_broken = False
@@ -116,6 +119,8 @@ def check_run(store: "Store", run_id: str, *, hashes: bool = True) -> Problem | 
             expected.replay(entry)
         except RecordError as exc:
             worst.add(entry.seq, exc.message)
+        except (AttributeError, TypeError):
+            worst.add(entry.seq, f"{entry.label()}: its payload does not hold what a {entry.kind} entry holds")
     for seq, reason in expected.problems:
         worst.add(seq, reason)
     _compare_run(store, expected, worst)
@@ -129,16 +134,13 @@ class _Recorded:
     """A row as the entries say it should be: each column's value and the seq of the entry that set it."""
 
     label: str
-    what: str
+    seq: int
     columns: dict[str, tuple[Any, int]] = field(default_factory=dict)
 
     def set(self, values: dict[str, Any], names: Iterable[str], seq: int) -> None:
         for name in names:
             if name in values:
                 self.columns[name] = (values[name], seq)
-
-    def seq(self) -> int:
-        return min(seq for _, seq in self.columns.values())
 
 
 class _Expected:
@@ -158,7 +160,7 @@ class _Expected:
                 self.problems.append((entry.seq, f"{entry.label()}: the run was already created by an earlier "
                                                  f"entry"))
                 return
-            self.run = _Recorded(entry.label(), f"run {self.run_id}")
+            self.run = _Recorded(entry.label(), entry.seq)
             run = data.get("run", {}) if entry.kind == ADOPTED else data
             self.run.set(run, RUN_FIELDS + STATUS_FIELDS, entry.seq)
         elif self.run is None:
@@ -183,16 +185,17 @@ class _Expected:
         if reading_id in self.readings:
             self.problems.append((entry.seq, f"{entry.label()}: reading {reading_id} was already recorded"))
             return
-        label = entry.label() if entry.kind == READING else \
-            f"{entry.label()[:-1]}, reading {reading_id}: exposure {payload.get('exposure')} {payload.get('quantity')})"
-        recorded = _Recorded(label, f"reading row {reading_id}")
+        label = entry.label() if entry.kind == READING else (
+            f"{entry.label()[:-1]}, reading {reading_id}: exposure {payload.get('exposure')} "
+            f"{payload.get('quantity')})")
+        recorded = _Recorded(label, entry.seq)
         recorded.set(payload, READING_FIELDS, entry.seq)
         self.readings[reading_id] = recorded
 
     def _check(self, entry: Entry, payload: dict[str, Any]) -> None:
         row = payload.get("check_row")
         label = f"{entry.label()[:-1]}, check {payload.get('check_id')} at {payload.get('setting')})"
-        recorded = _Recorded(label, f"check row {row}")
+        recorded = _Recorded(label, entry.seq)
         recorded.set(payload, CHECK_FIELDS, entry.seq)
         if self.run is not None and "room_id" in self.run.columns:
             recorded.columns["room_id"] = (self.run.columns["room_id"][0], entry.seq)
@@ -200,7 +203,7 @@ class _Expected:
 
     def _correction(self, entry: Entry, payload: dict[str, Any]) -> None:
         named = self.readings.get(payload.get("reading_id"))
-        if named is None or named.seq() != payload.get("reading_seq"):
+        if named is None or named.seq != payload.get("reading_seq"):
             self.problems.append((entry.seq, f"{entry.label()}: it names reading {payload.get('reading_id')} "
                                              f"recorded by entry {payload.get('reading_seq')}, which the run's "
                                              f"entries do not hold"))
@@ -213,7 +216,7 @@ def _compare_run(store: "Store", expected: _Expected, worst: _Worst) -> None:
             worst.add(None, f"run {expected.run_id} has a runs row but no entry in the audit chain")
         return
     if not rows:
-        worst.add(expected.run.seq(), f"{expected.run.label}: its runs row is missing")
+        worst.add(expected.run.seq, f"{expected.run.label}: its runs row is missing")
         return
     _compare(rows[0], expected.run, worst)
 
@@ -225,10 +228,10 @@ def _compare_rows(store: "Store", expected: _Expected, worst: _Worst, table: str
     for row_id, rec in recorded.items():
         row = rows.get(row_id)
         if row is None:
-            worst.add(rec.seq(), f"{rec.label}: its {table} row {row_id} is missing")
+            worst.add(rec.seq, f"{rec.label}: its {table} row {row_id} is missing")
         else:
             _compare(row, rec, worst, names)
-    for row_id in rows.keys() - recorded.keys():
+    for row_id in sorted(rows.keys() - recorded.keys()):
         worst.add(None, f"{table} row {row_id} of run {expected.run_id} has no entry in the audit chain")
 
 

@@ -1,0 +1,55 @@
+"""The report's closing sections: corrective actions (a visible 'none recorded' when there are none) and signatures.
+
+Corrective actions are read from the run (`corrective_actions`) or its snapshot when a record holds them.
+Signatures are those passed in (e.g. `Store.signatures(run_id)`) or, failing that, the run's `signatures`;
+each shows its name, meaning, time and whether it still holds for the run as stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .model import EMPTY_TONE, FAIL_TONE, PASS_TONE, Cell, Note, Section, Table
+from .text import DASH, field
+
+
+def corrective_actions_section(run: Any, snap: Mapping[str, Any]) -> Section:
+    actions = getattr(run, "corrective_actions", None) or snap.get("corrective_actions") or []
+    if not actions:
+        return Section("corrective-actions", "Corrective actions", (Note("none recorded", EMPTY_TONE),))
+    rows = tuple((Cell(str(field(a, "action", "description", "text") or a)),
+                  Cell(str(field(a, "person", "by", "name") or DASH)),
+                  Cell(str(field(a, "at", "date", "time") or DASH)),
+                  Cell(str(field(a, "note", "reason", "result") or DASH))) for a in actions)
+    return Section("corrective-actions", "Corrective actions", (
+        Table(("Action", "By", "When", "Note"), rows, weights=(3.0, 1.2, 1.2, 2.0)),))
+
+
+def signature_status(sig: Any) -> Cell:
+    valid = field(sig, "valid")
+    if valid is None:
+        return Cell("not checked")
+    if valid:
+        return Cell("valid", PASS_TONE)
+    reason = field(sig, "reason")
+    return Cell(f"INVALID: {reason}" if reason else "INVALID", FAIL_TONE)
+
+
+def signatures_section(run: Any, signatures: Sequence[Any] | None) -> Section:
+    given = signatures if signatures is not None else getattr(run, "signatures", None)
+    if given is None:
+        return Section("signatures", "Signatures", (Note("none given with this report", EMPTY_TONE),))
+    if not given:
+        return Section("signatures", "Signatures", (Note("none recorded", EMPTY_TONE),))
+    rows = []
+    for sig in given:
+        bound = str(field(sig, "run_hash") or "")
+        rows.append((Cell(str(field(sig, "name") or DASH)), Cell(str(field(sig, "meaning") or DASH)),
+                     Cell(str(field(sig, "at") or DASH)), signature_status(sig),
+                     Cell(f"{bound[:16]}…" if len(bound) > 16 else (bound or DASH))))
+    return Section("signatures", "Signatures", (
+        Table(("Name", "Meaning", "Signed (UTC)", "Status", "Bound to run hash"), tuple(rows),
+              weights=(1.5, 0.9, 1.6, 2.4, 1.3)),
+        Note("A signature binds its name, time and meaning to the hash of the run's entries; any later change "
+             "to the run makes it invalid. `xcal verify` checks the whole record.")))
