@@ -206,6 +206,102 @@ def shielding(workload: str, barrier: str, distance: str, area: str, design_goal
     return 0
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def verify(obj: Context, as_json: bool) -> int:
+    """Check the record store's audit chain; name the first broken entry (exit 1 if any)."""
+    import json
+
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        report = store.verify()
+    if as_json:
+        click.echo(json.dumps({"ok": report.ok, "entries": report.entries, "first_broken": report.first_broken,
+                               "reason": report.reason, "head": report.head}, indent=2))
+    elif report.ok:
+        click.echo(f"ok: {report.entries} entries, chain head {report.head}")
+    else:
+        click.echo(f"BROKEN at entry {report.first_broken}: {report.reason}")
+    return 0 if report.ok else 1
+
+
+@main.command()
+@click.argument("run_id")
+@click.option("--meaning", type=click.Choice(["performed", "reviewed", "approved"]), required=True)
+@click.option("--name", help="Who signs (default: the operator's OS user name).")
+@click.pass_obj
+@_guard
+def sign(obj: Context, run_id: str, meaning: str, name: str | None) -> int:
+    """Sign a run: bind a name, the time and a meaning to the run's hash."""
+    import getpass
+
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        signature = store.sign(run_id, meaning, name or getpass.getuser())
+    click.echo(f"signed run {run_id}: {signature.meaning} by {signature.name} at {signature.at}, "
+               f"run hash {signature.run_hash}")
+    return 0
+
+
+@main.command()
+@click.argument("run_id")
+@click.argument("reading_id", type=int)
+@click.option("--value", required=True, help="The corrected value with its unit, e.g. '80.4 kV'.")
+@click.option("--reason", required=True, help="Why the reading is corrected.")
+@click.option("--name", required=True, help="Who corrects it.")
+@click.pass_obj
+@_guard
+def correct(obj: Context, run_id: str, reading_id: int, value: str, reason: str, name: str) -> int:
+    """Record a correction of one reading; the original stays in the record."""
+    from .records.corrections import correct_with_units
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        correction = correct_with_units(store, run_id, reading_id, value, reason, name)
+    click.echo(f"correction {correction} recorded for reading {reading_id} of run {run_id}")
+    return 0
+
+
+@main.command()
+@click.option("--room", required=True, help="Room id.")
+@click.option("--result", "result", required=True, help="Check id, e.g. kvp-accuracy or hvl-minimum.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def trend(obj: Context, room: str, result: str, as_json: bool) -> int:
+    """A check's values over time in a room, against its limits (a table; JSON with --json)."""
+    from .console import print_trend
+    from .records.store import Store
+    from .records.trend import trend as query
+
+    with Store(obj.db) as store:
+        points = query(store, room, result)
+    print_trend(points, room, result, as_json=as_json)
+    return 0
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(), help="Output file (CSV: <stem>-runs.csv and <stem>-readings.csv).")
+@click.option("--room", help="Only this room's runs.")
+@click.pass_obj
+@_guard
+def export(obj: Context, fmt: str, output: str, room: str | None) -> int:
+    """Export runs and readings as CSV or JSON."""
+    from .records.export import export_runs
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        written = export_runs(store, output, fmt=fmt, room=room)
+    for path in written:
+        click.echo(str(path))
+    return 0
+
+
 @main.group()
 def instruments() -> None:
     """Instrument drivers: list them, check that an instrument answers."""

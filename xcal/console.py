@@ -298,3 +298,25 @@ def print_shielding(result: Any) -> None:
                if result.preshielding else "")
         out.print(f"  {t.material:<9} {t.thickness.to('mm').magnitude:7.2f} mm{pre}   fit α={t.fit.alpha_per_mm:g}/mm "
                   f"β={t.fit.beta_per_mm:g}/mm γ={t.fit.gamma:g} (verification: {t.fit.verification})")
+
+
+def print_trend(points: list[Any], room: str, result: str, as_json: bool = False) -> None:
+    if as_json:
+        from dataclasses import asdict
+
+        print(json.dumps([asdict(p) for p in points], indent=2, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    out = _console()
+    if not points:
+        out.print(f"No complete runs in room {room} with a check '{result}'.")
+        return
+    table = Table(title=f"{result} in room {room}", title_justify="left")
+    for col in ("Run", "Started (UTC)", "Where", "Value", "Limit", "Verdict", ""):
+        table.add_column(col, overflow="fold")
+    for p in points:
+        table.add_row(p.run_id, p.started_at[:19].replace("T", " "), p.where, f"{p.value:.5g} {p.unit}", p.limit_text,
+                      f"[{_VERDICT_STYLE.get(p.verdict, '')}]{p.verdict}[/]", "SIMULATED" if p.simulated else "")
+    out.print(table)
+    out.print(f"  source: {points[-1].source}")

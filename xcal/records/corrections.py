@@ -68,3 +68,23 @@ def latest_by_reading(corrections: Iterable[Correction]) -> dict[int, Correction
     for c in corrections:
         latest[c.reading_id] = c
     return latest
+
+
+def correct_with_units(store: Any, run_id: str, reading_id: int, value: str, reason: str, person: str) -> int:
+    """Correct a reading from text such as '80.4 kV', refusing a value without a unit or of another dimension."""
+    from ..errors import ConfigError
+    from ..units import Q_, parse_quantity
+
+    try:
+        q = parse_quantity(value)
+    except ValueError as exc:
+        raise ConfigError(f"corrected value: {exc}", fix="write the value with its unit, e.g. '80.4 kV'") from None
+    run = store.get_run(run_id)
+    original = next((r for r in run.readings if r.reading_id == reading_id), None)
+    if original is None:
+        raise ConfigError(f"run {run_id} has no reading {reading_id}",
+                          fix="see the reading ids with `xcal show-run RUN_ID --json`")
+    if q.dimensionless or q.dimensionality != Q_(1, original.unit).dimensionality:
+        raise ConfigError(f"reading {reading_id} ({original.quantity}) is in {original.unit}; '{value}' is not of "
+                          "that kind", fix=f"give the corrected value in {original.unit} or a unit of the same kind")
+    return store.correct_reading(run_id, reading_id, float(q.magnitude), f"{q.units:~P}", reason, person)
