@@ -68,26 +68,41 @@ def main(ctx: click.Context, site: str | None, db: str | None, debug: bool) -> N
 
 
 @main.command()
-@click.argument("procedure")
-@click.option("--room", required=True, help="Room id from the site file.")
+@click.argument("procedure", required=False)
+@click.option("--room", help="Room id from the site file.")
+@click.option("--resume", "resume_id", metavar="RUN_ID", help="Continue a run that was cut off: keep its readings, "
+              "make the missing exposures.")
 @click.option("--operator", help="Who performs the test (default: the OS user).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (messages go to stderr).")
 @click.option("--allow-expired-calibration", "allow_expired", metavar="REASON",
               help="Proceed with an instrument past its calibration due date; the reason is recorded.")
 @click.pass_obj
 @_guard
-def run(obj: Context, procedure: str, room: str, operator: str | None, as_json: bool,
-        allow_expired: str | None) -> int:
-    """Run PROCEDURE (an id from `xcal list`, or a file) in a room."""
+def run(obj: Context, procedure: str | None, room: str | None, resume_id: str | None, operator: str | None,
+        as_json: bool, allow_expired: str | None) -> int:
+    """Run PROCEDURE (an id from `xcal list`, or a file) in a room, or continue one with --resume RUN_ID."""
     from .console import RunConsole
-    from .procedures.session import BundlePlan, plan_run, run_bundle, run_plan
+    from .errors import ConfigError
+    from .procedures.session import BundlePlan, plan_resume, plan_run, run_bundle, run_plan
 
     console = RunConsole(to_stderr=as_json)
-    if not (obj.site or os.environ.get("XCAL_SITE")):
+    stored = None
+    if resume_id is not None:
+        if procedure or room:
+            raise ConfigError("--resume takes the procedure and room from the run's record",
+                              fix=f"run `xcal run --resume {resume_id}` without PROCEDURE and --room")
+        plan, stored = plan_resume(resume_id, db=obj.db, site=obj.site, allow_expired_calibration=allow_expired)
+    elif not (procedure and room):
+        raise ConfigError("give PROCEDURE and --room (or --resume RUN_ID)",
+                          fix="e.g. xcal run kvp-accuracy --room 3")
+    else:
+        plan = plan_run(procedure, room, site=obj.site, allow_expired_calibration=allow_expired)
+    if plan.site.is_demo if hasattr(plan, "site") else not (obj.site or os.environ.get("XCAL_SITE")):
         console.note(DEMO_NOTE)
-    plan = plan_run(procedure, room, site=obj.site, allow_expired_calibration=allow_expired)
     with console.progress(plan):
-        if isinstance(plan, BundlePlan):
+        if stored is not None:
+            result = run_plan(plan, db=obj.db, operator=operator, observer=console, resume=stored)
+        elif isinstance(plan, BundlePlan):
             result = run_bundle(plan, db=obj.db, operator=operator, observer=console)
             console.bundle_finished(result)
         else:

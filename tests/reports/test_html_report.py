@@ -175,7 +175,8 @@ def test_every_section_of_a_simulated_run_carries_the_banner(page: str) -> None:
 def test_a_real_run_has_no_simulated_banner(run: StoredRun) -> None:
     snap = copy.deepcopy(run.snapshot)
     snap["site"]["facility"]["name"] = "St Example Clinic"
-    page = render_html(dataclasses.replace(run, simulated=False, site="St Example Clinic", snapshot=snap))
+    page = render_html(dataclasses.replace(run, simulated=False, site="St Example Clinic", snapshot=snap,
+                                           readings=[r for r in run.readings if r.station == 1]))
     assert "not a measurement" not in page
     assert "sim-section" not in page.split("</style>")[1]
 
@@ -185,7 +186,8 @@ def test_text_from_the_record_is_escaped(run: StoredRun) -> None:
     evil = "<script>alert('x')</script> & Sons"
     snap["site"]["facility"]["name"] = evil
     snap["room"]["equipment"]["tube"]["serial"] = '"><img src=x onerror=alert(1)>'
-    page = render_html(dataclasses.replace(run, site=evil, operator="<b>bold</b>", snapshot=snap))
+    page = render_html(dataclasses.replace(run, site=evil, operator="<b>bold</b>", snapshot=snap,
+                                           readings=[r for r in run.readings if r.station == 1]))
     assert "<script" not in page and "<img" not in page and "<b>" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; Sons" in page
     assert field(page, "Name") == evil

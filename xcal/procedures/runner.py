@@ -142,10 +142,38 @@ def build_snapshot(plan: RunPlan, identities: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def kept_exposures(run: Any, plan: RunPlan) -> tuple[dict[tuple[int, int], dict[str, dict[str, Any]]], int]:
+    """The complete exposures of a stored run, by (station, repeat), and the last exposure number used.
+
+    An exposure counts only if every reading the procedure asks of it is there; the readings of an exposure
+    cut off half way stay in the record but are not used, and that exposure is made again.
+    """
+    from ..units import Q_
+
+    wanted = {role: set(names) for step in plan.expose_steps() for role, names in step.reads.items()}
+    by_exposure: dict[int, dict[str, dict[str, Any]]] = {}
+    where: dict[int, tuple[int, int]] = {}
+    for r in run.readings:
+        value = (Q_(r.data["samples"], r.unit) if r.quantity == "waveform" and r.data
+                 else Q_(r.value, r.unit))
+        by_exposure.setdefault(r.exposure, {}).setdefault(r.role, {})[r.quantity] = value
+        where[r.exposure] = (r.station, r.repeat)
+    kept = {}
+    for exposure, values in by_exposure.items():
+        if all(wanted[role] <= set(values.get(role, {})) for role in wanted):
+            kept[where[exposure]] = values
+    return kept, max(by_exposure, default=0)
+
+
 def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, store: Store, *,
             operator: str | None = None, observer: RunObserver | None = None,
-            exposure_timeout: Any = None, on_created: Callable[[str], None] | None = None) -> RunResult:
-    """Run the plan with connected drivers (role -> driver) and return the judged result."""
+            exposure_timeout: Any = None, on_created: Callable[[str], None] | None = None,
+            resume: Any = None) -> RunResult:
+    """Run the plan with connected drivers (role -> driver) and return the judged result.
+
+    With `resume` (a StoredRun cut off earlier) the same record continues: its complete exposures are kept
+    and only the missing ones are made.
+    """
     from ..units import Q_
 
     observer = observer or RunObserver()
@@ -156,10 +184,17 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
         identities[role] = {"make": identity.make, "model": identity.model, "serial": identity.serial,
                             "firmware": identity.firmware}
     proc = plan.procedure
-    header = RunHeader(proc.id, proc.version, proc.sha256, proc.title, plan.site.name, plan.room.id,
-                       plan.room.name, operator or _os_user(), plan.simulated, __version__,
-                       build_snapshot(plan, identities))
-    run_id = store.create_run(header)
+    kept: dict[tuple[int, int], dict[str, dict[str, Any]]] = {}
+    exposure_no = 0
+    if resume is not None:
+        run_id = resume.run_id
+        kept, exposure_no = kept_exposures(resume, plan)
+        store.resume_run(run_id, operator or _os_user())
+    else:
+        header = RunHeader(proc.id, proc.version, proc.sha256, proc.title, plan.site.name, plan.room.id,
+                           plan.room.name, operator or _os_user(), plan.simulated, __version__,
+                           build_snapshot(plan, identities))
+        run_id = store.create_run(header)
     if on_created:
         on_created(run_id)
     observer.started(run_id, plan, identities)
@@ -169,15 +204,19 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
     try:
         for step in proc.steps:
             if isinstance(step, PromptStep):
-                observer.prompt(fill_text(step.text, plan.parameters))
+                if len(kept) < total:
+                    observer.prompt(fill_text(step.text, plan.parameters))
                 continue
             for station in plan.stations(step):
                 sr = station_results.setdefault(station.index, StationResult(station))
                 for repeat in range(1, plan.repeats(step) + 1):
                     n += 1
-                    observer.exposure(n, total, station, repeat)
-                    values = _one_exposure(step, station, repeat, n, plan, drivers, control, store, run_id,
-                                           timeout)
+                    values = kept.get((station.index, repeat))
+                    if values is None:
+                        exposure_no += 1
+                        observer.exposure(n, total, station, repeat)
+                        values = _one_exposure(step, station, repeat, exposure_no, plan, drivers, control, store,
+                                               run_id, timeout)
                     sr.readings.append(values)
                     observer.reading(n, total, station, repeat, values)
     except (XcalError, KeyboardInterrupt) as exc:
@@ -204,10 +243,16 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
 def _one_exposure(step: ExposeStep, station: Station, repeat: int, n: int, plan: RunPlan,
                   drivers: dict[str, Any], control: ExposureControl, store: Store, run_id: str,
                   timeout: Any) -> dict[str, dict[str, Any]]:
+    """Arm, expose, read every instrument, and commit the exposure's readings together before returning them.
+
+    An exposure's readings come from one reply per instrument (plus its waveform); they are committed in one
+    transaction, so an exposure is in the record whole or not at all, and a resumed run never holds half of one.
+    """
     for role in step.reads:
         drivers[role].arm()
     control.request_exposure(station)
     values: dict[str, dict[str, Any]] = {}
+    rows: list[StoredReading] = []
     for role, wanted in step.reads.items():
         driver, inst = drivers[role], plan.instruments[role]
         driver.wait_for_exposure(timeout)
@@ -218,7 +263,7 @@ def _one_exposure(step: ExposeStep, station: Station, repeat: int, n: int, plan:
             if name == "waveform":
                 wave = driver.read_waveform()
                 samples = wave.samples
-                store.add_reading(run_id, StoredReading(
+                rows.append(StoredReading(
                     n, station.index, repeat, role, inst.id, "waveform", None, f"{samples.units:~P}", now_utc(),
                     {"interval": float(wave.interval.magnitude), "interval_unit": f"{wave.interval.units:~P}",
                      "samples": [float(x) for x in samples.magnitude]}))
@@ -230,9 +275,10 @@ def _one_exposure(step: ExposeStep, station: Station, repeat: int, n: int, plan:
                                       resource=inst.resource,
                                       fix="check that the instrument's command map reads this quantity")
             q = got[name]
-            store.add_reading(run_id, StoredReading(n, station.index, repeat, role, inst.id, name,
-                                                    float(q.magnitude), f"{q.units:~P}", taken))
+            rows.append(StoredReading(n, station.index, repeat, role, inst.id, name, float(q.magnitude),
+                                      f"{q.units:~P}", taken))
             values[role][name] = q
+    store.add_readings(run_id, rows)
     return values
 
 

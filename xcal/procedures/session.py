@@ -83,8 +83,47 @@ def plan_run(procedure: str, room: str | int, *, site: Site | str | Path | None 
                    allow_expired_calibration=allow_expired_calibration)
 
 
+def plan_resume(run_id: str, *, db: str | Path | None = None, site: Site | str | Path | None = None,
+                allow_expired_calibration: str | None = None) -> tuple[RunPlan, Any]:
+    """The plan of a stored run that was cut off, rebuilt from its record, and the stored run itself.
+
+    The procedure file must be the one the run started with (same sha256), and the site the same file.
+    """
+    from ..errors import ConfigError
+    from ..units import parse_quantity
+    from .model import TECHNIQUE_KEYS
+
+    with Store(db) as store:
+        run = store.get_run(run_id)
+    if run.status == "complete":
+        raise ConfigError(f"run {run_id} is complete; there is nothing to resume",
+                          fix="start a new run with `xcal run PROCEDURE --room N`")
+    snap = run.snapshot
+    site_obj = site if isinstance(site, Site) else load_site(
+        site if site is not None else (None if snap["site"].get("demo") else snap["site"]["file"]))
+    if site_obj.sha256 != snap["site"]["sha256"]:
+        raise ConfigError(f"the site file {site_obj.path} has changed since run {run_id} started",
+                          fix="resume with the site file the run started with, or start a new run")
+    proc = find_procedure(run.procedure_id, known_limits(site_obj))
+    if isinstance(proc, Bundle) or proc.sha256 != run.procedure_sha256:
+        raise ConfigError(f"procedure {run.procedure_id} has changed since run {run_id} started "
+                          f"(sha256 {run.procedure_sha256[:12]}… then)",
+                          fix="start a new run; a resumed run must use the same procedure file")
+    params: dict[str, Any] = {}
+    for key, value in snap["parameters"].items():
+        if isinstance(value, int):
+            params[key] = value
+        elif isinstance(value, list):
+            params[key] = [{k: (v if TECHNIQUE_KEYS.get(k) is None else parse_quantity(v)) for k, v in st.items()}
+                           for st in value]
+        else:
+            params[key] = parse_quantity(value)
+    override = (snap.get("calibration_override") or {}).get("reason") or allow_expired_calibration
+    return prepare(site_obj, run.room_id, proc, parameters=params, allow_expired_calibration=override), run
+
+
 def run_plan(plan: RunPlan, *, db: str | Path | None = None, operator: str | None = None,
-             observer: RunObserver | None = None, exposure_timeout: Any = None) -> RunResult:
+             observer: RunObserver | None = None, exposure_timeout: Any = None, resume: Any = None) -> RunResult:
     observer = observer or RunObserver()
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(Store(db))
@@ -101,7 +140,7 @@ def run_plan(plan: RunPlan, *, db: str | Path | None = None, operator: str | Non
             stack.callback(driver.close)
             drivers[role] = driver
         return execute(plan, drivers, control, store, operator=operator, observer=observer,
-                       exposure_timeout=exposure_timeout)
+                       exposure_timeout=exposure_timeout, resume=resume)
 
 
 def run_bundle(plan: BundlePlan, *, db: str | Path | None = None, operator: str | None = None,

@@ -21,10 +21,12 @@ READING = "reading"
 CHECKS = "checks"
 RUN_FINISHED = "run_finished"
 RUN_INCOMPLETE = "run_incomplete"
+RUN_RESUMED = "run_resumed"
 CORRECTION = "correction"
 SIGNATURE = "signature"
 ADOPTED = "adopted"
-KINDS = frozenset({RUN_CREATED, READING, CHECKS, RUN_FINISHED, RUN_INCOMPLETE, CORRECTION, SIGNATURE, ADOPTED})
+KINDS = frozenset({RUN_CREATED, READING, CHECKS, RUN_FINISHED, RUN_INCOMPLETE, RUN_RESUMED, CORRECTION, SIGNATURE,
+                   ADOPTED})
 
 
 def canonical(payload: Any) -> str:

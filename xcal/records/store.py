@@ -20,7 +20,8 @@ from typing import Any, Iterator
 
 from ..errors import RecordError
 from . import ledger, signatures as sig
-from .chain import (CHECKS, CORRECTION, READING, RUN_CREATED, RUN_FINISHED, RUN_INCOMPLETE, SIGNATURE, Entry,
+from .chain import (CHECKS, CORRECTION, READING, RUN_CREATED, RUN_FINISHED, RUN_INCOMPLETE, RUN_RESUMED,
+                    SIGNATURE, Entry,
                     run_hash)
 from .corrections import corrections_of, latest_by_reading, recorded_reading, require_text, require_value
 from .dialect import SQLITE
@@ -111,11 +112,16 @@ class Store:
 
     def add_reading(self, run_id: str, reading: StoredReading) -> None:
         """Record one reading; it is on disk when this returns. The same reading twice is a RecordError."""
-        payload = reading_payload(reading, 0)
+        self.add_readings(run_id, [reading])
+
+    def add_readings(self, run_id: str, readings: list[StoredReading]) -> None:
+        """Record the readings of one exposure together (one entry each): all are on disk, or none."""
         with self._write() as tx:
-            payload["reading_id"] = tx.insert_returning(
-                _READING_INSERT, (run_id,) + tuple(column(n, payload[n]) for n in READING_FIELDS))
-            tx.append(READING, run_id, payload)
+            for reading in readings:
+                payload = reading_payload(reading, 0)
+                payload["reading_id"] = tx.insert_returning(
+                    _READING_INSERT, (run_id,) + tuple(column(n, payload[n]) for n in READING_FIELDS))
+                tx.append(READING, run_id, payload)
 
     def add_checks(self, run_id: str, checks: list[StoredCheck]) -> None:
         """Record the run's check outcomes as one entry (an empty list is recorded too: nothing was judged)."""
@@ -139,6 +145,15 @@ class Store:
         """Mark the run incomplete with the reason; its readings stay."""
         self._set_status(run_id, RUN_INCOMPLETE,
                          {"status": "incomplete", "finished_at": now_utc(), "status_note": reason})
+
+    def resume_run(self, run_id: str, operator: str) -> None:
+        """Open an incomplete run again so a resumed run can add its missing readings; recorded in the chain."""
+        run = self.get_run(run_id)
+        if run.status == "complete":
+            raise RecordError(f"run {run_id} is complete; there is nothing to resume",
+                              fix="start a new run with `xcal run PROCEDURE --room N`")
+        self._set_status(run_id, RUN_RESUMED, {"status": "running", "finished_at": None,
+                                                "status_note": f"resumed by {operator} at {now_utc()}"})
 
     def _set_status(self, run_id: str, kind: str, change: dict[str, Any]) -> None:
         names = tuple(change)

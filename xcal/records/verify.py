@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from ..errors import RecordError
 from .chain import (ADOPTED, CHECKS, CORRECTION, GENESIS, KINDS, READING, RUN_CREATED, RUN_FINISHED,
-                    RUN_INCOMPLETE, Entry)
+                    RUN_INCOMPLETE, RUN_RESUMED, Entry)
 from .projection import CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, row_value
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class _Expected:
         elif entry.kind == CHECKS:
             for check in data.get("checks", []):
                 self._check(entry, check)
-        elif entry.kind in (RUN_FINISHED, RUN_INCOMPLETE) and self.run is not None:
+        elif entry.kind in (RUN_FINISHED, RUN_INCOMPLETE, RUN_RESUMED) and self.run is not None:
             self.run.set(data, STATUS_FIELDS, entry.seq)
         elif entry.kind == CORRECTION:
             self._correction(entry, data)

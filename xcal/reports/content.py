@@ -67,6 +67,7 @@ def _facility(snap: Mapping[str, Any], run: Any) -> Mapping[str, Any]:
 
 
 def summary_section(run: Any, snap: Mapping[str, Any], verdict: Cell) -> Section:
+    """The verdict, status (INCOMPLETE and why), failed checks, who ran it, when, with which software."""
     blocks: list[Any] = []
     if run.status == "incomplete":
         blocks.append(Note(f"INCOMPLETE — the run stopped before every reading was taken: "
@@ -95,6 +96,7 @@ def summary_section(run: Any, snap: Mapping[str, Any], verdict: Cell) -> Section
 
 
 def facility_section(snap: Mapping[str, Any], run: Any) -> Section:
+    """Facility name, address and registration, and the site file the run was made from."""
     facility = _facility(snap, run)
     site = snap.get("site") if isinstance(snap.get("site"), Mapping) else {}
     rows = [("Name", Cell(str(facility.get("name") or run.site or DASH))),
@@ -108,6 +110,7 @@ def facility_section(snap: Mapping[str, Any], run: Any) -> Section:
 
 
 def room_section(snap: Mapping[str, Any], run: Any) -> Section:
+    """The room, its limit sets in priority order, and its equipment's make, model and serial."""
     room = snap.get("room") if isinstance(snap.get("room"), Mapping) else {}
     equipment = room.get("equipment") if isinstance(room.get("equipment"), Mapping) else {}
     rows = [("Room", Cell(f"{room.get('id', run.room_id)} {room.get('name', run.room_name)}".strip())),
@@ -152,6 +155,7 @@ def _identity_cell(inst: Mapping[str, Any]) -> Cell:
 
 
 def instruments_section(snap: Mapping[str, Any], run: Any) -> Section:
+    """Each test instrument's identity and calibration, and any calibration override, highlighted."""
     instruments = snap.get("instruments") if isinstance(snap.get("instruments"), Mapping) else {}
     override = snap.get("calibration_override") if isinstance(snap.get("calibration_override"), Mapping) else None
     overridden = {str(i) for i in (override or {}).get("instruments") or []}
@@ -186,6 +190,7 @@ def instruments_section(snap: Mapping[str, Any], run: Any) -> Section:
 
 
 def procedure_section(run: Any, snap: Mapping[str, Any]) -> Section:
+    """Procedure id, version, file and the sha256 of the file that ran."""
     proc = snap.get("procedure") if isinstance(snap.get("procedure"), Mapping) else {}
     rows = [("Procedure", Cell(f"{run.procedure_title} ({run.procedure_id})")),
             ("Version", Cell(run.procedure_version or DASH)),

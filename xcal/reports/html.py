@@ -61,6 +61,7 @@ def render_html(run: Any, signatures: Sequence[Any] | None = None) -> str:
 
 
 def html_document(report: Report) -> str:
+    """A built report as HTML; `render_html` is the usual entry point."""
     sim = report.simulated
     parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',

@@ -88,5 +88,6 @@ class Report:
 
 
 def verdict_cell(verdict: str | None) -> Cell:
+    """A verdict as a cell toned by its meaning (PASS green, FAIL red ...)."""
     text = verdict or "—"
     return Cell(text, VERDICT_TONES.get(text, ""))

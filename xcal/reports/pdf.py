@@ -27,6 +27,7 @@ def write_pdf(run: Any, path: str | os.PathLike[str], signatures: Sequence[Any] 
 
 
 def write_report_pdf(report: Report, path: str | os.PathLike[str]) -> Path:
+    """A built report as PDF at `path`; an XcalError with the fix when the file cannot be written."""
     from matplotlib.backends.backend_pdf import PdfPages
 
     target = Path(path)

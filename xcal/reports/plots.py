@@ -43,6 +43,7 @@ def figure_svg(fig: Any) -> str:
 
 
 def figure_png(fig: Any, dpi: int = 120) -> bytes:
+    """The figure as PNG bytes."""
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=dpi)
     return out.getvalue()
@@ -154,6 +155,7 @@ def _tick(setting: str) -> str:
 
 
 def results_title(checks: Sequence[Any]) -> str:
+    """The heading of a group of checks: title, tolerance as written and its limit set."""
     first = checks[0]
     return f"{first.title} — {first.limit_text} ({first.limit_set})"
 
@@ -169,6 +171,7 @@ def group_checks(checks: Iterable[Any]) -> dict[str, list[Any]]:
 
 def waveform_figure(data: Mapping[str, Any], *, unit: str = "kV", set_value: float | None = None,
                     title: str = "") -> Any:
+    """A standalone figure of one exposure's kV waveform."""
     fig = new_figure(6.8, 2.6)
     draw_waveform(fig.add_subplot(), data, unit=unit, set_value=set_value, title=title)
     return fig
@@ -188,16 +191,20 @@ def results_figure(checks: Sequence[Any], warn_fractions: Mapping[str, float | N
 
 
 def waveform_svg(data: Mapping[str, Any], **kw: Any) -> str:
+    """One exposure's kV waveform as inline SVG text."""
     return figure_svg(waveform_figure(data, **kw))
 
 
 def waveform_png(data: Mapping[str, Any], **kw: Any) -> bytes:
+    """One exposure's kV waveform as PNG bytes."""
     return figure_png(waveform_figure(data, **kw))
 
 
 def results_svg(checks: Sequence[Any], warn_fractions: Mapping[str, float | None] | None = None) -> str:
+    """The checks against their limit bands as inline SVG text."""
     return figure_svg(results_figure(checks, warn_fractions))
 
 
 def results_png(checks: Sequence[Any], warn_fractions: Mapping[str, float | None] | None = None) -> bytes:
+    """The checks against their limit bands as PNG bytes."""
     return figure_png(results_figure(checks, warn_fractions))

@@ -13,7 +13,7 @@ from typing import Any
 
 from .model import ALERT_TONE, EMPTY_TONE, Cell, Note, Plot, Section, Table
 from .plots import draw_waveform, waveform_series
-from .text import DASH, field, num, quantity_label, recorded
+from .text import DASH, num, pick, quantity_label, recorded
 
 MAX_WAVEFORM_PLOTS = 12
 _QUANTITY_TEXT = re.compile(r"^\s*(?P<value>[-+]?[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>\S+)\s*$")
@@ -43,6 +43,7 @@ def _value_cell(reading: Any) -> Cell:
 
 
 def readings_section(run: Any, snap: Mapping[str, Any]) -> Section:
+    """The readings as recorded, one row per exposure and one column per instrument quantity."""
     readings = list(run.readings)
     if not readings:
         return Section("readings", "Readings", (Note("no readings recorded", EMPTY_TONE),))
@@ -110,20 +111,21 @@ def waveforms_section(run: Any, snap: Mapping[str, Any]) -> Section | None:
 
 
 def corrections_section(run: Any) -> Section:
+    """Every correction of a reading: old and new value, reason, person and time; 'none recorded' otherwise."""
     corrections: Sequence[Any] = getattr(run, "corrections", None) or []
     if not corrections:
         return Section("corrections", "Corrections to readings", (Note("none recorded", EMPTY_TONE),))
     readings = {r.reading_id: r for r in run.readings}
     rows = []
     for c in corrections:
-        r = readings.get(field(c, "reading_id"))
-        what = f"#{field(c, 'reading_id')}" + (f" (exposure {r.exposure}, {quantity_label(r.quantity)})" if r else "")
-        rows.append((Cell(str(field(c, "correction_id") or DASH)), Cell(what),
-                     Cell(f"{recorded(field(c, 'original_value'))} {field(c, 'original_unit') or ''}".rstrip()),
-                     Cell(f"{recorded(field(c, 'new_value'))} {field(c, 'unit') or ''}".rstrip(), ALERT_TONE),
-                     Cell(str(field(c, "reason") or DASH)), Cell(str(field(c, "person") or DASH)),
-                     Cell(str(field(c, "at") or DASH)),
-                     Cell(f"#{field(c, 'supersedes')}" if field(c, "supersedes") else DASH)))
+        r = readings.get(pick(c, "reading_id"))
+        what = f"#{pick(c, 'reading_id')}" + (f" (exposure {r.exposure}, {quantity_label(r.quantity)})" if r else "")
+        rows.append((Cell(str(pick(c, "correction_id") or DASH)), Cell(what),
+                     Cell(f"{recorded(pick(c, 'original_value'))} {pick(c, 'original_unit') or ''}".rstrip()),
+                     Cell(f"{recorded(pick(c, 'new_value'))} {pick(c, 'unit') or ''}".rstrip(), ALERT_TONE),
+                     Cell(str(pick(c, "reason") or DASH)), Cell(str(pick(c, "person") or DASH)),
+                     Cell(str(pick(c, "at") or DASH)),
+                     Cell(f"#{pick(c, 'supersedes')}" if pick(c, "supersedes") else DASH)))
     return Section("corrections", "Corrections to readings", (
         Note("Checks and the verdict were judged on the values as first recorded; a correction does not "
              "re-judge them."),

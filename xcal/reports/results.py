@@ -44,6 +44,7 @@ def _check_row(check: Any, limits: Mapping[str, Any]) -> tuple[Cell, ...]:
 
 
 def results_section(run: Any, snap: Mapping[str, Any]) -> Section:
+    """One row per check as recorded, then one results plot per kind of check."""
     limits = _limits(snap)
     if not run.checks:
         why = "the run is incomplete" if run.status == "incomplete" else "the record holds no check outcomes"
@@ -62,6 +63,7 @@ def results_section(run: Any, snap: Mapping[str, Any]) -> Section:
 
 
 def limits_section(snap: Mapping[str, Any]) -> Section:
+    """The limits the run used, as snapshotted: tolerance, limit set, source and its verification."""
     limits = _limits(snap)
     if not limits:
         return Section("limits", "Limits used", (Note("no limits recorded in the run's snapshot", ALERT_TONE),))

@@ -11,32 +11,35 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .model import EMPTY_TONE, FAIL_TONE, PASS_TONE, Cell, Note, Section, Table
-from .text import DASH, field
+from .text import DASH, pick
 
 
 def corrective_actions_section(run: Any, snap: Mapping[str, Any]) -> Section:
+    """Corrective actions recorded with the run, or a 'none recorded' box."""
     actions = getattr(run, "corrective_actions", None) or snap.get("corrective_actions") or []
     if not actions:
         return Section("corrective-actions", "Corrective actions", (Note("none recorded", EMPTY_TONE),))
-    rows = tuple((Cell(str(field(a, "action", "description", "text") or a)),
-                  Cell(str(field(a, "person", "by", "name") or DASH)),
-                  Cell(str(field(a, "at", "date", "time") or DASH)),
-                  Cell(str(field(a, "note", "reason", "result") or DASH))) for a in actions)
+    rows = tuple((Cell(str(pick(a, "action", "description", "text") or a)),
+                  Cell(str(pick(a, "person", "by", "name") or DASH)),
+                  Cell(str(pick(a, "at", "date", "time") or DASH)),
+                  Cell(str(pick(a, "note", "reason", "result") or DASH))) for a in actions)
     return Section("corrective-actions", "Corrective actions", (
         Table(("Action", "By", "When", "Note"), rows, weights=(3.0, 1.2, 1.2, 2.0)),))
 
 
 def signature_status(sig: Any) -> Cell:
-    valid = field(sig, "valid")
+    """'valid', or 'INVALID' with the reason a signature no longer holds."""
+    valid = pick(sig, "valid")
     if valid is None:
         return Cell("not checked")
     if valid:
         return Cell("valid", PASS_TONE)
-    reason = field(sig, "reason")
+    reason = pick(sig, "reason")
     return Cell(f"INVALID: {reason}" if reason else "INVALID", FAIL_TONE)
 
 
 def signatures_section(run: Any, signatures: Sequence[Any] | None) -> Section:
+    """Each signature's name, meaning, time and status, or a box saying there are none."""
     given = signatures if signatures is not None else getattr(run, "signatures", None)
     if given is None:
         return Section("signatures", "Signatures", (Note("none given with this report", EMPTY_TONE),))
@@ -44,9 +47,9 @@ def signatures_section(run: Any, signatures: Sequence[Any] | None) -> Section:
         return Section("signatures", "Signatures", (Note("none recorded", EMPTY_TONE),))
     rows = []
     for sig in given:
-        bound = str(field(sig, "run_hash") or "")
-        rows.append((Cell(str(field(sig, "name") or DASH)), Cell(str(field(sig, "meaning") or DASH)),
-                     Cell(str(field(sig, "at") or DASH)), signature_status(sig),
+        bound = str(pick(sig, "run_hash") or "")
+        rows.append((Cell(str(pick(sig, "name") or DASH)), Cell(str(pick(sig, "meaning") or DASH)),
+                     Cell(str(pick(sig, "at") or DASH)), signature_status(sig),
                      Cell(f"{bound[:16]}…" if len(bound) > 16 else (bound or DASH))))
     return Section("signatures", "Signatures", (
         Table(("Name", "Meaning", "Signed (UTC)", "Status", "Bound to run hash"), tuple(rows),

@@ -7,6 +7,7 @@ itself keeps the unrounded numbers, which is what the verdicts were judged on.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 DASH = "—"
@@ -89,21 +90,23 @@ def split_setting(setting: str) -> tuple[str, str]:
     return (where.strip(), label.strip()) if sep else (where.strip(), "")
 
 
-def field(item: Any, *names: str) -> Any:
+def pick(item: Any, *names: str) -> Any:
     """The first of `names` that `item` has, as an attribute or a mapping key; None when it has none of them."""
     for name in names:
-        value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+        value = item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
         if value is not None:
             return value
     return None
 
 
 def quantity_label(name: str) -> str:
+    """A recorded quantity name as a column heading, e.g. 'kvp_ppv' -> 'kVp (PPV)'."""
     label = name.replace("_", " ")
     return QUANTITY_LABELS.get(name, label[:1].upper() + label[1:])
 
 
 def parameter_label(name: str) -> str:
+    """A procedure parameter name as a label, e.g. 'added_filtration' -> 'Added filtration (Al)'."""
     label = name.replace("_", " ")
     return PARAMETER_LABELS.get(name, label[:1].upper() + label[1:])
 
