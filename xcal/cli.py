@@ -317,6 +317,45 @@ def export(obj: Context, fmt: str, output: str, room: str | None) -> int:
     return 0
 
 
+@main.command()
+@click.option("--room", help="Only this room.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def due(obj: Context, room: str | None, as_json: bool) -> int:
+    """Each scheduled room × procedure: last run, verdict, next due, overdue, instruments' calibration."""
+    import datetime as dt
+
+    from .console import print_due
+    from .records.store import Store
+    from .schedule import due_report
+
+    site = obj.load_site()
+    with Store(obj.db) as store:
+        items = due_report(site, store, dt.date.today(), room)
+    print_due(items, as_json=as_json)
+    return 0
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def retention(obj: Context, as_json: bool) -> int:
+    """Runs past their retention period under the site's rules. Nothing is ever deleted."""
+    import datetime as dt
+
+    from .console import print_retention
+    from .records.retention import retention_report
+    from .records.store import Store
+
+    site = obj.load_site()
+    with Store(obj.db) as store:
+        items = retention_report(store, site.retention, dt.date.today())
+    print_retention(items, site.retention, as_json=as_json)
+    return 0
+
+
 @main.group()
 def instruments() -> None:
     """Instrument drivers: list them, check that an instrument answers."""

@@ -320,3 +320,46 @@ def print_trend(points: list[Any], room: str, result: str, as_json: bool = False
                       f"[{_VERDICT_STYLE.get(p.verdict, '')}]{p.verdict}[/]", "SIMULATED" if p.simulated else "")
     out.print(table)
     out.print(f"  source: {points[-1].source}")
+
+
+def print_due(items: list[Any], as_json: bool = False) -> None:
+    if as_json:
+        print(json.dumps([{"room": i.room, "procedure": i.procedure, "every": i.every, "last_run": i.last_run,
+                           "last_date": i.last_date.isoformat() if i.last_date else None,
+                           "last_verdict": i.last_verdict, "next_due": i.next_due.isoformat(), "status": i.status,
+                           "instruments": [{"id": a, "calibration_due": b, "status": c} for a, b, c in i.instruments]}
+                          for i in items], indent=2))
+        return
+    from rich.table import Table
+
+    styles = {"OK": "green", "DUE": "yellow", "OVERDUE": "bold red", "NEVER RUN": "bold red"}
+    table = Table()
+    for col in ("Room", "Procedure", "Every", "Last run", "Verdict", "Next due", "Status", "Instruments"):
+        table.add_column(col, overflow="fold")
+    for i in items:
+        insts = "; ".join(f"{a} cal. due {b} {c}" for a, b, c in i.instruments)
+        table.add_row(i.room, i.procedure, i.every, f"{i.last_run} ({i.last_date})" if i.last_run else "-",
+                      i.last_verdict or "-", i.next_due.isoformat(), f"[{styles[i.status]}]{i.status}[/]", insts)
+    _console().print(table)
+
+
+def print_retention(items: list[Any], rules: Any, as_json: bool = False) -> None:
+    if as_json:
+        print(json.dumps([{"run_id": i.run_id, "procedure": i.procedure_id, "room": i.room_id,
+                           "started_at": i.started_at, "keep_until": i.keep_until.isoformat(),
+                           "days_past": i.days_past, "rule": {"jurisdiction": i.rule.jurisdiction,
+                                                              "record_type": i.rule.record_type,
+                                                              "source": i.rule.source}}
+                          for i in items], indent=2))
+        return
+    out = _console()
+    if not rules:
+        out.print("The site file has no `retention:` rules; nothing can be past retention.")
+        return
+    if not items:
+        out.print(f"No run is past retention under the site's {len(rules)} rule(s). Nothing is deleted.")
+        return
+    for i in items:
+        out.print(f"{i.run_id}  {i.procedure_id} room {i.room_id}: kept until {i.keep_until} "
+                  f"({i.days_past} days past; {i.rule.jurisdiction} {i.rule.record_type}: {i.rule.source})")
+    out.print("Nothing has been deleted; removing records is for the records officer to decide.")

@@ -99,6 +99,8 @@ class Site:
     sha256: str
     is_demo: bool
     folder: Path
+    schedule: tuple[Any, ...] = ()
+    retention: tuple[Any, ...] = ()
 
     def room(self, room_id: str | int) -> Room:
         key = str(room_id)
@@ -292,7 +294,7 @@ def load_site(path: str | Path | None = None) -> Site:
     folder = file.resolve().parent
     root = expect_map(doc.data, Mark(doc.path, 1, 1), "a site file")
     check_keys(root, "a site", required=("kind", "facility", "instruments", "rooms"),
-               optional=("limit_sets", "note"))
+               optional=("limit_sets", "note", "schedule", "retention"))
     if root["kind"] != "site":
         raise fail(f"kind is '{root['kind']}' but this file is read as a site", root.value_mark("kind"),
                    fix="write `kind: site`")
@@ -341,4 +343,51 @@ def load_site(path: str | Path | None = None) -> Site:
         rooms[rid] = Room(rid, str(node.get("name", "")), str(node.get("modality", "")), equipment,
                           tuple(str(s) for s in sets), {str(k): str(v) for k, v in roles.items()},
                           simulation, wire)
-    return Site(facility, rooms, instruments, limit_sets, doc.path, doc.sha256, is_demo, folder)
+    schedule = _parse_schedule(root, rooms)
+    retention = _parse_retention(root)
+    return Site(facility, rooms, instruments, limit_sets, doc.path, doc.sha256, is_demo, folder, schedule,
+                retention)
+
+
+def _parse_schedule(root: YMap, rooms: dict[str, Room]) -> tuple[Any, ...]:
+    """`schedule:` — a list of {room, procedure, every}; every procedure must exist and every frequency parse."""
+    from .procedures.loader import library_paths
+    from .schedule import ScheduleItem, check_frequency
+
+    nodes = expect_list(root.get("schedule", YList(root.mark)), root.value_mark("schedule"), "schedule")
+    items = []
+    for i, node in enumerate(nodes):
+        node = expect_map(node, nodes.item_mark(i), "a schedule entry")
+        check_keys(node, "a schedule entry", required=("room", "procedure", "every"))
+        room, procedure, every = str(node["room"]), str(node["procedure"]), str(node["every"])
+        if room not in rooms:
+            raise fail(f"schedule: unknown room '{room}'", node.value_mark("room"),
+                       fix=f"use one of: {', '.join(rooms)}")
+        if procedure not in library_paths():
+            raise fail(f"schedule: unknown procedure '{procedure}'", node.value_mark("procedure"),
+                       fix="use a procedure id from `xcal list`")
+        try:
+            check_frequency(every)
+        except ValueError as exc:
+            raise fail(f"schedule: {exc}", node.value_mark("every"),
+                       fix="write daily, weekly, monthly, quarterly, annual or RRULE:...") from None
+        items.append(ScheduleItem(room, procedure, every))
+    return tuple(items)
+
+
+def _parse_retention(root: YMap) -> tuple[Any, ...]:
+    """`retention:` — a list of {jurisdiction, record_type, days | years, source}; each rule cites its source."""
+    from .records.retention import RetentionRule
+
+    nodes = expect_list(root.get("retention", YList(root.mark)), root.value_mark("retention"), "retention")
+    rules = []
+    for i, node in enumerate(nodes):
+        node = expect_map(node, nodes.item_mark(i), "a retention rule")
+        check_keys(node, "a retention rule", required=("jurisdiction", "record_type", "source"),
+                   optional=("days", "years"))
+        try:
+            rules.append(RetentionRule(str(node["jurisdiction"]), str(node["record_type"]), node.get("days"),
+                                       node.get("years"), str(node["source"])))
+        except ConfigError as exc:
+            raise fail(exc.message, node.mark, fix=exc.fix) from None
+    return tuple(rules)

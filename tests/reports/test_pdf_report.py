@@ -16,7 +16,7 @@ from xcal.records.models import StoredRun
 from xcal.records.store import Store
 from xcal.reports import write_pdf
 
-_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+_STREAM = re.compile(rb"stream\r?\n(.*?)endstream", re.S)
 _SHOWN = re.compile(rb"\[(.*?)\]\s*TJ|\(((?:\\.|[^\\)])*)\)\s*Tj", re.S)
 _STRING = re.compile(rb"\(((?:\\.|[^\\)])*)\)")
 
@@ -26,7 +26,7 @@ def page_texts(pdf: bytes) -> list[str]:
     texts = []
     for raw in _STREAM.findall(pdf):
         try:
-            content = zlib.decompress(raw)
+            content = zlib.decompressobj().decompress(raw)
         except zlib.error:
             content = raw
         if b"BT" not in content:

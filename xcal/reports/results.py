@@ -52,7 +52,7 @@ def results_section(run: Any, snap: Mapping[str, Any]) -> Section:
     table = Table(("Check", "Station / pair", "Set", "Measured", "Deviation", "Tolerance", "Limit set: source",
                    "Verdict"),
                   tuple(_check_row(c, limits) for c in run.checks),
-                  weights=(1.5, 1.5, 0.75, 0.95, 1.15, 1.5, 2.4, 0.8))
+                  weights=(1.5, 1.5, 0.75, 1.0, 1.15, 1.5, 2.35, 0.8))
     blocks: list[Any] = [table]
     for group in group_checks(run.checks).values():
         limit = limits.get(group[0].limit_name)

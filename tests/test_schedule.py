@@ -1,0 +1,90 @@
+"""The QC schedule (`xcal due`) and the retention report (`xcal retention`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from xcal.errors import ConfigError
+from xcal.records.store import RunHeader, Store
+from xcal.schedule import due_report, next_due
+from xcal.site import load_site
+
+
+@pytest.mark.parametrize("every, last, expected", [
+    ("daily", dt.date(2026, 11, 26), dt.date(2026, 11, 27)),
+    ("weekly", dt.date(2026, 11, 26), dt.date(2026, 12, 3)),
+    ("monthly", dt.date(2026, 1, 31), dt.date(2026, 2, 28)),        # calendar month, clamped to February's end
+    ("quarterly", dt.date(2026, 11, 26), dt.date(2027, 2, 26)),
+    ("annual", dt.date(2024, 2, 29), dt.date(2025, 2, 28)),
+    ("RRULE:FREQ=MONTHLY;BYMONTHDAY=1", dt.date(2026, 11, 26), dt.date(2026, 12, 1)),
+    ("RRULE:FREQ=WEEKLY;BYDAY=MO", dt.date(2026, 11, 26), dt.date(2026, 11, 30)),   # 26 Nov 2026 is a Thursday
+])
+def test_next_due(every, last, expected):
+    assert next_due(every, last, dt.date(2026, 11, 26)) == expected
+
+
+def test_never_run_is_due_today():
+    assert next_due("annual", None, dt.date(2026, 11, 26)) == dt.date(2026, 11, 26)
+
+
+def _record(store, procedure, room, started, verdict="PASS"):
+    header = RunHeader(procedure, "1.0.0", "ab" * 32, procedure, "Site", room, "", "tech", True, "0", {},
+                       run_id=f"{procedure}-{room}-{started}", started_at=f"{started}T09:00:00.000+00:00")
+    store.create_run(header)
+    store.finish_run(header.run_id, verdict)
+
+
+def test_due_report_flags_overdue_runs_and_bundles(tmp_path):
+    site = load_site()
+    with Store(tmp_path / "r.sqlite3") as store:
+        _record(store, "kvp-accuracy", "3", "2025-10-01")                    # superseded by the 2026-06-01 run below
+        _record(store, "kvp-reproducibility", "3", "2026-11-20", "FAIL")     # monthly rule -> due 2026-12-01
+        for pid in ("kvp-accuracy", "kvp-reproducibility", "timer-accuracy", "output-reproducibility",
+                    "ma-linearity", "mas-linearity"):
+            _record(store, pid, "3", "2026-06-01")
+        items = {i.procedure: i for i in due_report(site, store, dt.date(2026, 11, 26), room="3")}
+    assert items["kvp-accuracy"].status == "OK" and items["kvp-accuracy"].next_due == dt.date(2027, 6, 1)
+    assert items["kvp-reproducibility"].status == "OK" and items["kvp-reproducibility"].last_verdict == "FAIL"
+    assert items["kvp-reproducibility"].next_due == dt.date(2026, 12, 1)
+    # The bundle has no complete hvl run yet, so it has never been run as a whole.
+    assert items["radiographic-acceptance"].status == "NEVER RUN"
+    assert items["kvp-accuracy"].instruments == (("kvp-1", "2099-12-31", "OK"),)
+
+
+def test_overdue_and_expired_calibration(tmp_path, site_copy):
+    site = load_site(site_copy({"date: 2026-01-15\n      due: 2099-12-31": "date: 2024-01-15\n      due: 2025-01-15"}))
+    with Store(tmp_path / "r.sqlite3") as store:
+        _record(store, "kvp-accuracy", "4", "2025-01-10")
+        items = {i.procedure: i for i in due_report(site, store, dt.date(2026, 11, 26), room="4")}
+    item = items["kvp-accuracy"]
+    assert item.status == "OVERDUE" and item.next_due == dt.date(2026, 1, 10)
+    assert item.instruments == (("kvp-1", "2025-01-15", "EXPIRED"),)
+
+
+@pytest.mark.parametrize("replace, message", [
+    ({"procedure: kvp-accuracy, every: annual}": "procedure: kvp-acuracy, every: annual}"}, "unknown procedure"),
+    ({"every: quarterly}": "every: fortnightly}"}, "is not a frequency"),
+    ({"every: \"RRULE:FREQ=MONTHLY;BYMONTHDAY=1\"": "every: \"RRULE:FREQ=SOMETIMES\""}, "RFC 5545"),
+    ({"    source: example rule for the demo site (FICTIONAL); set the rules of your jurisdiction here\n": ""},
+     "missing the key 'source'"),
+])
+def test_schedule_and_retention_errors_name_the_place(site_copy, replace, message):
+    with pytest.raises(ConfigError) as err:
+        load_site(site_copy(replace))
+    assert message in err.value.message and err.value.line is not None and err.value.fix
+
+
+def test_cli_due_and_retention(xcal, _isolated_store):
+    with Store(_isolated_store) as store:
+        _record(store, "kvp-accuracy", "3", "2021-03-01")          # past the demo's 3-year rule
+    due = json.loads(xcal("due", "--room", "3", "--json").stdout)
+    assert {d["procedure"]: d["status"] for d in due}["kvp-accuracy"] == "OVERDUE"
+    listed = xcal("retention", "--json")
+    assert listed.returncode == 0
+    (item,) = json.loads(listed.stdout)
+    assert item["run_id"] == "kvp-accuracy-3-2021-03-01" and item["keep_until"] == "2024-03-01"
+    with Store(_isolated_store) as store:
+        assert len(store.list_runs()) == 1          # reported, never deleted
