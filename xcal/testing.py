@@ -105,6 +105,11 @@ class ExpectedProtocol:
     def locked(self) -> Iterator[None]:
         yield
 
+    def discard_input(self) -> bytes:
+        """Drop bytes received and not read; bytes the instrument has not sent yet (later exchanges) stay."""
+        dropped, self._pending = self._pending, b""
+        return dropped
+
     def close(self) -> None:
         self.closed = True
 

@@ -20,7 +20,7 @@ def test_capabilities_list_the_readings_each_one_delivers() -> None:
         "Electrometer": ("charge", "current"),
         "Dosimeter": ("air_kerma", "air_kerma_rate"),
         "DapMeter": ("dap", "dap_rate"),
-        "SurveyMeter": ("dose_rate", "count_rate", "dose"),
+        "SurveyMeter": ("dose_rate", "exposure_rate", "count_rate", "dose"),
         "Environment": ("temperature", "pressure"),
     }
 

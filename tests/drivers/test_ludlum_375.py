@@ -38,15 +38,15 @@ def test_the_first_line_is_discarded_then_each_call_reads_the_next_record() -> N
     driver, fake = ludlum("42.1 03/14/24 10:15:00",                   # tail of a record: discarded
                           "0642.1 03/14/24 10:15:02",
                           "0643.0 03/14/24 10:15:04 ALARM")
-    assert driver.read_now() == {"dose_rate": Q_(642.1, "mR/h")}
-    assert driver.read_now() == {"dose_rate": Q_(643.0, "mR/h")}
+    assert driver.read_now() == {"exposure_rate": Q_(642.1, "mR/h")}
+    assert driver.read_now() == {"exposure_rate": Q_(643.0, "mR/h")}
     assert driver.last_record == Record(643.0, "03/14/24", "10:15:04", ("ALARM",))
     fake.assert_done()
 
 
 def test_a_garbled_first_line_is_discarded_without_error() -> None:
     driver, fake = ludlum("\x7f:02 ALA", "0000.4 03/14/24 10:15:02")
-    assert driver.read_now()["dose_rate"] == Q_(0.4, "mR/h")
+    assert driver.read_now()["exposure_rate"] == Q_(0.4, "mR/h")
     fake.assert_done()
 
 

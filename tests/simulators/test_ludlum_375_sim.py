@@ -127,3 +127,15 @@ def test_a_pulled_cable_is_connection_lost() -> None:
                     driver.read_now()
     finally:
         server.stop()
+
+
+def test_records_that_queued_up_between_reads_are_not_returned() -> None:
+    import time
+
+    sim = quiet_sim(alarm_level=None)
+    sim.set_field(1.0)
+    with serve_pty(sim) as server, connect(server) as driver:
+        assert driver.read_now()["dose_rate"].magnitude == pytest.approx(1.0, rel=0.01)
+        time.sleep(0.6)                               # about six 1 µSv/h records wait in the port
+        sim.set_field(900.0)
+        assert driver.read_now()["dose_rate"].magnitude == pytest.approx(900.0, rel=0.01)

@@ -18,7 +18,7 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     "Electrometer": ("charge", "current"),
     "Dosimeter": ("air_kerma", "air_kerma_rate"),
     "DapMeter": ("dap", "dap_rate"),
-    "SurveyMeter": ("dose_rate", "count_rate", "dose"),
+    "SurveyMeter": ("dose_rate", "exposure_rate", "count_rate", "dose"),
     "Environment": ("temperature", "pressure"),
 }
 
@@ -36,6 +36,7 @@ READING_UNITS: dict[str, str] = {
     "dap": "Gy*cm**2",
     "dap_rate": "Gy*cm**2/s",
     "dose_rate": "µSv/h",
+    "exposure_rate": "mR/h",
     "count_rate": "cpm",
     "dose": "µSv",
     "temperature": "degC",

@@ -9,7 +9,7 @@ driver decides, strictly:
   sent: the order of day and month is not known), the time `hh:mm` or `hh:mm:ss`; anything else is a
   ProtocolError;
 - the unit is set in the monitor, so the site must give it (option `unit`, e.g. `mR/h`, `µSv/h`, `cpm`);
-  counts per time give `count_rate`, dose or exposure per time `dose_rate` in that very unit (an exposure
+  counts per time give `count_rate`, dose per time `dose_rate` and exposure per time `exposure_rate`, in that very unit (an exposure
   rate such as mR/h is not turned into Sv/h: that factor belongs to the site, not the driver);
 - the line defaults to 9600 8N1, to be overridden with `baudrate` etc. to match the monitor.
 """
@@ -94,8 +94,11 @@ def parse_record(line: str, where: Where = Where()) -> Record:
 
 
 def reading_name(unit: "pint.Quantity") -> str:
-    """`count_rate` for counts per time, `dose_rate` for dose (Sv, Gy) or exposure (R) per time."""
-    for reference, name in (("cpm", "count_rate"), ("Sv/h", "dose_rate"), ("R/h", "dose_rate")):
+    """`count_rate` for counts per time, `dose_rate` for dose (Sv, Gy) per time, `exposure_rate` for R per time.
+
+    Exposure (R) is not dose: it is kept as an exposure rate and never turned into µSv/h behind the user's back.
+    """
+    for reference, name in (("cpm", "count_rate"), ("Sv/h", "dose_rate"), ("R/h", "exposure_rate")):
         if unit.dimensionality == Q_(1, reference).dimensionality:
             return name
     raise ValueError(f"{unit.units:~P} is not a dose rate, an exposure rate or a count rate")
@@ -165,8 +168,15 @@ class Ludlum375(Driver):
         self._synced = True
 
     def next_record(self) -> Record:
-        """The next complete record (the first line after opening is discarded); FAIL -> InstrumentReportedError."""
+        """The next complete record sent after this call; FAIL -> InstrumentReportedError.
+
+        Records that arrived since the last call are thrown away first (they are old), and so is a record cut
+        in the middle (after opening, or by that discard), so a reading is never older than one period.
+        """
         with self.transport.locked():
+            old = self.transport.discard_input()
+            if old and not old.endswith(b"\n"):
+                self._synced = False
             if not self._synced:
                 self._discard_line()
             line = self.transport.read().strip("\r\n")

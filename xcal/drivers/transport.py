@@ -352,6 +352,20 @@ class BaseTransport:
             fix="check the instrument is on, connected and set to this protocol (baud, terminations); if "
                 "it is only slow, raise its timeout")
 
+    def discard_input(self) -> bytes:
+        """Throw away what has arrived and not been read (a stream's old records) without waiting; return it."""
+        def discard() -> bytes:
+            dropped = bytes(self._buffer)
+            self._buffer.clear()
+            endings = (self._read_term[-1:],) if self._read_term else ()
+            while chunk := self._receive(0.01, count=None, endings=endings):
+                dropped += chunk
+            if dropped:
+                io_log.debug("%s < %r (old input, discarded)", self.name, dropped)
+            return dropped
+
+        return self._exchange(discard, "receive", "old input")
+
     def _drain(self) -> None:
         """Discard buffered and incoming bytes left from a timed-out exchange, then clear the stale mark."""
         assert self._stale_since is not None
