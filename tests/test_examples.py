@@ -71,17 +71,6 @@ def test_vendor_suite_fails_room_4_on_kvp_at_120_kv(vendor_suite):
     assert "station 4: 127" in output and "(set 120 kV)" in output and "±max(5 %, 2 kV)" in output
 
 
-def test_vendor_suite_records_to_the_store_given(vendor_suite, tmp_path):
-    import sqlite3
-
-    db = tmp_path / "vendor.sqlite3"
-    outcome = vendor_suite.runpytest_subprocess("--xcal-room", "3", "--xcal-db", str(db), "-p", "no:cacheprovider",
-                                                "-k", "timer")
-    outcome.assert_outcomes(passed=1, deselected=7)
-    rows = sqlite3.connect(db).execute("SELECT procedure_id, operator, verdict FROM runs").fetchall()
-    assert rows == [("timer-accuracy", "dxr500-acceptance", "PASS")]
-
-
 def test_clinic_site_validates(xcal):
     result = xcal("validate", str(CLINIC))
     assert result.returncode == 0, result.stderr

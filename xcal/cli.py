@@ -222,6 +222,37 @@ def shielding(workload: str, barrier: str, distance: str, area: str, design_goal
 
 
 @main.command()
+@click.argument("run_id")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)
+@click.option("-o", "--output", type=click.Path(), help="Output file (default: xcal-RUN_ID.html or .pdf).")
+@click.pass_obj
+@_guard
+def report(obj: Context, run_id: str, fmt: str, output: str | None) -> int:
+    """Write a self-contained report of a run (HTML or PDF) for the record and the inspector."""
+    from pathlib import Path
+
+    from .records.store import Store
+    from .reports import render_html, write_pdf
+
+    with Store(obj.db) as store:
+        run = store.get_run(run_id)
+        signatures = store.signatures(run_id)
+    path = Path(output or f"xcal-{run_id}.{fmt}")
+    if fmt == "pdf":
+        write_pdf(run, path, signatures=signatures)
+    else:
+        try:
+            path.write_text(render_html(run, signatures=signatures), encoding="utf-8")
+        except OSError as exc:
+            from .errors import RecordError
+
+            raise RecordError(f"cannot write the report {path}: {exc.strerror}",
+                              fix="choose a folder you can write to with -o") from None
+    click.echo(str(path))
+    return 0
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 @_guard

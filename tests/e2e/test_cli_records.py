@@ -64,3 +64,16 @@ def test_export_writes_runs_and_readings(xcal, run_id, tmp_path):
     readings = list(csv.DictReader(open(tmp_path / "out-readings.csv", encoding="utf-8")))
     assert [r["run_id"] for r in runs] == [run_id] and runs[0]["simulated"] == "SIMULATED"
     assert len(readings) == 60 and {r["unit"] for r in readings if r["quantity"] == "kvp_ppv"} == {"kV"}
+
+
+def test_report_html_and_pdf(xcal, run_id, tmp_path):
+    xcal("sign", run_id, "--meaning", "reviewed", "--name", "P. Hys")
+    html = xcal("report", run_id, "-o", str(tmp_path / "r.html"))
+    assert html.returncode == 0, html.stderr
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "SIMULATED" in text and "EX-DXR500-SM" in text and "P. Hys" in text and "XR1-004217" in text
+    pdf = xcal("report", run_id, "--format", "pdf", "-o", str(tmp_path / "r.pdf"))
+    assert pdf.returncode == 0, pdf.stderr
+    assert (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
+    missing = xcal("report", "no-such-run")
+    assert missing.returncode == 2 and "no run 'no-such-run'" in missing.stderr
