@@ -118,3 +118,25 @@ def test_clinic_rooms_resolve_the_limits_of_the_radiographic_procedures():
         assert plan.limits["kvp-accuracy"].set_id == "aapm-74"
         plan = prepare(site, room, find_procedure("output-reproducibility-4", limits), today=calibrated)
         assert plan.limits["output-reproducibility-4"].set_id == "wa"
+
+
+def test_clinic_kvp_procedure_runs_with_readings_typed_by_hand(xcal, tmp_path):
+    import json
+
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("exposures:\n" + "".join(
+        f"  - {{kvp_ppv: {kv * 1.01:.1f} kV, kvp_max: {kv * 1.02:.1f} kV, exposure_time: {ms} ms, "
+        f"air_kerma: 1.2 mGy}}\n" for kv, ms in ((60, 100), (80, 100), (100, 50), (120, 50)) for _ in range(3)),
+        encoding="utf-8")
+    text = CLINIC.read_text(encoding="utf-8")
+    assert "    resource: console\n" in text
+    site = tmp_path / "site.yaml"
+    site.write_text(text.replace("    resource: console\n", f"    resource: inputs:{answers}\n")
+                    .replace("due: 20", "due: 2099-12-31  # was 20"), encoding="utf-8")
+    result = xcal("--site", str(site), "run", str(EXAMPLES / "clinic" / "kvp-accuracy-manual.yaml"), "--room", "1",
+                  "--json")
+    assert result.returncode == 0, result.stderr
+    run = json.loads(result.stdout)
+    assert run["simulated"] is False and run["procedure"]["id"] == "kvp-accuracy-manual"
+    assert [c["verdict"] for c in run["checks"]] == ["PASS"] * 4
+    assert {c["limit_set"] for c in run["checks"]} == {"aapm-74"}

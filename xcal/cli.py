@@ -76,16 +76,21 @@ def main(ctx: click.Context, site: str | None, db: str | None, debug: bool) -> N
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (messages go to stderr).")
 @click.option("--allow-expired-calibration", "allow_expired", metavar="REASON",
               help="Proceed with an instrument past its calibration due date; the reason is recorded.")
+@click.option("--inputs", "inputs_file", type=click.Path(), metavar="FILE",
+              help="Answers to the values the procedure asks for (YAML: kind: inputs, values: {...}).")
 @click.pass_obj
 @_guard
 def run(obj: Context, procedure: str | None, room: str | None, resume_id: str | None, operator: str | None,
-        as_json: bool, allow_expired: str | None) -> int:
+        as_json: bool, allow_expired: str | None, inputs_file: str | None) -> int:
     """Run PROCEDURE (an id from `xcal list`, or a file) in a room, or continue one with --resume RUN_ID."""
     from .console import RunConsole
     from .errors import ConfigError
     from .procedures.session import BundlePlan, plan_resume, plan_run, run_bundle, run_plan
 
+    from .procedures.loader import load_inputs
+
     console = RunConsole(to_stderr=as_json)
+    inputs = load_inputs(inputs_file) if inputs_file else None
     stored = None
     if resume_id is not None:
         if procedure or room:
@@ -101,12 +106,12 @@ def run(obj: Context, procedure: str | None, room: str | None, resume_id: str | 
         console.note(DEMO_NOTE)
     with console.progress(plan):
         if stored is not None:
-            result = run_plan(plan, db=obj.db, operator=operator, observer=console, resume=stored)
+            result = run_plan(plan, db=obj.db, operator=operator, observer=console, resume=stored, inputs=inputs)
         elif isinstance(plan, BundlePlan):
-            result = run_bundle(plan, db=obj.db, operator=operator, observer=console)
+            result = run_bundle(plan, db=obj.db, operator=operator, observer=console, inputs=inputs)
             console.bundle_finished(result)
         else:
-            result = run_plan(plan, db=obj.db, operator=operator, observer=console)
+            result = run_plan(plan, db=obj.db, operator=operator, observer=console, inputs=inputs)
     if as_json:
         import json
 

@@ -40,12 +40,38 @@ class RunConsole(RunObserver):
     def note(self, text: str) -> None:
         self.out.print(text)
 
+    @property
+    def can_ask(self) -> bool:
+        import sys
+
+        return sys.stdin.isatty()
+
+    def ask(self, name: str, prompt: str, unit: str) -> Any:
+        """Ask at the terminal for a value with its unit (a bare number is taken in `unit`); None without one."""
+        import sys
+
+        from .units import Q_, parse_quantity
+
+        if not sys.stdin.isatty():
+            return None
+        for _ in range(3):
+            text = self.out.input(f"[cyan]?? {prompt} [{unit}]: [/]").strip()
+            try:
+                q = parse_quantity(text if any(c.isalpha() or c in "%µ" for c in text) else f"{text} {unit}")
+            except ValueError as exc:
+                self.out.print(f"[red]{exc}[/]")
+                continue
+            if q.dimensionality == Q_(1, unit).dimensionality:
+                return q
+            self.out.print(f"[red]{text} is not in a unit like {unit}[/]")
+        return None
+
     @contextlib.contextmanager
     def progress(self, plan: Any) -> Iterator[None]:
         """A live bar (on a terminal) of exposures done out of the total."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        if not self.out.is_terminal:
+        if not self.out.is_terminal or not plan.total_exposures():
             yield  # in a log or pipe the [n/total] counter on each reading line shows the progress
             return
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -9,7 +9,8 @@ from ..errors import ConfigError
 from ..yamlfile import (Mark, YList, YMap, check_keys, expect_list, expect_map, expect_str, fail,
                         load_yaml, quantity_at)
 from .functions import FUNCTIONS
-from .model import (TECHNIQUE_KEYS, Bundle, CheckDef, ExposeStep, Procedure,
+from .expressions import Expression
+from .model import (TECHNIQUE_KEYS, Bundle, CheckDef, EnterStep, ExposeStep, Procedure,
                     PromptStep, ResultDef, _PLACEHOLDER)
 
 LIBRARY = Path(__file__).with_name("library")
@@ -92,6 +93,52 @@ def _parse_expose(node: Any, mark: Mark, params: dict[str, Any], roles: dict[str
     return ExposeStep(stations, repeats, reads)
 
 
+def _parse_enter(node: Any, mark: Mark, params: dict[str, Any]) -> EnterStep:
+    from ..units import parse_quantity
+
+    node = expect_map(node, mark, "an enter step")
+    values: dict[str, tuple[str, str]] = {}
+    for name, spec in node.items():
+        spec = expect_map(spec, node.value_mark(name), f"entered value '{name}'")
+        check_keys(spec, f"entered value '{name}'", required=("unit",), optional=("prompt",))
+        if name in params:
+            raise fail(f"entered value '{name}' has the name of a parameter", node.key_mark(name),
+                       fix="give the entered value another name")
+        try:
+            parse_quantity(f"1 {spec['unit']}")
+        except ValueError as exc:
+            raise fail(f"entered value '{name}': {exc}", spec.value_mark("unit"), fix="write a unit, e.g. cm") from None
+        values[str(name)] = (str(spec["unit"]), str(spec.get("prompt", name)))
+    if not values:
+        raise fail("an enter step names no value", mark, fix="list the values to enter, e.g. `left: {unit: cm}`")
+    return EnterStep(values)
+
+
+def _check_expression(node: YMap, name: str, entered: dict[str, tuple[str, str]], params: dict[str, Any],
+                      earlier: dict[str, str]) -> str:
+    """Check a result expression at load: safe, its names known, units consistent; return its result's unit."""
+    from ..units import Q_
+
+    try:
+        expression = Expression(str(node["expression"]))
+        samples: dict[str, Any] = {k: Q_(1.0, unit) for k, (unit, _) in entered.items()}
+        samples.update({k: v for k, v in params.items() if hasattr(v, "units")})
+        samples.update({k: Q_(1.0, unit) for k, unit in earlier.items()})
+        unknown = expression.names - set(samples)
+        if unknown:
+            raise ValueError(f"unknown name(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(samples))}")
+        value = expression.evaluate(samples)
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        import pint
+
+        if isinstance(exc, pint.DimensionalityError):
+            raise fail(f"result '{name}': the units do not fit together ({exc})", node.value_mark("expression"),
+                       fix="add or compare only quantities of the same kind") from None
+        raise fail(f"result '{name}': {exc}", node.value_mark("expression"),
+                   fix="use entered values, parameters, numbers, + - * / **, abs, min, max, sqrt") from None
+    return f"{value.units}" if hasattr(value, "units") else ""
+
+
 def _unit_of(name: str, results: dict[str, ResultDef]) -> str:
     """A unit of the dimension the result `name` (or reading) has."""
     from ..drivers.capabilities import READING_UNITS
@@ -109,13 +156,13 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
 
     doc = load_yaml(path, display=display)
     root = expect_map(doc.data, Mark(doc.path, 1, 1), "a procedure file")
-    check_keys(root, "a procedure", required=("kind", "id", "version", "title", "instruments", "steps"),
-               optional=("modality", "description", "parameters", "results", "checks"))
+    check_keys(root, "a procedure", required=("kind", "id", "version", "title", "steps"),
+               optional=("modality", "description", "instruments", "parameters", "results", "checks"))
     if root["kind"] != "procedure":
         raise fail(f"kind is '{root['kind']}' but this file is read as a procedure", root.value_mark("kind"),
                    fix="write `kind: procedure`")
     caps = _capabilities()
-    inst_node = expect_map(root["instruments"], root.value_mark("instruments"), "instruments")
+    inst_node = expect_map(root.get("instruments", YMap(root.mark)), root.value_mark("instruments"), "instruments")
     roles: dict[str, str] = {}
     for role, cap in inst_node.items():
         if cap not in caps:
@@ -131,9 +178,9 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
     for i, step in enumerate(steps_node):
         mark = steps_node.item_mark(i)
         step = expect_map(step, mark, f"step {i + 1}")
-        check_keys(step, f"step {i + 1}", optional=("prompt", "expose"))
+        check_keys(step, f"step {i + 1}", optional=("prompt", "expose", "enter"))
         if len(step) != 1:
-            raise fail(f"step {i + 1} must be exactly one of prompt or expose", mark,
+            raise fail(f"step {i + 1} must be exactly one of prompt, expose or enter", mark,
                        fix="split it into separate steps")
         kind = next(iter(step))
         if kind == "prompt":
@@ -143,19 +190,28 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
                     raise fail(f"prompt mentions {{{m.group(1)}}}, which is not a parameter",
                                step.value_mark("prompt"), fix=f"use one of: {', '.join(params)}")
             steps.append(PromptStep(text))
+        elif kind == "enter":
+            steps.append(_parse_enter(step["enter"], step.value_mark("enter"), params))
         else:
             expose = _parse_expose(step["expose"], step.value_mark("expose"), params, roles)
             steps.append(expose)
             for names in expose.reads.values():
                 read_names.update(names)
-    if not any(isinstance(s, ExposeStep) for s in steps):
-        raise fail("the procedure has no expose step", root.value_mark("steps"),
-                   fix="add a step `- expose: {read: {ROLE: [QUANTITY, ...]}}`")
+    if not any(isinstance(s, (ExposeStep, EnterStep)) for s in steps):
+        raise fail("the procedure has no expose or enter step", root.value_mark("steps"),
+                   fix="add a step `- expose: {read: {ROLE: [QUANTITY, ...]}}` or `- enter: {NAME: {unit: cm}}`")
+    entered = {k: v for s in steps if isinstance(s, EnterStep) for k, v in s.values.items()}
 
     results: dict[str, ResultDef] = {}
     res_node = expect_map(root.get("results", YMap(root.mark)), root.value_mark("results"), "results")
+    expression_units: dict[str, str] = {}
     for name, node in res_node.items():
         node = expect_map(node, res_node.value_mark(name), f"result '{name}'")
+        if "expression" in node:
+            check_keys(node, f"result '{name}'", required=("expression",))
+            expression_units[name] = _check_expression(node, name, entered, params, expression_units)
+            results[name] = ResultDef(name, "expression", str(node["expression"]), "run")
+            continue
         check_keys(node, f"result '{name}'", required=("function", "of"), optional=("per",))
         function, of = str(node["function"]), str(node["of"])
         if function not in FUNCTIONS:
@@ -198,7 +254,8 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
                            node.value_mark("limit"),
                            fix="use a limit name defined in a limit set (see `xcal validate` of the limit "
                                "library), or define it in a limit set")
-            unit_of_result = Q_(1, _unit_of(result, results))
+            unit_of_result = Q_(1, expression_units[result] if result in expression_units
+                                else _unit_of(result, results))
             for lim in known_limits[limit]:
                 q = lim.tolerance.unit_quantity
                 if q is not None and q.dimensionality != unit_of_result.dimensionality:
@@ -269,3 +326,15 @@ def find_procedure(name_or_path: str, known_limits: dict[str, list[Any]] | None 
         return load_procedure(path, known_limits=known_limits, display=display)
     raise ConfigError(f"no procedure named '{name_or_path}'",
                       fix=f"run `xcal list` to see the procedures ({', '.join(library)}) or give a file path")
+
+
+def load_inputs(path: str | Path) -> dict[str, Any]:
+    """An inputs file (`kind: inputs`, `values: {name: 0.8 cm, ...}`): the answers to a procedure's enter steps."""
+    doc = load_yaml(path)
+    root = expect_map(doc.data, Mark(doc.path, 1, 1), "an inputs file")
+    check_keys(root, "an inputs file", required=("kind", "values"), optional=("procedure", "note"))
+    if root["kind"] != "inputs":
+        raise fail(f"kind is '{root['kind']}' but this file is read as inputs", root.value_mark("kind"),
+                   fix="write `kind: inputs`")
+    values = expect_map(root["values"], root.value_mark("values"), "values")
+    return {str(name): quantity_at(values, name, None, f"input '{name}'") for name in values}

@@ -61,6 +61,13 @@ class ExposeStep:
 
 
 @dataclass(frozen=True)
+class EnterStep:
+    """Values the technician enters (or an --inputs file gives): name -> (a unit of the right kind, prompt)."""
+
+    values: dict[str, tuple[str, str]]
+
+
+@dataclass(frozen=True)
 class ResultDef:
     name: str
     function: str
@@ -86,12 +93,15 @@ class Procedure:
     description: str
     instruments: dict[str, str]
     parameters: dict[str, Any]
-    steps: tuple[PromptStep | ExposeStep, ...]
+    steps: tuple[PromptStep | ExposeStep | EnterStep, ...]
     results: tuple[ResultDef, ...]
     checks: tuple[CheckDef, ...]
     path: str = ""
     sha256: str = ""
     limit_names: frozenset[str] = field(default_factory=frozenset)
+
+    def entered_names(self) -> dict[str, tuple[str, str]]:
+        return {k: v for s in self.steps if isinstance(s, EnterStep) for k, v in s.values.items()}
 
     def stations(self, parameters: dict[str, Any] | None = None, name: str = "stations") -> list[Station]:
         params = parameters if parameters is not None else self.parameters

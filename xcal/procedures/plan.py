@@ -30,7 +30,9 @@ class RunPlan:
 
     @property
     def simulated(self) -> bool:
-        return any(inst.simulated for inst in self.instruments.values())
+        """Any simulated instrument, or a procedure of entered values run on the demo site."""
+        return any(inst.simulated for inst in self.instruments.values()) or (
+            not self.instruments and self.site.is_demo)
 
     def expose_steps(self) -> list[ExposeStep]:
         return [s for s in self.procedure.steps if isinstance(s, ExposeStep)]

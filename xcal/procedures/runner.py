@@ -14,7 +14,7 @@ from .. import __version__
 from ..errors import InstrumentError, RunAborted, XcalError
 from ..limits.tolerance import FAIL, PASS, WARN
 from ..records.store import RunHeader, Store, StoredCheck, StoredReading, now_utc
-from .model import ExposeStep, PromptStep, Station, fill_text
+from .model import EnterStep, ExposeStep, PromptStep, Station, fill_text
 from .plan import RunPlan
 
 
@@ -33,6 +33,13 @@ class RunObserver:
     def reading(self, n: int, total: int, station: Station, repeat: int,
                 values: dict[str, dict[str, Any]]) -> None: ...
     def finished(self, result: "RunResult") -> None: ...
+
+    can_ask = False
+    """Whether `ask` can reach a person (a terminal); scripts and CI cannot."""
+
+    def ask(self, name: str, prompt: str, unit: str) -> Any:
+        """A value the technician types, as a Quantity; None where nobody can be asked (scripts, CI)."""
+        return None
 
 
 class OperatorControl:
@@ -160,7 +167,7 @@ def kept_exposures(run: Any, plan: RunPlan) -> tuple[dict[tuple[int, int], dict[
         where[r.exposure] = (r.station, r.repeat)
     kept = {}
     for exposure, values in by_exposure.items():
-        if all(wanted[role] <= set(values.get(role, {})) for role in wanted):
+        if exposure == 0 or all(wanted[role] <= set(values.get(role, {})) for role in wanted):
             kept[where[exposure]] = values
     return kept, max(by_exposure, default=0)
 
@@ -168,7 +175,7 @@ def kept_exposures(run: Any, plan: RunPlan) -> tuple[dict[tuple[int, int], dict[
 def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, store: Store, *,
             operator: str | None = None, observer: RunObserver | None = None,
             exposure_timeout: Any = None, on_created: Callable[[str], None] | None = None,
-            resume: Any = None) -> RunResult:
+            resume: Any = None, inputs: dict[str, Any] | None = None) -> RunResult:
     """Run the plan with connected drivers (role -> driver) and return the judged result.
 
     With `resume` (a StoredRun cut off earlier) the same record continues: its complete exposures are kept
@@ -184,6 +191,18 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
         identities[role] = {"make": identity.make, "model": identity.model, "serial": identity.serial,
                             "firmware": identity.firmware}
     proc = plan.procedure
+    from ..errors import ConfigError
+
+    for name, (unit, _) in proc.entered_names().items():
+        given = (inputs or {}).get(name)
+        if given is not None and given.dimensionality != Q_(1, unit).dimensionality:
+            raise ConfigError(f"'{name}' = {given:~P} is not in a unit like {unit}",
+                              fix=f"give '{name}' in {unit} or a unit of the same kind in the inputs file")
+    missing = [name for name in proc.entered_names() if name not in (inputs or {})]
+    if missing and not observer.can_ask and resume is None:
+        raise ConfigError(f"{proc.id} needs values nobody can be asked for here: {', '.join(missing)}",
+                          fix=f"give them in an inputs file: `xcal run {proc.id} --room {plan.room.id} --inputs FILE` "
+                              f"with `kind: inputs` and `values: {{{missing[0]}: ...}}`")
     kept: dict[tuple[int, int], dict[str, dict[str, Any]]] = {}
     exposure_no = 0
     if resume is not None:
@@ -201,8 +220,16 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
 
     total, n = plan.total_exposures(), 0
     station_results: dict[int, StationResult] = {}
+    entered: dict[str, Any] = dict(kept.get((0, 0), {}).get("entry", {}))
     try:
         for step in proc.steps:
+            if isinstance(step, EnterStep):
+                new = _enter(step, entered, inputs or {}, observer, plan)
+                if new:
+                    store.add_readings(run_id, [StoredReading(0, 0, 0, "entry", "operator", name, float(q.magnitude),
+                                                              f"{q.units:~P}", now_utc()) for name, q in new.items()])
+                    entered.update(new)
+                continue
             if isinstance(step, PromptStep):
                 if len(kept) < total:
                     observer.prompt(fill_text(step.text, plan.parameters))
@@ -224,14 +251,14 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
         store.mark_incomplete(run_id, reason)
         kept = store.reading_count(run_id)
         cause = exc if isinstance(exc, XcalError) else None
-        raise RunAborted(f"run {run_id} stopped after {n - 1} of {total} exposures: {reason}. "
+        raise RunAborted(f"run {run_id} stopped after {max(n - 1, 0)} of {total} exposures: {reason}. "
                          f"The {kept} readings taken are kept in {store.path}; the run is marked incomplete.",
                          run_id=run_id, cause=cause,
                          fix=(cause.fix if cause and cause.fix else "check the instrument and its cable, "
                               "then run the procedure again")) from None
 
     ordered = [station_results[k] for k in sorted(station_results)]
-    checks = _judge(plan, ordered)
+    checks = _judge(plan, ordered, entered)
     verdict = FAIL if any(c.verdict == FAIL for c in checks) else PASS
     store.add_checks(run_id, [_stored_check(c) for c in checks])
     store.finish_run(run_id, verdict)
@@ -282,8 +309,34 @@ def _one_exposure(step: ExposeStep, station: Station, repeat: int, n: int, plan:
     return values
 
 
-def _judge(plan: RunPlan, stations: list[StationResult]) -> list[CheckResult]:
+def _enter(step: EnterStep, entered: dict[str, Any], inputs: dict[str, Any], observer: RunObserver,
+           plan: RunPlan) -> dict[str, Any]:
+    """The values of an enter step not yet in the record: from the inputs file, else asked of the technician."""
+    from ..errors import ConfigError
+    from ..units import Q_
+
+    new: dict[str, Any] = {}
+    for name, (unit, prompt) in step.values.items():
+        if name in entered:
+            continue
+        value = inputs.get(name)
+        if value is None:
+            value = observer.ask(name, prompt, unit)
+        if value is None:
+            raise ConfigError(f"{plan.procedure.id} needs the value '{name}' ({prompt}) and nobody can be asked",
+                              fix=f"give it in an inputs file: `xcal run {plan.procedure.id} --room {plan.room.id} "
+                                  f"--inputs FILE` with `values: {{{name}: ... {unit}}}`")
+        if value.dimensionality != Q_(1, unit).dimensionality:
+            raise ConfigError(f"'{name}' = {value:~P} is not in a unit like {unit}",
+                              fix=f"give '{name}' in {unit} or a unit of the same kind")
+        new[name] = value
+    return new
+
+
+def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any] | None = None
+           ) -> list[CheckResult]:
     """Compute the procedure's results (per station, per run, per consecutive pair) and judge its checks."""
+    from .expressions import Expression
     from .functions import hvl_of, over_pair, over_values
 
     proc = plan.procedure
@@ -291,7 +344,12 @@ def _judge(plan: RunPlan, stations: list[StationResult]) -> list[CheckResult]:
     pair_results: dict[str, list[tuple[StationResult, StationResult, Any]]] = {}
     for res in proc.results:
         try:
-            if res.per == "station":
+            if res.function == "expression":
+                names = {**{k: v for k, v in plan.parameters.items() if hasattr(v, "units")}, **(entered or {}),
+                         **run_results}
+                value = Expression(res.of).evaluate(names)
+                run_results[res.name] = value.to("") if value.dimensionless else value
+            elif res.per == "station":
                 for sr in stations:
                     sr.results[res.name] = over_values(res.function, _series(sr, res.of), sr.station)
             elif res.per == "pair":

@@ -123,7 +123,8 @@ def plan_resume(run_id: str, *, db: str | Path | None = None, site: Site | str |
 
 
 def run_plan(plan: RunPlan, *, db: str | Path | None = None, operator: str | None = None,
-             observer: RunObserver | None = None, exposure_timeout: Any = None, resume: Any = None) -> RunResult:
+             observer: RunObserver | None = None, exposure_timeout: Any = None, resume: Any = None,
+             inputs: dict[str, Any] | None = None) -> RunResult:
     observer = observer or RunObserver()
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(Store(db))
@@ -140,12 +141,13 @@ def run_plan(plan: RunPlan, *, db: str | Path | None = None, operator: str | Non
             stack.callback(driver.close)
             drivers[role] = driver
         return execute(plan, drivers, control, store, operator=operator, observer=observer,
-                       exposure_timeout=exposure_timeout, resume=resume)
+                       exposure_timeout=exposure_timeout, resume=resume, inputs=inputs)
 
 
 def run_bundle(plan: BundlePlan, *, db: str | Path | None = None, operator: str | None = None,
-               observer: RunObserver | None = None, exposure_timeout: Any = None) -> BundleResult:
+               observer: RunObserver | None = None, exposure_timeout: Any = None,
+               inputs: dict[str, Any] | None = None) -> BundleResult:
     """Run each procedure of the bundle in turn; each is its own record; one verdict for all."""
-    results = [run_plan(p, db=db, operator=operator, observer=observer, exposure_timeout=exposure_timeout)
-               for p in plan.plans]
+    results = [run_plan(p, db=db, operator=operator, observer=observer, exposure_timeout=exposure_timeout,
+                        inputs=inputs) for p in plan.plans]
     return BundleResult(plan.bundle, results)

@@ -1,0 +1,99 @@
+"""Procedures of entered values (collimation, PBL): inputs files, the safe expression evaluator, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xcal.errors import ConfigError
+from xcal.procedures.expressions import Expression
+from xcal.procedures.loader import load_inputs
+from xcal.procedures.session import plan_run, run_plan
+from xcal.units import Q_
+
+INPUTS = Path(__file__).resolve().parents[2] / "xcal" / "demo" / "inputs"
+
+
+@pytest.mark.parametrize("text", ['__import__("os").system("true")', "left.__class__", "open('x')", "left[0]",
+                                  "(lambda: 1)()", "[x for x in y]", "left ** right", "_hidden", "globals()",
+                                  "left if right else sid", "'text'"])
+def test_the_evaluator_refuses_anything_but_arithmetic(text):
+    with pytest.raises(ValueError):
+        Expression(text)
+
+
+def test_the_evaluator_keeps_units():
+    # (|−0.5| + 1.2) cm / 100 cm = 0.017
+    value = Expression("(abs(left) + abs(right)) / sid").evaluate(
+        {"left": Q_(-0.5, "cm"), "right": Q_(12, "mm"), "sid": Q_(1, "m")})
+    assert value.to("").magnitude == pytest.approx(0.017)
+
+
+def test_collimation_passes_and_fails_for_the_right_edge(tmp_path):
+    good = run_plan(plan_run("collimation", 3), db=tmp_path / "r.sqlite3",
+                    inputs=load_inputs(INPUTS / "collimation-good.yaml"))
+    # width (0.4 + 0.3) / 100 = 0.007; length (0.5 + 0.6) / 100 = 0.011, both ≤ 0.02
+    assert [round(c.value.magnitude, 6) for c in good.checks] == [0.007, 0.011] and good.verdict == "PASS"
+    bad = run_plan(plan_run("collimation", 3), db=tmp_path / "r.sqlite3",
+                   inputs=load_inputs(INPUTS / "collimation-misaligned.yaml"))
+    # length (1.6 + 0.9) / 100 = 0.025 > 0.02
+    verdicts = {c.check_id: c.verdict for c in bad.checks}
+    assert verdicts == {"light-field-congruence-width": "PASS", "light-field-congruence-length": "FAIL"}
+    assert bad.checks[1].limit.source.startswith("21 CFR 1020.31(d)")
+
+
+def test_pbl_excess_and_sum(tmp_path):
+    result = run_plan(plan_run("pbl", 3), db=tmp_path / "r.sqlite3", inputs=load_inputs(INPUTS / "pbl-good.yaml"))
+    # length (44.2 − 43) / 100 = 0.012; width (35.8 − 35) / 100 = 0.008; sum 0.020 ≤ 0.04
+    values = {c.check_id: round(c.value.magnitude, 6) for c in result.checks}
+    assert values == {"pbl-length": 0.012, "pbl-width": 0.008, "pbl-sum": 0.02} and result.verdict == "PASS"
+
+
+def test_entered_values_are_recorded_as_readings(tmp_path):
+    from xcal.records.store import Store
+
+    result = run_plan(plan_run("collimation", 3), db=tmp_path / "r.sqlite3",
+                      inputs=load_inputs(INPUTS / "collimation-good.yaml"))
+    run = Store(tmp_path / "r.sqlite3").get_run(result.run_id)
+    assert {(r.quantity, r.value, r.unit) for r in run.readings} == {
+        ("left", 0.4, "cm"), ("right", -0.3, "cm"), ("top", 0.5, "cm"), ("bottom", -0.6, "cm")}
+    assert run.simulated is True                     # made on the demo site
+
+
+def test_without_inputs_and_nobody_to_ask_nothing_is_recorded(tmp_path):
+    from xcal.records.store import Store
+
+    with pytest.raises(ConfigError, match="left, right, top, bottom"):
+        run_plan(plan_run("collimation", 3), db=tmp_path / "r.sqlite3")
+    assert Store(tmp_path / "r.sqlite3").list_runs() == []
+
+
+def test_an_input_of_the_wrong_kind_is_refused(tmp_path):
+    path = tmp_path / "in.yaml"
+    path.write_text("kind: inputs\nvalues:\n  left: 4 mA\n  right: 0 cm\n  top: 0 cm\n  bottom: 0 cm\n")
+    with pytest.raises(ConfigError, match="'left' = 4 mA is not in a unit like cm"):
+        run_plan(plan_run("collimation", 3), db=tmp_path / "r.sqlite3", inputs=load_inputs(path))
+
+
+def test_a_malformed_inputs_file_names_its_line(tmp_path):
+    path = tmp_path / "in.yaml"
+    path.write_text("kind: inputs\nvalues:\n  left: four cm\n")
+    with pytest.raises(ConfigError) as err:
+        load_inputs(path)
+    assert err.value.line == 3 and "input 'left'" in err.value.message
+
+
+def test_a_procedure_with_an_unsafe_expression_does_not_load(tmp_path):
+    from xcal.procedures.loader import load_procedure
+
+    text = (INPUTS.parents[1] / "procedures" / "library" / "collimation.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("(abs(left) + abs(right)) / sid", "__import__('os').getcwd()"), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_procedure(bad)
+    assert "only abs, min, max, sqrt may be called" in err.value.message and err.value.line is not None
+    mixed = tmp_path / "mixed.yaml"
+    mixed.write_text(text.replace("(abs(left) + abs(right)) / sid", "left + sid / sid"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="units do not fit"):
+        load_procedure(mixed)
