@@ -8,7 +8,7 @@ from typing import Iterator
 from .errors import ConfigError
 from .yamlfile import YMap, fail, load_yaml
 
-KINDS = ("procedure", "bundle", "limit-set", "site", "command-map")
+KINDS = ("procedure", "bundle", "limit-set", "site", "command-map", "inputs")
 
 
 def _kind(path: Path) -> str:
@@ -30,7 +30,7 @@ def validate_paths(paths: list[str], site: str | None = None) -> Iterator[str]:
     """Yield one 'ok' line per valid file; raise ConfigError at the first invalid one."""
     from .drivers.commandmap import load_command_map
     from .limits.sets import load_library, load_limit_set
-    from .procedures.loader import find_procedure, library_paths, load_bundle, load_procedure
+    from .procedures.loader import find_procedure, library_paths, load_bundle, load_inputs, load_procedure
     from .procedures.model import Bundle
     from .procedures.plan import known_limits
     from .site import load_site
@@ -72,6 +72,9 @@ def validate_paths(paths: list[str], site: str | None = None) -> Iterator[str]:
         if kind == "procedure":
             p = load_procedure(path, known_limits=limits)
             yield f"ok  procedure   {p.id + ' ' + p.version:<28} {path}"
+        elif kind == "inputs":
+            values = load_inputs(path)
+            yield f"ok  inputs      {len(values)} values{'':<19} {path}"
         elif kind == "bundle":
             b = load_bundle(path)
             yield f"ok  bundle      {b.id + ' ' + b.version:<28} {path}"

@@ -97,3 +97,15 @@ def test_a_procedure_with_an_unsafe_expression_does_not_load(tmp_path):
     mixed.write_text(text.replace("(abs(left) + abs(right)) / sid", "left + sid / sid"), encoding="utf-8")
     with pytest.raises(ConfigError, match="units do not fit"):
         load_procedure(mixed)
+
+
+def test_apron_inspection_rejects_a_crack_over_the_gonads_and_accepts_a_defect_on_the_limit(tmp_path):
+    worn = run_plan(plan_run("apron-inspection", 3), db=tmp_path / "r.sqlite3",
+                    inputs=load_inputs(INPUTS / "apron-worn.yaml"))
+    assert {c.check_id: c.verdict for c in worn.checks} == {
+        "apron-defect-critical": "FAIL", "apron-defect-other": "PASS", "apron-defect-thyroid": "PASS"}
+    good = run_plan(plan_run("apron-inspection", 3), db=tmp_path / "r.sqlite3",
+                    inputs=load_inputs(INPUTS / "apron-good.yaml"))
+    other = next(c for c in good.checks if c.check_id == "apron-defect-other")
+    assert other.value.to("mm**2").magnitude == 670 and other.verdict in ("PASS", "WARN")     # on the limit
+    assert good.verdict == "PASS" and other.limit.set_id == "lambert-mckeon-2001"

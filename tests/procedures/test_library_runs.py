@@ -91,5 +91,5 @@ def test_the_acceptance_bundle_gives_one_verdict(tmp_path):
 def test_every_library_procedure_is_exercised_here():
     exercised = {"kvp-accuracy", "kvp-reproducibility", "timer-accuracy", "output-reproducibility",
                  "output-reproducibility-4", "ma-linearity", "mas-linearity", "hvl", "radiographic-acceptance",
-                 "collimation", "pbl"}        # the last two run in test_entered_values.py
+                 "collimation", "pbl", "apron-inspection"}   # the last three run in test_entered_values.py
     assert set(library_paths()) == exercised
