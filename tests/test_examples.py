@@ -100,6 +100,10 @@ def test_clinic_site_is_a_real_site_whose_drivers_accept_their_settings():
     assert CounterCalibration.from_options(gm.options, gm.id).sensitivity.to("cpm/(µSv/h)").magnitude == 148.6
     kvp = ManualEntry(site.instruments["kvp-1"].resource, name="kvp-1", **site.instruments["kvp-1"].options)
     assert kvp.identify().model == "X2 R/F" and "waveform" not in kvp.readings
+    assert {(item.room, item.procedure) for item in site.schedule} == {
+        (room, procedure) for room in ("1", "2")
+        for procedure in ("timer-accuracy", "hvl", "output-reproducibility-4", "collimation")}
+    assert site.retention and all(rule.source for rule in site.retention)
     for room in site.rooms.values():
         assert room.limit_sets == ("wa", "cfr-1020", "aapm-74")
         assert {"generator", "tube", "collimator"} <= set(room.equipment)

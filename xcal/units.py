@@ -62,6 +62,7 @@ DIMENSIONS: dict[str, str] = {
     "length": "m",
     "air_kerma": "Gy",
     "air_kerma_rate": "Gy/s",
+    "dose_rate": "Sv/h",
     "dose_area_product": "Gy*m**2",
     "exposure": "R",
     "temperature": "K",

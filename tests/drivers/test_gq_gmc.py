@@ -232,3 +232,15 @@ def test_reading_any_version_reply_ends_in_a_version_a_protocol_error_or_a_timeo
     except (ProtocolError, InstrumentTimeout):
         return
     assert data.startswith(found.text.encode())
+
+
+def test_a_count_rate_at_the_top_of_the_2_byte_register_is_refused() -> None:
+    # RFC1201 GETCPM is a big-endian uint16: 0xffff = 65535 cpm is the largest it can say, so the counter is
+    # at or past its range and the number is not a reading.
+    from xcal.errors import InstrumentError
+
+    driver, fake = driver_for([(b"<GETVER>>", VERSION_300), (b"<GETCPM>>", b"\xff\xff")])
+    assert driver.variant == RFC1201                     # settled from GETVER
+    with pytest.raises(InstrumentError, match="65535 cpm"):
+        driver.read_cpm()
+    fake.assert_done()

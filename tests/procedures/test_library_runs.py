@@ -91,5 +91,17 @@ def test_the_acceptance_bundle_gives_one_verdict(tmp_path):
 def test_every_library_procedure_is_exercised_here():
     exercised = {"kvp-accuracy", "kvp-reproducibility", "timer-accuracy", "output-reproducibility",
                  "output-reproducibility-4", "ma-linearity", "mas-linearity", "hvl", "radiographic-acceptance",
-                 "collimation", "pbl", "apron-inspection"}   # the last three run in test_entered_values.py
+                 "collimation", "pbl", "apron-inspection",   # these three run in test_entered_values.py
+                 "survey-meter-calibration"}
     assert set(library_paths()) == exercised
+
+
+def test_survey_meter_calibration_passes_a_good_counter_and_fails_one_reading_25_percent_low(tmp_path):
+    good = _run("survey-meter-calibration", 3, tmp_path)
+    assert good.verdict == "PASS" and len(good.checks) == 4
+    low = _run("survey-meter-calibration", 4, tmp_path)
+    assert low.verdict == "FAIL" and {c.verdict for c in low.checks} == {"FAIL"}
+    # gm-2's tube gives 115.35 cpm per µSv/h while the site factor is 153.8: 115.35 / 153.8 − 1 = −25 %.
+    for check in low.checks:
+        assert check.deviation_percent == pytest.approx(-25.0, abs=4.0)
+        assert check.limit.set_id == "10cfr35-survey" and check.limit.text == "±20 %"

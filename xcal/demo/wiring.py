@@ -20,8 +20,18 @@ from ..site import Instrument, Room
 class SimulatedControl:
     """Exposure control of a simulated room: the exposure fires by itself at the station's technique."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, fields: list[Any] | None = None) -> None:
         self.model = model
+        self.fields = fields if fields is not None else []
+
+    def set_field(self, station: Station) -> None:
+        """Put the simulated survey instruments in the station's reference field (µSv/h)."""
+        rate = station.values.get("reference_rate")
+        if rate is None:
+            raise ConfigError(f"station {station.index} ({station.label()}) gives no reference_rate",
+                              fix="give `reference_rate:` (e.g. 20 µSv/h) for stations read without an exposure")
+        for simulator in self.fields:
+            simulator.set_field(float(rate.to("µSv/h").magnitude))
 
     def request_exposure(self, station: Station) -> None:
         values = station.values
@@ -94,7 +104,8 @@ def _wire_faults(room: Room, instrument: Instrument) -> list[Any]:
             for f in room.wire_faults if f["instrument"] == instrument.id]
 
 
-def start_simulator(inst: Instrument, room: Room | None, model: Any | None) -> Any:
+def start_simulator(inst: Instrument, room: Room | None, model: Any | None,
+                    fields: list[Any] | None = None) -> Any:
     """Start the protocol simulator of one simulated instrument and connect it to the room model.
 
     The command-map meter is served on a loopback socket; other drivers' simulators on a socket when the
@@ -133,8 +144,11 @@ def start_simulator(inst: Instrument, room: Room | None, model: Any | None) -> A
     server = serve(simulator, faults=faults, name=inst.id)
     if model is not None and hasattr(simulator, "on_exposure"):
         model.subscribe(simulator.on_exposure)
-    if room is not None and room.simulation is not None and hasattr(simulator, "set_field"):
-        simulator.set_field(float(room.simulation.get("ambient_dose_rate_usv_h", 0.1)))
+    if hasattr(simulator, "set_field"):
+        if room is not None and room.simulation is not None:
+            simulator.set_field(float(room.simulation.get("ambient_dose_rate_usv_h", 0.1)))
+        if fields is not None:
+            fields.append(simulator)
     return server
 
 
@@ -143,14 +157,15 @@ def simulated_room(plan: RunPlan) -> Iterator[SimulatedRoom]:
     """Start the room model and the simulators of the plan's simulated instruments; stop them on exit."""
     model = room_model(plan.room)
     resources: dict[str, str] = {}
+    fields: list[Any] = []
     with contextlib.ExitStack() as stack:
         for inst in plan.instruments.values():
             if not inst.simulated or inst.id in resources:
                 continue
-            server = start_simulator(inst, plan.room, model)
+            server = start_simulator(inst, plan.room, model, fields)
             stack.callback(server.stop)
             resources[inst.id] = server.resource
-        yield SimulatedRoom(model, resources, SimulatedControl(model))
+        yield SimulatedRoom(model, resources, SimulatedControl(model, fields))
 
 
 @contextlib.contextmanager

@@ -274,7 +274,14 @@ class GqGmc(Driver):
         from ..units import Q_
 
         size = COUNT_SIZE[self.variant]
-        return Q_(self._query("GETCPM", size, lambda d: parse_count(d, self.variant)), "cpm")
+        cpm = self._query("GETCPM", size, lambda d: parse_count(d, self.variant))
+        if cpm >= 2 ** (8 * size) - 1:
+            raise InstrumentError(
+                f"{self.name} ({self.resource}) reports {cpm} cpm, the largest number its {self.variant} reply "
+                f"can hold: the count rate is at or above the counter's range and the reading is not valid",
+                instrument=self.name, resource=self.resource,
+                fix="use a meter (or scale) rated for this field; do not use this counter above its range")
+        return Q_(cpm, "cpm")
 
     def read_cps(self) -> "pint.Quantity":
         """GETCPS: counts in the last second (RFC1201: 14 valid bits)."""

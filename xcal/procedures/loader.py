@@ -10,7 +10,7 @@ from ..yamlfile import (Mark, YList, YMap, check_keys, expect_list, expect_map, 
                         load_yaml, quantity_at)
 from .functions import FUNCTIONS
 from .expressions import Expression
-from .model import (TECHNIQUE_KEYS, Bundle, CheckDef, EnterStep, ExposeStep, Procedure,
+from .model import (TECHNIQUE_KEYS, Bundle, CheckDef, EnterStep, ExposeStep, MeasureStep, Procedure,
                     PromptStep, ResultDef, _PLACEHOLDER)
 
 LIBRARY = Path(__file__).with_name("library")
@@ -178,9 +178,9 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
     for i, step in enumerate(steps_node):
         mark = steps_node.item_mark(i)
         step = expect_map(step, mark, f"step {i + 1}")
-        check_keys(step, f"step {i + 1}", optional=("prompt", "expose", "enter"))
+        check_keys(step, f"step {i + 1}", optional=("prompt", "expose", "measure", "enter"))
         if len(step) != 1:
-            raise fail(f"step {i + 1} must be exactly one of prompt, expose or enter", mark,
+            raise fail(f"step {i + 1} must be exactly one of prompt, expose, measure or enter", mark,
                        fix="split it into separate steps")
         kind = next(iter(step))
         if kind == "prompt":
@@ -193,7 +193,9 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
         elif kind == "enter":
             steps.append(_parse_enter(step["enter"], step.value_mark("enter"), params))
         else:
-            expose = _parse_expose(step["expose"], step.value_mark("expose"), params, roles)
+            expose = _parse_expose(step[kind], step.value_mark(kind), params, roles)
+            if kind == "measure":
+                expose = MeasureStep(expose.stations, expose.repeats, expose.reads)
             steps.append(expose)
             for names in expose.reads.values():
                 read_names.update(names)

@@ -20,6 +20,7 @@ TECHNIQUE_KEYS: dict[str, str | None] = {
     "sid": "length",
     "filtration": "length",
     "added_filtration": "length",
+    "reference_rate": "dose_rate",
     "focal_spot": None,
     "mode": None,
 }
@@ -35,7 +36,8 @@ class Station:
         from ..units import format_quantity
 
         parts = []
-        for key in ("kv", "ma", "time", "mas", "sid", "filtration", "added_filtration", "focal_spot", "mode"):
+        for key in ("kv", "ma", "time", "mas", "sid", "filtration", "added_filtration", "reference_rate",
+                    "focal_spot", "mode"):
             if key in self.values:
                 v = self.values[key]
                 text = v if isinstance(v, str) else format_quantity(v)
@@ -58,6 +60,11 @@ class ExposeStep:
     stations: str
     repeats: str | int
     reads: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class MeasureStep(ExposeStep):
+    """Read instruments at each station without an exposure (a survey meter in a reference field)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,7 @@ class Procedure:
     description: str
     instruments: dict[str, str]
     parameters: dict[str, Any]
-    steps: tuple[PromptStep | ExposeStep | EnterStep, ...]
+    steps: tuple[PromptStep | ExposeStep | MeasureStep | EnterStep, ...]
     results: tuple[ResultDef, ...]
     checks: tuple[CheckDef, ...]
     path: str = ""

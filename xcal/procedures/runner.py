@@ -14,14 +14,16 @@ from .. import __version__
 from ..errors import InstrumentError, RunAborted, XcalError
 from ..limits.tolerance import FAIL, PASS, WARN
 from ..records.store import RunHeader, Store, StoredCheck, StoredReading, now_utc
-from .model import EnterStep, ExposeStep, PromptStep, Station, fill_text
+from .model import EnterStep, ExposeStep, MeasureStep, PromptStep, Station, fill_text
 from .plan import RunPlan
 
 
 class ExposureControl(Protocol):
-    """Makes an exposure happen: fires it in a simulated room, or asks the technician in a real one."""
+    """Makes an exposure happen (fires it in a simulated room, asks the technician in a real one), and sets up
+    a station's reference field for instruments read without an exposure."""
 
     def request_exposure(self, station: Station) -> None: ...
+    def set_field(self, station: Station) -> None: ...
 
 
 class RunObserver:
@@ -50,6 +52,10 @@ class OperatorControl:
 
     def request_exposure(self, station: Station) -> None:
         self.observer.prompt(f"Set {station.label()} and make the exposure now.")
+
+    def set_field(self, station: Station) -> None:
+        self.observer.prompt(f"Place the instrument in the reference field for station {station.index} "
+                             f"({station.label()}).")
 
 
 @dataclass
@@ -242,8 +248,12 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
                     if values is None:
                         exposure_no += 1
                         observer.exposure(n, total, station, repeat)
-                        values = _one_exposure(step, station, repeat, exposure_no, plan, drivers, control, store,
-                                               run_id, timeout)
+                        if isinstance(step, MeasureStep):
+                            values = _one_measurement(step, station, repeat, exposure_no, plan, drivers, control,
+                                                      store, run_id)
+                        else:
+                            values = _one_exposure(step, station, repeat, exposure_no, plan, drivers, control,
+                                                   store, run_id, timeout)
                     sr.readings.append(values)
                     observer.reading(n, total, station, repeat, values)
     except (XcalError, KeyboardInterrupt) as exc:
@@ -265,6 +275,33 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
     result = RunResult(run_id, plan, ordered, checks, verdict, str(store.path))
     observer.finished(result)
     return result
+
+
+def _one_measurement(step: MeasureStep, station: Station, repeat: int, n: int, plan: RunPlan,
+                     drivers: dict[str, Any], control: ExposureControl, store: Store, run_id: str
+                     ) -> dict[str, dict[str, Any]]:
+    """Set the station's field, read each instrument's current values, and commit them together."""
+    if repeat == 1:
+        control.set_field(station)
+    values: dict[str, dict[str, Any]] = {}
+    rows: list[StoredReading] = []
+    for role, wanted in step.reads.items():
+        inst = plan.instruments[role]
+        got = drivers[role].read_now()
+        taken = now_utc()
+        values[role] = {}
+        for name in wanted:
+            if name not in got:
+                raise InstrumentError(f"{inst.id} ({inst.resource}) did not deliver '{name}' "
+                                      f"(it gave: {', '.join(got) or 'nothing'})", instrument=inst.id,
+                                      resource=inst.resource,
+                                      fix="check the instrument's options (e.g. its calibration factor `sensitivity`)")
+            q = got[name]
+            rows.append(StoredReading(n, station.index, repeat, role, inst.id, name, float(q.magnitude),
+                                      f"{q.units:~P}", taken))
+            values[role][name] = q
+    store.add_readings(run_id, rows)
+    return values
 
 
 def _one_exposure(step: ExposeStep, station: Station, repeat: int, n: int, plan: RunPlan,

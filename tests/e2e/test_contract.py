@@ -1,0 +1,310 @@
+"""The contract of docs/exit-codes.rst, checked against the installed `xcal`: exit codes and `--json` keys.
+
+Key sets are compared exactly, so a key added, renamed or dropped fails here until the page says so. The
+runs that the read-only checks look at are made once for the module, in a store of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "exit-codes.rst"
+
+RUN = {"run_id", "verdict", "status", "simulated", "procedure", "site", "room", "stations", "checks",
+       "calibration_override", "db"}
+RUN_PROCEDURE = {"id", "version", "sha256", "title"}
+RUN_ROOM = {"id", "name"}
+RUN_STATION = {"index", "setting", "readings", "results"}
+RUN_CHECK = {"id", "title", "station", "where", "setting", "value", "unit", "nominal", "deviation",
+             "deviation_percent", "allowed", "allowed_unit", "tolerance", "source", "verification", "limit_set",
+             "limit_set_title", "warn_fraction", "limit", "limit_name", "verdict"}
+BUNDLE = {"bundle", "verdict", "runs"}
+BUNDLE_INFO = {"id", "version", "title", "sha256"}
+HISTORY = {"run_id", "procedure_id", "procedure_version", "procedure_sha256", "procedure_title", "site", "room_id",
+           "room_name", "operator", "simulated", "status", "verdict", "started_at", "finished_at",
+           "software_version", "status_note", "corrections"}
+SHOW_RUN = HISTORY | {"snapshot", "readings", "checks"}
+SNAPSHOT = {"site", "room", "procedure", "parameters", "instruments", "limits", "calibration_override"}
+SNAPSHOT_SITE = {"name", "file", "sha256", "demo", "facility"}
+SNAPSHOT_ROOM = {"id", "name", "modality", "equipment", "limit_sets"}
+SNAPSHOT_PROCEDURE = {"id", "version", "sha256", "file"}
+SNAPSHOT_INSTRUMENT = {"id", "make", "model", "serial", "driver", "resource", "simulated", "capabilities",
+                       "calibration", "reported_identity"}
+SNAPSHOT_CALIBRATION = {"certificate", "laboratory", "date", "due", "note"}
+SNAPSHOT_IDENTITY = {"make", "model", "serial", "firmware"}
+SNAPSHOT_LIMIT = {"name", "tolerance", "source", "verification", "limit_set", "limit_set_title", "warn_fraction"}
+READING = {"reading_id", "exposure", "station", "repeat", "role", "instrument_id", "quantity", "value", "unit",
+           "taken_at", "data", "corrected"}
+STORED_CHECK = {"check_id", "title", "station", "setting", "value", "nominal", "unit", "deviation", "allowed",
+                "limit_name", "limit_text", "limit_set", "source", "verdict"}
+CORRECTION = {"correction_id", "run_id", "reading_id", "reading_seq", "original_value", "original_unit",
+              "new_value", "unit", "reason", "person", "at", "supersedes"}
+VERIFY = {"ok", "entries", "first_broken", "reason", "head"}
+TREND = {"run_id", "started_at", "where", "value", "unit", "limit_text", "source", "verdict", "simulated"}
+DRIVER = {"name", "capabilities", "protocol_status", "transports"}
+DUE = {"room", "procedure", "every", "last_run", "last_date", "last_verdict", "next_due", "status", "instruments"}
+DUE_INSTRUMENT = {"id", "calibration_due", "status"}
+
+DOCUMENTED = {
+    "run": RUN | RUN_PROCEDURE | RUN_ROOM | RUN_STATION | RUN_CHECK | BUNDLE | BUNDLE_INFO,
+    "history": HISTORY,
+    "show-run": SHOW_RUN | SNAPSHOT | SNAPSHOT_SITE | SNAPSHOT_ROOM | SNAPSHOT_PROCEDURE | SNAPSHOT_INSTRUMENT
+    | SNAPSHOT_CALIBRATION | SNAPSHOT_IDENTITY | SNAPSHOT_LIMIT | READING | STORED_CHECK | CORRECTION,
+    "verify": VERIFY,
+    "trend": TREND,
+    "instruments list": DRIVER,
+    "due": DUE | DUE_INSTRUMENT,
+}
+
+SILENT_METER = "      seed: 3\n"
+
+
+def _sections() -> dict[str, str]:
+    """The page's text under each ``xcal COMMAND`` heading, by command."""
+    text = PAGE.read_text(encoding="utf-8")
+    parts = re.split(r"^``xcal ([a-z][a-z -]*)``\n-+\n", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def _literal_words(text: str) -> set[str]:
+    return {word for literal in re.findall(r"``(.+?)``", text) for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", literal)}
+
+
+def _commands() -> set[str]:
+    """Every command of the installed command line, sub-commands as `group command`."""
+    import click
+
+    from xcal.cli import main
+
+    names = set()
+    for name, command in main.commands.items():
+        if isinstance(command, click.Group):
+            names |= {f"{name} {sub}" for sub in command.commands}
+        else:
+            names.add(name)
+    return names
+
+
+def _json(result: subprocess.CompletedProcess) -> Any:
+    assert result.stdout.strip(), result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def records(xcal_exe: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A store with a passing run (room 3) and a failing run (room 4, corrected and signed), and their JSON."""
+    db = tmp_path_factory.mktemp("contract") / "records.sqlite3"
+    env = {k: v for k, v in os.environ.items() if k not in ("XCAL_SITE", "XCAL_DB")}
+
+    def xcal(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([xcal_exe, "--db", str(db), *args], capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL, env=env)
+
+    passed = xcal("run", "kvp-accuracy", "--room", "3", "--json")
+    failed = xcal("run", "kvp-accuracy", "--room", "4", "--json")
+    run_id = json.loads(failed.stdout)["run_id"]
+    readings = json.loads(xcal("show-run", run_id, "--json").stdout)["readings"]
+    reading_id = str(next(r["reading_id"] for r in readings if r["quantity"] == "kvp_ppv"))
+    corrected = xcal("correct", run_id, reading_id, "--value", "59.9 kV", "--reason", "transcription",
+                     "--name", "P. Hys")
+    signed = xcal("sign", run_id, "--meaning", "reviewed", "--name", "P. Hys")
+    assert corrected.returncode == 0 and signed.returncode == 0, corrected.stderr + signed.stderr
+    return {"db": str(db), "passed": passed, "failed": failed, "corrected_reading": int(reading_id)}
+
+
+def test_every_command_has_its_section_on_the_page():
+    assert set(_sections()) == _commands()
+
+
+@pytest.mark.parametrize("command", sorted(DOCUMENTED))
+def test_every_json_key_is_named_on_the_page(command):
+    missing = DOCUMENTED[command] - _literal_words(_sections()[command])
+    assert not missing, f"xcal {command}: {sorted(missing)} not documented"
+
+
+def test_run_json_of_a_passing_run(records):
+    result = records["passed"]
+    assert result.returncode == 0, result.stderr
+    run = _json(result)
+    assert set(run) == RUN
+    assert run["verdict"] == "PASS" and run["status"] == "complete" and run["simulated"] is True
+    assert set(run["procedure"]) == RUN_PROCEDURE and run["procedure"]["id"] == "kvp-accuracy"
+    assert set(run["room"]) == RUN_ROOM and run["room"]["id"] == "3"
+    assert run["calibration_override"] is None and run["db"] == records["db"]
+    assert [set(s) for s in run["stations"]] == [RUN_STATION] * 4
+    assert set(run["stations"][0]["readings"][0]["kvp_meter"]["kvp_ppv"]) == {"value", "unit"}
+    assert "waveform" not in run["stations"][0]["readings"][0]["kvp_meter"]
+    assert [set(c) for c in run["checks"]] == [RUN_CHECK] * 4
+    check = run["checks"][3]
+    assert (check["where"], check["station"], check["unit"], check["nominal"]) == ("4", 4, "kV", 120.0)
+    assert check["limit"] == check["tolerance"] == "±max(5 %, 2 kV)" and check["limit_name"] == "kvp-accuracy"
+    assert check["verification"] == "fictional" and check["warn_fraction"] == 0.8
+
+
+def test_run_json_of_a_failing_run_exits_1(records):
+    result = records["failed"]
+    assert result.returncode == 1, result.stderr
+    run = _json(result)
+    assert set(run) == RUN and run["verdict"] == "FAIL"
+    assert [(c["where"], c["verdict"]) for c in run["checks"]] == [("1", "PASS"), ("2", "PASS"), ("3", "PASS"),
+                                                                  ("4", "FAIL")]
+    assert "Using the built-in demo site" in result.stderr and "VERDICT: FAIL" in result.stderr
+
+
+def test_run_json_of_a_bundle_and_of_a_run_level_check(xcal, tmp_path):
+    bundle = tmp_path / "hvl-only.yaml"
+    bundle.write_text("kind: bundle\nid: hvl-only\nversion: 1.0.0\ntitle: HVL alone\nprocedures: [hvl]\n",
+                      encoding="utf-8")
+    result = xcal("run", str(bundle), "--room", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    document = _json(result)
+    assert set(document) == BUNDLE and set(document["bundle"]) == BUNDLE_INFO
+    (run,) = document["runs"]
+    assert set(run) == RUN and document["verdict"] == run["verdict"] == "PASS"
+    (check,) = run["checks"]
+    assert set(check) == RUN_CHECK
+    assert (check["where"], check["station"], check["setting"], check["nominal"], check["deviation"]) == \
+        ("run", None, None, None, None)
+    assert check["allowed_unit"] == "mm" and check["limit"] == "≥ table hvl-minimum-c"
+
+
+def test_history_json(records, xcal):
+    result = xcal("--db", records["db"], "history", "--json")
+    assert result.returncode == 0, result.stderr
+    runs = _json(result)
+    assert [set(r) for r in runs] == [HISTORY] * 2
+    assert [r["room_id"] for r in runs] == ["4", "3"]
+    assert [r["verdict"] for r in runs] == ["FAIL", "PASS"]
+    assert all(r["corrections"] == [] and r["status"] == "complete" for r in runs)
+
+
+def test_history_of_an_empty_store_is_an_empty_list(xcal):
+    result = xcal("history", "--json")
+    assert result.returncode == 0 and _json(result) == []
+
+
+def test_show_run_json(records, xcal):
+    run_id = json.loads(records["failed"].stdout)["run_id"]
+    result = xcal("--db", records["db"], "show-run", run_id, "--json")
+    assert result.returncode == 0, result.stderr
+    run = _json(result)
+    assert set(run) == SHOW_RUN
+    snapshot = run["snapshot"]
+    assert set(snapshot) == SNAPSHOT
+    assert set(snapshot["site"]) == SNAPSHOT_SITE and set(snapshot["room"]) == SNAPSHOT_ROOM
+    assert set(snapshot["procedure"]) == SNAPSHOT_PROCEDURE
+    instrument = snapshot["instruments"]["kvp_meter"]
+    assert set(instrument) == SNAPSHOT_INSTRUMENT
+    assert set(instrument["calibration"]) == SNAPSHOT_CALIBRATION
+    assert set(instrument["reported_identity"]) == SNAPSHOT_IDENTITY
+    assert set(snapshot["limits"]["kvp-accuracy"]) == SNAPSHOT_LIMIT
+    assert len(run["readings"]) == 60 and all(set(r) == READING for r in run["readings"])
+    waveform = next(r for r in run["readings"] if r["quantity"] == "waveform")
+    assert waveform["value"] is None and set(waveform["data"]) == {"interval", "interval_unit", "samples"}
+    assert [set(c) for c in run["checks"]] == [STORED_CHECK] * 4
+    assert run["checks"][3]["setting"] == "4: 120 kV 200 mA 50 ms"
+    (correction,) = run["corrections"]
+    assert set(correction) == CORRECTION and correction["new_value"] == 59.9
+    first = next(r for r in run["readings"] if r["reading_id"] == records["corrected_reading"])
+    assert set(first["corrected"]) == CORRECTION
+
+
+def test_show_run_of_an_unknown_run_exits_2(records, xcal):
+    result = xcal("--db", records["db"], "show-run", "20000101-000000-0000", "--json")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: no run '20000101-000000-0000'") and "fix:" in result.stderr
+
+
+def test_verify_json_ok_then_broken(records, xcal, tmp_path):
+    ok = xcal("--db", records["db"], "verify", "--json")
+    assert ok.returncode == 0, ok.stderr
+    report = _json(ok)
+    assert set(report) == VERIFY and report["ok"] is True and report["first_broken"] is None
+    assert report["entries"] > 0 and len(report["head"]) == 64
+    tampered = tmp_path / "tampered.sqlite3"
+    shutil.copy(records["db"], tampered)
+    with sqlite3.connect(tampered) as db:
+        db.execute("UPDATE readings SET value = value + 1 WHERE reading_id = 3")
+    broken = xcal("--db", str(tampered), "verify", "--json")
+    assert broken.returncode == 1, broken.stderr
+    report = _json(broken)
+    assert set(report) == VERIFY and report["ok"] is False and isinstance(report["first_broken"], int)
+
+
+def test_trend_json(records, xcal):
+    result = xcal("--db", records["db"], "trend", "--room", "4", "--result", "kvp-accuracy", "--json")
+    assert result.returncode == 0, result.stderr
+    points = _json(result)
+    assert [set(p) for p in points] == [TREND] * 4
+    assert points[3]["where"] == "4: 120 kV 200 mA 50 ms" and points[3]["verdict"] == "FAIL"
+    nothing = xcal("--db", records["db"], "trend", "--room", "3", "--result", "no-such-check", "--json")
+    assert nothing.returncode == 0 and _json(nothing) == []
+
+
+def test_instruments_list_json(xcal):
+    result = xcal("instruments", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    drivers = _json(result)
+    assert all(set(d) == DRIVER for d in drivers)
+    names = [d["name"] for d in drivers]
+    assert names == sorted(names) and {"ptw-unidos", "gq-gmc", "manual", "declarative"} <= set(names)
+    unidos = next(d for d in drivers if d["name"] == "ptw-unidos")
+    assert unidos["protocol_status"] == "PUBLIC" and unidos["transports"] == ["tcp", "serial"]
+
+
+def test_due_json(xcal):
+    result = xcal("due", "--json")
+    assert result.returncode == 0, result.stderr
+    items = _json(result)
+    assert items and all(set(i) == DUE for i in items)
+    assert all(set(a) == DUE_INSTRUMENT for i in items for a in i["instruments"])
+
+
+def test_an_unknown_room_exits_2_with_nothing_on_stdout(xcal):
+    result = xcal("run", "kvp-accuracy", "--room", "99", "--json")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "no room '99'" in result.stderr and "\n  fix: " in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_malformed_file_exits_2_naming_file_line_and_column(xcal, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: procedure\nid: broken\n  version: [\n", encoding="utf-8")
+    for args in (("validate", str(bad)), ("run", str(bad), "--room", "3", "--json")):
+        result = xcal(*args)
+        assert result.returncode == 2, args
+        assert f"{bad}:3:" in result.stderr and result.stdout == ""
+
+
+def test_a_usage_error_exits_2(xcal):
+    result = xcal("run", "kvp-accuracy", "--room", "3", "--no-such-option")
+    assert result.returncode == 2 and "No such option" in result.stderr
+
+
+def test_an_expired_calibration_exits_2_and_records_nothing(xcal, site_copy):
+    site = site_copy({"date: 2026-01-15": "date: 2024-06-30", "due: 2099-12-31": "due: 2025-06-30"})
+    result = xcal("--site", str(site), "run", "kvp-accuracy", "--room", "3", "--json")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "--allow-expired-calibration" in result.stderr
+    assert _json(xcal("history", "--json")) == []
+
+
+def test_a_silent_meter_exits_3_and_leaves_an_incomplete_run(xcal, site_copy):
+    site = site_copy({"    timeout: 2 s": "    timeout: 0.5 s",
+                      SILENT_METER: SILENT_METER + "      wire_faults:\n"
+                                    "        - {instrument: kvp-1, kind: silence, command: read, after: 2}\n"})
+    result = xcal("--site", str(site), "run", "kvp-accuracy", "--room", "3", "--json")
+    assert result.returncode == 3 and result.stdout == ""
+    assert "did not answer" in result.stderr and "\n  fix: " in result.stderr
+    (run,) = _json(xcal("history", "--json"))
+    assert run["status"] == "incomplete" and run["verdict"] is None and "did not answer" in run["status_note"]
