@@ -98,3 +98,16 @@ def test_expected_protocol_for_a_third_party_driver(monkeypatch):
     with pytest.raises(pytest.fail.Exception, match="never made"):
         with expected_protocol(ExampleRatemeter, [("ID?", "EXAMPLE,RM-1,42,1.0"), ("RATE?", "0.1")]) as meter:
             meter.identify()
+
+
+def test_api_runs_a_procedure_of_entered_values_from_an_inputs_file(tmp_path):
+    from pathlib import Path
+
+    inputs = Path(xcal.__file__).parent / "demo" / "inputs" / "collimation-misaligned.yaml"
+    with xcal.load_site(db=tmp_path / "r.sqlite3").room(3).session() as session:
+        result = session.run("collimation", inputs=inputs)
+        by_map = session.run("apron-inspection", inputs={"critical_defect": xcal.units.Q_(16, "mm**2"),
+                                                          "other_defect": xcal.units.Q_(0, "mm**2"),
+                                                          "thyroid_shield_defect": xcal.units.Q_(0, "mm**2")})
+    assert not result.passed and [c.name for c in result.failed] == ["light-field-congruence-length"]
+    assert not by_map.passed and [c.name for c in by_map.failed] == ["apron-defect-critical"]

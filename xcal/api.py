@@ -98,9 +98,17 @@ class Session:
                  tb: TracebackType | None) -> None:
         return None
 
-    def run(self, procedure: str, parameters: dict[str, Any] | None = None) -> Result:
-        """Run a procedure (or bundle) by id or file; the result is recorded and returned."""
+    def run(self, procedure: str, parameters: dict[str, Any] | None = None,
+            inputs: dict[str, Any] | str | Path | None = None) -> Result:
+        """Run a procedure (or bundle) by id or file; the result is recorded and returned.
+
+        `inputs` answers the values a procedure asks for (collimation edges, defect areas): a mapping of name
+        to Quantity, or the path of an inputs file.
+        """
+        from .procedures.loader import load_inputs
         from .procedures.session import BundlePlan, plan_run, run_bundle, run_plan
+
+        answers = load_inputs(inputs) if isinstance(inputs, (str, Path)) else inputs
 
         plan = plan_run(procedure, self._room_id, site=self._site, parameters=parameters,
                         allow_expired_calibration=self._allow_expired)
@@ -108,12 +116,12 @@ class Session:
             if parameters:
                 raise ConfigError(f"{procedure} is a bundle; parameters apply to single procedures",
                                   fix="run the bundle's procedures one by one to change their parameters")
-            bundle = run_bundle(plan, db=self.db, operator=self.operator)
+            bundle = run_bundle(plan, db=self.db, operator=self.operator, inputs=answers)
             result = Result(procedure, bundle.verdict, tuple(r.run_id for r in bundle.results),
                             tuple(c for r in bundle.results for c in _checks(r)),
                             any(r.plan.simulated for r in bundle.results), bundle)
         else:
-            single = run_plan(plan, db=self.db, operator=self.operator)
+            single = run_plan(plan, db=self.db, operator=self.operator, inputs=answers)
             result = Result(procedure, single.verdict, (single.run_id,), tuple(_checks(single)), plan.simulated,
                             single)
         self.results.append(result)

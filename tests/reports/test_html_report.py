@@ -92,7 +92,8 @@ def test_room_equipment_make_model_serial_and_installed_date(page: str) -> None:
     assert equipment["Tube"] == ["Example X-Ray Co.", "XT-150", "XT-90125"]
     assert equipment["Collimator"] == ["Example X-Ray Co.", "XC-2", "XC2-5610"]
     assert field(page, "Installed") == "2019-08-02"
-    assert field(page, "Limit sets (priority order)") == "example-dxr-manufacturer > cfr-1020 > aapm-74"
+    assert field(page, "Limit sets (priority order)") == (
+        "example-dxr-manufacturer > cfr-1020 > aapm-74 > lambert-mckeon-2001 > 10cfr35-survey")
 
 
 def test_instrument_identity_and_calibration(page: str) -> None:

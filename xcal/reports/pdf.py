@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import XcalError
+from ..errors import RecordError
 from .content import build_report
 from .model import SIMULATED_BANNER, Cell, Fields, Note, Plot, Report, Section, Table
 from .pdf_layout import Pages
@@ -47,7 +47,7 @@ def write_report_pdf(report: Report, path: str | os.PathLike[str]) -> Path:
         os.replace(part, target)
     except OSError as exc:
         part.unlink(missing_ok=True)
-        raise XcalError(f"cannot write the PDF report to {target}: {exc.strerror or exc}",
+        raise RecordError(f"cannot write the PDF report to {target}: {exc.strerror or exc}",
                         fix="give a path in a folder that exists and that you may write to") from None
     return target
 
