@@ -144,3 +144,12 @@ def test_clinic_kvp_procedure_runs_with_readings_typed_by_hand(xcal, tmp_path):
     assert run["simulated"] is False and run["procedure"]["id"] == "kvp-accuracy-manual"
     assert [c["verdict"] for c in run["checks"]] == ["PASS"] * 4
     assert {c["limit_set"] for c in run["checks"]} == {"aapm-74"}
+
+
+def test_a_procedure_reading_a_waveform_from_a_manual_meter_is_refused_before_it_starts(xcal, tmp_path):
+    import json as _json
+
+    result = xcal("--site", str(CLINIC),
+                  "run", "kvp-accuracy", "--room", "1")
+    assert result.returncode == 2 and "cannot give one" in result.stderr
+    assert _json.loads(xcal("history", "--json").stdout) == []

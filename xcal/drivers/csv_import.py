@@ -177,6 +177,8 @@ class CsvImport(Driver):
                                   resource=self.resource, fix="export a reading from the vendor program first")
         return self._values(path, header, rows[-1])
 
+    gives_waveform = False
+
     def read_waveform(self) -> Waveform:
         """An export row holds numbers, not a waveform: InstrumentError."""
         raise InstrumentError(f"{self._where()}: a CSV export row has no waveform", instrument=self.name,

@@ -311,6 +311,8 @@ class ManualEntry(Driver):
             return {n: self.inputs.value(entry, n, what) for n in self.now_readings}
         return {n: self._ask_reading(n, self.name) for n in self.now_readings}
 
+    gives_waveform = False
+
     def read_waveform(self) -> Waveform:
         """A waveform cannot be typed: InstrumentError."""
         raise InstrumentError(f"{self.name}: a waveform cannot be entered by hand", instrument=self.name,

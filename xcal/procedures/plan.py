@@ -82,6 +82,16 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
                               fix=f"assign an instrument with the {capability} capability to '{role}'")
         instruments[role] = inst
 
+    from ..drivers.registry import get_driver_class
+
+    for step in procedure.steps:
+        for role, names in getattr(step, "reads", {}).items():
+            inst = instruments[role]
+            if "waveform" in names and not getattr(get_driver_class(inst.driver), "gives_waveform", True):
+                raise ConfigError(f"{procedure.id} reads a waveform from {inst.describe()}, and its '{inst.driver}' "
+                                  "driver cannot give one", fix="use a procedure without `waveform` in its readings "
+                                  "(copy it and take `waveform` out of `read:`), or a meter with a waveform readout")
+
     limits: dict[str, Limit] = {}
     for check in procedure.checks:
         limit = resolve(check.limit, list(room.limit_sets), site.limit_sets, room=room.label())
