@@ -92,12 +92,8 @@ class KvpMeter(Protocol):
 
 
 @runtime_checkable
-class Electrometer(Protocol):
-    """An electrometer with an ion chamber: arm (reset and start integrating), expose, read the charge.
-
-    `read_exposure` gives the integrated `charge` (and `current` where the instrument reports it);
-    `read_now` gives what the instrument shows at this moment without an exposure cycle.
-    """
+class ExposureInstrument(Protocol):
+    """An instrument read around an exposure: arm, expose, wait, read; `read_now` without an exposure cycle."""
 
     def identify(self) -> InstrumentIdentity: ...
     def arm(self) -> None: ...
@@ -108,27 +104,19 @@ class Electrometer(Protocol):
 
 
 @runtime_checkable
-class Dosimeter(Protocol):
+class Electrometer(ExposureInstrument, Protocol):
+    """An electrometer with an ion chamber: arm resets and starts integrating; `read_exposure` gives the
+    integrated `charge` (and `current` where the instrument reports it)."""
+
+
+@runtime_checkable
+class Dosimeter(ExposureInstrument, Protocol):
     """A dosimeter that reports air kerma (and its rate) itself, with its own calibration applied."""
 
-    def identify(self) -> InstrumentIdentity: ...
-    def arm(self) -> None: ...
-    def wait_for_exposure(self, timeout: "pint.Quantity") -> None: ...
-    def read_exposure(self) -> dict[str, "pint.Quantity"]: ...
-    def read_now(self) -> dict[str, "pint.Quantity"]: ...
-    def close(self) -> None: ...
-
 
 @runtime_checkable
-class DapMeter(Protocol):
+class DapMeter(ExposureInstrument, Protocol):
     """A dose-area-product meter: arm (reset), expose, read `dap` (and `dap_rate`)."""
-
-    def identify(self) -> InstrumentIdentity: ...
-    def arm(self) -> None: ...
-    def wait_for_exposure(self, timeout: "pint.Quantity") -> None: ...
-    def read_exposure(self) -> dict[str, "pint.Quantity"]: ...
-    def read_now(self) -> dict[str, "pint.Quantity"]: ...
-    def close(self) -> None: ...
 
 
 @runtime_checkable

@@ -286,21 +286,30 @@ def _one_measurement(step: MeasureStep, station: Station, repeat: int, n: int, p
     values: dict[str, dict[str, Any]] = {}
     rows: list[StoredReading] = []
     for role, wanted in step.reads.items():
-        inst = plan.instruments[role]
-        got = drivers[role].read_now()
-        taken = now_utc()
-        values[role] = {}
-        for name in wanted:
-            if name not in got:
-                raise InstrumentError(f"{inst.id} ({inst.resource}) did not deliver '{name}' "
-                                      f"(it gave: {', '.join(got) or 'nothing'})", instrument=inst.id,
-                                      resource=inst.resource,
-                                      fix="check the instrument's options (e.g. its calibration factor `sensitivity`)")
-            q = got[name]
-            rows.append(StoredReading(n, station.index, repeat, role, inst.id, name, float(q.magnitude),
-                                      f"{q.units:~P}", taken))
-            values[role][name] = q
+        values[role] = _scalars(drivers[role].read_now(), wanted, plan.instruments[role], role, n, station,
+                                repeat, rows)
     store.add_readings(run_id, rows)
+    return values
+
+
+def _scalars(got: dict[str, Any], wanted: tuple[str, ...], inst: Any, role: str, n: int, station: Station,
+             repeat: int, rows: list[StoredReading]) -> dict[str, Any]:
+    """The wanted scalar readings out of an instrument's reply, each added to `rows` for the record."""
+    taken = now_utc()
+    values = {}
+    for name in wanted:
+        if name == "waveform":
+            continue
+        if name not in got:
+            raise InstrumentError(f"{inst.id} ({inst.resource}) did not deliver '{name}' "
+                                  f"(it gave: {', '.join(got) or 'nothing'})", instrument=inst.id,
+                                  resource=inst.resource,
+                                  fix="check the instrument's options (its command map, or a calibration factor "
+                                      "such as `sensitivity`)")
+        q = got[name]
+        rows.append(StoredReading(n, station.index, repeat, role, inst.id, name, float(q.magnitude),
+                                  f"{q.units:~P}", taken))
+        values[name] = q
     return values
 
 
@@ -320,28 +329,15 @@ def _one_exposure(step: ExposeStep, station: Station, repeat: int, n: int, plan:
     for role, wanted in step.reads.items():
         driver, inst = drivers[role], plan.instruments[role]
         driver.wait_for_exposure(timeout)
-        got = driver.read_exposure()
-        taken = now_utc()
-        values[role] = {}
-        for name in wanted:
-            if name == "waveform":
-                wave = driver.read_waveform()
-                samples = wave.samples
-                rows.append(StoredReading(
-                    n, station.index, repeat, role, inst.id, "waveform", None, f"{samples.units:~P}", now_utc(),
-                    {"interval": float(wave.interval.magnitude), "interval_unit": f"{wave.interval.units:~P}",
-                     "samples": [float(x) for x in samples.magnitude]}))
-                values[role]["waveform"] = samples
-                continue
-            if name not in got:
-                raise InstrumentError(f"{inst.id} ({inst.resource}) did not deliver '{name}' "
-                                      f"(it gave: {', '.join(got) or 'nothing'})", instrument=inst.id,
-                                      resource=inst.resource,
-                                      fix="check that the instrument's command map reads this quantity")
-            q = got[name]
-            rows.append(StoredReading(n, station.index, repeat, role, inst.id, name, float(q.magnitude),
-                                      f"{q.units:~P}", taken))
-            values[role][name] = q
+        values[role] = _scalars(driver.read_exposure(), wanted, inst, role, n, station, repeat, rows)
+        if "waveform" in wanted:
+            wave = driver.read_waveform()
+            samples = wave.samples
+            rows.append(StoredReading(
+                n, station.index, repeat, role, inst.id, "waveform", None, f"{samples.units:~P}", now_utc(),
+                {"interval": float(wave.interval.magnitude), "interval_unit": f"{wave.interval.units:~P}",
+                 "samples": [float(x) for x in samples.magnitude]}))
+            values[role]["waveform"] = samples
     store.add_readings(run_id, rows)
     return values
 
