@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any, Callable
 
@@ -102,7 +101,8 @@ def run(obj: Context, procedure: str | None, room: str | None, resume_id: str | 
                           fix="e.g. xcal run kvp-accuracy --room 3")
     else:
         plan = plan_run(procedure, room, site=obj.site, allow_expired_calibration=allow_expired)
-    if plan.site.is_demo if hasattr(plan, "site") else not (obj.site or os.environ.get("XCAL_SITE")):
+    first = plan.plans[0] if isinstance(plan, BundlePlan) else plan
+    if first.site.is_demo:
         console.note(DEMO_NOTE)
     with console.progress(plan):
         if stored is not None:
