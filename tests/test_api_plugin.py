@@ -111,3 +111,15 @@ def test_api_runs_a_procedure_of_entered_values_from_an_inputs_file(tmp_path):
                                                           "thyroid_shield_defect": xcal.units.Q_(0, "mm**2")})
     assert not result.passed and [c.name for c in result.failed] == ["light-field-congruence-length"]
     assert not by_map.passed and [c.name for c in by_map.failed] == ["apron-defect-critical"]
+
+
+def test_api_rejects_a_parameter_of_the_wrong_kind(tmp_path):
+    from xcal.errors import ConfigError
+
+    with xcal.load_site(db=tmp_path / "r.sqlite3").room(3).session() as session:
+        with pytest.raises(ConfigError, match="parameter 'sid'"):
+            session.run("kvp-accuracy", parameters={"sid": xcal.units.Q_(80, "kV")})
+        with pytest.raises(ConfigError, match="parameter 'repeats'"):
+            session.run("kvp-accuracy", parameters={"repeats": True})
+        with pytest.raises(ConfigError, match="station 1"):
+            session.run("kvp-accuracy", parameters={"stations": [{"kv": 80}]})

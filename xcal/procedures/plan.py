@@ -64,9 +64,21 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
         if key not in params:
             raise ConfigError(f"procedure {procedure.id} has no parameter '{key}'",
                               fix=f"use one of: {', '.join(params)}")
-        if type(value) is not type(params[key]) and not (hasattr(value, "units") and hasattr(params[key], "units")):
-            raise ConfigError(f"parameter '{key}' of {procedure.id} must be like {params[key]!r}, got {value!r}",
-                              fix="give a value of the same kind as the procedure's default")
+        default = params[key]
+        same_kind = (value.dimensionality == default.dimensionality if hasattr(default, "units")
+                     and hasattr(value, "units") else type(value) is type(default))
+        if not same_kind or isinstance(value, bool):
+            raise ConfigError(f"parameter '{key}' of {procedure.id} must be like {default!r}, got {value!r}",
+                              fix="give a value of the same kind as the procedure's default (a quantity of the "
+                                  "same dimension, a whole number, or a list of stations)")
+        if isinstance(value, list):
+            from .model import TECHNIQUE_KEYS
+
+            for i, station in enumerate(value, 1):
+                for k, v in dict(station).items():
+                    if k not in TECHNIQUE_KEYS or (TECHNIQUE_KEYS[k] is not None and not hasattr(v, "units")):
+                        raise ConfigError(f"parameter '{key}' station {i}: '{k}' = {v!r} is not a technique setting "
+                                          "with a unit", fix=f"use keys {', '.join(TECHNIQUE_KEYS)} with Quantities")
         params[key] = value
 
     instruments: dict[str, Instrument] = {}
