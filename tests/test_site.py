@@ -52,7 +52,7 @@ def test_unknown_capability_in_a_site_file(tmp_path):
 
 def test_unknown_limit_set_in_a_room(tmp_path):
     with pytest.raises(ConfigError, match="unknown limit set 'cfr-1021'") as err:
-        load_site(_site(tmp_path, {"    limit_sets: [example-dxr-manufacturer, cfr-1020, aapm-74, lambert-mckeon-2001, 10cfr35-survey]\n"
+        load_site(_site(tmp_path, {"    limit_sets: [example-dxr-manufacturer, cfr-1020, aapm-74, lambert-mckeon-2001, 10cfr35-survey, iec-61223-3-1]\n"
                                    "    instruments:\n      kvp_meter: kvp-1\n      electrometer":
                                    "    limit_sets: [example-dxr-manufacturer, cfr-1021]\n"
                                    "    instruments:\n      kvp_meter: kvp-1\n      electrometer"}))

@@ -109,3 +109,16 @@ def test_apron_inspection_rejects_a_crack_over_the_gonads_and_accepts_a_defect_o
     other = next(c for c in good.checks if c.check_id == "apron-defect-other")
     assert other.value.to("mm**2").magnitude == 670 and other.verdict in ("PASS", "WARN")     # on the limit
     assert good.verdict == "PASS" and other.limit.set_id == "lambert-mckeon-2001"
+
+
+def test_dap_display_against_the_reference_meter(tmp_path):
+    good = run_plan(plan_run("dap-accuracy", 3), db=tmp_path / "r.sqlite3",
+                    inputs=load_inputs(INPUTS / "dap-display-good.yaml"))
+    (check,) = good.checks
+    measured = check.nominal.to("µGy*m**2").magnitude
+    # The simulated reference meter sees about 1.2 mGy over 100 cm² at 1 m: about 12 µGy·m².
+    assert 9 < measured < 15 and check.limit.text == "±25 %" and check.limit.set_id == "iec-61223-3-1"
+    assert check.deviation_percent == pytest.approx((11.5 / measured - 1) * 100) and good.verdict == "PASS"
+    high = run_plan(plan_run("dap-accuracy", 3), db=tmp_path / "r.sqlite3",
+                    inputs=load_inputs(INPUTS / "dap-display-high.yaml"))
+    assert high.verdict == "FAIL" and high.checks[0].deviation_percent > 25

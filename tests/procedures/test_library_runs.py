@@ -92,7 +92,7 @@ def test_every_library_procedure_is_exercised_here():
     exercised = {"kvp-accuracy", "kvp-reproducibility", "timer-accuracy", "output-reproducibility",
                  "output-reproducibility-4", "ma-linearity", "mas-linearity", "hvl", "radiographic-acceptance",
                  "collimation", "pbl", "apron-inspection",   # these three run in test_entered_values.py
-                 "survey-meter-calibration"}
+                 "survey-meter-calibration", "dap-accuracy"}
     assert set(library_paths()) == exercised
 
 

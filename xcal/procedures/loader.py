@@ -247,9 +247,10 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
             raise fail(f"check '{node['id']}': unknown result '{result}'", node.value_mark("result"),
                        fix=f"use one of: {', '.join(results) or '(define results first)'}")
         nominal = node.get("nominal")
-        if nominal is not None and nominal not in station_keys:
-            raise fail(f"check '{node['id']}': nominal '{nominal}' is not a station setting",
-                       node.value_mark("nominal"), fix=f"use one of: {', '.join(sorted(station_keys))}")
+        references = station_keys | {r for r in results if results[r].per == "run" and r != result}
+        if nominal is not None and nominal not in references:
+            raise fail(f"check '{node['id']}': nominal '{nominal}' is neither a station setting nor a run result",
+                       node.value_mark("nominal"), fix=f"use one of: {', '.join(sorted(references))}")
         if known_limits is not None:
             if limit not in known_limits:
                 raise fail(f"check '{node['id']}': no limit set defines the limit '{limit}'",

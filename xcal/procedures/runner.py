@@ -407,7 +407,10 @@ def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any]
         else:
             targets = [(str(sr.station.index), sr.station, sr.results[check.result]) for sr in stations]
         for where, station, value in targets:
-            nominal = station.values[check.nominal] if (station and check.nominal) else None
+            if check.nominal in run_results:
+                nominal = run_results[check.nominal]
+            else:
+                nominal = station.values[check.nominal] if (station and check.nominal) else None
             if nominal is not None:
                 value = value.to(nominal.units)
             context = {**{k: v for k, v in plan.parameters.items() if hasattr(v, "units")},
