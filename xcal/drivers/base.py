@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..errors import ProtocolError
 from .capabilities import InstrumentIdentity
 from .link import LinkSettings, Transport, open_transport
 
@@ -16,6 +17,12 @@ if TYPE_CHECKING:  # pragma: no cover
     import pint
 
 PROTOCOL_STATUSES = ("PUBLIC", "PARTIAL", "DECLARATIVE", "MANUAL", "IMPORT")
+
+
+def unexpected_reply(where: Any, command: str, reply: object, expected: str, fix: str) -> ProtocolError:
+    """The ProtocolError for a reply that does not fit the protocol: instrument, command, reply, expectation."""
+    return ProtocolError(f"{where.instrument} answered {reply!r} to {command!r}; expected {expected}",
+                         instrument=where.instrument, resource=where.resource, fix=fix)
 
 
 class Driver:

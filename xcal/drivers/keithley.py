@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from ..errors import ConfigError, InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from ..units import Q_, has_dimension, parse_quantity
-from .base import Driver
+from .base import Driver, unexpected_reply
 from .capabilities import InstrumentIdentity
 from .link import LinkSettings
 
@@ -73,11 +73,10 @@ class Reading6514:
     status: float
 
 
-def _unexpected(where: Where, command: str, reply: str, expected: str) -> ProtocolError:
-    return ProtocolError(f"{where.instrument} answered {reply!r} to {command!r}; expected {expected}",
-                         instrument=where.instrument, resource=where.resource,
-                         fix="check that the electrometer speaks SCPI with CR LF at 9600 baud (RS-232) or is "
-                             "on this GPIB address; a garbled reply can also mean a bad cable")
+def _unexpected(where: Where, command: str, reply: object, expected: str) -> ProtocolError:
+    return unexpected_reply(where, command, reply, expected,
+                            "check that the electrometer speaks SCPI with CR LF at 9600 baud (RS-232) or is "
+                            "on this GPIB address; a garbled reply can also mean a bad cable")
 
 
 def _finite(text: str, command: str, reply: str, where: Where) -> float:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import ConfigError, InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from ..units import Q_, has_dimension, parse_quantity
-from .base import Driver
+from .base import Driver, unexpected_reply
 from .capabilities import InstrumentIdentity
 from .link import LinkSettings, open_transport
 
@@ -91,11 +91,10 @@ class DapMeasurement:
     exposure_time: "pint.Quantity"
 
 
-def _unexpected(where: Where, command: str, reply: str, expected: str) -> ProtocolError:
-    return ProtocolError(f"{where.instrument} answered {reply!r} to {command!r}; expected {expected}",
-                         instrument=where.instrument, resource=where.resource,
-                         fix="check the serial settings (baud, termination) and the cable; make sure this "
-                             "is a DIAMENTOR on its remote protocol")
+def _unexpected(where: Where, command: str, reply: object, expected: str) -> ProtocolError:
+    return unexpected_reply(where, command, reply, expected,
+                            "check the serial settings (baud, termination) and the cable; make sure this "
+                            "is a DIAMENTOR on its remote protocol")
 
 
 def reported_error(command: str, code: str, where: Where) -> InstrumentReportedError:

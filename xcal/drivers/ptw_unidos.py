@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 from ..errors import (ConfigError, InstrumentError, InstrumentReportedError, InstrumentTimeout,
                       ProtocolError)
 from ..units import Q_, has_dimension, parse_quantity
-from .base import Driver
+from .base import Driver, unexpected_reply
 from .capabilities import InstrumentIdentity
 from .link import LinkSettings
 
@@ -147,11 +147,10 @@ class ZeroStatus:
     total: "pint.Quantity"
 
 
-def _unexpected(where: Where, command: str, reply: str, expected: str) -> ProtocolError:
-    return ProtocolError(f"{where.instrument} answered {reply!r} to {command!r}; expected {expected}",
-                         instrument=where.instrument, resource=where.resource,
-                         fix="check that this is a UNIDOS Tango/Romeo on its remote protocol; a garbled "
-                             "reply can also mean a bad cable or wrong serial settings")
+def _unexpected(where: Where, command: str, reply: object, expected: str) -> ProtocolError:
+    return unexpected_reply(where, command, reply, expected,
+                            "check that this is a UNIDOS Tango/Romeo on its remote protocol; a garbled "
+                            "reply can also mean a bad cable or wrong serial settings")
 
 
 def reported_error(command: str, code: str, where: Where) -> InstrumentReportedError:

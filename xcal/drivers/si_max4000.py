@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import ConfigError, InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from ..units import Q_, has_dimension, parse_quantity
-from .base import Driver
+from .base import Driver, unexpected_reply
 from .capabilities import InstrumentIdentity
 from .link import LinkSettings
 
@@ -68,10 +68,9 @@ class Coded(NamedTuple):
 
 
 def _unexpected(where: Where, command: str, reply: object, expected: str) -> ProtocolError:
-    return ProtocolError(f"{where.instrument} answered {reply!r} to {command!r}; expected {expected}",
-                         instrument=where.instrument, resource=where.resource,
-                         fix="check the cable and 19200 8N1 without handshake; this protocol is PARTIAL, so "
-                             "an unexpected reply may also be firmware the notes do not cover")
+    return unexpected_reply(where, command, reply, expected,
+                            "check the cable and 19200 8N1 without handshake; this protocol is PARTIAL, so "
+                            "an unexpected reply may also be firmware the notes do not cover")
 
 
 def parse_reply(command: str, raw: bytes, where: Where = Where()) -> str:

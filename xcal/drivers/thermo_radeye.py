@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import ConfigError, ProtocolError
 from ..units import Q_, parse_quantity
-from .base import Driver
+from .base import Driver, unexpected_reply
 from .capabilities import InstrumentIdentity
 from .link import LinkSettings
 
@@ -51,10 +51,9 @@ class Where(NamedTuple):
 
 
 def _unexpected(where: Where, command: str, reply: object, expected: str) -> ProtocolError:
-    return ProtocolError(f"{where.instrument} answered {reply!r} to {command!r}; expected {expected}",
-                         instrument=where.instrument, resource=where.resource,
-                         fix="check the unit sits in its IR dock and the port is 9600 7E2; the protocol is "
-                             "PARTIAL, so this unit may answer in a way the notes do not cover")
+    return unexpected_reply(where, command, reply, expected,
+                            "check the unit sits in its IR dock and the port is 9600 7E2; the protocol is "
+                            "PARTIAL, so this unit may answer in a way the notes do not cover")
 
 
 def parse_wake(answer: bytes, where: Where = Where()) -> None:

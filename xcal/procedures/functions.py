@@ -81,7 +81,8 @@ def over_values(name: str, values: list[Any], station: Station | None = None) ->
     if name == "per_mas":
         if station is None:
             raise ValueError("per_mas works on one station")
-        return (analysis.mean(values) / station_mas(station)).to(f"{analysis.mean(values).units}/mAs")
+        mean = analysis.mean(values)
+        return (mean / station_mas(station)).to(f"{mean.units}/mAs")
     raise ValueError(f"{name} is not a station or run function")
 
 
