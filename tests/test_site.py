@@ -52,7 +52,7 @@ def test_unknown_capability_in_a_site_file(tmp_path):
 
 def test_unknown_limit_set_in_a_room(tmp_path):
     with pytest.raises(ConfigError, match="unknown limit set 'cfr-1021'") as err:
-        load_site(_site(tmp_path, {"    limit_sets: [example-dxr-manufacturer, cfr-1020, aapm-74, lambert-mckeon-2001, 10cfr35-survey, iec-61223-3-1]\n"
+        load_site(_site(tmp_path, {"    limit_sets: [example-dxr-manufacturer, cfr-1020, aapm-74, lambert-mckeon-2001, 10cfr35-survey, iec-61223-3-1, ncrp-147]\n"
                                    "    instruments:\n      kvp_meter: kvp-1\n      electrometer":
                                    "    limit_sets: [example-dxr-manufacturer, cfr-1021]\n"
                                    "    instruments:\n      kvp_meter: kvp-1\n      electrometer"}))
@@ -82,3 +82,42 @@ def test_expired_calibration_is_refused_with_the_instrument_and_date(tmp_path):
     assert "--allow-expired-calibration" in err.value.fix
     assert inst.check_calibration(dt.date(2026, 1, 31)) is True          # due today is still in date
     assert inst.check_calibration(dt.date(2026, 2, 1), "spare meter at repair") is False
+
+
+def test_a_certificate_with_one_reference_condition_is_refused(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_site(_site(tmp_path, {"      reference_pressure: 101.325 kPa\n": ""}))
+    assert "ec-1" in err.value.message and "reference_temperature without the other" in err.value.message
+    assert err.value.line is not None and "reference_pressure" in err.value.fix
+
+
+def test_a_check_source_of_an_unknown_nuclide_needs_its_half_life(tmp_path):
+    import datetime as dt
+
+    old = "      source: Cs-137 button source CS-0113 in the meter's check-source holder\n      nuclide: Cs-137\n"
+    with pytest.raises(ConfigError) as err:
+        load_site(_site(tmp_path, {old: "      source: Co-57 disc\n      nuclide: Co-57\n"}))
+    assert "no half-life known for 'Co-57'" in err.value.message and "half_life" in err.value.fix
+    site = load_site(_site(tmp_path, {old: "      source: Co-57 disc\n      nuclide: Co-57\n      half_life: 272 d\n"}))
+    source = site.instruments["gm-1"].check_source
+    # One half-life (272 days) after the 2026-01-15 baseline of 40 µSv/h, 20 µSv/h is expected.
+    assert source.expected(dt.date(2026, 1, 15) + dt.timedelta(days=272)).to("µSv/h").magnitude == pytest.approx(20.0)
+
+
+def test_room_parameters_override_a_procedures_defaults_and_are_checked(tmp_path):
+    from xcal.procedures.session import plan_run
+
+    site = load_site(DEMO_SITE)
+    plan = plan_run("hvl", 13, site=site)
+    assert plan.parameters["kv"].to("kV").magnitude == 70
+    assert [s["added_filtration"].to("mm").magnitude for s in plan.parameters["stations"]] == [0, 0.5, 1, 2, 3, 0]
+    bad = load_site(_site(tmp_path, {"      hvl:\n        kv: 70 kV\n": "      hvl:\n        kvp: 70 kV\n"}))
+    with pytest.raises(ConfigError) as err:
+        plan_run("hvl", 13, site=bad)
+    assert "has no parameter 'kvp'" in err.value.message
+
+
+def test_a_room_simulation_group_with_a_wrong_unit_points_at_it(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_site(_site(tmp_path, {"normal_current: 2.5 mA": "normal_current: 2.5 kV"}))
+    assert "normal_current" in err.value.message and err.value.line is not None

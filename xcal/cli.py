@@ -50,8 +50,9 @@ def _guard(func: Callable[..., int | None]) -> Callable[..., None]:
 @click.version_option(__version__, prog_name="xcal")
 @click.option("--site", envvar="XCAL_SITE", metavar="FILE",
               help="Site file (facility, rooms, instruments). Default: the built-in simulated demo site.")
-@click.option("--db", envvar="XCAL_DB", metavar="PATH",
-              help="Record store (SQLite file). Default: xcal.sqlite3 in the user data folder.")
+@click.option("--db", envvar="XCAL_DB", metavar="PATH|URL",
+              help="Record store: a SQLite file, or a postgresql://user@host/dbname URL (needs the postgres "
+                   "extra). Default: xcal.sqlite3 in the user data folder.")
 @click.option("--debug", is_flag=True, help="Show tracebacks and raw instrument I/O.")
 @click.pass_context
 def main(ctx: click.Context, site: str | None, db: str | None, debug: bool) -> None:
@@ -321,17 +322,27 @@ def correct(obj: Context, run_id: str, reading_id: int, value: str, reason: str,
 @click.option("--room", required=True, help="Room id.")
 @click.option("--result", "result", required=True, help="Check id, e.g. kvp-accuracy or hvl-minimum.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also draw the trend against its limits to FILE: .png or .svg.")
 @click.pass_obj
 @_guard
-def trend(obj: Context, room: str, result: str, as_json: bool) -> int:
-    """A check's values over time in a room, against its limits (a table; JSON with --json)."""
-    from .console import print_trend
+def trend(obj: Context, room: str, result: str, as_json: bool, output: str | None) -> int:
+    """A check's values over time in a room, against its limits (a table; JSON with --json; a plot with -o)."""
+    from .console import print_trend, print_trend_plot
     from .records.store import Store
     from .records.trend import trend as query
 
+    if output:
+        from .reports.plots import file_format
+
+        file_format(output)
     with Store(obj.db) as store:
         points = query(store, room, result)
     print_trend(points, room, result, as_json=as_json)
+    if output:
+        from .reports.plots import write_trend
+
+        print_trend_plot(write_trend(points, output, room=room, result=result), output, room, result, as_json)
     return 0
 
 

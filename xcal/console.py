@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 from .procedures.runner import RunObserver
 
-_VERDICT_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red", "NOT_DONE": "dim"}
+_VERDICT_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red", "NOT_DONE": "dim", "INFO": "cyan"}
 _READING_LABELS = (("kvp_ppv", "PPV"), ("kvp_max", "max"), ("kvp_avg", "avg"), ("exposure_time", "t"),
                    ("air_kerma", "K"), ("air_kerma_rate", "K rate"), ("charge", "Q"), ("dap", "DAP"))
 
@@ -123,6 +123,10 @@ class RunConsole(RunObserver):
             table.add_column(col, overflow="fold")
         sources: dict[str, int] = {}
         for c in result.checks:
+            if c.verdict == "INFO":
+                table.add_row(c.where or "run", c.title, _fmt(c.value), "", c.limit.text, "",
+                              f"[{_VERDICT_STYLE[c.verdict]}]{c.verdict}[/]")
+                continue
             ref = sources.setdefault(f"{c.limit.set_id}: {c.limit.source}", len(sources) + 1)
             err = ""
             if c.deviation is not None:
@@ -328,9 +332,7 @@ def print_shielding(result: Any) -> None:
 
 def print_trend(points: list[Any], room: str, result: str, as_json: bool = False) -> None:
     if as_json:
-        from dataclasses import asdict
-
-        print(json.dumps([asdict(p) for p in points], indent=2, ensure_ascii=False))
+        print(json.dumps([p.record() for p in points], indent=2, ensure_ascii=False))
         return
     from rich.table import Table
 
@@ -346,6 +348,15 @@ def print_trend(points: list[Any], room: str, result: str, as_json: bool = False
                       f"[{_VERDICT_STYLE.get(p.verdict, '')}]{p.verdict}[/]", "SIMULATED" if p.simulated else "")
     out.print(table)
     out.print(f"  source: {points[-1].source}")
+
+
+def print_trend_plot(written: Any, output: str, room: str, result: str, as_json: bool = False) -> None:
+    """Where the trend plot went (stderr with --json, so stdout stays JSON); on stderr when none was drawn."""
+    if written is None:
+        _console(to_stderr=True).print(f"nothing to plot: no complete runs in room {room} with a check '{result}'; "
+                                       f"{output} was not written", markup=False)
+        return
+    _console(to_stderr=as_json).print(f"plot written to {written}", markup=False)
 
 
 def print_due(items: list[Any], as_json: bool = False) -> None:

@@ -22,17 +22,49 @@ SIMULATED = "simulated"
 WIRE_FAULT_KINDS = ("silence", "delay", "drop", "garble", "partial", "error")
 
 
+HALF_LIVES_YEARS = {"Cs-137": 30.08}
+"""Half-lives of check-source nuclides (qc-reference §4); give `half_life:` for any other nuclide."""
+
+
 @dataclass(frozen=True)
 class Calibration:
+    """The instrument's calibration certificate; a vented ion chamber's certificate states the reference
+    temperature and pressure its factor holds at (k_TP is computed against them, never a hidden default)."""
+
     certificate: str
     date: dt.date
     due: dt.date
     laboratory: str = ""
     note: str = ""
+    reference_temperature: Any = None
+    reference_pressure: Any = None
 
     def snapshot(self) -> dict[str, str]:
-        return {"certificate": self.certificate, "laboratory": self.laboratory,
+        snap = {"certificate": self.certificate, "laboratory": self.laboratory,
                 "date": self.date.isoformat(), "due": self.due.isoformat(), "note": self.note}
+        if self.reference_temperature is not None:
+            snap["reference_temperature"] = f"{self.reference_temperature:~P}"
+            snap["reference_pressure"] = f"{self.reference_pressure:~P}"
+        return snap
+
+
+@dataclass(frozen=True)
+class CheckSource:
+    """A survey meter's check source and the reading taken with it at calibration (the constancy baseline)."""
+
+    source: str
+    nuclide: str
+    baseline: Any
+    date: dt.date
+    half_life_years: float
+
+    def expected(self, today: dt.date) -> Any:
+        """The baseline decayed to `today`: baseline × 2^(−t/T½)."""
+        from .analysis import decay
+        from .units import Q_
+
+        elapsed = Q_((today - self.date).days / 365.25, "year")
+        return decay(self.baseline, elapsed, Q_(self.half_life_years, "year"))
 
 
 @dataclass(frozen=True)
@@ -48,10 +80,23 @@ class Instrument:
     options: dict[str, Any] = field(default_factory=dict)
     timeout: Any = None
     simulation: dict[str, Any] = field(default_factory=dict)
+    check_source: CheckSource | None = None
 
     @property
     def simulated(self) -> bool:
         return self.resource == SIMULATED
+
+    def values(self, today: dt.date) -> dict[str, Any]:
+        """Quantities a procedure may use from this instrument's site entry (prefixed with its role there):
+        calibration_temperature/pressure (the certificate's reference conditions) and check_source_expected
+        (the check-source baseline decayed to today)."""
+        values: dict[str, Any] = {}
+        if self.calibration.reference_temperature is not None:
+            values["calibration_temperature"] = self.calibration.reference_temperature
+            values["calibration_pressure"] = self.calibration.reference_pressure
+        if self.check_source is not None:
+            values["check_source_expected"] = self.check_source.expected(today)
+        return values
 
     def describe(self) -> str:
         return f"{self.id} ({self.make} {self.model}, serial {self.serial})"
@@ -84,6 +129,8 @@ class Room:
     instruments: dict[str, str]
     simulation: dict[str, Any] | None = None
     wire_faults: tuple[dict[str, Any], ...] = ()
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per procedure id, this room's own parameter values (its survey points, its techniques)."""
 
     def label(self) -> str:
         return f"room {self.id} ({self.name})" if self.name else f"room {self.id}"
@@ -138,7 +185,7 @@ def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folde
     node = expect_map(node, mark, "an instrument")
     check_keys(node, "an instrument", required=("id", "make", "model", "serial", "driver", "resource",
                                                 "capabilities", "calibration"),
-               optional=("options", "timeout", "note", "simulation"))
+               optional=("options", "timeout", "note", "simulation", "check_source"))
     iid = expect_str(node["id"], node.value_mark("id"), "instrument id")
     caps = expect_list(node["capabilities"], node.value_mark("capabilities"), f"capabilities of {iid}")
     for i, cap in enumerate(caps):
@@ -147,10 +194,18 @@ def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folde
                        fix=f"use one of: {', '.join(capabilities)}")
     cal = expect_map(node["calibration"], node.value_mark("calibration"), f"calibration of {iid}")
     check_keys(cal, f"calibration of {iid}", required=("certificate", "date", "due"),
-               optional=("laboratory", "note"))
+               optional=("laboratory", "note", "reference_temperature", "reference_pressure"))
+    conditions = [k for k in ("reference_temperature", "reference_pressure") if k in cal]
+    if len(conditions) == 1:
+        raise fail(f"calibration of {iid} gives {conditions[0]} without the other reference condition",
+                   cal.value_mark(conditions[0]), fix="give both reference_temperature and reference_pressure, as "
+                                                      "the certificate states them (e.g. 22 °C and 101.325 kPa)")
     calibration = Calibration(str(cal["certificate"]), _date(cal, "date", f"{iid} calibration"),
                               _date(cal, "due", f"{iid} calibration"), str(cal.get("laboratory", "")),
-                              str(cal.get("note", "")))
+                              str(cal.get("note", "")),
+                              *(quantity_at(cal, k, d, f"{iid} calibration {k}") if conditions else None
+                                for k, d in (("reference_temperature", "temperature"),
+                                             ("reference_pressure", "pressure"))))
     if calibration.due < calibration.date:
         raise fail(f"instrument {iid}: calibration due {calibration.due} is before its date {calibration.date}",
                    cal.value_mark("due"), fix="check the two dates on the certificate")
@@ -161,9 +216,26 @@ def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folde
     timeout = quantity_at(node, "timeout", "time", f"timeout of {iid}") if "timeout" in node else None
     simulation = _plain(expect_map(node.get("simulation", YMap(mark)), node.value_mark("simulation"),
                                    f"simulation settings of {iid}"))
+    check_source = _parse_check_source(node, iid) if "check_source" in node else None
     return Instrument(iid, str(node["make"]), str(node["model"]), str(node["serial"]), str(node["driver"]),
                       str(node["resource"]), tuple(str(c) for c in caps), calibration, options, timeout,
-                      simulation)
+                      simulation, check_source)
+
+
+def _parse_check_source(node: YMap, iid: str) -> CheckSource:
+    what = f"check source of {iid}"
+    cs = expect_map(node["check_source"], node.value_mark("check_source"), what)
+    check_keys(cs, what, required=("source", "nuclide", "baseline", "date"), optional=("half_life",))
+    nuclide = str(cs["nuclide"])
+    if "half_life" in cs:
+        half_life = float(quantity_at(cs, "half_life", "time", f"{what} half_life").to("year").magnitude)
+    elif nuclide in HALF_LIVES_YEARS:
+        half_life = HALF_LIVES_YEARS[nuclide]
+    else:
+        raise fail(f"{what}: no half-life known for '{nuclide}'", cs.value_mark("nuclide"),
+                   fix=f"give `half_life:` (e.g. 30.08 year), or use one of: {', '.join(HALF_LIVES_YEARS)}")
+    baseline = quantity_at(cs, "baseline", "dose_rate", f"{what} baseline")
+    return CheckSource(str(cs["source"]), nuclide, baseline, _date(cs, "date", what), half_life)
 
 
 def _resolve_command_map(value: str, folder: Path, options: YMap) -> Path:
@@ -186,6 +258,18 @@ _SIM_KEYS = {  # site key -> (RoomSimulation field, dimension or None for plain 
     "meter_distance": ("meter_distance_cm", "length", "cm"),
     "seed": ("seed", None, None),
     "ambient_dose_rate": ("ambient_dose_rate_usv_h", "dose_rate", "µSv/h"),
+    "temperature": ("ambient_temperature_c", "temperature", "degC"),
+    "pressure": ("ambient_pressure_kpa", "pressure", "kPa"),
+    "leakage_fraction": ("leakage_fraction", None, None),
+    "scatter_fraction": ("scatter_fraction", None, None),
+    "phantom_attenuation": ("phantom_attenuation_per_cm", "1/length", "1/cm"),
+}
+_GROUP_KEYS = {  # grouped site keys -> their RoomSimulation fields
+    "fluoroscopy": {"kv": ("fluoro_kv", "voltage", "kV"), "normal_current": ("fluoro_ma_normal", "current", "mA"),
+                    "high_current": ("fluoro_ma_high", "current", "mA"),
+                    "point_distance": ("fluoro_point_distance_cm", "length", "cm")},
+    "aec": {"current": ("aec_ma", "current", "mA"), "detector_air_kerma": ("aec_detector_kerma_ugy", "air_kerma", "µGy"),
+            "detector_distance": ("aec_detector_distance_cm", "length", "cm")},
 }
 _NOISE_KEYS = {"kv": "kv_noise_cv", "output": "output_noise_cv", "time": "time_noise_cv"}
 _FAULT_KEYS = {
@@ -195,6 +279,7 @@ _FAULT_KEYS = {
     "timer_drift": ("timer_drift_percent", "dimensionless", "percent"),
     "missing_filtration": ("missing_filtration_mm_al", "length", "mm"),
     "extra_output_cv": ("extra_output_cv", None, None),
+    "aec_noise_cv": ("aec_noise_cv", None, None),
 }
 GENERATORS = ("single-phase", "three-phase", "high-frequency")
 
@@ -234,8 +319,15 @@ def _parse_simulation(node: Any, mark: Mark, room_id: str, instruments: dict[str
 
     what = f"room {room_id} simulation"
     node = expect_map(node, mark, what)
-    check_keys(node, what, optional=(*_SIM_KEYS, "noise", "faults", "wire_faults"))
+    check_keys(node, what, optional=(*_SIM_KEYS, *_GROUP_KEYS, "noise", "faults", "wire_faults"))
     sim = {spec[0]: _sim_value(node, key, spec, what) for key, spec in _SIM_KEYS.items() if key in node}
+    for group, keys in _GROUP_KEYS.items():
+        if group in node:
+            gnode = expect_map(node[group], node.value_mark(group), f"{what} {group}")
+            check_keys(gnode, f"{what} {group}", required=tuple(k for k in keys if k != "detector_distance"),
+                       optional=tuple(k for k in keys if k == "detector_distance"))
+            sim.update({spec[0]: _sim_value(gnode, key, spec, f"{what} {group}")
+                        for key, spec in keys.items() if key in gnode})
     if "noise" in node:
         noise = expect_map(node["noise"], node.value_mark("noise"), f"{what} noise")
         check_keys(noise, f"{what} noise", optional=_NOISE_KEYS)
@@ -316,7 +408,7 @@ def load_site(path: str | Path | None = None) -> Site:
     for i, node in enumerate(room_nodes):
         node = expect_map(node, room_nodes.item_mark(i), "a room")
         check_keys(node, "a room", required=("id", "limit_sets", "instruments"),
-                   optional=("name", "modality", "equipment", "simulation", "note"))
+                   optional=("name", "modality", "equipment", "simulation", "note", "parameters"))
         rid = str(node["id"])
         sets = expect_list(node["limit_sets"], node.value_mark("limit_sets"), f"room {rid} limit_sets")
         for j, set_id in enumerate(sets):
@@ -342,11 +434,23 @@ def load_site(path: str | Path | None = None) -> Site:
             raise fail(f"room id '{rid}' is used twice", node.mark, fix="give each room its own id")
         rooms[rid] = Room(rid, str(node.get("name", "")), str(node.get("modality", "")), equipment,
                           tuple(str(s) for s in sets), {str(k): str(v) for k, v in roles.items()},
-                          simulation, wire)
+                          simulation, wire, _parse_room_parameters(node, rid))
     schedule = _parse_schedule(root, rooms)
     retention = _parse_retention(root)
     return Site(facility, rooms, instruments, limit_sets, doc.path, doc.sha256, is_demo, folder, schedule,
                 retention)
+
+
+def _parse_room_parameters(node: YMap, rid: str) -> dict[str, dict[str, Any]]:
+    """`parameters: {PROCEDURE_ID: {NAME: VALUE}}`, parsed as a procedure file's parameters are."""
+    from .procedures.loader import _parse_parameters
+
+    if "parameters" not in node:
+        return {}
+    per_procedure = expect_map(node["parameters"], node.value_mark("parameters"), f"room {rid} parameters")
+    return {str(pid): _parse_parameters(expect_map(values, per_procedure.value_mark(pid),
+                                                   f"room {rid} parameters of {pid}"))
+            for pid, values in per_procedure.items()}
 
 
 def _parse_schedule(root: YMap, rooms: dict[str, Room]) -> tuple[Any, ...]:

@@ -92,7 +92,7 @@ def test_a_procedure_with_an_unsafe_expression_does_not_load(tmp_path):
     bad.write_text(text.replace("(abs(left) + abs(right)) / sid", "__import__('os').getcwd()"), encoding="utf-8")
     with pytest.raises(ConfigError) as err:
         load_procedure(bad)
-    assert "only abs, min, max, sqrt may be called" in err.value.message and err.value.line is not None
+    assert "only abs, min, max, sqrt, k_tp may be called" in err.value.message and err.value.line is not None
     mixed = tmp_path / "mixed.yaml"
     mixed.write_text(text.replace("(abs(left) + abs(right)) / sid", "left + sid / sid"), encoding="utf-8")
     with pytest.raises(ConfigError, match="units do not fit"):

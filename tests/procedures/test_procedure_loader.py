@@ -148,3 +148,37 @@ def test_unknown_procedure_name_lists_the_library():
 def test_yaml_tags_on_scalars_are_refused_too(tmp_path, limits):
     e = _error(tmp_path, GOOD.replace("title: kV test", "title: !!python/name:os.system ''"), limits)
     assert "YAML error" in e.message and e.line == 4
+
+
+def _library_text(name, old, new):
+    from xcal.procedures.loader import library_paths
+
+    text = library_paths()[name].read_text(encoding="utf-8")
+    assert old in text
+    return text.replace(old, new)
+
+
+def test_only_must_name_a_text_station_setting(tmp_path, limits):
+    e = _error(tmp_path, _library_text("area-survey", "only: {area: controlled}", "only: {occupancy: 1}"), limits)
+    assert "'occupancy' is not a text station setting" in e.message and "area" in e.fix
+
+
+def test_a_per_station_expression_may_use_station_settings_and_a_run_expression_may_not(tmp_path, limits):
+    p = _load(tmp_path, _library_text("leakage", "leakage_rate:", "leakage_rate:"), limits)
+    assert next(r for r in p.results if r.name == "leakage_rate").per == "station"
+    e = _error(tmp_path, _library_text("leakage", "    per: station\n", ""), limits)
+    assert "unknown name(s)" in e.message and "kerma_mean" in e.message
+
+
+def test_report_must_be_a_boolean_and_unit_must_fit(tmp_path, limits):
+    e = _error(tmp_path, _library_text("output", "    report: true\n    unit: µGy/mAs", "    report: yes please\n    unit: µGy/mAs"), limits)
+    assert "report must be true or false" in e.message
+    e = _error(tmp_path, _library_text("output", "unit: µGy/mAs", "unit: mGy/min"), limits)
+    assert "unit 'mGy/min' does not fit" in e.message and e.line is not None
+
+
+def test_an_expression_may_use_the_role_calibration_values(tmp_path, limits):
+    p = _load(tmp_path, _library_text("output", "k_tp(", "k_tp("), limits)
+    assert "electrometer_calibration_temperature" in next(r.of for r in p.results if r.name == "k_tp")
+    e = _error(tmp_path, _library_text("output", "electrometer_calibration_pressure)", "dosimeter_calibration_pressure)"), limits)
+    assert "dosimeter_calibration_pressure" in e.message

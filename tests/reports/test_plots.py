@@ -1,4 +1,5 @@
-"""Report plots: a kV waveform and check results as SVG text and PNG bytes, and the limit bands behind them."""
+"""Report plots: a kV waveform, check results and a check's trend over runs as SVG text, PNG bytes and files,
+and the limit bands behind them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from xcal.errors import ConfigError, RecordError
 from xcal.records.models import StoredCheck
+from xcal.records.trend import TrendPoint
 from xcal.reports import plots
 from xcal.reports.bands import LOWER, TWO_SIDED, UPPER, Band, band_of, tolerance_text
 
@@ -106,3 +109,73 @@ def test_lower_bound_from_a_table_uses_the_stored_bound() -> None:
     assert (band.side, band.low, band.high) == (LOWER, 2.9, None)
     assert tolerance_text(hvl) == "≥ table hvl-minimum-c = ≥ 2.9 mm"
     assert plots.results_png([hvl]).startswith(PNG_SIGNATURE)
+
+
+def trend_point(run: str, month: int, check: StoredCheck, simulated: bool = True) -> TrendPoint:
+    return TrendPoint(run, f"2026-{month:02d}-10T09:00:00+00:00", check.setting, check.value, check.unit,
+                      check.limit_text, check.source, check.verdict, simulated, check)
+
+
+# Three runs (January to March) at two stations; the March run is a real one and fails at 120 kV.
+TREND = [trend_point("A", 1, kvp(1, 60, 59.5, 3.0, "PASS")), trend_point("A", 1, kvp(4, 120, 121.0, 6.0, "PASS")),
+         trend_point("B", 2, kvp(1, 60, 60.8, 3.0, "PASS")), trend_point("B", 2, kvp(4, 120, 124.9, 6.0, "WARN")),
+         trend_point("C", 3, kvp(1, 60, 61.1, 3.0, "PASS"), False),
+         trend_point("C", 3, kvp(4, 120, 127.4, 6.0, "FAIL"), False)]
+
+
+def _markers(ax) -> list:
+    """The run markers of a trend panel: the lines drawn as markers only."""
+    return [line for line in ax.lines if line.get_linestyle() == "None"]
+
+
+def _band(ax) -> tuple[float, float]:
+    """The lowest and highest y of the panel's filled tolerance band."""
+    ys = [y for collection in ax.collections for path in collection.get_paths() for _, y in path.vertices]
+    return min(ys), max(ys)
+
+
+def test_trend_figure_has_a_panel_per_station_a_marker_per_run_and_each_station_s_band() -> None:
+    fig = plots.trend_figure(TREND, "3", "kvp-accuracy")
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["1: 60 kV 200 mA 50 ms", "4: 120 kV 200 mA 50 ms"]
+    for ax in fig.axes:
+        xs = [x for line in _markers(ax) for x in line.get_xdata()]
+        assert len(xs) == 3 and len(set(xs)) == 3                     # one point per run, each at its own time
+    fail = [line for line in _markers(fig.axes[1]) if line.get_color() == plots.VERDICT_COLOURS["FAIL"]]
+    assert [list(line.get_ydata()) for line in fail] == [[127.4]]
+    assert _band(fig.axes[0]) == pytest.approx((57.0, 63.0))        # 60 kV ± max(5 % = 3 kV, 2 kV)
+    assert _band(fig.axes[1]) == pytest.approx((114.0, 126.0))      # 120 kV ± max(5 % = 6 kV, 2 kV)
+    assert fig.axes[0].get_ylabel() == "kV" and fig.axes[1].get_xlabel() == "run started (UTC)"
+    title = fig.get_suptitle()
+    assert "kvp-accuracy in room 3" in title and "3 complete runs, 2026-01-10 to 2026-03-10" in title
+    texts = [t.get_text() for t in fig.texts]
+    assert "SIMULATED — not a measurement (2 of 3 runs)" in texts
+    caption = fig.get_supxlabel()
+    assert "±max(5 %, 2 kV) (example-dxr-manufacturer)" in caption and SOURCE in caption
+
+
+def test_a_trend_of_real_runs_has_no_simulated_mark() -> None:
+    fig = plots.trend_figure([p for p in TREND if not p.simulated], "3", "kvp-accuracy")
+    assert not any("SIMULATED" in t.get_text() for t in fig.texts)
+
+
+def test_an_upper_bound_band_reaches_down_to_the_axis_and_a_changed_limit_steps_between_runs() -> None:
+    ax = plots.trend_figure([trend_point("A", 1, linearity("1–2", 0.02, "PASS"))], "7", "ma-linearity").axes[0]
+    assert _band(ax) == pytest.approx((ax.get_ylim()[0], 0.1))
+    changed = [trend_point("A", 1, kvp(1, 60, 59.5, 3.0, "PASS")), trend_point("B", 2, kvp(1, 60, 59.5, 4.0, "PASS"))]
+    ax = plots.trend_figure(changed, "3", "kvp-accuracy").axes[0]
+    assert _band(ax) == pytest.approx((56.0, 64.0))
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "within tolerance: ±max(5 %, 2 kV) = ±4 kV (56–64 kV) (latest run)" in labels
+
+
+def test_write_trend_picks_the_format_by_suffix_and_writes_nothing_without_points(tmp_path) -> None:
+    png = plots.write_trend(TREND, tmp_path / "t.PNG", room="3", result="kvp-accuracy")
+    assert png.read_bytes().startswith(PNG_SIGNATURE)
+    svg = plots.write_trend(TREND, tmp_path / "t.svg", room="3", result="kvp-accuracy")
+    assert "kvp-accuracy in room 3" in svg_text(ET.parse(svg).getroot())
+    assert plots.write_trend([], tmp_path / "none.png", room="3", result="x") is None
+    assert not (tmp_path / "none.png").exists()
+    with pytest.raises(ConfigError, match=r"'\.gif'.*\.png and \.svg"):
+        plots.write_trend(TREND, tmp_path / "t.gif", room="3", result="kvp-accuracy")
+    with pytest.raises(RecordError, match="cannot write the plot"):
+        plots.write_trend(TREND, tmp_path / "no" / "t.svg", room="3", result="kvp-accuracy")

@@ -262,3 +262,18 @@ def test_error_reply_is_the_typed_error(tcp: TcpSimServer) -> None:
             driver.arm()
         assert (caught.value.code, caught.value.command) == ("E03", "STA")
         assert driver.status() == "RES"
+
+
+def test_a_vented_chamber_reads_low_in_thin_warm_air():
+    # At 24 °C and 99.0 kPa against a 22 °C, 101.325 kPa calibration, k_TP = 1.030420: the uncorrected
+    # display is the true air kerma / 1.030420.
+    from xcal.simulators.ptw_unidos import UnidosSimulator
+    from xcal.simulators.room import SimulatedExposure
+
+    sim = UnidosSimulator(n_k_gy_per_c=9.4e5, air_density_factor=1 / 1.030420)
+    sim.settings["ASE"] = True
+    exposure = SimulatedExposure(1, 80, 200, 100, 80, 100, 0.05, None, None, air_kerma_ugy=1000.0, hvl_mm_al=3.0)
+    assert sim.on_exposure(exposure)
+    assert sim.air_kerma_gy() == pytest.approx(1000e-6 / 1.030420, rel=1e-12)
+    with pytest.raises(ValueError, match="air_density_factor"):
+        UnidosSimulator(air_density_factor=0)

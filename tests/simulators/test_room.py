@@ -163,3 +163,44 @@ def test_bad_configurations_are_refused() -> None:
 def test_bad_techniques_are_refused(make_room: RoomFactory) -> None:
     with pytest.raises(ValueError):
         make_room().fire(80.0, 0.0, 100.0)
+
+
+def test_an_aec_exposure_ends_at_the_detector_target(make_room: RoomFactory) -> None:
+    # Detector at 110 cm behind 10 cm of acrylic (transmission e^(−0.2 × 10)), 100 mA, target 1 µGy:
+    # t = 1 / (Y µGy/mAs × 0.1 mA/ms × (100/110)² × e^−2) ms. The meter at 100 cm then reads Y × 0.1 × t.
+    room = make_room(aec_ma=100.0, aec_detector_kerma_ugy=1.0, aec_noise_cv=0.0, output_noise_cv=0.0,
+                     time_noise_cv=0.0, kv_noise_cv=0.0)
+    y = room._beam(80.0, 0.0).kerma_ugy_per_mas_at_1m
+    expected_ms = 1.0 / (y * 0.1 * (100 / 110) ** 2 * np.exp(-2.0))
+    exposure = room.fire_aec(80.0, 10.0)
+    assert exposure.ms_actual == pytest.approx(expected_ms, rel=1e-9)
+    thicker = room.fire_aec(80.0, 15.0)
+    assert thicker.ms_actual / exposure.ms_actual == pytest.approx(np.exp(0.2 * 5), rel=1e-9)
+
+
+def test_an_aec_compensates_output_noise(make_room: RoomFactory) -> None:
+    room = make_room(aec_ma=200.0, aec_detector_kerma_ugy=2.5, aec_noise_cv=0.0, output_noise_cv=0.05)
+    kerma = [room.fire_aec(80.0, 20.0).air_kerma_ugy for _ in range(8)]
+    assert np.std(kerma, ddof=1) / np.mean(kerma) < 0.01
+    with pytest.raises(ValueError, match="no automatic exposure control"):
+        make_room().fire_aec(80.0, 20.0)
+
+
+def test_fluoroscopy_technique_and_the_meter_distance(make_room: RoomFactory) -> None:
+    room = make_room(fluoro_kv=110.0, fluoro_ma_normal=2.0, fluoro_ma_high=4.0, fluoro_point_distance_cm=50.0,
+                     output_noise_cv=0.0)
+    assert room.fluoro_technique("high") == (110.0, 4.0, 50.0)
+    with pytest.raises(ValueError, match="no fluoroscopy"):
+        make_room().fluoro_technique("normal")
+    near = room.fire(80.0, 100.0, 100.0, distance_cm=50.0).air_kerma_ugy
+    far = room.fire(80.0, 100.0, 100.0).air_kerma_ugy
+    assert near / far == pytest.approx(4.0, rel=0.01)   # (100 cm / 50 cm)², within the time noise
+
+
+def test_scatter_at_a_survey_point_follows_fraction_distance_and_barrier(make_room: RoomFactory) -> None:
+    room = make_room(scatter_fraction=1e-3)
+    y = room._beam(100.0, 0.0).kerma_ugy_per_mas_at_1m
+    # Primary at the patient (100 cm): Y × 3 mA × 3600 s/h; × 1e-3 to 1 m; ÷ 2² at 2 m; × 0.1 transmission.
+    assert room.scatter_rate_ugy_h(100.0, 3.0, 2.0, 0.1) == pytest.approx(y * 3 * 3600 * 1e-3 / 4 * 0.1, rel=1e-12)
+    with pytest.raises(ValueError):
+        room.scatter_rate_ugy_h(100.0, 3.0, 0.0)

@@ -8,6 +8,7 @@ socket. The run's exposure control fires the room model instead of asking a tech
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -18,34 +19,99 @@ from ..site import Instrument, Room
 
 
 class SimulatedControl:
-    """Exposure control of a simulated room: the exposure fires by itself at the station's technique."""
+    """Exposure control of a simulated room: the exposure fires by itself at the station's technique.
 
-    def __init__(self, model: Any, fields: list[Any] | None = None) -> None:
+    A station's `mode` picks how: none (radiographic, at its kV, mA and time, the meter at `distance` when
+    given), `aec` (the AEC ends the exposure behind `phantom`), `fluoro-normal` / `fluoro-high` (the ABC
+    drives to the room's fluoroscopy technique, for the station's `time`, the meter at the room's
+    measurement point) and `leakage` (collimator closed: the meter, 1 m from the focal spot, sees only the
+    housing's leakage). Fields for instruments read without an exposure come from the station's
+    `reference_rate`, its survey `point` (scatter through the barrier), or the instruments' check sources.
+    """
+
+    def __init__(self, model: Any, fields: list[tuple[Any, Instrument]] | None = None,
+                 today: dt.date | None = None) -> None:
         self.model = model
         self.fields = fields if fields is not None else []
+        self.today = today or dt.date.today()
 
     def set_field(self, station: Station) -> None:
-        """Put the simulated survey instruments in the station's reference field (µSv/h)."""
-        rate = station.values.get("reference_rate")
-        if rate is None:
+        """Put the simulated survey instruments in the station's field (µSv/h)."""
+        values = station.values
+        if values.get("mode") == "check-source":
+            for simulator, inst in self.fields:
+                if inst.check_source is None:
+                    raise ConfigError(f"instrument {inst.describe()} has no check source",
+                                      fix="add `check_source:` (source, nuclide, baseline, date) to it in the site file")
+                simulator.set_field(float(inst.check_source.expected(self.today).to("µSv/h").magnitude))
+            return
+        if "point" in values:
+            rate = self._point_rate(station)
+        elif "reference_rate" in values:
+            rate = float(values["reference_rate"].to("µSv/h").magnitude)
+        else:
             raise ConfigError(f"station {station.index} ({station.label()}) gives no reference_rate",
                               fix="give `reference_rate:` (e.g. 20 µSv/h) for stations read without an exposure")
-        for simulator in self.fields:
-            simulator.set_field(float(rate.to("µSv/h").magnitude))
+        for simulator, _ in self.fields:
+            simulator.set_field(rate)
+
+    def _point_rate(self, station: Station) -> float:
+        """Scatter at a survey point during the station's beam-on technique (µGy/h, read as µSv/h)."""
+        from ..analysis.shielding import fit_parameters, transmission
+
+        values = station.values
+        for key in ("kv", "ma", "distance"):
+            if key not in values:
+                raise ConfigError(f"survey point station {station.index} ({station.label()}) gives no `{key}`",
+                                  fix="give kv, ma (the beam-on technique), distance (patient to point) and "
+                                      "barrier (its lead) for every survey point")
+        fit = fit_parameters("Rad Room (all barriers)", "secondary", "lead")
+        lead = values.get("barrier")
+        b = 1.0 if lead is None else float(transmission(lead, fit.alpha, fit.beta, fit.gamma).magnitude)
+        return self.model.scatter_rate_ugy_h(float(values["kv"].to("kV").magnitude),
+                                             float(values["ma"].to("mA").magnitude),
+                                             float(values["distance"].to("m").magnitude), b)
 
     def request_exposure(self, station: Station) -> None:
         values = station.values
-        kv = values["kv"].to("kV").magnitude
-        if "ma" in values and "time" in values:
-            ma, ms = values["ma"].to("mA").magnitude, values["time"].to("ms").magnitude
-        elif "mas" in values and "ma" in values:
-            ma = values["ma"].to("mA").magnitude
-            ms = (values["mas"] / values["ma"]).to("ms").magnitude
-        else:
-            raise ConfigError(f"station {station.index} ({station.label()}) does not give mA with a time or mAs",
-                              fix="give `ma:` and `time:` (or `ma:` and `mas:`) for every station")
-        added = values["added_filtration"].to("mm").magnitude if "added_filtration" in values else 0.0
-        self.model.fire(float(kv), float(ma), float(ms), float(added))
+        mode = values.get("mode")
+        distance = values["distance"].to("cm").magnitude if "distance" in values else None
+        try:
+            if mode == "aec":
+                if "phantom" not in values:
+                    raise ConfigError(f"AEC station {station.index} ({station.label()}) gives no phantom",
+                                      fix="give `phantom:` (e.g. 20 cm of acrylic) for every AEC station")
+                self.model.fire_aec(float(values["kv"].to("kV").magnitude),
+                                    float(values["phantom"].to("cm").magnitude), distance)
+                return
+            if mode in ("fluoro-normal", "fluoro-high"):
+                kv, ma, point = self.model.fluoro_technique(mode.removeprefix("fluoro-"))
+                ms = self._time(station)
+                self.model.fire(kv, ma, ms, distance_cm=point if distance is None else distance)
+                return
+            kv = values["kv"].to("kV").magnitude
+            if "ma" in values and "time" in values:
+                ma, ms = values["ma"].to("mA").magnitude, self._time(station)
+            elif "mas" in values and "ma" in values:
+                ma = values["ma"].to("mA").magnitude
+                ms = (values["mas"] / values["ma"]).to("ms").magnitude
+            else:
+                raise ConfigError(f"station {station.index} ({station.label()}) does not give mA with a time or mAs",
+                                  fix="give `ma:` and `time:` (or `ma:` and `mas:`) for every station")
+            added = values["added_filtration"].to("mm").magnitude if "added_filtration" in values else 0.0
+            factor = self.model.simulation.leakage_fraction if mode == "leakage" else 1.0
+            self.model.fire(float(kv), float(ma), float(ms), float(added),
+                            distance_cm=100.0 if mode == "leakage" else distance, field_factor=factor)
+        except ValueError as exc:
+            raise ConfigError(f"station {station.index} ({station.label()}): {exc}",
+                              fix="run the procedure in a room that has what the station asks for") from None
+
+    @staticmethod
+    def _time(station: Station) -> float:
+        if "time" not in station.values:
+            raise ConfigError(f"station {station.index} ({station.label()}) gives no time",
+                              fix="give `time:` for how long the beam is on")
+        return float(station.values["time"].to("ms").magnitude)
 
 
 @dataclass
@@ -139,7 +205,11 @@ def start_simulator(inst: Instrument, room: Room | None, model: Any | None,
     from ..simulators.server import serve_pty, serve_tcp
 
     module, _, attribute = target.partition(":")
-    simulator = getattr(importlib.import_module(module), attribute)(identity, **inst.simulation)
+    settings = dict(inst.simulation)
+    conditions = inst.calibration
+    if conditions.reference_temperature is not None and room is not None and room.simulation is not None:
+        settings["air_density_factor"] = _air_density_factor(inst, room)
+    simulator = getattr(importlib.import_module(module), attribute)(identity, **settings)
     serve = serve_tcp if "tcp" in transports else serve_pty
     server = serve(simulator, faults=faults, name=inst.id)
     if model is not None and hasattr(simulator, "on_exposure"):
@@ -148,8 +218,19 @@ def start_simulator(inst: Instrument, room: Room | None, model: Any | None,
         if room is not None and room.simulation is not None:
             simulator.set_field(float(room.simulation.get("ambient_dose_rate_usv_h", 0.1)))
         if fields is not None:
-            fields.append(simulator)
+            fields.append((simulator, inst))
     return server
+
+
+def _air_density_factor(inst: Instrument, room: Room) -> float:
+    """A vented chamber's response in the room's air relative to its calibration: 1 / k_TP."""
+    from ..analysis import k_tp
+    from ..units import Q_
+
+    sim = room.simulation or {}
+    factor = k_tp(Q_(sim.get("ambient_temperature_c", 22.0), "degC"), Q_(sim.get("ambient_pressure_kpa", 101.325), "kPa"),
+                  inst.calibration.reference_temperature, inst.calibration.reference_pressure)
+    return 1.0 / float(factor.magnitude)
 
 
 @contextlib.contextmanager
@@ -157,7 +238,7 @@ def simulated_room(plan: RunPlan) -> Iterator[SimulatedRoom]:
     """Start the room model and the simulators of the plan's simulated instruments; stop them on exit."""
     model = room_model(plan.room)
     resources: dict[str, str] = {}
-    fields: list[Any] = []
+    fields: list[tuple[Any, Instrument]] = []
     with contextlib.ExitStack() as stack:
         for inst in plan.instruments.values():
             if not inst.simulated or inst.id in resources:

@@ -19,7 +19,8 @@ from typing import Any
 
 _EXACT = 1e-9
 
-PASS, WARN, FAIL, NOT_DONE = "PASS", "WARN", "FAIL", "NOT_DONE"
+PASS, WARN, FAIL, NOT_DONE, INFO = "PASS", "WARN", "FAIL", "NOT_DONE", "INFO"
+"""INFO: a result reported without a limit (it never changes a run's verdict)."""
 
 _NUM = r"[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
 _PM = r"(?:±|\+/-|\+-)"
@@ -36,6 +37,7 @@ class Form(str, Enum):
     MIN = "min"
     DEFER = "defer"
     TABLE = "table"
+    REPORTED = "reported"
 
 
 _TABLE = re.compile(r"^(?P<side>≤|<=|≥|>=)\s*table\s+(?P<table>[A-Za-z0-9][A-Za-z0-9_.-]*)$")
@@ -140,6 +142,8 @@ class Tolerance:
         """
         if self.form is Form.DEFER:
             raise ValueError("this tolerance defers to the manufacturer and has no number to compare with")
+        if self.form is Form.REPORTED:
+            return Outcome(INFO, None, None, 0.0)
         if self.needs_nominal:
             if nominal is None:
                 raise ValueError(f"tolerance '{self.text}' needs the set (nominal) value")
@@ -206,3 +210,7 @@ def _parse_table(match: re.Match[str], cleaned: str) -> Tolerance:
         raise ToleranceError(f"unknown table '{name}' in '{cleaned}'",
                              fix=f"name one of the tables: {', '.join(LIMIT_TABLES)}")
     return Tolerance(Form.TABLE, cleaned, table=name, upper=match.group("side") in ("≤", "<="))
+
+
+REPORTED = Tolerance(Form.REPORTED, "reported (no limit)")
+"""The 'tolerance' of a result a procedure reports without judging it (verdict INFO); never parsed from YAML."""

@@ -1,7 +1,8 @@
 """A safe evaluator for the arithmetic a procedure may write in a result (`(abs(left) + abs(right)) / sid`).
 
-Only numbers, names of entered values and parameters, + − × / **, unary minus, and the functions abs, min,
-max and sqrt are allowed. Everything else — attribute access, subscripts, calls of anything else, lambdas,
+Only numbers, names of entered values, parameters, station settings and earlier results, + − × / **, unary
+minus, and the functions abs, min, max, sqrt and k_tp (temperature–pressure correction of a vented chamber,
+`k_tp(T, P, T0, P0)`) are allowed. Everything else — attribute access, subscripts, calls of anything else, lambdas,
 comprehensions, `__import__` — is refused when the file is loaded. Values are pint Quantities, so units
 follow the arithmetic.
 """
@@ -25,7 +26,13 @@ def _sqrt(x: Any) -> Any:
     return x ** 0.5
 
 
-FUNCTIONS: dict[str, Callable[..., Any]] = {"abs": abs, "min": min, "max": max, "sqrt": _sqrt}
+def _k_tp(temperature: Any, pressure: Any, t0: Any, p0: Any) -> Any:
+    from ..analysis import k_tp
+
+    return k_tp(temperature, pressure, t0, p0)
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {"abs": abs, "min": min, "max": max, "sqrt": _sqrt, "k_tp": _k_tp}
 
 
 class Expression:
@@ -64,7 +71,7 @@ class Expression:
             return
         else:
             raise ValueError(f"'{self.text}': {type(node).__name__} is not allowed in an expression "
-                             "(only numbers, names, + - * / **, abs, min, max, sqrt)")
+                             "(only numbers, names, + - * / **, abs, min, max, sqrt, k_tp)")
 
     def evaluate(self, values: dict[str, Any]) -> Any:
         missing = self.names - set(values)

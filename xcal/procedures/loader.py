@@ -10,7 +10,7 @@ from ..yamlfile import (Mark, YList, YMap, check_keys, expect_list, expect_map, 
                         load_yaml, quantity_at)
 from .functions import FUNCTIONS
 from .expressions import Expression
-from .model import (TECHNIQUE_KEYS, Bundle, CheckDef, EnterStep, ExposeStep, MeasureStep, Procedure,
+from .model import (INSTRUMENT_VALUES, TECHNIQUE_KEYS, Bundle, CheckDef, EnterStep, ExposeStep, MeasureStep, Procedure,
                     PromptStep, ResultDef, _PLACEHOLDER)
 
 LIBRARY = Path(__file__).with_name("library")
@@ -115,15 +115,20 @@ def _parse_enter(node: Any, mark: Mark, params: dict[str, Any]) -> EnterStep:
 
 
 def _check_expression(node: YMap, name: str, entered: dict[str, tuple[str, str]], params: dict[str, Any],
-                      earlier: dict[str, str]) -> str:
-    """Check a result expression at load: safe, its names known, units consistent; return its result's unit."""
+                      earlier: dict[str, str], roles: dict[str, str], station: dict[str, Any] | None) -> str:
+    """Check a result expression at load: safe, its names known, units consistent; return its result's unit.
+
+    `station` holds, for a per-station expression, sample values of the station settings and per-station results.
+    """
     from ..units import Q_
 
     try:
         expression = Expression(str(node["expression"]))
         samples: dict[str, Any] = {k: Q_(1.0, unit) for k, (unit, _) in entered.items()}
         samples.update({k: v for k, v in params.items() if hasattr(v, "units")})
+        samples.update({f"{role}_{k}": Q_(1.0, unit) for role in roles for k, unit in INSTRUMENT_VALUES.items()})
         samples.update({k: Q_(1.0, unit) for k, unit in earlier.items()})
+        samples.update(station or {})
         unknown = expression.names - set(samples)
         if unknown:
             raise ValueError(f"unknown name(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(samples))}")
@@ -135,18 +140,55 @@ def _check_expression(node: YMap, name: str, entered: dict[str, tuple[str, str]]
             raise fail(f"result '{name}': the units do not fit together ({exc})", node.value_mark("expression"),
                        fix="add or compare only quantities of the same kind") from None
         raise fail(f"result '{name}': {exc}", node.value_mark("expression"),
-                   fix="use entered values, parameters, numbers, + - * / **, abs, min, max, sqrt") from None
+                   fix="use entered values, parameters, station settings (with `per: station`), earlier results, "
+                       "numbers, + - * / **, abs, min, max, sqrt, k_tp") from None
     return f"{value.units}" if hasattr(value, "units") else ""
 
 
-def _unit_of(name: str, results: dict[str, ResultDef]) -> str:
+def _unit_of(name: str, results: dict[str, ResultDef], expression_units: dict[str, str]) -> str:
     """A unit of the dimension the result `name` (or reading) has."""
     from ..drivers.capabilities import READING_UNITS
 
+    if name in expression_units:
+        return expression_units[name]
     if name in results:
         r = results[name]
-        return FUNCTIONS[r.function].unit(_unit_of(r.of, results))
+        return FUNCTIONS[r.function].unit(_unit_of(r.of, results, expression_units))
     return READING_UNITS[name]
+
+
+def _report_options(node: YMap, name: str, unit_of_result: str) -> tuple[bool, str | None]:
+    """`report: true` and `unit: µGy/mAs` of a result; the unit must fit the result's dimension."""
+    from ..units import Q_
+
+    report = node.get("report", False)
+    if not isinstance(report, bool):
+        raise fail(f"result '{name}': report must be true or false", node.value_mark("report"),
+                   fix="write `report: true` to keep and show the result without a check")
+    if "unit" not in node:
+        return report, None
+    unit = str(node["unit"])
+    try:
+        fits = Q_(1, unit).dimensionality == Q_(1, unit_of_result).dimensionality
+    except Exception:  # noqa: BLE001 - pint raises several kinds for an unknown unit
+        fits = False
+    if not fits:
+        raise fail(f"result '{name}': unit '{unit}' does not fit the result (a quantity like {unit_of_result})",
+                   node.value_mark("unit"), fix="give a unit of the result's kind, e.g. µGy/mAs")
+    return report, unit
+
+
+def _parse_only(node: YMap, station_lists: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """A check's `only: {area: controlled}`: text station settings a station must have for the check to apply."""
+    only = expect_map(node["only"], node.value_mark("only"), f"check '{node['id']}' only")
+    text_keys = [k for k, d in TECHNIQUE_KEYS.items() if d is None]
+    pairs = []
+    for key, value in only.items():
+        if key not in text_keys:
+            raise fail(f"check '{node['id']}': only: '{key}' is not a text station setting", only.key_mark(key),
+                       fix=f"use one of: {', '.join(text_keys)}")
+        pairs.append((str(key), expect_str(value, only.value_mark(key), f"only: {key}")))
+    return tuple(pairs)
 
 
 def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | None = None,
@@ -205,16 +247,29 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
     entered = {k: v for s in steps if isinstance(s, EnterStep) for k, v in s.values.items()}
 
     results: dict[str, ResultDef] = {}
+    station_lists = [st for v in params.values() if isinstance(v, list) for st in reversed(v)]
     res_node = expect_map(root.get("results", YMap(root.mark)), root.value_mark("results"), "results")
     expression_units: dict[str, str] = {}
     for name, node in res_node.items():
         node = expect_map(node, res_node.value_mark(name), f"result '{name}'")
         if "expression" in node:
-            check_keys(node, f"result '{name}'", required=("expression",))
-            expression_units[name] = _check_expression(node, name, entered, params, expression_units)
-            results[name] = ResultDef(name, "expression", str(node["expression"]), "run")
+            check_keys(node, f"result '{name}'", required=("expression",), optional=("per", "report", "unit"))
+            per = str(node.get("per", "run"))
+            if per not in ("run", "station"):
+                raise fail(f"result '{name}': an expression works per run or per station, not per {per}",
+                           node.value_mark("per"), fix="write `per: station` or `per: run`")
+            station_samples = None
+            if per == "station":
+                station_samples = {k: v for st in station_lists for k, v in st.items() if hasattr(v, "units")}
+                station_samples.update({r: Q_(1.0, _unit_of(r, results, expression_units)) for r, d in results.items()
+                                        if d.per == "station"})
+            expression_units[name] = _check_expression(node, name, entered, params,
+                                                       {r: u for r, u in expression_units.items()
+                                                        if results[r].per == "run"}, roles, station_samples)
+            results[name] = ResultDef(name, "expression", str(node["expression"]), per,
+                                      *_report_options(node, name, expression_units[name]))
             continue
-        check_keys(node, f"result '{name}'", required=("function", "of"), optional=("per",))
+        check_keys(node, f"result '{name}'", required=("function", "of"), optional=("per", "report", "unit"))
         function, of = str(node["function"]), str(node["of"])
         if function not in FUNCTIONS:
             raise fail(f"result '{name}': unknown function '{function}'", node.value_mark("function"),
@@ -235,13 +290,17 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
             raise fail(f"result '{name}': {function} works on a per-station result, and '{of}' is a reading",
                        node.value_mark("of"), fix="first define a per-station result (e.g. the mean) and name it")
         results[name] = ResultDef(name, function, of, per)
+        results[name] = ResultDef(name, function, of, per,
+                                  *_report_options(node, name, _unit_of(name, results, expression_units)))
 
     checks: list[CheckDef] = []
     check_nodes = expect_list(root.get("checks", YList(root.mark)), root.value_mark("checks"), "checks")
     station_keys = {k for v in params.values() if isinstance(v, list) for st in v for k in st}
     for i, node in enumerate(check_nodes):
         node = expect_map(node, check_nodes.item_mark(i), f"check {i + 1}")
-        check_keys(node, f"check {i + 1}", required=("id", "result", "limit"), optional=("title", "nominal"))
+        check_keys(node, f"check {i + 1}", required=("id", "result", "limit"),
+                   optional=("title", "nominal", "only"))
+        only = _parse_only(node, station_lists) if "only" in node else ()
         result, limit = str(node["result"]), str(node["limit"])
         if result not in results:
             raise fail(f"check '{node['id']}': unknown result '{result}'", node.value_mark("result"),
@@ -257,8 +316,7 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
                            node.value_mark("limit"),
                            fix="use a limit name defined in a limit set (see `xcal validate` of the limit "
                                "library), or define it in a limit set")
-            unit_of_result = Q_(1, expression_units[result] if result in expression_units
-                                else _unit_of(result, results))
+            unit_of_result = Q_(1, _unit_of(result, results, expression_units))
             for lim in known_limits[limit]:
                 q = lim.tolerance.unit_quantity
                 if q is not None and q.dimensionality != unit_of_result.dimensionality:
@@ -270,7 +328,7 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
                                "the set value", node.mark, fix="add `nominal:` naming the station setting, "
                                "e.g. `nominal: kv`")
         checks.append(CheckDef(str(node["id"]), str(node.get("title", node["id"])), result, limit,
-                               str(nominal) if nominal is not None else None))
+                               str(nominal) if nominal is not None else None, only))
 
     return Procedure(
         id=expect_str(root["id"], root.value_mark("id"), "id"),

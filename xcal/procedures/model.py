@@ -23,7 +23,31 @@ TECHNIQUE_KEYS: dict[str, str | None] = {
     "reference_rate": "dose_rate",
     "focal_spot": None,
     "mode": None,
+    "distance": "length",
+    "phantom": "length",
+    "barrier": "length",
+    "occupancy": "dimensionless",
+    "point": None,
+    "area": None,
+    "position": None,
+    "scale": None,
 }
+"""`distance`: focal spot (or, at a survey point, the patient) to the meter; `phantom`: acrylic in the beam;
+`barrier`: lead between the source and a survey point; `occupancy`: its NCRP 147 factor T; `area`:
+controlled or uncontrolled; `point`, `position`, `scale`: names of a survey point, a leakage position,
+a survey meter's scale; `mode`: how the exposure is made (aec, fluoro-normal, fluoro-high, leakage,
+check-source)."""
+
+INSTRUMENT_VALUES: dict[str, str] = {
+    "calibration_temperature": "degC",
+    "calibration_pressure": "kPa",
+    "check_source_expected": "µSv/h",
+}
+"""Values a procedure's expressions may take from the site entry of the instrument in a role, named
+`ROLE_NAME` (e.g. `electrometer_calibration_temperature`); see xcal.site.Instrument.values."""
+
+_LABEL_ORDER = ("point", "position", "scale", "mode", "kv", "ma", "time", "mas", "sid", "distance", "phantom",
+                "filtration", "added_filtration", "barrier", "reference_rate", "focal_spot", "area", "occupancy")
 
 @dataclass(frozen=True)
 class Station:
@@ -36,12 +60,19 @@ class Station:
         from ..units import format_quantity
 
         parts = []
-        for key in ("kv", "ma", "time", "mas", "sid", "filtration", "added_filtration", "reference_rate",
-                    "focal_spot", "mode"):
+        for key in _LABEL_ORDER:
             if key in self.values:
                 v = self.values[key]
                 text = v if isinstance(v, str) else format_quantity(v)
-                parts.append(f"+{text} Al" if key == "added_filtration" else text)
+                if key == "added_filtration":
+                    text = f"+{text} Al"
+                elif key == "barrier":
+                    text = f"{text} Pb"
+                elif key == "phantom":
+                    text = f"{text} acrylic"
+                elif key == "occupancy":
+                    text = f"T={text}"
+                parts.append(text)
         return " ".join(parts)
 
     def snapshot(self) -> dict[str, str]:
@@ -76,10 +107,15 @@ class EnterStep:
 
 @dataclass(frozen=True)
 class ResultDef:
+    """A result: `function` of `of` (or an expression), per station, run or pair. `report` keeps it in the
+    record and shows it even without a check (verdict INFO); `unit` is the unit it is shown in."""
+
     name: str
     function: str
     of: str
     per: str = "station"
+    report: bool = False
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +125,11 @@ class CheckDef:
     result: str
     limit: str
     nominal: str | None = None
+    only: tuple[tuple[str, str], ...] = ()
+    """Station settings (key, text value) a station must have for the check to apply to it."""
+
+    def applies_to(self, station: "Station | None") -> bool:
+        return all(station is not None and station.values.get(k) == v for k, v in self.only)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ class RunPlan:
     limits: dict[str, Limit]
     expired_calibration: list[str] = field(default_factory=list)
     calibration_override: str | None = None
+    instrument_values: dict[str, Any] = field(default_factory=dict)
+    """Values from the instruments' site entries, named ROLE_NAME (see model.INSTRUMENT_VALUES)."""
 
     @property
     def simulated(self) -> bool:
@@ -60,7 +62,8 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
             allow_expired_calibration: str | None = None, today: dt.date | None = None) -> RunPlan:
     room = site.room(room_id)
     params = dict(procedure.parameters)
-    for key, value in (parameters or {}).items():
+    overrides = {**room.parameters.get(procedure.id, {}), **(parameters or {})}
+    for key, value in overrides.items():
         if key not in params:
             raise ConfigError(f"procedure {procedure.id} has no parameter '{key}'",
                               fix=f"use one of: {', '.join(params)}")
@@ -110,9 +113,32 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
         limits[check.limit] = limit
 
     today = today or dt.date.today()
+    values = _instrument_values(procedure, instruments, today)
     expired = []
     for inst in instruments.values():
         if not inst.check_calibration(today, allow_expired_calibration):
             expired.append(inst.id)
     return RunPlan(site, room, procedure, params, instruments, limits, expired,
-                   allow_expired_calibration if expired else None)
+                   allow_expired_calibration if expired else None, values)
+
+
+def _instrument_values(procedure: Procedure, instruments: dict[str, Instrument], today: dt.date) -> dict[str, Any]:
+    """The ROLE_NAME values the procedure's expressions use; ConfigError when an instrument's entry lacks one."""
+    from .expressions import Expression
+    from .model import INSTRUMENT_VALUES
+
+    used = {n for r in procedure.results if r.function == "expression" for n in Expression(r.of).names}
+    values: dict[str, Any] = {}
+    for role, inst in instruments.items():
+        have = inst.values(today)
+        for name in INSTRUMENT_VALUES:
+            key = f"{role}_{name}"
+            if key not in used:
+                continue
+            if name not in have:
+                what = ("its calibration's reference_temperature and reference_pressure"
+                        if name.startswith("calibration_") else "a check_source")
+                raise ConfigError(f"{procedure.id} uses {key}, and instrument {inst.describe()} has no {name.replace('_', ' ')}",
+                                  fix=f"give the instrument {what} in the site file, as its certificate states")
+            values[key] = have[name]
+    return values

@@ -378,10 +378,15 @@ def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any]
     for res in proc.results:
         try:
             if res.function == "expression":
-                names = {**{k: v for k, v in plan.parameters.items() if hasattr(v, "units")}, **(entered or {}),
-                         **run_results}
-                value = Expression(res.of).evaluate(names)
-                run_results[res.name] = value.to("") if value.dimensionless else value
+                names = {**{k: v for k, v in plan.parameters.items() if hasattr(v, "units")},
+                         **plan.instrument_values, **(entered or {}), **run_results}
+                expression = Expression(res.of)
+                if res.per == "station":
+                    for sr in stations:
+                        settings = {k: v for k, v in sr.station.values.items() if hasattr(v, "units")}
+                        sr.results[res.name] = _plain(expression.evaluate({**names, **settings, **sr.results}))
+                else:
+                    run_results[res.name] = _plain(expression.evaluate(names))
             elif res.per == "station":
                 for sr in stations:
                     sr.results[res.name] = over_values(res.function, _series(sr, res.of), sr.station)
@@ -393,10 +398,15 @@ def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any]
             else:
                 run_results[res.name] = over_values(res.function,
                                                     [v for sr in stations for v in _series(sr, res.of)])
+            if res.unit:
+                _convert(res.name, res.unit, stations, run_results)
         except ValueError as exc:
             raise RunAborted(f"result '{res.name}' of {proc.id} cannot be computed: {exc}",
                              fix="check the readings in `xcal show-run`; repeat the measurement") from None
     checks: list[CheckResult] = []
+    for res in proc.results:
+        if res.report:
+            checks.extend(_reported(res, stations, run_results, pair_results))
     for check in proc.checks:
         limit = plan.limits[check.limit]
         if check.result in pair_results:
@@ -405,7 +415,8 @@ def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any]
         elif check.result in run_results:
             targets = [("run", None, run_results[check.result])]
         else:
-            targets = [(str(sr.station.index), sr.station, sr.results[check.result]) for sr in stations]
+            targets = [(str(sr.station.index), sr.station, sr.results[check.result]) for sr in stations
+                       if check.applies_to(sr.station)]
         for where, station, value in targets:
             if check.nominal in run_results:
                 nominal = run_results[check.nominal]
@@ -413,12 +424,45 @@ def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any]
                 nominal = station.values[check.nominal] if (station and check.nominal) else None
             if nominal is not None:
                 value = value.to(nominal.units)
+            elif limit.tolerance.unit_quantity is not None and limit.tolerance.unit_quantity.dimensionless is False:
+                value = value.to(limit.tolerance.unit_quantity.units)
             context = {**{k: v for k, v in plan.parameters.items() if hasattr(v, "units")},
                        **(station.values if station else {})}
             outcome = limit.tolerance.evaluate(value, nominal, limit.warn_fraction, context=context)
             checks.append(CheckResult(check.id, check.title, station, value, nominal, outcome.deviation,
                                       outcome.allowed, limit, outcome.verdict, where))
     return checks
+
+
+def _reported(res: Any, stations: list[StationResult], run_results: dict[str, Any],
+              pair_results: dict[str, list[Any]]) -> list[CheckResult]:
+    """A result kept and shown without a limit (verdict INFO), in its `unit` when one is given."""
+    from ..limits.sets import Limit
+    from ..limits.tolerance import INFO, REPORTED
+
+    limit = Limit(res.name, REPORTED, "reported by the procedure; no limit applies", "", "", "")
+    if res.name in run_results:
+        targets = [("run", None, run_results[res.name])]
+    elif res.name in pair_results:
+        targets = [(f"{a.station.index}–{b.station.index}", b.station, v) for a, b, v in pair_results[res.name]]
+    else:
+        targets = [(str(sr.station.index), sr.station, sr.results[res.name]) for sr in stations]
+    return [CheckResult(res.name, res.name.replace("_", " "), station, value, None, None, None, limit, INFO, where)
+            for where, station, value in targets]
+
+
+def _convert(name: str, unit: str, stations: list[StationResult], run_results: dict[str, Any]) -> None:
+    """Express result `name` in `unit` (its `unit:` in the procedure) wherever it was computed."""
+    if name in run_results:
+        run_results[name] = run_results[name].to(unit)
+    for sr in stations:
+        if name in sr.results:
+            sr.results[name] = sr.results[name].to(unit)
+
+
+def _plain(value: Any) -> Any:
+    """A dimensionless result as a plain ratio (not, say, µGy/mGy)."""
+    return value.to("") if value.dimensionless else value
 
 
 def _series(sr: StationResult, name: str) -> list[Any]:

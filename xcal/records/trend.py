@@ -6,14 +6,17 @@ checks_room_result (room_id, check_id, run_id), so one room and result is found 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+from .models import StoredCheck
+from .projection import CHECK_FIELDS
 
 if TYPE_CHECKING:
     from .store import Store
 
 TREND_SQL = (
-    "SELECT r.run_id, r.started_at, c.setting, c.value, c.unit, c.limit_text, c.source, c.verdict, r.simulated"
+    "SELECT r.run_id, r.started_at, r.simulated, " + ", ".join(f"c.{name}" for name in CHECK_FIELDS) +
     " FROM checks c JOIN runs r ON r.run_id = c.run_id"
     " WHERE c.room_id = ? AND c.check_id = ? AND r.status = 'complete'"
     " ORDER BY r.started_at, r.run_id, c.check_row"
@@ -22,7 +25,12 @@ TREND_SQL = (
 
 @dataclass(frozen=True)
 class TrendPoint:
-    """One check outcome of one run; `where` is the check's setting text (station and technique, or 'run')."""
+    """One check outcome of one run; `where` is the check's setting text (station and technique, or 'run').
+
+    `check` is the stored check in full (set value, allowed deviation or bound, title, limit set), from which
+    a plot rebuilds the limit band. It is not part of the point's record (`record()`, the `--json` output)
+    and not compared: it only says again, in more detail, the outcome the other fields state.
+    """
 
     run_id: str
     started_at: str
@@ -33,10 +41,18 @@ class TrendPoint:
     source: str
     verdict: str
     simulated: bool
+    check: StoredCheck | None = field(default=None, compare=False, repr=False)
+
+    def record(self) -> dict[str, Any]:
+        """The point as `xcal trend --json` prints it (docs/exit-codes.rst): every field but `check`."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "check"}
 
 
 def trend(store: "Store", room: str, result: str) -> list[TrendPoint]:
     """Outcomes of check `result` in `room` from complete runs, oldest first."""
-    return [TrendPoint(r["run_id"], r["started_at"], r["setting"] or "", r["value"], r["unit"], r["limit_text"],
-                       r["source"], r["verdict"], bool(r["simulated"]))
-            for r in store.select(TREND_SQL, (str(room), result))]
+    points = []
+    for r in store.select(TREND_SQL, (str(room), result)):
+        check = StoredCheck(*(r[name] for name in CHECK_FIELDS))
+        points.append(TrendPoint(r["run_id"], r["started_at"], check.setting or "", check.value, check.unit,
+                                 check.limit_text, check.source, check.verdict, bool(r["simulated"]), check))
+    return points

@@ -12,7 +12,7 @@ from typing import Any, Callable, Union
 PASS_TONE, WARN_TONE, FAIL_TONE, ALERT_TONE, MUTED_TONE, EMPTY_TONE = "pass", "warn", "fail", "alert", "muted", "empty"
 
 VERDICT_TONES = {"PASS": PASS_TONE, "WARN": WARN_TONE, "FAIL": FAIL_TONE, "NOT_DONE": MUTED_TONE,
-                 "INCOMPLETE": FAIL_TONE}
+                 "INCOMPLETE": FAIL_TONE, "INFO": MUTED_TONE}
 
 SIMULATED_BANNER = "SIMULATED — not a measurement"
 

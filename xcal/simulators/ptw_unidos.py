@@ -72,7 +72,10 @@ class UnidosSimulator(LineProtocol):
     charge in C and the current as C per second. `dose_prefixes` / `charge_prefixes` are the display
     prefixes of (value, rate); the mantissa and exponent are written in them, as in the notes' example
     `2.6;E-3;m;Gy` (2.6e-3 mGy). `extra_flags` are OR-ed into the MV error flags (to simulate HV errors
-    and the like); an exposure whose current exceeds the range's maximum sets the overload bit.
+    and the like); an exposure whose current exceeds the range's maximum sets the overload bit. A vented
+    chamber collects charge in proportion to the air's density: `air_density_factor` is that density
+    relative to the calibration's reference conditions (1/k_TP), so the display is uncorrected, as on a
+    real instrument whose T and P correction is left off.
     Settings and measurement control need the write token (E20 without it); RGE, HV and UEL are refused
     while integrating (E03); values outside their limits give E08, unknown commands E01.
     """
@@ -89,7 +92,7 @@ class UnidosSimulator(LineProtocol):
                  dose_prefixes: tuple[str, str] = ("m", "m"), charge_prefixes: tuple[str, str] = ("n", "p"),
                  display_lock_closed: bool = True,
                  detectors: Sequence[dict[str, Any]] = DEFAULT_DETECTORS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, air_density_factor: float = 1.0) -> None:
         if measuring_range not in RANGES:
             raise ValueError(f"unknown range {measuring_range!r}; use one of {', '.join(RANGES)}")
         for prefix in (*dose_prefixes, *charge_prefixes):
@@ -98,6 +101,9 @@ class UnidosSimulator(LineProtocol):
         self.identity = identity
         self.type_number, self.hardware, self.mac = type_number, hardware, mac
         self.n_k = float(n_k_gy_per_c)
+        if not air_density_factor > 0:
+            raise ValueError(f"air_density_factor must be positive, got {air_density_factor}")
+        self.air_density_factor = float(air_density_factor)
         self.settings: dict[str, Any] = {"RGE": measuring_range, "HV": int(high_voltage), "IT": int(interval_s),
                                          "ASE": False, "ASR": False, "UEL": bool(electrical_units),
                                          "ASL": "MEDIUM"}
@@ -135,7 +141,7 @@ class UnidosSimulator(LineProtocol):
 
     def on_exposure(self, exposure: "SimulatedExposure") -> bool:
         """Collect the exposure's charge (air kerma / N_K); False if the instrument was not integrating."""
-        charge = exposure.air_kerma_ugy * 1e-6 / self.n_k
+        charge = exposure.air_kerma_ugy * 1e-6 * self.air_density_factor / self.n_k
         current = charge / max(exposure.ms_actual / 1000.0, 1e-6)
         with self._lock:
             self._advance()

@@ -37,7 +37,8 @@ class GeneratorFaults:
     The set kV is multiplied by kvp_scale only when strictly above kvp_scale_above_kv, then kvp_offset_kv
     is added; actual time = set time × (1 + timer_drift_percent/100); missing_filtration_mm_al is taken off
     the total filtration; ma_factors maps a set mA station to actual/set tube current; extra_output_cv adds
-    output scatter in quadrature to the room's output_noise_cv.
+    output scatter in quadrature to the room's output_noise_cv; aec_noise_cv makes the AEC's termination
+    erratic (the CV of the detector air kerma at which it ends an exposure).
     """
 
     kvp_scale: float = 1.0
@@ -47,6 +48,7 @@ class GeneratorFaults:
     missing_filtration_mm_al: float = 0.0
     ma_factors: Mapping[float, float] = field(default_factory=dict)
     extra_output_cv: float = 0.0
+    aec_noise_cv: float = 0.0
 
     def kv_actual(self, kv_set: float) -> float:
         """Peak kV the generator delivers for a set kV, before per-exposure noise."""
@@ -66,7 +68,14 @@ class RoomSimulation:
     """Configuration of a simulated room: generator type, beam geometry, sampling, noise and faults.
 
     ripple_percent None takes the generator type's default (DEFAULT_RIPPLE_PERCENT). The noise CVs are
-    per exposure (peak kV, time, output), drawn from a numpy Generator seeded with `seed`.
+    per exposure (peak kV, time, output), drawn from a numpy Generator seeded with `seed`. The ambient
+    temperature and pressure are what a vented ion chamber in the room responds to. A fluoroscopy room
+    gives the kV and tube currents its automatic brightness control reaches with the beam fully attenuated
+    (normal and high-level modes) and the focal spot to measurement point distance; a room with an AEC
+    gives its tube current and the detector air kerma at which it ends an exposure. leakage_fraction is
+    the tube housing's leakage at 1 m as a fraction of the primary beam's air kerma at 1 m;
+    scatter_fraction the air kerma scattered to 1 m from the patient as a fraction of the primary's at
+    the patient (NCRP 147 ch. 4 uses the same kind of ratio).
     """
 
     generator: str = "high-frequency"
@@ -82,6 +91,19 @@ class RoomSimulation:
     time_noise_cv: float = 0.002
     seed: int = 0
     faults: GeneratorFaults = GeneratorFaults()
+    ambient_temperature_c: float = 22.0
+    ambient_pressure_kpa: float = 101.325
+    fluoro_kv: float | None = None
+    fluoro_ma_normal: float | None = None
+    fluoro_ma_high: float | None = None
+    fluoro_point_distance_cm: float | None = None
+    aec_ma: float | None = None
+    aec_detector_kerma_ugy: float | None = None
+    aec_detector_distance_cm: float = 110.0
+    aec_noise_cv: float = 0.01
+    phantom_attenuation_per_cm: float = 0.2
+    leakage_fraction: float = 1.0e-4
+    scatter_fraction: float = 1.0e-3
 
     def __post_init__(self) -> None:
         if self.generator not in DEFAULT_RIPPLE_PERCENT:
@@ -93,7 +115,11 @@ class RoomSimulation:
                     "meter_distance_cm": self.meter_distance_cm, "sample_interval_ms": self.sample_interval_ms}
         not_negative = {"total_filtration_mm_al": self.total_filtration_mm_al, "rise_time_ms": self.rise_time_ms,
                         "kv_noise_cv": self.kv_noise_cv, "output_noise_cv": self.output_noise_cv,
-                        "time_noise_cv": self.time_noise_cv, "extra_output_cv": self.faults.extra_output_cv}
+                        "time_noise_cv": self.time_noise_cv, "extra_output_cv": self.faults.extra_output_cv,
+                        "aec_noise_cv": self.faults.aec_noise_cv,
+                        "room aec_noise_cv": self.aec_noise_cv, "leakage_fraction": self.leakage_fraction,
+                        "scatter_fraction": self.scatter_fraction,
+                        "phantom_attenuation_per_cm": self.phantom_attenuation_per_cm}
         for name, value in positive.items():
             if not value > 0:
                 raise ValueError(f"{name} must be positive, got {value}")
@@ -194,40 +220,125 @@ class RoomModel:
         with self._lock:
             self._listeners.append(listener)
 
-    def fire(self, kv: float, ma: float, ms: float, added_filtration_mm_al: float = 0.0) -> SimulatedExposure:
+    def fire(self, kv: float, ma: float, ms: float, added_filtration_mm_al: float = 0.0, *,
+             distance_cm: float | None = None, field_factor: float = 1.0) -> SimulatedExposure:
         """Make one exposure at the set kV, mA and ms, with Al added in the beam before the meter; thread-safe.
 
         Air kerma = output per mAs at the actual noise-free peak kV and effective filtration × actual mA
         × ∫(U(t)/U_peak)² dt (≈ actual time × its mean over the exposure: output taken ∝ kV², which
-        charges ripple and ramps for their lower output) × (100 cm / meter distance)² × (1 + output noise).
+        charges ripple and ramps for their lower output) × (100 cm / meter distance)² × field_factor
+        × (1 + output noise). distance_cm overrides the room's meter distance for this exposure; field_factor
+        scales the air kerma reaching the meter (a housing's leakage fraction, a phantom's transmission).
         Listeners are called after the exposure is built, outside the room's lock; their exceptions propagate.
         """
-        if kv <= 0 or ma <= 0 or ms <= 0:
-            raise ValueError(f"kV, mA and ms must be positive, got {kv} kV, {ma} mA, {ms} ms")
-        sim, faults = self.simulation, self.simulation.faults
-        kv_beam = faults.kv_actual(kv)
-        if kv_beam <= 0:
-            raise ValueError(f"the faulted generator would deliver {kv_beam} kV at a setting of {kv} kV")
-        if added_filtration_mm_al < 0:
-            raise ValueError(f"added filtration cannot be negative, got {added_filtration_mm_al} mm Al")
-        beam = self._spectra.beam(kv_beam, sim.effective_filtration_mm_al + added_filtration_mm_al,
-                                  sim.anode_angle_deg)
-        output_cv = math.hypot(sim.output_noise_cv, faults.extra_output_cv)
+        self._check_technique(kv, ma, ms, added_filtration_mm_al, distance_cm, field_factor)
         with self._lock:
             self._count += 1
             index = self._count
             kv_draw, time_draw, output_draw = self._rng.standard_normal(3)
             listeners = list(self._listeners)
+        faults = self.simulation.faults
+        ms_actual = ms * (1.0 + faults.timer_drift_percent / 100.0) * (1.0 + self.simulation.time_noise_cv * time_draw)
+        return self._deliver(index, listeners, kv, ma, ms, max(ms_actual, 0.0), kv_draw, output_draw,
+                             added_filtration_mm_al, distance_cm, field_factor)
+
+    def fire_aec(self, kv: float, phantom_cm: float, distance_cm: float | None = None) -> SimulatedExposure:
+        """An exposure ended by the AEC behind `phantom_cm` of acrylic; the meter sits at the phantom's entrance.
+
+        The AEC ends the exposure when its detector (at aec_detector_distance_cm, behind the phantom, whose
+        transmission is exp(−phantom_attenuation_per_cm × thickness)) has received aec_detector_kerma_ugy,
+        each time within aec_noise_cv (a sound AEC's scatter) and the fault's, in quadrature. Output and timer noise are therefore compensated: the
+        entrance air kerma varies only with the AEC's own scatter. Raises ValueError in a room without an AEC.
+        """
+        sim = self.simulation
+        if sim.aec_ma is None or sim.aec_detector_kerma_ugy is None:
+            raise ValueError("this room has no automatic exposure control (give `aec:` in its simulation)")
+        if phantom_cm < 0:
+            raise ValueError(f"phantom thickness cannot be negative, got {phantom_cm} cm")
+        self._check_technique(kv, sim.aec_ma, 1.0, 0.0, distance_cm, 1.0)
+        with self._lock:
+            self._count += 1
+            index = self._count
+            kv_draw, output_draw, aec_draw = self._rng.standard_normal(3)
+            listeners = list(self._listeners)
+        beam = self._beam(self.simulation.faults.kv_actual(kv), 0.0)
+        output_cv = math.hypot(sim.output_noise_cv, sim.faults.extra_output_cv)
+        output_factor = max(1.0 + output_cv * output_draw, 1e-6)
+        transmission = math.exp(-sim.phantom_attenuation_per_cm * phantom_cm)
+        detector_rate_ugy_per_ms = (beam.kerma_ugy_per_mas_at_1m * sim.aec_ma * sim.faults.ma_factor(sim.aec_ma)
+                                    / 1000.0 * (100.0 / sim.aec_detector_distance_cm) ** 2 * transmission
+                                    * output_factor)
+        target = sim.aec_detector_kerma_ugy * max(1.0 + math.hypot(sim.aec_noise_cv, sim.faults.aec_noise_cv)
+                                                  * aec_draw, 0.05)
+        ms = target / detector_rate_ugy_per_ms
+        return self._deliver(index, listeners, kv, sim.aec_ma, ms, ms, kv_draw, output_draw, 0.0, distance_cm, 1.0,
+                             output_factor=output_factor)
+
+    def fluoro_technique(self, mode: str) -> tuple[float, float, float]:
+        """(kV, mA, focal spot to measurement point in cm) the ABC reaches in `mode` ('normal' or 'high')."""
+        sim = self.simulation
+        ma = {"normal": sim.fluoro_ma_normal, "high": sim.fluoro_ma_high}.get(mode)
+        if mode not in ("normal", "high"):
+            raise ValueError(f"fluoroscopy mode '{mode}' is not 'normal' or 'high'")
+        if sim.fluoro_kv is None or ma is None or sim.fluoro_point_distance_cm is None:
+            raise ValueError(f"this room has no fluoroscopy in {mode} mode (give `fluoroscopy:` in its simulation)")
+        return sim.fluoro_kv, ma, sim.fluoro_point_distance_cm
+
+    def scatter_rate_ugy_h(self, kv: float, ma: float, distance_m: float, transmission: float = 1.0,
+                           patient_distance_cm: float = 100.0) -> float:
+        """Air-kerma rate (µGy/h) scattered from a patient at `patient_distance_cm` from the focal spot to a
+        point `distance_m` from the patient, behind a barrier of the given transmission; noise-free.
+
+        = primary rate at the patient × scatter_fraction × (1 m / distance)² × transmission.
+        """
+        if distance_m <= 0 or not 0 <= transmission <= 1:
+            raise ValueError(f"a survey point needs a positive distance and a transmission in [0, 1], got "
+                             f"{distance_m} m and {transmission}")
+        sim = self.simulation
+        beam = self._beam(sim.faults.kv_actual(kv), 0.0)
+        primary_ugy_h = (beam.kerma_ugy_per_mas_at_1m * ma * sim.faults.ma_factor(ma) * 3600.0
+                         * (100.0 / patient_distance_cm) ** 2)
+        return primary_ugy_h * sim.scatter_fraction / distance_m ** 2 * transmission
+
+    def _beam(self, kv_beam: float, added_filtration_mm_al: float) -> BeamQuality:
+        sim = self.simulation
+        return self._spectra.beam(kv_beam, sim.effective_filtration_mm_al + added_filtration_mm_al,
+                                  sim.anode_angle_deg)
+
+    def _check_technique(self, kv: float, ma: float, ms: float, added: float, distance_cm: float | None,
+                         field_factor: float) -> None:
+        if kv <= 0 or ma <= 0 or ms <= 0:
+            raise ValueError(f"kV, mA and ms must be positive, got {kv} kV, {ma} mA, {ms} ms")
+        kv_beam = self.simulation.faults.kv_actual(kv)
+        if kv_beam <= 0:
+            raise ValueError(f"the faulted generator would deliver {kv_beam} kV at a setting of {kv} kV")
+        if added < 0:
+            raise ValueError(f"added filtration cannot be negative, got {added} mm Al")
+        if distance_cm is not None and distance_cm <= 0:
+            raise ValueError(f"the meter distance must be positive, got {distance_cm} cm")
+        if field_factor < 0:
+            raise ValueError(f"the field factor cannot be negative, got {field_factor}")
+
+    def _deliver(self, index: int, listeners: list[Callable[[SimulatedExposure], None]], kv: float, ma: float,
+                 ms: float, ms_actual: float, kv_draw: float, output_draw: float, added: float,
+                 distance_cm: float | None, field_factor: float, output_factor: float | None = None
+                 ) -> SimulatedExposure:
+        sim, faults = self.simulation, self.simulation.faults
+        kv_beam = faults.kv_actual(kv)
+        beam = self._beam(kv_beam, added)
+        if output_factor is None:
+            output_cv = math.hypot(sim.output_noise_cv, faults.extra_output_cv)
+            output_factor = max(1.0 + output_cv * output_draw, 0.0)
         kv_peak = kv_beam * (1.0 + sim.kv_noise_cv * kv_draw)
-        ms_actual = ms * (1.0 + faults.timer_drift_percent / 100.0) * (1.0 + sim.time_noise_cv * time_draw)
-        exposure = self._build(index, kv, ma, ms, kv_peak, max(ms_actual, 0.0), beam,
-                               faults.ma_factor(ma), max(1.0 + output_cv * output_draw, 0.0))
+        distance = sim.meter_distance_cm if distance_cm is None else distance_cm
+        exposure = self._build(index, kv, ma, ms, kv_peak, ms_actual, beam, faults.ma_factor(ma),
+                               output_factor * field_factor, distance)
         for listener in listeners:
             listener(exposure)
         return exposure
 
     def _build(self, index: int, kv: float, ma: float, ms: float, kv_peak: float, ms_actual: float,
-               beam: BeamQuality, ma_factor: float, output_factor: float) -> SimulatedExposure:
+               beam: BeamQuality, ma_factor: float, output_factor: float, distance_cm: float) -> SimulatedExposure:
         """Waveforms and air kerma of one exposure from its already drawn actual values."""
         sim = self.simulation
         dt = sim.sample_interval_ms
@@ -235,7 +346,7 @@ class RoomModel:
         relative_power = (kv_trace / kv_peak) ** 2
         effective_ms = float(np.sum(relative_power) * dt)
         air_kerma = (beam.kerma_ugy_per_mas_at_1m * ma * ma_factor * effective_ms / 1000.0
-                     * (100.0 / sim.meter_distance_cm) ** 2 * output_factor)
+                     * (100.0 / distance_cm) ** 2 * output_factor)
         area = float(np.sum(relative_power)) * dt / 1000.0
         dose_rate = relative_power * (air_kerma / area) if area > 0 else np.zeros_like(kv_trace)
         return SimulatedExposure(index=index, kv_set=kv, ma_set=ma, ms_set=ms, kv_peak_actual=kv_peak,
