@@ -108,7 +108,8 @@ def test_api_runs_a_procedure_of_entered_values_from_an_inputs_file(tmp_path):
         result = session.run("collimation", inputs=inputs)
         by_map = session.run("apron-inspection", inputs={"critical_defect": xcal.units.Q_(16, "mm**2"),
                                                           "other_defect": xcal.units.Q_(0, "mm**2"),
-                                                          "thyroid_shield_defect": xcal.units.Q_(0, "mm**2")})
+                                                          "thyroid_shield_defect": xcal.units.Q_(0, "mm**2")},
+                             item="APR-02")
     assert not result.passed and [c.name for c in result.failed] == ["light-field-congruence-length"]
     assert not by_map.passed and [c.name for c in by_map.failed] == ["apron-defect-critical"]
 

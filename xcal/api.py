@@ -99,11 +99,12 @@ class Session:
         return None
 
     def run(self, procedure: str, parameters: dict[str, Any] | None = None,
-            inputs: dict[str, Any] | str | Path | None = None) -> Result:
+            inputs: dict[str, Any] | str | Path | None = None, item: str | None = None) -> Result:
         """Run a procedure (or bundle) by id or file; the result is recorded and returned.
 
         `inputs` answers the values a procedure asks for (collimation edges, defect areas): a mapping of name
-        to Quantity, or the path of an inputs file.
+        to Quantity, or the path of an inputs file. `item` names the garment of the site's apparel inventory
+        that a procedure such as apron-inspection inspects.
         """
         from .procedures.loader import load_inputs
         from .procedures.session import BundlePlan, plan_run, run_bundle, run_plan
@@ -111,7 +112,7 @@ class Session:
         answers = load_inputs(inputs) if isinstance(inputs, (str, Path)) else inputs
 
         plan = plan_run(procedure, self._room_id, site=self._site, parameters=parameters,
-                        allow_expired_calibration=self._allow_expired)
+                        allow_expired_calibration=self._allow_expired, item=item)
         if isinstance(plan, BundlePlan):
             if parameters:
                 raise ConfigError(f"{procedure} is a bundle; parameters apply to single procedures",

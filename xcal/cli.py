@@ -78,10 +78,12 @@ def main(ctx: click.Context, site: str | None, db: str | None, debug: bool) -> N
               help="Proceed with an instrument past its calibration due date; the reason is recorded.")
 @click.option("--inputs", "inputs_file", type=click.Path(), metavar="FILE",
               help="Answers to the values the procedure asks for (YAML: kind: inputs, values: {...}).")
+@click.option("--item", metavar="ID", help="The garment of the site's apparel inventory that apron-inspection "
+              "inspects.")
 @click.pass_obj
 @_guard
 def run(obj: Context, procedure: str | None, room: str | None, resume_id: str | None, operator: str | None,
-        as_json: bool, allow_expired: str | None, inputs_file: str | None) -> int:
+        as_json: bool, allow_expired: str | None, inputs_file: str | None, item: str | None) -> int:
     """Run PROCEDURE (an id from `xcal list`, or a file) in a room, or continue one with --resume RUN_ID."""
     from .console import RunConsole
     from .errors import ConfigError
@@ -101,7 +103,7 @@ def run(obj: Context, procedure: str | None, room: str | None, resume_id: str | 
         raise ConfigError("give PROCEDURE and --room (or --resume RUN_ID)",
                           fix="e.g. xcal run kvp-accuracy --room 3")
     else:
-        plan = plan_run(procedure, room, site=obj.site, allow_expired_calibration=allow_expired)
+        plan = plan_run(procedure, room, site=obj.site, allow_expired_calibration=allow_expired, item=item)
     first = plan.plans[0] if isinstance(plan, BundlePlan) else plan
     if first.site.is_demo:
         console.note(DEMO_NOTE)
@@ -144,7 +146,7 @@ def show(obj: Context, procedure: str, room: str | None) -> int:
     from .procedures.session import plan_run
 
     site = obj.load_site()
-    plan = plan_run(procedure, room, site=site) if room is not None else None
+    plan = plan_run(procedure, room, site=site, require_item=False) if room is not None else None
     if plan is None:
         from .procedures.loader import find_procedure
 

@@ -89,6 +89,8 @@ class RunConsole(RunObserver):
             self.out.print(f"  {role}: {inst.make} {inst.model} serial {inst.serial}"
                            f" (reports {ident.get('model', '?')} {ident.get('serial', '?')}, firmware "
                            f"{ident.get('firmware', '?')}), calibration due {inst.calibration.due}")
+        if plan.item is not None:
+            self.out.print(f"  item: {plan.item.describe()}")
         if plan.calibration_override:
             self.out.print(f"  [yellow]calibration expired for {', '.join(plan.expired_calibration)}; "
                            f"proceeding because: {plan.calibration_override}[/]")
@@ -279,7 +281,7 @@ def print_check(result: Any) -> None:
 
 def print_procedure(proc: Any, plan: Any | None) -> None:
     """What a procedure does, step by step, and (with a plan) the limits that apply in the room."""
-    from .procedures.model import ExposeStep, PromptStep, fill_text
+    from .procedures.model import EnterStep, ExposeStep, MeasureStep, PromptStep, fill_text
 
     out = _console()
     out.print(f"[bold]{proc.title}[/] ({proc.id} {proc.version}) — {proc.modality}")
@@ -302,13 +304,20 @@ def print_procedure(proc: Any, plan: Any | None) -> None:
             stations = proc.stations(params, step.stations)
             repeats = params[step.repeats] if isinstance(step.repeats, str) else step.repeats
             reads = "; ".join(f"{role}: {', '.join(q)}" for role, q in step.reads.items())
-            out.print(f"  step {i}: expose {len(stations)} stations × {repeats} — read {reads}")
+            verb = "measure" if isinstance(step, MeasureStep) else "expose"
+            out.print(f"  step {i}: {verb} {len(stations)} stations × {repeats} — read {reads}")
             for st in stations:
                 out.print(f"      {st.index}. {st.label()}")
+        elif isinstance(step, EnterStep):
+            entries = "; ".join(f"{name} ({unit}): {prompt}" for name, (unit, prompt) in step.values.items())
+            out.print(f"  step {i}: enter — {entries}")
     for r in proc.results:
-        out.print(f"  result {r.name} = {r.function}({r.of}) per {r.per}")
+        shown = f", reported{f' in {r.unit}' if r.unit else ''}" if r.report else ""
+        out.print(f"  result {r.name} = {r.function}({r.of}) per {r.per}{shown}")
     for c in proc.checks:
         line = f"  check {c.id}: {c.result} against limit '{c.limit}'" + (f" (set value: {c.nominal})" if c.nominal else "")
+        if c.only:
+            line += " at stations with " + ", ".join(f"{k} = {v}" for k, v in c.only)
         out.print(line)
         if plan is not None:
             lim = plan.limits[c.limit]

@@ -120,6 +120,27 @@ class Instrument:
 
 
 @dataclass(frozen=True)
+class Item:
+    """A piece of the site's inventory that a procedure tests on its own, not as room equipment: a protective
+    garment of the `apparel` list (apron, thyroid shield...), with its lead equivalence and where it is kept."""
+
+    id: str
+    kind: str
+    make: str = ""
+    model: str = ""
+    serial: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        what = " ".join(p for p in (self.make, self.model) if p)
+        return f"{self.id} ({self.kind}{', ' + what if what else ''}{', serial ' + self.serial if self.serial else ''})"
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "make": self.make, "model": self.model, "serial": self.serial,
+                **self.details}
+
+
+@dataclass(frozen=True)
 class Room:
     id: str
     name: str
@@ -148,6 +169,8 @@ class Site:
     folder: Path
     schedule: tuple[Any, ...] = ()
     retention: tuple[Any, ...] = ()
+    apparel: dict[str, Item] = field(default_factory=dict)
+    """The protective apparel inventory, by id."""
 
     def room(self, room_id: str | int) -> Room:
         key = str(room_id)
@@ -386,7 +409,7 @@ def load_site(path: str | Path | None = None) -> Site:
     folder = file.resolve().parent
     root = expect_map(doc.data, Mark(doc.path, 1, 1), "a site file")
     check_keys(root, "a site", required=("kind", "facility", "instruments", "rooms"),
-               optional=("limit_sets", "note", "schedule", "retention"))
+               optional=("limit_sets", "note", "schedule", "retention", "apparel"))
     if root["kind"] != "site":
         raise fail(f"kind is '{root['kind']}' but this file is read as a site", root.value_mark("kind"),
                    fix="write `kind: site`")
@@ -438,7 +461,33 @@ def load_site(path: str | Path | None = None) -> Site:
     schedule = _parse_schedule(root, rooms)
     retention = _parse_retention(root)
     return Site(facility, rooms, instruments, limit_sets, doc.path, doc.sha256, is_demo, folder, schedule,
-                retention)
+                retention, _parse_apparel(root))
+
+
+def _parse_apparel(root: YMap) -> dict[str, Item]:
+    """`apparel:` — each garment's id and kind (required), make, model, serial, lead_equivalence, location..."""
+    if "apparel" not in root:
+        return {}
+    nodes = expect_list(root["apparel"], root.value_mark("apparel"), "apparel")
+    items: dict[str, Item] = {}
+    for i, node in enumerate(nodes):
+        node = expect_map(node, nodes.item_mark(i), "a garment")
+        check_keys(node, "a garment", required=("id", "kind"),
+                   optional=("make", "model", "serial", "lead_equivalence", "location", "acquired", "note"))
+        gid = expect_str(node["id"], node.value_mark("id"), "garment id")
+        if gid in items:
+            raise fail(f"apparel id '{gid}' is used twice", nodes.item_mark(i), fix="give each garment its own id")
+        details: dict[str, Any] = {}
+        if "lead_equivalence" in node:
+            details["lead_equivalence"] = f"{quantity_at(node, 'lead_equivalence', 'length', f'{gid} lead_equivalence'):~P} Pb"
+        for key in ("location", "note"):
+            if key in node:
+                details[key] = str(node[key])
+        if "acquired" in node:
+            details["acquired"] = _date(node, "acquired", f"garment {gid}").isoformat()
+        items[gid] = Item(gid, str(node["kind"]), str(node.get("make", "")), str(node.get("model", "")),
+                          str(node.get("serial", "")), details)
+    return items
 
 
 def _parse_room_parameters(node: YMap, rid: str) -> dict[str, dict[str, Any]]:

@@ -100,11 +100,11 @@ def test_a_procedure_with_an_unsafe_expression_does_not_load(tmp_path):
 
 
 def test_apron_inspection_rejects_a_crack_over_the_gonads_and_accepts_a_defect_on_the_limit(tmp_path):
-    worn = run_plan(plan_run("apron-inspection", 3), db=tmp_path / "r.sqlite3",
+    worn = run_plan(plan_run("apron-inspection", 3, item="APR-02"), db=tmp_path / "r.sqlite3",
                     inputs=load_inputs(INPUTS / "apron-worn.yaml"))
     assert {c.check_id: c.verdict for c in worn.checks} == {
         "apron-defect-critical": "FAIL", "apron-defect-other": "PASS", "apron-defect-thyroid": "PASS"}
-    good = run_plan(plan_run("apron-inspection", 3), db=tmp_path / "r.sqlite3",
+    good = run_plan(plan_run("apron-inspection", 3, item="APR-02"), db=tmp_path / "r.sqlite3",
                     inputs=load_inputs(INPUTS / "apron-good.yaml"))
     other = next(c for c in good.checks if c.check_id == "apron-defect-other")
     assert other.value.to("mm**2").magnitude == 670 and other.verdict in ("PASS", "WARN")     # on the limit
@@ -122,3 +122,23 @@ def test_dap_display_against_the_reference_meter(tmp_path):
     high = run_plan(plan_run("dap-accuracy", 3), db=tmp_path / "r.sqlite3",
                     inputs=load_inputs(INPUTS / "dap-display-high.yaml"))
     assert high.verdict == "FAIL" and high.checks[0].deviation_percent > 25
+
+
+def test_apron_inspection_names_its_garment_from_the_inventory(tmp_path):
+    from xcal.errors import ConfigError
+    from xcal.records.store import Store
+
+    with pytest.raises(ConfigError) as err:
+        plan_run("apron-inspection", 10)
+    assert "none was named" in err.value.message and "APR-01" in err.value.fix and "THY-01" in err.value.fix
+    with pytest.raises(ConfigError) as err:
+        plan_run("apron-inspection", 10, item="APR-99")
+    assert "no garment 'APR-99'" in err.value.message
+    with pytest.raises(ConfigError) as err:
+        plan_run("kvp-accuracy", 3, item="APR-01")
+    assert "leave out --item" in err.value.fix
+    result = run_plan(plan_run("apron-inspection", 10, item="THY-01"), db=tmp_path / "r.sqlite3",
+                      inputs=load_inputs(INPUTS / "apron-good.yaml"))
+    with Store(tmp_path / "r.sqlite3") as store:
+        item = store.get_run(result.run_id).snapshot["item"]
+    assert item["id"] == "THY-01" and item["kind"] == "thyroid shield" and item["lead_equivalence"] == "0.5 mm Pb"

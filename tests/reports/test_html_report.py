@@ -239,3 +239,16 @@ def test_calibration_override_reason_is_highlighted(tmp_path: Path) -> None:
             'Reason recorded: reference meter away for repair</div>') in page
     assert '<td class="t-alert">reference meter away for repair</td>' in page
     assert field(page, "Calibration at the run").startswith("PAST DUE on the day of the run (due 2020-01-31)")
+
+
+def test_an_apron_inspection_report_names_the_garment(tmp_path: Path) -> None:
+    from xcal.procedures.loader import load_inputs
+
+    inputs = Path(__file__).parents[2] / "xcal" / "demo" / "inputs" / "apron-good.yaml"
+    result = run_plan(plan_run("apron-inspection", 10, item="APR-01"), db=tmp_path / "r.sqlite3",
+                      inputs=load_inputs(inputs))
+    with Store(tmp_path / "r.sqlite3") as store:
+        page = render_html(store.get_run(result.run_id))
+    # From the demo site's apparel list.
+    assert field(page, "Item tested") == ("APR-01: apron (wrap-around), Example Shielding Co. Wrap 0.5, serial "
+                                          "ESW-22-0193, 0.5 mm Pb, kept in room 10")

@@ -178,6 +178,20 @@ def _report_options(node: YMap, name: str, unit_of_result: str) -> tuple[bool, s
     return report, unit
 
 
+SUBJECTS = ("apparel",)
+
+
+def _subject(root: YMap) -> str | None:
+    """`subject: apparel`: the procedure tests one item of that site inventory rather than the room."""
+    if "subject" not in root:
+        return None
+    subject = str(root["subject"])
+    if subject not in SUBJECTS:
+        raise fail(f"subject '{subject}' is not one of {', '.join(SUBJECTS)}", root.value_mark("subject"),
+                   fix="write `subject: apparel` for a procedure that inspects one garment, or leave it out")
+    return subject
+
+
 def _parse_only(node: YMap, station_lists: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
     """A check's `only: {area: controlled}`: text station settings a station must have for the check to apply."""
     only = expect_map(node["only"], node.value_mark("only"), f"check '{node['id']}' only")
@@ -199,7 +213,7 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
     doc = load_yaml(path, display=display)
     root = expect_map(doc.data, Mark(doc.path, 1, 1), "a procedure file")
     check_keys(root, "a procedure", required=("kind", "id", "version", "title", "steps"),
-               optional=("modality", "description", "instruments", "parameters", "results", "checks"))
+               optional=("modality", "description", "instruments", "parameters", "results", "checks", "subject"))
     if root["kind"] != "procedure":
         raise fail(f"kind is '{root['kind']}' but this file is read as a procedure", root.value_mark("kind"),
                    fix="write `kind: procedure`")
@@ -338,7 +352,7 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
         description=str(root.get("description", "")).strip(),
         instruments=roles, parameters=params, steps=tuple(steps), results=tuple(results.values()),
         checks=tuple(checks), path=doc.path, sha256=doc.sha256,
-        limit_names=frozenset(c.limit for c in checks))
+        limit_names=frozenset(c.limit for c in checks), subject=_subject(root))
 
 
 def load_bundle(path: str | Path, *, display: str | None = None) -> Bundle:

@@ -147,6 +147,8 @@ class Procedure:
     path: str = ""
     sha256: str = ""
     limit_names: frozenset[str] = field(default_factory=frozenset)
+    subject: str | None = None
+    """`apparel` when the procedure tests one garment of the site's inventory (named with --item)."""
 
     def entered_names(self) -> dict[str, tuple[str, str]]:
         return {k: v for s in self.steps if isinstance(s, EnterStep) for k, v in s.values.items()}

@@ -29,6 +29,8 @@ class RunPlan:
     calibration_override: str | None = None
     instrument_values: dict[str, Any] = field(default_factory=dict)
     """Values from the instruments' site entries, named ROLE_NAME (see model.INSTRUMENT_VALUES)."""
+    item: Any = None
+    """The inventory item under test (a garment), for a procedure with a `subject`."""
 
     @property
     def simulated(self) -> bool:
@@ -59,8 +61,10 @@ def known_limits(site: Site) -> dict[str, list[Limit]]:
 
 
 def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters: dict[str, Any] | None = None,
-            allow_expired_calibration: str | None = None, today: dt.date | None = None) -> RunPlan:
+            allow_expired_calibration: str | None = None, today: dt.date | None = None,
+            item: str | None = None, require_item: bool = True) -> RunPlan:
     room = site.room(room_id)
+    subject = _item(site, procedure, item) if item is not None or require_item else None
     params = dict(procedure.parameters)
     overrides = {**room.parameters.get(procedure.id, {}), **(parameters or {})}
     for key, value in overrides.items():
@@ -119,7 +123,24 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
         if not inst.check_calibration(today, allow_expired_calibration):
             expired.append(inst.id)
     return RunPlan(site, room, procedure, params, instruments, limits, expired,
-                   allow_expired_calibration if expired else None, values)
+                   allow_expired_calibration if expired else None, values, subject)
+
+
+def _item(site: Site, procedure: Procedure, item: str | None) -> Any:
+    """The garment a procedure with `subject: apparel` inspects; refused when missing, unknown or not wanted."""
+    if procedure.subject is None:
+        if item is not None:
+            raise ConfigError(f"{procedure.id} tests the room, not an item of an inventory (--item {item})",
+                              fix="leave out --item")
+        return None
+    known = ", ".join(site.apparel) or "none: add an `apparel:` list to the site file"
+    if item is None:
+        raise ConfigError(f"{procedure.id} inspects one garment of the site's apparel inventory; none was named",
+                          fix=f"give --item ID, one of: {known}")
+    if item not in site.apparel:
+        raise ConfigError(f"{site.path} has no garment '{item}' in its apparel inventory",
+                          fix=f"use one of: {known}")
+    return site.apparel[item]
 
 
 def _instrument_values(procedure: Procedure, instruments: dict[str, Instrument], today: dt.date) -> dict[str, Any]:

@@ -152,6 +152,7 @@ def build_snapshot(plan: RunPlan, identities: dict[str, Any]) -> dict[str, Any]:
         "limits": {name: limit.snapshot() for name, limit in plan.limits.items()},
         "calibration_override": ({"reason": plan.calibration_override, "instruments": plan.expired_calibration}
                                  if plan.calibration_override else None),
+        **({"item": plan.item.snapshot()} if plan.item is not None else {}),
     }
 
 

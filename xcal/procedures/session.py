@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..drivers.registry import get_driver_class
-from ..errors import InstrumentError
+from ..errors import ConfigError, InstrumentError
 from ..records.store import Store
 from ..site import Instrument, Site, load_site
 from dataclasses import dataclass
@@ -69,18 +69,22 @@ class BundleResult:
 
 
 def plan_run(procedure: str, room: str | int, *, site: Site | str | Path | None = None,
-             parameters: dict[str, Any] | None = None, allow_expired_calibration: str | None = None
-             ) -> RunPlan | BundlePlan:
-    """Everything checked before a meter is touched: the room, the procedure (or bundle), limits, calibration."""
+             parameters: dict[str, Any] | None = None, allow_expired_calibration: str | None = None,
+             item: str | None = None, require_item: bool = True) -> RunPlan | BundlePlan:
+    """Everything checked before a meter is touched: the room, the procedure (or bundle), limits, calibration,
+    and the inventory item a procedure with a subject tests (not required when only showing the plan)."""
     site_obj = site if isinstance(site, Site) else load_site(site)
     limits = known_limits(site_obj)
     found = find_procedure(procedure, limits)
     if isinstance(found, Bundle):
+        if item is not None:
+            raise ConfigError(f"{procedure} is a bundle; --item names the garment of one inspection",
+                              fix="run apron-inspection on its own with --item")
         return BundlePlan(found, [prepare(site_obj, room, find_procedure(pid, limits), parameters=None,
                                           allow_expired_calibration=allow_expired_calibration)
                                   for pid in found.procedures])
     return prepare(site_obj, room, found, parameters=parameters,
-                   allow_expired_calibration=allow_expired_calibration)
+                   allow_expired_calibration=allow_expired_calibration, item=item, require_item=require_item)
 
 
 def plan_resume(run_id: str, *, db: str | Path | None = None, site: Site | str | Path | None = None,
@@ -119,7 +123,9 @@ def plan_resume(run_id: str, *, db: str | Path | None = None, site: Site | str |
         else:
             params[key] = parse_quantity(value)
     override = (snap.get("calibration_override") or {}).get("reason") or allow_expired_calibration
-    return prepare(site_obj, run.room_id, proc, parameters=params, allow_expired_calibration=override), run
+    item = (snap.get("item") or {}).get("id")
+    return prepare(site_obj, run.room_id, proc, parameters=params, allow_expired_calibration=override,
+                   item=item), run
 
 
 def run_plan(plan: RunPlan, *, db: str | Path | None = None, operator: str | None = None,

@@ -116,6 +116,12 @@ def room_section(snap: Mapping[str, Any], run: Any) -> Section:
     rows = [("Room", Cell(f"{room.get('id', run.room_id)} {room.get('name', run.room_name)}".strip())),
             ("Modality", Cell(plain(room.get("modality"))))]
     rows += [(parameter_label(k), Cell(plain(v))) for k, v in equipment.items() if not isinstance(v, Mapping)]
+    item = snap.get("item") if isinstance(snap.get("item"), Mapping) else None
+    if item:
+        named = [f"{item.get('id')}: {item.get('kind')}", " ".join(str(item[k]) for k in ("make", "model") if item.get(k)),
+                 f"serial {item['serial']}" if item.get("serial") else "", str(item.get("lead_equivalence") or ""),
+                 f"kept in {item['location']}" if item.get("location") else ""]
+        rows.append(("Item tested", Cell(", ".join(part for part in named if part))))
     sets = room.get("limit_sets") or []
     rows.append(("Limit sets (priority order)", Cell(" > ".join(map(str, sets)) if sets else DASH)))
     parts = sorted(((k, v) for k, v in equipment.items() if isinstance(v, Mapping)),
