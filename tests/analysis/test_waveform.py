@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -149,3 +151,173 @@ def test_exposure_time_checks_its_arguments() -> None:
         exposure_time(signal, Q_(1, "kV"))
     with pytest.raises(ValueError, match="sample_interval"):
         exposure_time(signal, Q_(-1, "ms"))
+
+
+# --- Long waveforms: the fast path of `ppv` against the formula evaluated sample by sample -------------------
+#
+# `reference_ppv` is the IEC 61676 formula written out directly from the published coefficients (Kramer,
+# Selbach & Iles 1998), independently of xcal: one weight per sample, samples with a weight ≤ 0 left out,
+# and both sums added exactly (math.fsum).
+
+TUNGSTEN_LOW = (-8.646855e-3, 8.170361e-1, -23.27793)                               # U < 20 kV: a, b, c
+TUNGSTEN_HIGH = (4.310644e-10, -1.662009e-7, 2.308190e-5, 1.030820e-4, -1.747153e-2)  # U ≥ 20 kV: d .. h
+MAMMOGRAPHY = (-2.142352e-6, 2.566291e-4, -1.968138e-2, 8.506836e-1, -15.14362)      # a .. e
+
+
+def reference_ppv(kv: np.ndarray, weighting: str = "tungsten") -> float:
+    u = np.asarray(kv, dtype=float)
+    if weighting == "tungsten":
+        a, b, c = TUNGSTEN_LOW
+        d, e, f, g, h = TUNGSTEN_HIGH
+        weights = np.where(u < 20.0, np.exp(a * u ** 2 + b * u + c),
+                           d * u ** 4 + e * u ** 3 + f * u ** 2 + g * u + h)
+    else:
+        a, b, c, d, e = MAMMOGRAPHY
+        weights = np.exp(a * u ** 4 + b * u ** 3 + c * u ** 2 + d * u + e)
+    keep = weights > 0.0
+    return math.fsum(weights[keep] * u[keep]) / math.fsum(weights[keep])
+
+
+def generator_waveform(n: int, peak: float, ripple: float, period: float, rise: int) -> np.ndarray:
+    """kV of a generator: linear rise and fall over `rise` samples around a plateau rippled by `ripple`."""
+    i = np.arange(n)
+    plateau = peak * (1.0 - ripple + ripple * np.cos(2.0 * np.pi * i / period))
+    return plateau * np.minimum(1.0, np.minimum(i, n - 1 - i) / rise)
+
+
+LONG_WAVEFORMS = {
+    # the benchmark's waveform: 80 kV, 1 % ripple, ramps of 1000 samples from 0
+    "80 kV, 1 % ripple, ramps": generator_waveform(1_000_000, 80.0, 0.01, 5000.0, 1000),
+    "80 kV plateau only": generator_waveform(1_000_000, 80.0, 0.01, 5000.0, 1000)[1000:-1000],
+    "120 kV, 10 % ripple, ramps": generator_waveform(300_001, 120.0, 0.10, 1667.0, 7000),
+    "150 kV, 3 % ripple, no ramp": generator_waveform(250_000, 150.0, 0.03, 833.0, 1),
+    # just above where the tungsten weight turns positive (27.9 kV): the sums cancel most
+    "29 to 31 kV": 30.0 + np.sin(np.arange(200_000) * 0.001),
+    # single-phase: |sin| from 0 to 80 kV, every period through the exponential and negative-weight ranges
+    "single-phase 80 kV": 80.0 * np.abs(np.sin(np.arange(120_000) * np.pi / 2000.0)),
+    "15 to 32 kV": 23.5 + 8.5 * np.sin(np.arange(50_000) * 0.01),
+    "noise 30 to 150 kV": np.random.default_rng(61676).uniform(30.0, 150.0, 100_003),
+}
+
+
+@pytest.mark.parametrize("name", LONG_WAVEFORMS)
+def test_tungsten_ppv_of_long_waveforms_matches_the_formula(name: str) -> None:
+    kv = LONG_WAVEFORMS[name]
+    assert ppv(Q_(kv, "kV")).magnitude == pytest.approx(reference_ppv(kv), rel=1e-9)
+
+
+def test_long_waveform_in_volts_matches_the_formula() -> None:
+    kv = LONG_WAVEFORMS["120 kV, 10 % ripple, ramps"]
+    result = ppv(Q_(kv * 1000.0, "V"))
+    assert result.units == Q_(1, "V").units
+    assert result.magnitude == pytest.approx(1000.0 * reference_ppv(kv), rel=1e-9)
+
+
+def test_mammography_ppv_of_a_long_waveform_matches_the_formula() -> None:
+    kv = generator_waveform(200_000, 28.0, 0.04, 1000.0, 3000)
+    assert ppv(Q_(kv, "kV"), "mammography").magnitude == pytest.approx(reference_ppv(kv, "mammography"),
+                                                                         rel=1e-9)
+
+
+def test_long_dc_waveform_ppv_is_its_voltage() -> None:
+    assert ppv(Q_(np.full(1_000_000, 80.0), "kV")).magnitude == pytest.approx(80.0, rel=1e-12)
+    assert ppv(Q_(np.full(100_000, 28.5), "kV")).magnitude == pytest.approx(28.5, rel=1e-12)
+
+
+# One odd sample in 40 000 at 80 kV, placed at the start, end or edges of the blocks the code works in.
+# w(27 kV) = d·531 441 + e·19 683 + f·729 + g·27 + h
+#          = 0.000 229 09 − 0.003 271 33 + 0.016 826 71 + 0.002 783 21 − 0.017 471 53 = −0.000 903 86 < 0,
+# so a 27 kV sample is left out and the PPV stays exactly 80 kV.
+# w(28 kV) = d·614 656 + e·21 952 + f·784 + g·28 + h
+#          = 0.000 264 96 − 0.003 648 44 + 0.018 096 21 + 0.002 886 30 − 0.017 471 53 = 0.000 127 49 > 0.
+# w(15 kV) = exp(a·225 + b·15 + c) = exp(−1.945 542 + 12.255 542 − 23.277 930) = exp(−12.967 930) = 2.3340e-6.
+W28 = 0.00012749
+W15 = 2.3340e-6
+ODD_POSITIONS = [0, 1, 8191, 8192, 8193, 16383, 32767, 32768, 39999]
+
+
+@pytest.mark.parametrize("position", ODD_POSITIONS)
+def test_one_sample_with_a_negative_weight_is_left_out_of_a_long_waveform(position: int) -> None:
+    kv = np.full(40_000, 80.0)
+    kv[position] = 27.0
+    assert ppv(Q_(kv, "kV")).magnitude == pytest.approx(80.0, rel=1e-12)
+
+
+@pytest.mark.parametrize(("odd_kv", "odd_weight"), [(28.0, W28), (15.0, W15)])
+@pytest.mark.parametrize("position", ODD_POSITIONS)
+def test_one_low_sample_with_a_positive_weight_counts_in_a_long_waveform(position: int, odd_kv: float,
+                                                                         odd_weight: float) -> None:
+    # (39 999 · 80 · W80 + U · w(U)) / (39 999 · W80 + w(U)) with the weights worked out above
+    kv = np.full(40_000, 80.0)
+    kv[position] = odd_kv
+    expected = (39_999 * 80.0 * W80 + odd_kv * odd_weight) / (39_999 * W80 + odd_weight)
+    assert ppv(Q_(kv, "kV")).magnitude == pytest.approx(expected, rel=1e-9)
+    assert ppv(Q_(kv, "kV")).magnitude == pytest.approx(reference_ppv(kv), rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_scattered_samples_near_where_the_tungsten_weight_turns_positive(seed: int) -> None:
+    # Samples between 27 and 29 kV (weights of either sign) scattered through a 50 000-sample, 60 kV record
+    rng = np.random.default_rng(seed)
+    kv = np.full(50_000, 60.0) + rng.normal(0.0, 0.5, 50_000)
+    where = rng.choice(kv.size, size=int(rng.integers(1, 40)), replace=False)
+    kv[where] = rng.uniform(27.0, 29.0, where.size)
+    assert ppv(Q_(kv, "kV")).magnitude == pytest.approx(reference_ppv(kv), rel=1e-9)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("position", [0, 5000, 8191, 8192, 99_999])
+def test_a_nan_or_infinity_in_a_long_waveform_is_refused(bad: float, position: int) -> None:
+    kv = np.full(100_000, 80.0)
+    kv[position] = bad
+    for weighting in ("tungsten", "mammography"):
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            ppv(Q_(kv if weighting == "tungsten" else kv / 2.0, "kV"), weighting)
+    signal = np.zeros(100_000)
+    signal[10:-10] = 100.0
+    signal[position] = bad
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        exposure_time(Q_(signal, "µGy/s"), Q_(1, "ms"))
+
+
+def test_no_positive_weight_in_a_long_waveform_is_refused() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        ppv(Q_(np.full(50_000, 25.0), "kV"))
+
+
+# --- Long signals: exposure time -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("first", "last"), [(1, 299_998), (4095, 4096), (4096, 150_000), (150_000, 150_000),
+                                             (12_287, 287_712), (12_288, 12_288), (299_997, 299_998)])
+def test_exposure_time_of_a_rectangular_pulse_in_a_long_signal(first: int, last: int) -> None:
+    # 100 from sample `first` to `last`, 0 elsewhere: level 50 is crossed half a sample before `first` and
+    # half a sample after `last`, so the time is last − first + 1 samples.
+    signal = np.zeros(300_000)
+    signal[first:last + 1] = 100.0
+    result = exposure_time(Q_(signal, "µGy/s"), Q_(0.01, "ms"))
+    assert result.magnitude == pytest.approx((last - first + 1) * 0.01, rel=1e-12)
+
+
+def test_exposure_time_of_a_long_trapezoid_interpolates_crossings() -> None:
+    # s[i] = min(i, n − 1 − i, 1000), n = 200 000; threshold 0.3005 → level 300.5.
+    # Rise between samples 300 (300) and 301 (301): 300.5. Fall between n − 302 (301) and n − 301 (300):
+    # n − 302 + (301 − 300.5) = n − 301.5. Time: n − 602 = 199 398 samples × 0.1 µs = 19 939.8 µs.
+    n = 200_000
+    i = np.arange(n, dtype=float)
+    signal = np.minimum(np.minimum(i, n - 1 - i), 1000.0)
+    result = exposure_time(Q_(signal, "µGy/s"), Q_(0.1, "µs"), threshold=0.3005)
+    assert result.magnitude == pytest.approx(19_939.8, rel=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(min_value=5.0, max_value=150.0), min_size=1, max_size=60))
+def test_tungsten_ppv_of_short_waveforms_matches_the_formula(values: list[float]) -> None:
+    kv = np.array(values)
+    d, e, f, g, h = TUNGSTEN_HIGH
+    # below 20 kV the weight is an exponential, always positive; from 20 kV up the polynomial can be ≤ 0
+    positive = (kv < 20.0) | (d * kv ** 4 + e * kv ** 3 + f * kv ** 2 + g * kv + h > 0.0)
+    if not np.any(positive):
+        with pytest.raises(ValueError, match="positive"):
+            ppv(Q_(kv, "kV"))
+    else:
+        assert ppv(Q_(kv, "kV")).magnitude == pytest.approx(reference_ppv(kv), rel=1e-9)

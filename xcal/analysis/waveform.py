@@ -6,8 +6,11 @@ general-diagnostic polynomial is not yet confirmed against IEC 61676 (see qc-ref
 
 from __future__ import annotations
 
+import math
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -89,19 +92,237 @@ def ppv(samples: QuantityLike, weighting: str = "tungsten") -> "pint.Quantity":
     """
     if weighting not in WEIGHTINGS:
         raise ValueError(f"unknown PPV weighting {weighting!r}; choose one of {sorted(WEIGHTINGS)}")
-    q = _voltage_array(samples)
-    u_kv = q.to("kV").magnitude
+    u, units = _magnitudes(samples, _voltage_array, "voltage")
+    to_kv = _factor(units, "kV")
     spec = WEIGHTINGS[weighting]
-    if spec.max_kv is not None and np.max(u_kv) > spec.max_kv:
-        raise ValueError(f"the {weighting} PPV weighting is defined only up to {spec.max_kv:g} kV; "
-                         f"the waveform reaches {np.max(u_kv):.4g} kV")
-    weights = _WEIGHT_FORMS[weighting](u_kv, spec.coefficients)
-    keep = weights > 0.0
-    if not np.any(keep):
+    if spec.max_kv is not None:
+        top = float(np.max(u))
+        if not math.isfinite(top):
+            _voltage_array(samples)                              # raises: NaN or infinite readings
+        if top * to_kv > spec.max_kv:
+            raise ValueError(f"the {weighting} PPV weighting is defined only up to {spec.max_kv:g} kV; "
+                             f"the waveform reaches {top * to_kv:.4g} kV")
+    sums = _weighted_sums(u, to_kv, weighting)
+    if sums is None:                                             # a NaN or infinity, or an overflow
+        _voltage_array(samples)                                  # raises for NaN and infinite readings
+        sums = _direct_sums(u * to_kv, _WEIGHT_FORMS[weighting], spec.coefficients)
+    sum_wu, sum_w, kept = sums
+    if kept == 0:
         raise ValueError(f"no sample has a positive {weighting} PPV weight "
-                         f"(waveform between {np.min(u_kv):.4g} and {np.max(u_kv):.4g} kV)")
-    value_kv = float(np.sum(weights[keep] * u_kv[keep]) / np.sum(weights[keep]))
-    return Q_(value_kv, "kV").to(q.units)
+                         f"(waveform between {np.min(u) * to_kv:.4g} and {np.max(u) * to_kv:.4g} kV)")
+    value_kv = sum_wu / sum_w
+    return registry().Quantity(value_kv * _factor("kV", units), units)
+
+
+# How `ppv` adds up Σ w·U and Σ w quickly, without a temporary array per arithmetic step.
+#
+# Where a weighting is a polynomial p(U) = Σ c_j U^j (tungsten from 20 kV up, p > 0 above about 27.9 kV),
+# Σ w = Σ c_j S_j and Σ w·U = Σ c_j S_(j+1) over the samples, with the power sums S_j = Σ U^j, j = 0..5. The
+# waveform is taken as rows of _ROW samples, _ROWS_AT_ONCE rows at a time so that they and the two work
+# arrays (U², U⁴) stay in the CPU cache, and the five sums of each row are dot products (np.vecdot).
+# A row is added this way only if every sample in it is at or above `floor`, where p is certainly positive:
+# the power sums themselves bound the lowest sample, since (Uᵢ − c)⁴ ≤ Σ (U − c)⁴ for every sample, which
+# spares a pass for the minimum; a row the bound does not clear has its minimum looked at, and the samples
+# of a row that reach below `floor` (a ramp, a low-kV waveform) are evaluated sample by sample exactly as
+# the formula reads, so that a sample whose weight is zero or negative is left out as before, while the
+# rest of that row is still added as a polynomial. The exponential forms (mammography, tungsten below
+# 20 kV) are evaluated sample by sample, in blocks of _BLOCK. The result agrees with the sample-by-sample
+# formula to about 1e-14 relative or better (tests/analysis/test_waveform.py compares the two).
+#
+# Every dot product here is over at most _ROW = 8192 samples: OpenBLAS splits a dot product of more than
+# 10 000 samples over threads, and waking them costs far more than such a product takes.
+
+_ROW = 8192
+_ROWS_AT_ONCE = 5
+_BLOCK = 32768
+_EPS = float(np.finfo(float).eps)
+
+# Weightings that are a polynomial in U (kV) from some voltage up: (that voltage, coefficient names from the
+# highest power down). Used only to add up many samples at once; the weights themselves are _WEIGHT_FORMS.
+_POLYNOMIAL_BRANCHES: Mapping[str, tuple[float, tuple[str, ...]]] = MappingProxyType({
+    "tungsten": (20.0, ("d", "e", "f", "g", "h")),
+})
+
+if hasattr(np, "vecdot"):
+    _vecdot = np.vecdot
+else:  # pragma: no cover - numpy < 2
+    def _vecdot(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return np.einsum("...i,...i->...", a, b, out=out)
+
+
+def _weighted_sums(u: np.ndarray, to_kv: float, weighting: str) -> tuple[float, float, int] | None:
+    """Σ w·U and Σ w (U in kV) over the samples with a positive weight, and how many those are.
+
+    `u` is in the unit that `to_kv` converts to kV. None if a sample is NaN or infinite (or a sum overflows).
+    """
+    spec = WEIGHTINGS[weighting]
+    form = _WEIGHT_FORMS[weighting]
+    branch = _POLYNOMIAL_BRANCHES.get(weighting)
+    poly: tuple[float, ...] = ()
+    floor = math.inf                                             # in the unit of u
+    if branch is not None:
+        poly = tuple(float(spec.coefficients[name]) for name in branch[1])
+        floor = _positive_from(poly, branch[0]) / to_kv
+    powers = np.zeros(6)                  # S_0 .. S_5, unit of u, over the samples added as a polynomial
+    one_by_one = [0.0, 0.0, 0]            # Σ w·U, Σ w (kV) and count over the samples evaluated one by one
+
+    def evaluate(block: np.ndarray) -> bool:
+        if not (math.isfinite(float(np.min(block))) and math.isfinite(float(np.max(block)))):
+            return False
+        wu, w, kept = _direct_sums(block * to_kv if to_kv != 1.0 else block, form, spec.coefficients)
+        one_by_one[0] += wu
+        one_by_one[1] += w
+        one_by_one[2] += kept
+        return True
+
+    def add(block: np.ndarray) -> bool:
+        """Add a block of at most _ROW samples: as a polynomial where it can be, one by one elsewhere."""
+        nonlocal powers
+        low = float(np.min(block))
+        if not low > -math.inf:                                  # NaN or -inf
+            return False
+        if low >= floor:
+            powers = powers + _power_sums(block)
+            return True
+        if not float(np.max(block)) >= floor:
+            return evaluate(block)
+        above = block >= floor                                   # e.g. a ramp: split the row
+        powers = powers + _power_sums(block[above])
+        return evaluate(block[~above])
+
+    if floor == math.inf:                                        # no polynomial branch
+        for start in range(0, u.size, _BLOCK):
+            if not evaluate(u[start:start + _BLOCK]):
+                return None
+        return _combine(powers, poly, to_kv, one_by_one)
+    n_rows = u.size // _ROW
+    if n_rows:
+        rows = u[:n_rows * _ROW].reshape(n_rows, _ROW)
+        row_powers = _row_power_sums(rows)
+        clear = _rows_at_or_above(row_powers, floor)
+        if clear.all():
+            powers = row_powers.sum(axis=1)
+        else:
+            for i in np.flatnonzero(~clear).tolist():
+                low = float(np.min(rows[i]))
+                if not low > -math.inf:
+                    return None
+                if low >= floor:
+                    clear[i] = True
+                elif not add(rows[i]):
+                    return None
+            powers = powers + row_powers[:, clear].sum(axis=1)
+    if n_rows * _ROW < u.size and not add(u[n_rows * _ROW:]):
+        return None
+    return _combine(powers, poly, to_kv, one_by_one)
+
+
+def _combine(powers: np.ndarray, poly: tuple[float, ...], to_kv: float,
+             one_by_one: list[float]) -> tuple[float, float, int] | None:
+    """Σ w·U, Σ w and count from the power sums (unit of the samples) and the sums evaluated one by one."""
+    sum_wu, sum_w, kept = one_by_one
+    s = powers.tolist()
+    if s[0] > 0:
+        scale = 1.0
+        for j in range(6):                                       # the power sums with U in kV
+            s[j] *= scale
+            scale *= to_kv
+        for j, c in enumerate(reversed(poly)):                   # c is the coefficient of U^j
+            sum_w += c * s[j]
+            sum_wu += c * s[j + 1]
+        kept += int(s[0])
+    if not (math.isfinite(sum_w) and math.isfinite(sum_wu) and all(math.isfinite(x) for x in s)):
+        return None
+    return sum_wu, sum_w, int(kept)
+
+
+def _row_power_sums(rows: np.ndarray) -> np.ndarray:
+    """S_0 .. S_5 (Σ U^j) of each row of `rows` (n × _ROW), as a 6 × n array."""
+    n_rows, width = rows.shape
+    sums = np.empty((6, n_rows))
+    sums[0] = width
+    work, ones = _scratch_arrays()                               # U², U⁴ of _ROWS_AT_ONCE rows; ones
+    for start in range(0, n_rows, _ROWS_AT_ONCE):
+        stop = min(start + _ROWS_AT_ONCE, n_rows)
+        u = rows[start:stop]
+        powers = work[:, :stop - start]
+        np.square(u, out=powers[0])
+        np.square(powers[0], out=powers[1])
+        _vecdot(powers, u, out=sums[3::2, start:stop])             # Σ U²·U, Σ U⁴·U
+        _vecdot(u, u, out=sums[2, start:stop])
+        _vecdot(powers[0], powers[0], out=sums[4, start:stop])
+        _vecdot(u, ones, out=sums[1, start:stop])
+    return sums
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """Work arrays for `_row_power_sums`, kept per thread (about 0.7 MB).
+
+    Allocating them afresh on every call costs about a tenth of the call, in page faults.
+    """
+    arrays = getattr(_SCRATCH, "arrays", None)
+    if arrays is None:
+        ones = np.ones(_ROW)
+        ones.flags.writeable = False
+        arrays = _SCRATCH.arrays = (np.empty((2, _ROWS_AT_ONCE, _ROW)), ones)
+    return arrays
+
+
+def _rows_at_or_above(sums: np.ndarray, floor: float) -> np.ndarray:
+    """Which rows provably have every sample ≥ floor, judged from their power sums alone (6 × n, S_0 .. S_5).
+
+    With c the row's mean, (Uᵢ − c)⁴ ≤ Σ (U − c)⁴ = S_4 − 4c S_3 + 6c² S_2 − 4c³ S_1 + c⁴ S_0 for every
+    sample, so Uᵢ ≥ c − (Σ (U − c)⁴)^(1/4). Rounding: each S_j is off by at most about S_0·ε·Σ|U|^j, and by
+    the power-mean and Hölder inequalities each of the five terms is at most S_4 in magnitude, so 16 S_4 bounds
+    their sum; 4·(S_0 + 8)·ε·16 S_4 (a factor of about 8 to spare) is added to Σ (U − c)⁴. A row that is not
+    cleared is not necessarily below the floor: the caller looks at it.
+    """
+    n, s1, s2, s3, s4 = sums[:5]
+    with np.errstate(all="ignore"):                              # NaN or inf rows come out False
+        c = s1 / n
+        central = s4 + c * (c * (6.0 * s2 + c * (c * n - 4.0 * s1)) - 4.0 * s3)
+        rounding = (64.0 * _EPS) * (n + 8.0) * s4
+        return c - np.sqrt(np.sqrt(np.maximum(central, 0.0) + rounding)) >= floor
+
+
+def _power_sums(block: np.ndarray) -> np.ndarray:
+    """S_0 .. S_5 (Σ U^j) of a block of at most _ROW samples (np.dot stays single-threaded below 10 000)."""
+    square = np.square(block)
+    fourth = np.square(square)
+    return np.array([block.size, np.sum(block), np.dot(block, block), np.dot(square, block),
+                     np.dot(square, square), np.dot(fourth, block)])
+
+
+def _direct_sums(u_kv: np.ndarray, form: Callable[[np.ndarray, Mapping[str, float]], np.ndarray],
+                 coefficients: Mapping[str, float]) -> tuple[float, float, int]:
+    """Σ w·U, Σ w and their count over the samples with a positive weight, evaluated sample by sample."""
+    weights = form(u_kv, coefficients)
+    keep = weights > 0.0
+    kept = int(np.count_nonzero(keep))
+    if kept == 0:
+        return 0.0, 0.0, 0
+    if kept < weights.size:
+        weights, u_kv = weights[keep], u_kv[keep]
+    return float(np.sum(weights * u_kv)), float(np.sum(weights)), kept
+
+
+@lru_cache(maxsize=16)
+def _positive_from(poly: tuple[float, ...], start: float) -> float:
+    """A voltage ≥ `start` from which the polynomial (coefficients from the highest power down) is positive.
+
+    0.01 beyond the largest real root, so that rounding cannot make a weight there zero or negative;
+    infinity if the polynomial does not end up positive.
+    """
+    coefficients = np.trim_zeros(np.asarray(poly, dtype=float), "f")
+    if coefficients.size == 0 or not coefficients[0] > 0.0:
+        return math.inf
+    roots = np.roots(coefficients)
+    real = roots.real[np.abs(roots.imag) <= 1e-6 * np.maximum(1.0, np.abs(roots))]
+    bound = max([start, *real.tolist()]) + 0.01
+    return bound if np.polyval(coefficients, bound) > 0.0 else math.inf
 
 
 def ripple(samples: QuantityLike) -> "pint.Quantity":
@@ -123,19 +344,62 @@ def exposure_time(signal: QuantityLike, sample_interval: "pint.Quantity",
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold is a fraction of the peak and must lie between 0 and 1, got {threshold}")
     dt = _time_interval(sample_interval)
-    s = as_quantity_array(signal, "signal").magnitude
-    peak = float(np.max(s))
+    s, _ = _magnitudes(signal, lambda values: as_quantity_array(values, "signal"))
+    peak, bottom = float(np.max(s)), float(np.min(s))
+    if not (math.isfinite(peak) and math.isfinite(bottom)):
+        as_quantity_array(signal, "signal")                      # raises: NaN or infinite readings
     if peak <= 0.0:
         raise ValueError("the signal has no positive peak, so it never crosses the threshold")
     level = threshold * peak
-    above = np.flatnonzero(s >= level)
-    first, last = int(above[0]), int(above[-1])
+    first = _first_at_or_above(s, level)
+    last = s.size - 1 - _first_at_or_above(s[::-1], level)
     if first == 0 or last == s.size - 1:
         raise ValueError("the signal does not cross the threshold: it is already above "
                          f"{threshold:g} × peak at its {'first' if first == 0 else 'last'} sample")
     rise = (first - 1) + (level - s[first - 1]) / (s[first] - s[first - 1])
     fall = last + (s[last] - level) / (s[last] - s[last + 1])
     return registry().Quantity(float((fall - rise) * dt.magnitude), dt.units)
+
+
+def _first_at_or_above(values: np.ndarray, level: float) -> int:
+    """Index of the first value ≥ level (there must be one), looking at ever longer stretches from the start."""
+    begin, length = 0, 4096
+    while True:
+        stretch = values[begin:begin + length] >= level
+        i = int(np.argmax(stretch))
+        if stretch[i]:
+            return begin + i
+        begin, length = begin + length, min(2 * length, 1 << 18)
+
+
+def _magnitudes(values: QuantityLike, validate: Callable[[QuantityLike], "pint.Quantity"],
+                dimension: str | None = None) -> tuple[np.ndarray, "pint.Unit"]:
+    """The magnitudes (not copied) and unit of a 1-D float Quantity array, checked like `validate` does.
+
+    Only the check that every value is finite is left to the caller, which must do it (as a min and a max, or
+    sums that a NaN or infinity would spoil) and call `validate` to raise the error. Anything but a non-empty
+    1-D float64 Quantity array of the right dimension goes through `validate` itself.
+    """
+    if isinstance(values, registry().Quantity):
+        magnitude = values.magnitude
+        if (type(magnitude) is np.ndarray and magnitude.ndim == 1 and magnitude.size > 0
+                and magnitude.dtype == np.float64
+                and (dimension is None or _has_dimension(values.units, dimension))):
+            return magnitude, values.units
+    q = validate(values)
+    return q.magnitude, q.units
+
+
+@lru_cache(maxsize=64)
+def _has_dimension(units: "pint.Unit", dimension: str) -> bool:
+    """`has_dimension` for a unit, remembered."""
+    return has_dimension(registry().Quantity(1.0, units), dimension)
+
+
+@lru_cache(maxsize=64)
+def _factor(from_units: "pint.Unit | str", to_units: "pint.Unit | str") -> float:
+    """The number that converts a magnitude in `from_units` to `to_units`."""
+    return float(registry().Quantity(1.0, from_units).to(to_units).magnitude)
 
 
 def _voltage_array(samples: QuantityLike) -> "pint.Quantity":
