@@ -303,9 +303,8 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
         if per in ("pair", "run") and function in ("linearity", "hvl") and of not in results:
             raise fail(f"result '{name}': {function} works on a per-station result, and '{of}' is a reading",
                        node.value_mark("of"), fix="first define a per-station result (e.g. the mean) and name it")
-        results[name] = ResultDef(name, function, of, per)
-        results[name] = ResultDef(name, function, of, per,
-                                  *_report_options(node, name, _unit_of(name, results, expression_units)))
+        unit = FUNCTIONS[function].unit(_unit_of(of, results, expression_units))
+        results[name] = ResultDef(name, function, of, per, *_report_options(node, name, unit))
 
     checks: list[CheckDef] = []
     check_nodes = expect_list(root.get("checks", YList(root.mark)), root.value_mark("checks"), "checks")
