@@ -117,3 +117,21 @@ def test_a_meter_failing_mid_run_keeps_the_readings_and_marks_the_run_incomplete
     store = Store(tmp_path / "r.sqlite3")
     run = store.get_run(err.value.run_id)
     assert run.status == "incomplete" and len(run.readings) == 4 * 5
+
+
+def test_a_grouped_check_gives_each_group_the_verdict_of_its_worst_station():
+    from types import SimpleNamespace
+
+    from xcal.procedures.model import CheckDef, Station
+    from xcal.procedures.runner import CheckResult, _group_verdicts
+
+    def judged(index, scale, verdict, used):
+        return CheckResult("acc", "Accuracy", Station(index, {"scale": scale}), index, None, None, None,
+                           SimpleNamespace(), verdict, str(index), used)
+
+    check = CheckDef("acc", "Accuracy", "r", "lim", group="scale")
+    rows = [judged(1, "low", "PASS", 0.9), judged(2, "low", "WARN", 0.85), judged(3, "high", "PASS", 0.2),
+            judged(4, "high", "PASS", 0.6)]
+    summary = {c.where: (c.verdict, c.value) for c in _group_verdicts(check, rows)}
+    # A WARN outranks a PASS that used more of its allowance; among PASSes the larger fraction used wins.
+    assert summary == {"scale low (worst: station 2)": ("WARN", 2), "scale high (worst: station 4)": ("PASS", 4)}

@@ -192,6 +192,17 @@ def _subject(root: YMap) -> str | None:
     return subject
 
 
+def _parse_group(node: YMap, station_lists: list[dict[str, Any]]) -> str:
+    """A check's `group: scale`: a text station setting that every station gives."""
+    key = str(node["group"])
+    if TECHNIQUE_KEYS.get(key, "") is not None or not station_lists or \
+            any(key not in station for station in station_lists):
+        raise fail(f"check '{node['id']}': group '{key}' is not a text setting that every station gives",
+                   node.value_mark("group"), fix="name a text station setting such as `scale`, and give it "
+                                                 "at every station")
+    return key
+
+
 def _parse_only(node: YMap, station_lists: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
     """A check's `only: {area: controlled}`: text station settings a station must have for the check to apply."""
     only = expect_map(node["only"], node.value_mark("only"), f"check '{node['id']}' only")
@@ -312,8 +323,9 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
     for i, node in enumerate(check_nodes):
         node = expect_map(node, check_nodes.item_mark(i), f"check {i + 1}")
         check_keys(node, f"check {i + 1}", required=("id", "result", "limit"),
-                   optional=("title", "nominal", "only"))
+                   optional=("title", "nominal", "only", "group"))
         only = _parse_only(node, station_lists) if "only" in node else ()
+        group = _parse_group(node, station_lists) if "group" in node else None
         result, limit = str(node["result"]), str(node["limit"])
         if result not in results:
             raise fail(f"check '{node['id']}': unknown result '{result}'", node.value_mark("result"),
@@ -341,7 +353,7 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
                                "the set value", node.mark, fix="add `nominal:` naming the station setting, "
                                "e.g. `nominal: kv`")
         checks.append(CheckDef(str(node["id"]), str(node.get("title", node["id"])), result, limit,
-                               str(nominal) if nominal is not None else None, only))
+                               str(nominal) if nominal is not None else None, only, group))
 
     return Procedure(
         id=expect_str(root["id"], root.value_mark("id"), "id"),

@@ -127,6 +127,9 @@ class CheckDef:
     nominal: str | None = None
     only: tuple[tuple[str, str], ...] = ()
     """Station settings (key, text value) a station must have for the check to apply to it."""
+    group: str | None = None
+    """A text station setting (e.g. `scale`): besides each station, one verdict per value of it, the worst of
+    its stations (a survey meter's scale passes only when all its points do)."""
 
     def applies_to(self, station: "Station | None") -> bool:
         return all(station is not None and station.values.get(k) == v for k, v in self.only)

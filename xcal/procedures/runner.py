@@ -6,6 +6,7 @@ interrupted, the run is marked incomplete with the reason and the readings alrea
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
@@ -70,6 +71,8 @@ class CheckResult:
     limit: Any
     verdict: str
     where: str = ""
+    used: float = 0.0
+    """The fraction of the allowance used (1.0 exactly on the limit)."""
 
     @property
     def deviation_percent(self) -> float | None:
@@ -431,8 +434,28 @@ def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any]
                        **(station.values if station else {})}
             outcome = limit.tolerance.evaluate(value, nominal, limit.warn_fraction, context=context)
             checks.append(CheckResult(check.id, check.title, station, value, nominal, outcome.deviation,
-                                      outcome.allowed, limit, outcome.verdict, where))
+                                      outcome.allowed, limit, outcome.verdict, where, outcome.used))
+        if check.group:
+            checks.extend(_group_verdicts(check, [c for c in checks if c.check_id == check.id]))
     return checks
+
+
+_SEVERITY = {PASS: 0, WARN: 1, FAIL: 2}
+
+
+def _group_verdicts(check: Any, judged: list[CheckResult]) -> list[CheckResult]:
+    """One verdict per value of the check's group setting: its worst station (highest verdict, then the most
+    of its allowance used), shown as `KEY VALUE` with that station's value."""
+    groups: dict[str, list[CheckResult]] = {}
+    for c in judged:
+        groups.setdefault(str(c.station.values[check.group]), []).append(c)
+    summary = []
+    for name, members in groups.items():
+        worst = max(members, key=lambda c: (_SEVERITY.get(c.verdict, 0), c.used))
+        summary.append(dataclasses.replace(worst, check_id=f"{check.id}-per-{check.group}",
+                                           title=f"{check.title}, per {check.group}", station=None,
+                                           where=f"{check.group} {name} (worst: station {worst.where})"))
+    return summary
 
 
 def _reported(res: Any, stations: list[StationResult], run_results: dict[str, Any],
