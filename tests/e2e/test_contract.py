@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "exit-codes.rst"
 
 RUN = {"run_id", "verdict", "status", "simulated", "procedure", "site", "room", "stations", "checks",
-       "calibration_override", "db"}
+       "entered", "calibration_override", "db"}
 RUN_PROCEDURE = {"id", "version", "sha256", "title"}
 RUN_ROOM = {"id", "name"}
 RUN_STATION = {"index", "setting", "readings", "results"}
@@ -308,3 +308,18 @@ def test_a_silent_meter_exits_3_and_leaves_an_incomplete_run(xcal, site_copy):
     assert "did not answer" in result.stderr and "\n  fix: " in result.stderr
     (run,) = _json(xcal("history", "--json"))
     assert run["status"] == "incomplete" and run["verdict"] is None and "did not answer" in run["status_note"]
+
+
+def test_run_json_lists_the_entered_values(xcal):
+    inputs = Path(__file__).resolve().parents[2] / "xcal" / "demo" / "inputs" / "collimation-misaligned.yaml"
+    result = xcal("run", "collimation", "--room", "3", "--inputs", str(inputs), "--json")
+    run = _json(result)
+    assert set(run) == RUN
+    # The four edge offsets of the inputs file, in the unit the file gives them.
+    import yaml
+
+    given = yaml.safe_load(inputs.read_text(encoding="utf-8"))["values"]
+    assert set(run["entered"]) == {"left", "right", "top", "bottom"} == set(given)
+    for name, text in given.items():
+        number, unit = str(text).split()
+        assert run["entered"][name] == {"value": float(number), "unit": unit}

@@ -113,6 +113,8 @@ class RunResult:
     checks: list[CheckResult]
     verdict: str
     db_path: str
+    entered: dict[str, Any] = field(default_factory=dict)
+    """Values entered by hand or from an inputs file, by name."""
 
     @property
     def passed(self) -> bool:
@@ -134,6 +136,7 @@ class RunResult:
                                       for k, v in s.results.items()}}
                          for s in self.stations],
             "checks": [c.to_dict() for c in self.checks],
+            "entered": {k: {"value": _num(v), "unit": f"{v.units:~P}"} for k, v in self.entered.items()},
             "calibration_override": plan.calibration_override,
             "db": self.db_path,
         }
@@ -276,7 +279,7 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
     verdict = FAIL if any(c.verdict == FAIL for c in checks) else PASS
     store.add_checks(run_id, [_stored_check(c) for c in checks])
     store.finish_run(run_id, verdict)
-    result = RunResult(run_id, plan, ordered, checks, verdict, str(store.path))
+    result = RunResult(run_id, plan, ordered, checks, verdict, str(store.path), entered)
     observer.finished(result)
     return result
 
