@@ -1,6 +1,7 @@
 """The audit chain: every write is an entry, the hashes link as specified, and `verify` names the first tampering.
 
-Tampering is done on the SQLite file directly, outside the Store, as someone with the file would do it.
+Tampering is done on the database directly, outside the Store, as someone with the file (or the database's
+password) would do it; every test taking `db` runs on SQLite and on PostgreSQL (conftest.py).
 Entry numbers: make_run writes run_created (1), readings 80.4/79.9/80.2 kV (2-4), checks (5), run_finished (6);
 a second run continues at 7.
 """
@@ -263,12 +264,11 @@ def test_a_version_1_store_is_adopted_into_the_chain(tmp_path):
                              "kvp_ppv): stored value 80.5 differs from the recorded 79.9")
 
 
-def test_a_store_from_a_newer_xcal_is_refused(tmp_path):
-    path = tmp_path / "new.sqlite3"
-    Store(path).close()
-    raw(path, "UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+def test_a_store_from_a_newer_xcal_is_refused(db):
+    Store(db).close()
+    raw(db, "UPDATE meta SET value = '9' WHERE key = 'schema_version'")
     with pytest.raises(RecordError, match="schema version 9"):
-        Store(path)
+        Store(db)
 
 
 @pytest.mark.parametrize("forged", ['{"checks":[1]}', "[]", "not json"])
@@ -280,3 +280,13 @@ def test_a_nonsense_payload_is_reported_not_raised(db, store, make_run, forged):
     report = store.verify()
     assert not report.ok and report.first_broken == 5
     assert report.reason.startswith("entry 5 (checks of run R1")
+
+
+@pytest.mark.parametrize("page", [1, 5, 6, 12, 13])
+def test_the_whole_chain_is_read_page_by_page_without_loss(db, store, make_run, page):
+    """12 entries read `page` at a time: every entry once, in order, also past a gap left by a deleted entry."""
+    make_run("R1")
+    make_run("R2")
+    assert [e.seq for e in store.entries(page=page)] == list(range(1, 13))
+    raw(db, "DELETE FROM entries WHERE seq = 6")
+    assert [e.seq for e in store.entries(page=page)] == [1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12]

@@ -1,11 +1,11 @@
-"""The record store: runs, readings committed one by one, checks, history, incomplete runs."""
-
-import sqlite3
+"""The record store: runs, readings committed one by one, checks, history, incomplete runs (on each backend)."""
 
 import pytest
 
 from xcal.errors import RecordError
 from xcal.records.store import RunHeader, Store, StoredCheck, StoredReading, default_path
+
+from .factory import raw
 
 
 def _header(room="3", **kw):
@@ -18,19 +18,16 @@ def _reading(exposure, value):
                          "2026-11-26T10:00:00+00:00")
 
 
-def test_a_reading_is_on_disk_as_soon_as_add_returns(tmp_path):
-    db = tmp_path / "r.sqlite3"
+def test_a_reading_is_on_disk_as_soon_as_add_returns(db):
     with Store(db) as store:
         run_id = store.create_run(_header())
         store.add_reading(run_id, _reading(1, 80.12))
         # A second, independent connection sees it before the run ends.
-        other = sqlite3.connect(db)
-        assert other.execute("SELECT value, unit FROM readings").fetchall() == [(80.12, "kV")]
-        other.close()
+        assert raw(db, "SELECT value, unit FROM readings") == [(80.12, "kV")]
 
 
-def test_run_round_trip_keeps_snapshot_readings_and_checks(tmp_path):
-    with Store(tmp_path / "r.sqlite3") as store:
+def test_run_round_trip_keeps_snapshot_readings_and_checks(db):
+    with Store(db) as store:
         run_id = store.create_run(_header())
         store.add_reading(run_id, _reading(1, 80.1))
         store.add_reading(run_id, _reading(2, 79.9))
@@ -45,16 +42,16 @@ def test_run_round_trip_keeps_snapshot_readings_and_checks(tmp_path):
     assert run.finished_at is not None
 
 
-def test_the_same_reading_cannot_be_recorded_twice(tmp_path):
-    with Store(tmp_path / "r.sqlite3") as store:
+def test_the_same_reading_cannot_be_recorded_twice(db):
+    with Store(db) as store:
         run_id = store.create_run(_header())
         store.add_reading(run_id, _reading(1, 80.1))
         with pytest.raises(RecordError):
             store.add_reading(run_id, _reading(1, 81.0))
 
 
-def test_incomplete_runs_keep_their_reason_and_readings(tmp_path):
-    with Store(tmp_path / "r.sqlite3") as store:
+def test_incomplete_runs_keep_their_reason_and_readings(db):
+    with Store(db) as store:
         run_id = store.create_run(_header())
         store.add_reading(run_id, _reading(1, 80.1))
         store.mark_incomplete(run_id, "kvp-1 did not answer")
@@ -63,8 +60,8 @@ def test_incomplete_runs_keep_their_reason_and_readings(tmp_path):
     assert len(run.readings) == 1 and run.verdict is None
 
 
-def test_history_filters_by_room_newest_first(tmp_path):
-    with Store(tmp_path / "r.sqlite3") as store:
+def test_history_filters_by_room_newest_first(db):
+    with Store(db) as store:
         a = store.create_run(_header("3", run_id="A", started_at="2026-11-26T09:00:00+00:00"))
         b = store.create_run(_header("4", run_id="B", started_at="2026-11-26T10:00:00+00:00"))
         c = store.create_run(_header("3", run_id="C", started_at="2026-11-26T11:00:00+00:00"))
@@ -72,8 +69,8 @@ def test_history_filters_by_room_newest_first(tmp_path):
         assert [r.run_id for r in store.list_runs(room="3")] == [c, a]
 
 
-def test_unknown_run_is_a_clear_error(tmp_path):
-    with Store(tmp_path / "r.sqlite3") as store:
+def test_unknown_run_is_a_clear_error(db):
+    with Store(db) as store:
         with pytest.raises(RecordError, match="no run 'nope'"):
             store.get_run("nope")
 

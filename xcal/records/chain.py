@@ -29,13 +29,17 @@ KINDS = frozenset({RUN_CREATED, READING, CHECKS, RUN_FINISHED, RUN_INCOMPLETE, R
                    ADOPTED})
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical(payload: Any) -> str:
     """JSON with sorted keys and no spaces; floats use Python's shortest exact repr, so they read back bit for bit.
 
     NaN and infinities are refused: SQLite would keep NaN as NULL and the projection would no longer match.
+    (One encoder serves every call: `json.dumps` with these options would build a new one each time.)
     """
     try:
-        return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _ENCODER.encode(payload)
     except ValueError:
         raise RecordError(f"cannot record a value that is not a finite number: {_first_non_finite(payload)}",
                           fix="check the instrument's reply; a reading must be a finite number") from None

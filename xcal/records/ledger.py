@@ -1,72 +1,115 @@
-"""One write transaction: projection rows and their audit-chain entry land together, or not at all.
+"""One write transaction: projection rows and their audit-chain entries land together, or not at all.
 
-The transaction takes the database's write lock before it reads the chain's head, so two processes writing the
-same store still append one entry after the other. Entries are only ever INSERTed.
+The transaction takes the database's write lock before it reads the chain's head (SQLite: BEGIN IMMEDIATE;
+PostgreSQL: LOCK TABLE entries, see dialect.py), so two processes writing the same store still append one
+entry after the other. Entries are only ever INSERTed.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from ..errors import RecordError
+from .backend import Backend, Cursor
 from .chain import GENESIS, Entry, canonical, entry_hash
-from .dialect import Dialect
 from .models import now_utc
+
+ENTRY_COLUMNS = ("seq", "at", "kind", "run_id", "payload", "prev_hash", "hash")
+_ENTRY_INSERT = f"INSERT INTO entries ({', '.join(ENTRY_COLUMNS)}) VALUES ({', '.join('?' * len(ENTRY_COLUMNS))})"
 
 
 class Transaction:
     """Runs statements and appends entries inside one open write transaction."""
 
-    def __init__(self, db: sqlite3.Connection, dialect: Dialect) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
-        self._dialect = dialect
 
-    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        return self._db.execute(self._dialect.sql(sql), params)
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        return self._db.execute(sql, params)
 
-    def insert_returning(self, sql: str, params: tuple[Any, ...]) -> int:
+    def insert_returning(self, sql: str, params: Sequence[Any]) -> int:
         """Run an `INSERT ... RETURNING <id>` and give back the id."""
         return int(self.execute(sql, params).fetchone()[0])
 
+    def insert_many(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Insert many rows of one table at once (the rows carry their ids; see `reserve_ids`)."""
+        self._db.insert_many(table, columns, rows)
+
+    def reserve_ids(self, table: str, column: str, count: int) -> int:
+        """The first of `count` consecutive unused ids of `table.column`, for rows inserted with `insert_many`."""
+        return self._db.reserve_ids(table, column, count) if count else 0
+
+    def _head(self) -> tuple[int, str]:
+        head = self.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        return (int(head[0]), head[1]) if head else (0, GENESIS)
+
     def append(self, kind: str, run_id: str, payload: dict[str, Any]) -> Entry:
         """Append one entry after the current head and return it as stored."""
-        head = self.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
-        text, at = canonical(payload), now_utc()
-        entry = Entry(seq, at, kind, run_id, text, prev, entry_hash(prev, kind, run_id, text, at))
-        self.execute("INSERT INTO entries (seq, at, kind, run_id, payload, prev_hash, hash) VALUES (?,?,?,?,?,?,?)",
-                     (entry.seq, entry.at, entry.kind, entry.run_id, entry.payload, entry.prev_hash, entry.hash))
+        seq, prev = self._head()
+        entry = _entry(seq + 1, now_utc(), kind, run_id, canonical(payload), prev)
+        self.execute(_ENTRY_INSERT, _row(entry))
         return entry
+
+    def append_many(self, items: Iterable[tuple[str, str, dict[str, Any]]]) -> list[Entry]:
+        """Append entries (kind, run_id, payload) in order after the current head, with one time for all.
+
+        Each is the entry `append` would write, chained to the one before it; they go in with one bulk insert,
+        each hashed as it is sent (so PostgreSQL stores one while the next is hashed).
+        """
+        seq, prev = self._head()
+        at = now_utc()
+        entries: list[Entry] = []
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            nonlocal seq, prev
+            for kind, run_id, payload in items:
+                seq += 1
+                entry = _entry(seq, at, kind, run_id, canonical(payload), prev)
+                entries.append(entry)
+                prev = entry.hash
+                yield _row(entry)
+
+        self.insert_many("entries", ENTRY_COLUMNS, rows())
+        return entries
+
+
+def _entry(seq: int, at: str, kind: str, run_id: str, text: str, prev: str) -> Entry:
+    return Entry(seq, at, kind, run_id, text, prev, entry_hash(prev, kind, run_id, text, at))
+
+
+def _row(entry: Entry) -> tuple[Any, ...]:
+    return (entry.seq, entry.at, entry.kind, entry.run_id, entry.payload, entry.prev_hash, entry.hash)
 
 
 @contextmanager
-def write(db: sqlite3.Connection, dialect: Dialect, path: Path) -> Iterator[Transaction]:
+def write(db: Backend) -> Iterator[Transaction]:
     """Open a write transaction, commit it when the block ends, roll it back on any error."""
     try:
-        db.execute(dialect.begin_write)
-    except sqlite3.Error as exc:
-        raise RecordError(f"cannot write to the record store {path}: {exc}",
-                          fix="check the disk has space, the file is writable and no other program holds it") from None
-    try:
-        yield Transaction(db, dialect)
-    except sqlite3.Error as exc:
+        db.begin_write()
+    except db.errors as exc:
         _rollback(db)
-        raise RecordError(f"cannot write to the record store {path}: {exc}",
-                          fix="check the disk has space and the file is writable") from None
+        raise RecordError(f"cannot write to the record store {db.location}: {db.reason(exc)}",
+                          fix=db.fixes.write) from None
+    try:
+        yield Transaction(db)
+    except db.errors as exc:
+        _rollback(db)
+        raise RecordError(f"cannot write to the record store {db.location}: {db.reason(exc)}",
+                          fix=db.fixes.commit) from None
     except BaseException:
         _rollback(db)
         raise
     try:
-        db.execute("COMMIT")
-    except sqlite3.Error as exc:
+        db.commit()
+    except db.errors as exc:
         _rollback(db)
-        raise RecordError(f"cannot commit to the record store {path}: {exc}",
-                          fix="check the disk has space and the file is writable") from None
+        raise RecordError(f"cannot commit to the record store {db.location}: {db.reason(exc)}",
+                          fix=db.fixes.commit) from None
 
 
-def _rollback(db: sqlite3.Connection) -> None:
-    if db.in_transaction:
-        db.execute("ROLLBACK")
+def _rollback(db: Backend) -> None:
+    try:
+        db.rollback()
+    except db.errors:
+        pass

@@ -127,3 +127,19 @@ class StoredRun:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class ImportedRun:
+    """A whole run to record at once with `Store.import_runs` (a migration, an archive, a benchmark).
+
+    It is recorded as a normal run would be: created, its readings one entry each, its checks, then finished
+    with `verdict` at `finished_at` (complete), or, with `verdict` None, marked incomplete for `status_note`.
+    """
+
+    header: RunHeader
+    readings: list[StoredReading]
+    checks: list[StoredCheck]
+    verdict: str | None
+    finished_at: str
+    status_note: str | None = None

@@ -3,12 +3,17 @@
 Version 2 adds the append-only `entries` table (the record) and a denormalised `room_id` on `checks` for
 trends. A version-1 store is upgraded in one transaction: each of its runs, as it stands, becomes one
 `adopted` entry, so `verify` vouches for those rows from the upgrade on (not for what happened before it).
+Version-1 stores were only ever SQLite files; a PostgreSQL store starts at version 2.
+
+The statements are the same for every database except the two integer-key declarations, which come from the
+dialect (dialect.py): `{id_column}` and `{seq_column}` below.
 """
 
 from __future__ import annotations
 
 from ..errors import RecordError
 from .chain import ADOPTED
+from .dialect import Dialect
 from .ledger import Transaction
 from .projection import CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, row_payload
 
@@ -17,7 +22,7 @@ SCHEMA_VERSION = 2
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (
-    seq INTEGER PRIMARY KEY,
+    seq {seq_column},
     at TEXT NOT NULL,
     kind TEXT NOT NULL,
     run_id TEXT NOT NULL,
@@ -45,7 +50,7 @@ CREATE TABLE IF NOT EXISTS runs (
     snapshot TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS readings (
-    reading_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    reading_id {id_column},
     run_id TEXT NOT NULL REFERENCES runs (run_id),
     exposure INTEGER NOT NULL,
     station INTEGER NOT NULL,
@@ -60,7 +65,7 @@ CREATE TABLE IF NOT EXISTS readings (
     UNIQUE (run_id, exposure, role, quantity)
 );
 CREATE TABLE IF NOT EXISTS checks (
-    check_row INTEGER PRIMARY KEY AUTOINCREMENT,
+    check_row {id_column},
     run_id TEXT NOT NULL REFERENCES runs (run_id),
     room_id TEXT,
     check_id TEXT NOT NULL,
@@ -87,6 +92,21 @@ CREATE INDEX IF NOT EXISTS readings_run ON readings (run_id, exposure);
 CREATE INDEX IF NOT EXISTS checks_run ON checks (run_id);
 CREATE INDEX IF NOT EXISTS checks_room_result ON checks (room_id, check_id, run_id);
 """
+
+
+def statements(script: str) -> list[str]:
+    """The statements of a `;`-separated script (the scripts here hold no `;` inside a statement)."""
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def table_statements(dialect: Dialect) -> list[str]:
+    """CREATE TABLE IF NOT EXISTS for every table, with the dialect's integer keys."""
+    return statements(TABLES.format(id_column=dialect.id_column, seq_column=dialect.seq_column))
+
+
+def index_statements() -> list[str]:
+    """CREATE INDEX IF NOT EXISTS for every index (the same in every dialect)."""
+    return statements(INDEXES)
 
 
 def settle_version(tx: Transaction, where: str) -> None:

@@ -1,4 +1,8 @@
-"""The record store: runs, their readings and check outcomes, in SQLite (WAL), committed as they arrive.
+"""The record store: runs, their readings and check outcomes, committed as they arrive.
+
+The store is a SQLite file (WAL) by default, or a PostgreSQL database given by a `postgresql://` URL, for
+sites that share one database; backend.py decides which from the location and is the only place that does.
+The statements and the audit chain are the same in both (dialect.py lists what differs).
 
 Runs keep snapshots, not references: procedure id/version/sha256, the limits used with their sources,
 instrument identity and calibration, room equipment, operator, software version, SIMULATED or not.
@@ -6,43 +10,46 @@ instrument identity and calibration, room equipment, operator, software version,
 The record itself is the append-only `entries` table, an audit chain (see chain.py): every write below is a
 row change in the query tables (runs, readings, checks) plus one entry, in one transaction. Rows are only
 INSERTed, except the runs row's status columns, whose every change is itself an entry. Corrections and
-signatures exist only as entries. SQL is kept portable (dialect.py) so the schema can live in PostgreSQL.
+signatures exist only as entries. `import_runs` records whole runs in bulk with the same rows and entries.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from ..errors import RecordError
-from . import ledger, signatures as sig
+from . import bulk, ledger, signatures as sig
+from .backend import default_location, display_location, is_url, open_backend
 from .chain import (CHECKS, CORRECTION, READING, RUN_CREATED, RUN_FINISHED, RUN_INCOMPLETE, RUN_RESUMED,
                     SIGNATURE, Entry,
                     run_hash)
 from .corrections import corrections_of, latest_by_reading, recorded_reading, require_text, require_value
-from .dialect import SQLITE
-from .models import Correction, RunHeader, StoredCheck, StoredReading, StoredRun, new_run_id, now_utc
+from .models import (Correction, ImportedRun, RunHeader, StoredCheck, StoredReading, StoredRun, new_run_id,
+                     now_utc)
 from .projection import (CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, check_payload, column,
                          reading_payload, run_payload)
-from .schema import INDEXES, SCHEMA_VERSION, TABLES, settle_version
+from .schema import SCHEMA_VERSION, index_statements, settle_version, table_statements
 from .verify import VerifyReport, check_run, verify_store
 
-__all__ = ["Correction", "RunHeader", "SCHEMA_VERSION", "Store", "StoredCheck", "StoredReading", "StoredRun",
-           "VerifyReport", "default_path", "new_run_id", "now_utc"]
+__all__ = ["Correction", "ImportedRun", "RunHeader", "SCHEMA_VERSION", "Store", "StoredCheck", "StoredReading",
+           "StoredRun", "VerifyReport", "default_location", "default_path", "display_location", "is_url",
+           "new_run_id", "now_utc"]
 
 
 def default_path() -> Path:
-    """`XCAL_DB`, or xcal.sqlite3 in the platform's user data folder."""
-    env = os.environ.get("XCAL_DB")
-    if env:
-        return Path(env)
-    from platformdirs import user_data_dir
+    """The SQLite file of `XCAL_DB`, or xcal.sqlite3 in the platform's user data folder.
 
-    return Path(user_data_dir("xcal", appauthor=False)) / "xcal.sqlite3"
+    When `XCAL_DB` is a postgresql:// URL there is no file: use `default_location()`, which gives either.
+    """
+    location = default_location()
+    if not isinstance(location, Path):
+        raise RecordError(f"XCAL_DB names a PostgreSQL database ({display_location(location)}), not a file",
+                          fix="use default_location(), which gives the file path or the URL")
+    return location
 
 
 def _insert(table: str, columns: tuple[str, ...], returning: str | None = None) -> str:
@@ -56,38 +63,49 @@ _CHECK_INSERT = _insert("checks", ("run_id", "room_id") + CHECK_FIELDS, "check_r
 
 
 class Store:
-    """One SQLite file. Each write is its own transaction, committed before the call returns."""
+    """One record store: a SQLite file or a PostgreSQL database. Each write is its own transaction, committed
+    before the call returns.
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path else default_path()
-        self._dialect = SQLITE
+    `location` is a SQLite path or a `postgresql://` URL (None: `XCAL_DB`, else the user data folder's file).
+    `path` is the file's Path, or for PostgreSQL the URL without its password (what messages show).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self._db = open_backend(path)
+        self.path: Path | str = self._db.path
+        self._dialect = self._db.dialect
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(TABLES)
-        except (sqlite3.Error, OSError) as exc:
-            raise RecordError(f"cannot open the record store {self.path}: {exc}",
-                              fix="check the path given with --db or XCAL_DB, its folder and permissions") from None
+            self._db.create_tables(table_statements(self._dialect))
+        except self._db.errors as exc:
+            self._db.close()
+            raise RecordError(f"cannot open the record store {self._db.location}: {self._db.reason(exc)}",
+                              fix=self._db.fixes.create) from None
         try:
             if self._version() != str(SCHEMA_VERSION):
                 with self._write() as tx:
-                    settle_version(tx, str(self.path))
-                self._db.executescript(INDEXES)
-        except sqlite3.Error as exc:
+                    settle_version(tx, self._db.location)
+                    for statement in index_statements():
+                        tx.execute(statement)
+        except self._db.errors as exc:
             self._db.close()
-            raise RecordError(f"cannot prepare the record store {self.path}: {exc}",
-                              fix="check the disk has space and the file is writable") from None
+            raise RecordError(f"cannot prepare the record store {self._db.location}: {self._db.reason(exc)}",
+                              fix=self._db.fixes.prepare) from None
         except RecordError:
             self._db.close()
             raise
 
+    @property
+    def backend(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self._dialect.name
+
     def _version(self) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         return row[0] if row else None
+
+    def size_bytes(self) -> int:
+        """What the store takes: the SQLite file with its WAL, or the PostgreSQL tables with their indexes."""
+        return self._db.size_bytes()
 
     def close(self) -> None:
         self._db.close()
@@ -99,7 +117,7 @@ class Store:
         self.close()
 
     def _write(self) -> AbstractContextManager[ledger.Transaction]:
-        return ledger.write(self._db, self._dialect, self.path)
+        return ledger.write(self._db)
 
     def create_run(self, header: RunHeader) -> str:
         """Record a new run in status 'running' and return its id."""
@@ -136,6 +154,32 @@ class Store:
                     _CHECK_INSERT, (run_id, room[0]) + tuple(payload[n] for n in CHECK_FIELDS))
                 recorded.append(payload)
             tx.append(CHECKS, run_id, {"checks": recorded})
+
+    def import_runs(self, runs: Iterable[ImportedRun], *, batch_readings: int = 50_000) -> bulk.ImportSummary:
+        """Record whole runs in bulk, with the rows and chain entries each would leave if recorded live.
+
+        Runs are written in batches of whole runs of about `batch_readings` readings, one transaction each:
+        a refused run (an id already in the store, the same reading twice, a value that is not a finite
+        number) leaves its batch out and raises; the batches before it stay recorded. `runs` may be a
+        generator, so a large import never sits in memory at once.
+        """
+        if batch_readings < 1:
+            raise RecordError(f"import_runs needs a batch of at least one reading, not {batch_readings}",
+                              fix="pass batch_readings=50_000 or leave it out")
+        total = bulk.ImportSummary()
+        batch: list[ImportedRun] = []
+        size = 0
+        for run in runs:
+            batch.append(run)
+            size += len(run.readings) + 1
+            if size >= batch_readings:
+                with self._write() as tx:
+                    total.add(bulk.write_batch(tx, batch))
+                batch, size = [], 0
+        if batch:
+            with self._write() as tx:
+                total.add(bulk.write_batch(tx, batch))
+        return total
 
     def finish_run(self, run_id: str, verdict: str) -> None:
         """Mark the run complete with its verdict."""
@@ -229,12 +273,18 @@ class Store:
         if self._db.in_transaction:
             yield
             return
-        self._db.execute("BEGIN")
+        try:
+            self._db.begin_read()
+        except self._db.errors as exc:
+            raise self._read_error(exc) from None
         try:
             yield
         finally:
             if self._db.in_transaction:
-                self._db.execute("COMMIT")
+                try:
+                    self._db.commit()
+                except self._db.errors:
+                    self._db.rollback()
 
     def list_runs(self, room: str | None = None, limit: int | None = None) -> list[StoredRun]:
         """Run headers (without readings), newest first, of one room or all."""
@@ -269,25 +319,45 @@ class Store:
         """How many readings the run holds."""
         return next(iter(self.select("SELECT COUNT(*) AS n FROM readings WHERE run_id = ?", (run_id,))))["n"]
 
-    def entries(self, run_id: str | None = None) -> Iterator[Entry]:
-        """The audit chain in seq order: all of it, or the entries of one run."""
+    def entries(self, run_id: str | None = None, *, page: int = 10_000) -> Iterator[Entry]:
+        """The audit chain in seq order: all of it, or the entries of one run.
+
+        The whole chain is read `page` entries at a time, so a large store's chain never sits in memory at once
+        and other reads may run between pages.
+        """
         sql = "SELECT seq, at, kind, run_id, payload, prev_hash, hash FROM entries"
-        rows = self.select(sql + " ORDER BY seq") if run_id is None else \
-            self.select(sql + " WHERE run_id = ? ORDER BY seq", (run_id,))
+        if run_id is not None:
+            rows: Iterable[Any] = self.select(sql + " WHERE run_id = ? ORDER BY seq", (run_id,))
+        else:
+            rows = self._pages(sql, page)
         return (Entry(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows)
 
-    def select(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[sqlite3.Row]:
-        """Rows of one read-only SELECT (written with `?` placeholders); for export, trend and verify."""
+    def _pages(self, sql: str, page: int) -> Iterator[Any]:
+        rows = list(self.select(f"{sql} ORDER BY seq LIMIT {int(page)}"))
+        while rows:
+            yield from rows
+            if len(rows) < page:
+                return
+            rows = list(self.select(f"{sql} WHERE seq > ? ORDER BY seq LIMIT {int(page)}", (rows[-1][0],)))
+
+    def select(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[Any]:
+        """Rows of one read-only SELECT (written with `?` placeholders); for export, trend and verify.
+
+        Each row is read by column name or by position, whichever the database.
+        """
         if not sql.lstrip().upper().startswith("SELECT"):
             raise RecordError("Store.select only reads", fix="write through the Store's methods")
-        return self._rows(self._dialect.sql(sql), params)
+        return self._rows(sql, params)
 
-    def _rows(self, sql: str, params: tuple[Any, ...]) -> Iterator[sqlite3.Row]:
+    def _rows(self, sql: str, params: tuple[Any, ...]) -> Iterator[Any]:
         try:
             yield from self._db.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise RecordError(f"cannot read the record store {self.path}: {exc}",
-                              fix="check that the file is an xcal record store") from None
+        except self._db.errors as exc:
+            raise self._read_error(exc) from None
+
+    def _read_error(self, exc: BaseException) -> RecordError:
+        return RecordError(f"cannot read the record store {self.path}: {self._db.reason(exc)}",
+                           fix=self._db.fixes.read)
 
     def _require_run(self, run_id: str) -> StoredRun:
         rows = list(self.select("SELECT * FROM runs WHERE run_id = ?", (run_id,)))
@@ -300,7 +370,7 @@ class Store:
                            fix="run `xcal history` to list the runs, or point --db at the right store")
 
     @staticmethod
-    def _run(row: sqlite3.Row) -> StoredRun:
+    def _run(row: Any) -> StoredRun:
         return StoredRun(row["run_id"], row["procedure_id"], row["procedure_version"], row["procedure_sha256"],
                          row["procedure_title"], row["site"], row["room_id"], row["room_name"], row["operator"],
                          bool(row["simulated"]), row["status"], row["verdict"], row["started_at"],

@@ -1,0 +1,133 @@
+"""Where a store lives: one place tells a SQLite path from a PostgreSQL URL; errors name the store, never a password.
+
+And what both backends must do alike: writers from several connections at once queue for the chain, so
+every entry follows the one before it.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from xcal.errors import RecordError
+from xcal.records.backend import INSTALL_FIX, display_location, is_url
+from xcal.records.store import Store, default_location, default_path
+
+from .factory import header, raw, reading
+
+
+@pytest.mark.parametrize("location", ["postgresql://xcal@db.example/qc", "postgres://localhost/qc",
+                                      "  postgresql:///qc?host=/var/run/postgresql", "POSTGRESQL://h/qc"])
+def test_a_postgresql_url_is_a_database(location):
+    assert is_url(location)
+
+
+@pytest.mark.parametrize("location", ["records.sqlite3", "/var/lib/xcal/xcal.sqlite3", r"C:\xcal\records.sqlite3",
+                                      "postgresql/records.sqlite3", "postgresql:records.sqlite3",
+                                      Path("postgresql://x")])
+def test_anything_else_is_a_sqlite_path(location):
+    assert not is_url(location)
+
+
+def test_a_url_of_another_database_is_refused_by_name():
+    with pytest.raises(RecordError, match="'mysql://xcal@db/qc' is a mysql:// URL") as err:
+        Store("mysql://xcal:pw@db/qc")
+    assert "postgresql://" in err.value.fix and "pw" not in str(err.value)
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://xcal:s3cret@db.example:5433/qc?sslmode=require", "postgresql://xcal@db.example:5433/qc?sslmode=require"),
+    ("postgresql://xcal@db.example/qc?password=s3cret&sslmode=require", "postgresql://xcal@db.example/qc?sslmode=require"),
+    ("postgresql://xcal@/qc?host=/var/run/postgresql", "postgresql://xcal@/qc?host=/var/run/postgresql"),
+    ("postgresql://db.example/qc", "postgresql://db.example/qc"),
+    ("/data/records.sqlite3", "/data/records.sqlite3"),
+])
+def test_a_url_is_shown_without_its_password(url, shown):
+    assert display_location(url) == shown
+
+
+def test_xcal_db_may_name_a_database(monkeypatch):
+    monkeypatch.setenv("XCAL_DB", "postgresql://xcal:s3cret@db.example/qc")
+    assert default_location() == "postgresql://xcal:s3cret@db.example/qc"
+    with pytest.raises(RecordError, match=r"PostgreSQL database \(postgresql://xcal@db.example/qc\), not a file"):
+        default_path()
+
+
+def test_a_missing_driver_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)            # what `import psycopg` meets when not installed
+    with pytest.raises(RecordError) as err:
+        Store("postgresql://xcal:s3cret@db.example/qc")
+    assert err.value.message == ("the record store postgresql://xcal@db.example/qc is a PostgreSQL database, and "
+                                 "the PostgreSQL driver (psycopg) is not installed")
+    assert err.value.fix == INSTALL_FIX and "pip install 'xcal[postgres]'" in err.value.fix
+
+
+def test_a_server_that_cannot_be_reached_is_named_without_the_password():
+    pytest.importorskip("psycopg", reason="psycopg is not installed (the postgres extra)")
+    with pytest.raises(RecordError) as err:
+        Store("postgresql://xcal:s3cret@127.0.0.1:1/qc?connect_timeout=5")   # nothing listens on port 1
+    text = str(err.value)
+    assert err.value.message.startswith("cannot connect to the record store "
+                                        "postgresql://xcal@127.0.0.1:1/qc?connect_timeout=5: ")
+    assert "s3cret" not in text and "\n\t" not in err.value.message
+    assert "PostgreSQL server of postgresql://xcal@127.0.0.1:1/qc" in err.value.fix and "running" in err.value.fix
+
+
+def test_writers_on_separate_connections_take_turns_on_the_chain(db):
+    """Four writers, each its own connection, 1 run + 15 single-reading commits each, all at once: 64 entries
+    numbered 1-64 with no gap, each chained to the one before, no write refused."""
+    Store(db).close()
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def writer(n: int) -> None:
+        try:
+            with Store(db) as store:
+                start.wait()
+                store.create_run(header(f"W{n}", room=str(n)))
+                for exposure in range(1, 16):
+                    store.add_reading(f"W{n}", reading(exposure, 80.0 + exposure / 10))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    with Store(db) as store:
+        report = store.verify()
+        entries = list(store.entries())
+    assert report.ok and report.entries == 64
+    assert [e.seq for e in entries] == list(range(1, 65))
+    assert all(e.prev_hash == p.hash for p, e in zip(entries, entries[1:]))
+    assert raw(db, "SELECT COUNT(*) FROM readings") == [(60,)]
+
+
+def test_the_size_covers_what_was_written(db, store, make_run):
+    """The store holds at least every byte of its entries' payloads (a lower bound known without the store)."""
+    for n in range(20):
+        make_run(f"R{n}")
+    payload_bytes = sum(len(p.encode()) for (p,) in raw(db, "SELECT payload FROM entries"))
+    assert payload_bytes > 20 * 6 * 100                          # 120 entries of well over 100 bytes each
+    assert store.size_bytes() >= payload_bytes
+    if isinstance(db, Path):
+        assert store.size_bytes() == sum(p.stat().st_size for p in db.parent.glob(db.name + "*")
+                                         if not p.name.endswith("-shm"))
+
+
+def test_placeholders_and_percent_signs_are_spelled_for_each_database():
+    from xcal.records.dialect import POSTGRES, SQLITE
+
+    statement = "SELECT run_id FROM checks WHERE limit_text = '±5 %' AND room_id = ?"
+    assert SQLITE.sql(statement) == statement
+    assert POSTGRES.sql(statement) == "SELECT run_id FROM checks WHERE limit_text = '±5 %%' AND room_id = %s"
+
+
+def test_a_literal_percent_sign_reads_back_on_each_database(store):
+    [row] = store.select("SELECT ? || ' %' AS t, 'a%b' AS u", ("±5",))
+    assert (row["t"], row["u"], row[0]) == ("±5 %", "a%b", "±5 %")

@@ -1,0 +1,372 @@
+"""Where a record store lives: a SQLite file or a PostgreSQL database, decided here and nowhere else.
+
+`--db`, `XCAL_DB`, `Store(...)`, `xcal.load_site(db=...)` and `--xcal-db` all take one *store location*:
+
+- a `postgresql://` (or `postgres://`) URL, the libpq form: `postgresql://user:password@host:5432/dbname`,
+  or over a Unix socket `postgresql://user@/dbname?host=/var/run/postgresql`. The store's tables go into the
+  first schema of the connection's search_path (`public` unless the URL says otherwise, e.g.
+  `?options=-csearch_path%3Dxcal` for a schema `xcal`, which must exist). Needs the `postgres` extra;
+  psycopg is imported only when a URL is given.
+- anything else: the path of a SQLite file (created with its folder when missing).
+
+A Backend is one open connection with the handful of calls the store needs; the SQL itself is shared
+(dialect.py says what differs). Messages never show a URL's password (`display_location`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Protocol, Sequence
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ..errors import RecordError
+from .dialect import POSTGRES, SQLITE, Dialect
+
+URL_SCHEMES = ("postgresql", "postgres")
+TABLES = ("meta", "entries", "runs", "readings", "checks")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+INSTALL_FIX = "pip install 'xcal[postgres]' (it installs psycopg, the PostgreSQL driver)"
+
+
+def is_url(location: str | os.PathLike[str]) -> bool:
+    """True for a `postgresql://` or `postgres://` URL; a RecordError for a URL of any other scheme."""
+    if not isinstance(location, str):
+        return False
+    match = _SCHEME.match(location.strip())
+    if not match:
+        return False
+    if match.group(1).lower() in URL_SCHEMES:
+        return True
+    raise RecordError(f"the record store '{display_location(location)}' is a {match.group(1)}:// URL, which xcal "
+                      f"does not open: a store is a SQLite file or a PostgreSQL database",
+                      fix="give --db (or XCAL_DB) a SQLite file path such as records.sqlite3, or a "
+                          "postgresql://user@host/dbname URL")
+
+
+def display_location(location: str | os.PathLike[str]) -> str:
+    """The location as messages show it: a URL without its password (in the user part or the query)."""
+    text = str(location)
+    if not _SCHEME.match(text.strip()):
+        return text
+    parts = urlsplit(text.strip())
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.partition(':')[0]}@{host}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"],
+                      safe="/:,=")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def default_location() -> str | Path:
+    """`XCAL_DB` as given (a path or a URL), or xcal.sqlite3 in the platform's user data folder."""
+    env = os.environ.get("XCAL_DB")
+    if env:
+        return env if is_url(env) else Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("xcal", appauthor=False)) / "xcal.sqlite3"
+
+
+@dataclass(frozen=True)
+class Fixes:
+    """What to tell a person when the store cannot be opened, prepared, written or read."""
+
+    open: str
+    create: str
+    prepare: str
+    write: str
+    commit: str
+    read: str
+
+
+class Cursor(Protocol):
+    rowcount: int
+    description: Any
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Backend(Protocol):
+    """One open connection to a store. Statements are written with `?` placeholders (dialect.py)."""
+
+    dialect: Dialect
+    location: str
+    path: Path | str
+    errors: tuple[type[BaseException], ...]
+    fixes: Fixes
+
+    def reason(self, exc: BaseException) -> str: ...
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+
+    def insert_many(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None: ...
+
+    def create_tables(self, statements: Iterable[str]) -> None: ...
+
+    def reserve_ids(self, table: str, column: str, count: int) -> int: ...
+
+    def begin_write(self) -> None: ...
+
+    def begin_read(self) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def size_bytes(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def open_backend(location: str | os.PathLike[str] | None) -> Backend:
+    """Open the store at `location` (None: `default_location()`): PostgreSQL for a URL, else a SQLite file."""
+    if location is None or location == "":
+        location = default_location()
+    if is_url(location):
+        return PostgresBackend(str(location).strip())
+    return SQLiteBackend(Path(location))
+
+
+class SQLiteBackend:
+    """A SQLite file in WAL mode; each statement outside an explicit transaction commits by itself."""
+
+    dialect = SQLITE
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    fixes = Fixes(open="check the path given with --db or XCAL_DB, its folder and permissions",
+                  create="check the path given with --db or XCAL_DB, its folder and permissions",
+                  prepare="check the disk has space and the file is writable",
+                  write="check the disk has space, the file is writable and no other program holds it",
+                  commit="check the disk has space and the file is writable",
+                  read="check that the file is an xcal record store")
+
+    def __init__(self, path: Path) -> None:
+        self.path: Path | str = path
+        self.location = str(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=10, isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
+            raise RecordError(f"cannot open the record store {path}: {exc}", fix=self.fixes.open) from None
+        try:
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise RecordError(f"cannot open the record store {path}: {exc}", fix=self.fixes.open) from None
+
+    def reason(self, exc: BaseException) -> str:
+        return str(exc)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        return self._db.execute(sql, params)
+
+    def insert_many(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """INSERT every row; `rows` may be a generator, read as the rows go in."""
+        self._db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
+                             f"VALUES ({', '.join('?' * len(columns))})", rows)
+
+    def create_tables(self, statements: Iterable[str]) -> None:
+        for statement in statements:
+            self._db.execute(statement)
+
+    def reserve_ids(self, table: str, column: str, count: int) -> int:
+        """The first of `count` ids no row ever had; rows inserted with them move AUTOINCREMENT's mark past."""
+        row = self._db.execute(f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = ?), 0), "
+                               f"COALESCE((SELECT MAX({column}) FROM {table}), 0))", (table,)).fetchone()
+        return int(row[0]) + 1
+
+    def begin_write(self) -> None:
+        for statement in self.dialect.begin_write:
+            self._db.execute(statement)
+
+    def begin_read(self) -> None:
+        self._db.execute(self.dialect.begin_read)
+
+    def commit(self) -> None:
+        self._db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._db.in_transaction
+
+    def size_bytes(self) -> int:
+        """The file and its write-ahead log, in bytes."""
+        assert isinstance(self.path, Path)
+        wal = self.path.with_name(self.path.name + "-wal")
+        return sum(p.stat().st_size for p in (self.path, wal) if p.exists())
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class _Row(tuple):  # type: ignore[type-arg]
+    """A result row read by position or by column name, like sqlite3.Row."""
+
+    __slots__ = ()
+    _names: dict[str, int] = {}
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+_ROW_CLASSES: dict[tuple[str, ...], type[_Row]] = {}
+
+
+def _row_factory(cursor: Any) -> Any:
+    names = tuple(c.name for c in cursor.description or ())
+    cls = _ROW_CLASSES.get(names)
+    if cls is None:
+        index: dict[str, int] = {}
+        for i, name in enumerate(names):
+            index.setdefault(name, i)
+        cls = _ROW_CLASSES[names] = type("Row", (_Row,), {"__slots__": (), "_names": index})
+    return cls
+
+
+class PostgresBackend:
+    """A PostgreSQL database through psycopg 3, in autocommit mode with explicit transactions.
+
+    Writes wait at most 10 s for the chain's lock (`lock_timeout`), as a SQLite write waits for the file.
+    """
+
+    dialect = POSTGRES
+
+    def __init__(self, url: str) -> None:
+        self.location = display_location(url)
+        self.path: Path | str = self.location
+        self.fixes = Fixes(
+            open=f"check that the PostgreSQL server of {self.location} is running and reachable from here, and the "
+                 f"URL's host, port, database name, user and password (--db or XCAL_DB)",
+            create="check that the URL's user may create tables in that database (in the first schema of its "
+                   "search_path, which must exist)",
+            prepare="check that the URL's user may create tables and indexes in that database, and the server "
+                    "has disk space",
+            write="check the server is up and has disk space, and that no other session holds the store's lock "
+                  "for long",
+            commit="check the server is up and has disk space",
+            read="check that the URL names the database (and schema) of an xcal record store")
+        try:
+            import psycopg
+        except ImportError:
+            raise RecordError(f"the record store {self.location} is a PostgreSQL database, and the PostgreSQL "
+                              f"driver (psycopg) is not installed", fix=INSTALL_FIX) from None
+        self._psycopg = psycopg
+        self.errors = (psycopg.Error,)
+        self._secret = _password(url)
+        try:
+            settings = psycopg.conninfo.conninfo_to_dict(url)
+            if "connect_timeout" not in settings:
+                settings["connect_timeout"] = 10
+            self._db = psycopg.connect(**settings, autocommit=True, row_factory=_row_factory)
+        except psycopg.Error as exc:
+            raise RecordError(f"cannot connect to the record store {self.location}: {self.reason(exc)}",
+                              fix=self.fixes.open) from None
+        try:
+            self._db.execute("SET lock_timeout = '10s'")
+        except psycopg.Error as exc:
+            self._db.close()
+            raise RecordError(f"cannot open the record store {self.location}: {self.reason(exc)}",
+                              fix=self.fixes.open) from None
+
+    def reason(self, exc: BaseException) -> str:
+        """The driver's message on one line, without the password should the server echo it."""
+        text = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        return self._db.execute(self.dialect.sql(sql), tuple(params))
+
+    def insert_many(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """COPY the rows in: the same rows an INSERT would write, at bulk speed. `rows` may be a generator: the
+        server stores the rows sent while the next are made."""
+        with self._db.cursor() as cursor:
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    def create_tables(self, statements: Iterable[str]) -> None:
+        """Create what is missing in one transaction, one process at a time (two first opens do not race).
+
+        A store whose tables are all there is left alone (no lock, no "already exists" notices).
+        """
+        present = self._db.execute("SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() "
+                                   "AND tablename = ANY(%s)", (list(TABLES),)).fetchone()[0]
+        if present == len(TABLES):
+            return
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute("SELECT pg_advisory_xact_lock(hashtext('xcal.records.schema'))")
+            for statement in statements:
+                self._db.execute(statement)
+        except BaseException:
+            self.rollback()
+            raise
+        self._db.execute("COMMIT")
+
+    def reserve_ids(self, table: str, column: str, count: int) -> int:
+        """Take `count` consecutive values of the column's identity sequence and return the first."""
+        sequence = f"pg_get_serial_sequence('{table}', '{column}')"
+        first = int(self._db.execute(f"SELECT nextval({sequence})").fetchone()[0])
+        if count > 1:
+            self._db.execute(f"SELECT setval({sequence}, %s)", (first + count - 1,))
+        return first
+
+    def begin_write(self) -> None:
+        for statement in self.dialect.begin_write:
+            self._db.execute(statement)
+
+    def begin_read(self) -> None:
+        self._db.execute(self.dialect.begin_read)
+
+    def commit(self) -> None:
+        self._db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._db.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE
+
+    def size_bytes(self) -> int:
+        """The store's tables with their indexes and TOAST, in bytes (the tables of the current schema)."""
+        row = self._db.execute(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind = 'r' AND n.nspname = current_schema() AND c.relname = ANY(%s)",
+            (list(TABLES),)).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return parts.password
+    return dict(parse_qsl(parts.query)).get("password", "")

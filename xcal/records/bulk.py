@@ -1,0 +1,84 @@
+"""Whole runs recorded in bulk: the rows and entries a normal run leaves, written in large transactions.
+
+A run recorded live takes a transaction per write (created, each exposure's readings, checks, finished). An
+imported run leaves exactly the same rows and the same chain entries, in the same order and built by the
+same functions (projection.py, ledger.py), so `verify`, signatures and corrections treat it like any other;
+only the entries' `at` differs: it is the time of the import, one per batch. Ids are reserved up front
+(`Transaction.reserve_ids`) so each reading's payload names its row before the row is written.
+
+A batch is one transaction of whole runs: it is all in the store, or none of it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .chain import CHECKS, READING, RUN_CREATED, RUN_FINISHED, RUN_INCOMPLETE
+from .ledger import Transaction
+from .models import ImportedRun
+from .projection import CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, check_payload, columns, \
+    reading_payload, run_payload
+
+RUN_COLUMNS = ("run_id",) + RUN_FIELDS + STATUS_FIELDS
+READING_COLUMNS = ("reading_id", "run_id") + READING_FIELDS
+CHECK_COLUMNS = ("check_row", "run_id", "room_id") + CHECK_FIELDS
+
+
+@dataclass
+class ImportSummary:
+    """What `Store.import_runs` recorded: runs, readings, checks and chain entries, and the batches."""
+
+    runs: int = 0
+    readings: int = 0
+    checks: int = 0
+    entries: int = 0
+    batches: int = 0
+
+    def add(self, other: "ImportSummary") -> None:
+        self.runs += other.runs
+        self.readings += other.readings
+        self.checks += other.checks
+        self.entries += other.entries
+        self.batches += other.batches
+
+
+def final_status(run: ImportedRun) -> tuple[str, dict[str, Any]]:
+    """The status entry's kind and change that end the run, as finish_run or mark_incomplete write them."""
+    if run.verdict is not None:
+        return RUN_FINISHED, {"status": "complete", "verdict": run.verdict, "finished_at": run.finished_at}
+    return RUN_INCOMPLETE, {"status": "incomplete", "finished_at": run.finished_at, "status_note": run.status_note}
+
+
+def write_batch(tx: Transaction, runs: list[ImportedRun]) -> ImportSummary:
+    """Record `runs` inside the open write transaction `tx`."""
+    next_reading = tx.reserve_ids("readings", "reading_id", sum(len(r.readings) for r in runs))
+    next_check = tx.reserve_ids("checks", "check_row", sum(len(r.checks) for r in runs))
+    run_rows, reading_rows, check_rows = [], [], []
+    entries: list[tuple[str, str, dict[str, Any]]] = []
+    for run in runs:
+        run_id = run.header.run_id
+        created = run_payload(run.header)
+        kind, change = final_status(run)
+        row = {**created, **change}
+        run_rows.append((run_id,) + columns(row, RUN_FIELDS + STATUS_FIELDS))
+        entries.append((RUN_CREATED, run_id, created))
+        for reading in run.readings:
+            payload = reading_payload(reading, next_reading)
+            reading_rows.append((next_reading, run_id) + columns(payload, READING_FIELDS))
+            entries.append((READING, run_id, payload))
+            next_reading += 1
+        if run.checks or run.verdict is not None:
+            recorded = []
+            for check in run.checks:
+                payload = check_payload(check, next_check)
+                check_rows.append((next_check, run_id, run.header.room_id) + columns(payload, CHECK_FIELDS))
+                recorded.append(payload)
+                next_check += 1
+            entries.append((CHECKS, run_id, {"checks": recorded}))
+        entries.append((kind, run_id, change))
+    tx.insert_many("runs", RUN_COLUMNS, run_rows)
+    tx.insert_many("readings", READING_COLUMNS, reading_rows)
+    tx.insert_many("checks", CHECK_COLUMNS, check_rows)
+    tx.append_many(entries)
+    return ImportSummary(len(runs), len(reading_rows), len(check_rows), len(entries), 1)
