@@ -452,10 +452,17 @@ def sim() -> None:
 @click.pass_obj
 @_guard
 def sim_serve(obj: Context, room: str | None, instrument: str | None) -> int:
-    """Start simulators in the foreground and print their resource strings; Ctrl-C stops them."""
+    """Start simulators in the foreground and print their resource strings; Ctrl-C (or SIGTERM) stops them."""
+    import signal
     import time
 
     from .demo.wiring import serve_site
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):   # also when started with SIGINT ignored (a background job)
+        signal.signal(sig, stop)
 
     with serve_site(obj.load_site(), room, instrument) as started:
         for inst, in_room, resource in started:

@@ -90,3 +90,17 @@ def test_sim_serve_prints_resources_that_a_driver_can_use_and_stops_on_ctrl_c(xc
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0 and "stopped" in err
+
+
+@pytest.mark.parametrize("stop_with", [signal.SIGINT, signal.SIGTERM])
+def test_sim_serve_stops_on_a_signal_even_when_started_with_ctrl_c_ignored(xcal_exe, stop_with):
+    # A shell's background job starts with SIGINT ignored, and a Python program inherits that.
+    proc = subprocess.Popen([xcal_exe, "sim", "serve", "--instrument", "ec-1"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        assert proc.stdout.readline().split()[0] == "ec-1"
+    finally:
+        proc.send_signal(stop_with)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0 and "stopped" in err
