@@ -464,16 +464,17 @@ def sim_serve(obj: Context, room: str | None, instrument: str | None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):   # also when started with SIGINT ignored (a background job)
         signal.signal(sig, stop)
 
-    with serve_site(obj.load_site(), room, instrument) as started:
-        for inst, in_room, resource in started:
-            where = f" (room {in_room.id})" if in_room is not None else ""
-            click.echo(f"{inst.id:<12} {inst.driver:<14} {resource}{where}")
-        click.echo("Simulators running; press Ctrl-C to stop.", err=True)
-        try:
+    site = obj.load_site()
+    try:
+        with serve_site(site, room, instrument) as started:
+            for inst, in_room, resource in started:
+                where = f" (room {in_room.id})" if in_room is not None else ""
+                click.echo(f"{inst.id:<12} {inst.driver:<14} {resource}{where}")
+            click.echo("Simulators running; press Ctrl-C to stop.", err=True)
             while True:
                 time.sleep(3600)
-        except KeyboardInterrupt:
-            click.echo("stopped", err=True)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
     return 0
 
 
