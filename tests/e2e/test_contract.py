@@ -186,7 +186,12 @@ def test_history_json(records, xcal):
     assert [set(r) for r in runs] == [HISTORY] * 2
     assert [r["room_id"] for r in runs] == ["4", "3"]
     assert [r["verdict"] for r in runs] == ["FAIL", "PASS"]
-    assert all(r["corrections"] == [] and r["status"] == "complete" for r in runs)
+    assert all(r["status"] == "complete" for r in runs)
+    # The room 4 run was corrected once (59.9 kV, "transcription"); the room 3 run never.
+    (correction,) = runs[0]["corrections"]
+    assert (correction["reading_id"], correction["new_value"], correction["reason"]) == \
+        (records["corrected_reading"], 59.9, "transcription")
+    assert runs[1]["corrections"] == []
 
 
 def test_history_of_an_empty_store_is_an_empty_list(xcal):

@@ -90,3 +90,12 @@ def test_a_tampered_correction_is_found(db, store, make_run):
     raw(db, "UPDATE entries SET payload = replace(payload, 'A. Physicist', 'Someone Else') WHERE seq = 7")
     report = store.verify()
     assert report.first_broken == 7 and "hash does not match" in report.reason
+
+
+def test_the_run_listing_carries_each_runs_corrections(store, make_run):
+    make_run("R1")
+    make_run("R2")
+    store.correct_reading("R1", 2, 80.0, "kV", "display misread", "A. Physicist")
+    listed = {run.run_id: run.corrections for run in store.list_runs()}
+    assert [(c.reading_id, c.new_value, c.person) for c in listed["R1"]] == [(2, 80.0, "A. Physicist")]
+    assert listed["R2"] == []

@@ -287,7 +287,7 @@ class Store:
                     self._db.rollback()
 
     def list_runs(self, room: str | None = None, limit: int | None = None) -> list[StoredRun]:
-        """Run headers (without readings), newest first, of one room or all."""
+        """Run headers with their corrections (without readings and checks), newest first, of one room or all."""
         sql = "SELECT * FROM runs"
         params: tuple[Any, ...] = ()
         if room is not None:
@@ -295,7 +295,12 @@ class Store:
         sql += " ORDER BY started_at DESC, run_id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [self._run(row) for row in self.select(sql, params)]
+        runs = [self._run(row) for row in self.select(sql, params)]
+        for run in runs:
+            rows = self.select("SELECT seq, at, kind, run_id, payload, prev_hash, hash FROM entries "
+                               "WHERE run_id = ? AND kind = ? ORDER BY seq", (run.run_id, CORRECTION))
+            run.corrections = corrections_of(Entry(*r) for r in rows)
+        return runs
 
     def get_run(self, run_id: str) -> StoredRun:
         """One run with its readings (each with its latest correction, if any), checks and corrections."""
