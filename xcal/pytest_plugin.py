@@ -1,6 +1,6 @@
 """The xcal pytest plugin, registered through the `pytest11` entry point when xcal is installed.
 
-Options: `--xcal-site PATH` (default: the built-in demo site), `--xcal-room N`, `--xcal-db PATH` (default: a
+Options: `--xcal-site PATH` (default: the built-in demo site), `--xcal-room N`, `--xcal-db PATH|URL` (default: a
 temporary store per test session) and `--device DRIVER=RESOURCE` for opt-in tests against real hardware.
 Fixtures: `xcal_site`, `xcal_room`, `xcal_devices`.
 """
@@ -17,8 +17,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--xcal-site", metavar="PATH", default=None,
                     help="site file for the xcal_site fixture (default: the built-in simulated demo site)")
     group.addoption("--xcal-room", metavar="N", default=None, help="room id for the xcal_room fixture")
-    group.addoption("--xcal-db", metavar="PATH", default=None,
-                    help="record store for runs made in tests (default: a temporary store)")
+    group.addoption("--xcal-db", metavar="PATH|URL", default=None,
+                    help="record store for runs made in tests: a SQLite file or a postgresql:// URL "
+                         "(default: a temporary store)")
     group.addoption("--device", action="append", default=[], metavar="DRIVER=RESOURCE",
                     help="a real instrument for hardware tests, e.g. "
                          "--device ptw-unidos=TCPIP::10.0.0.5::8123::SOCKET (repeatable)")
