@@ -109,9 +109,9 @@ def test_room_parameters_override_a_procedures_defaults_and_are_checked(tmp_path
 
     site = load_site(DEMO_SITE)
     plan = plan_run("hvl", 13, site=site)
-    assert plan.parameters["kv"].to("kV").magnitude == 70
+    assert {s["kv"].to("kV").magnitude for s in plan.parameters["stations"]} == {70}
     assert [s["added_filtration"].to("mm").magnitude for s in plan.parameters["stations"]] == [0, 0.5, 1, 2, 3, 0]
-    bad = load_site(_site(tmp_path, {"      hvl:\n        kv: 70 kV\n": "      hvl:\n        kvp: 70 kV\n"}))
+    bad = load_site(_site(tmp_path, {"      hvl:\n": "      hvl:\n        kvp: 70 kV\n"}))
     with pytest.raises(ConfigError) as err:
         plan_run("hvl", 13, site=bad)
     assert "has no parameter 'kvp'" in err.value.message
@@ -121,3 +121,21 @@ def test_a_room_simulation_group_with_a_wrong_unit_points_at_it(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_site(_site(tmp_path, {"normal_current: 2.5 mA": "normal_current: 2.5 kV"}))
     assert "normal_current" in err.value.message and err.value.line is not None
+
+
+def test_room_survey_points_missing_a_setting_or_an_area_are_refused_before_measuring(tmp_path):
+    from xcal.procedures.session import plan_run
+
+    missing = load_site(_site(tmp_path, {
+        "{point: Office (east wall), area: uncontrolled, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 3.5 m, barrier: 0 mm}":
+        "{point: Office (east wall), area: uncontrolled, kv: 100 kV, ma: 3 mA, distance: 3.5 m, barrier: 0 mm}"}))
+    with pytest.raises(ConfigError) as err:
+        plan_run("area-survey", 12, site=missing)
+    assert "uses the station setting 'occupancy', and station 2 (Office (east wall)" in err.value.message
+    assert "room 12 (Radiography 12)'s parameters" in err.value.message
+    public = load_site(_site(tmp_path, {
+        "{point: Office (east wall), area: uncontrolled, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 3.5 m, barrier: 0 mm}":
+        "{point: Office (east wall), area: public, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 3.5 m, barrier: 0 mm}"}))
+    with pytest.raises(ConfigError) as err:
+        plan_run("area-survey", 12, site=public)
+    assert "station 2 (Office (east wall)" in err.value.message and "is judged by no check" in err.value.message

@@ -10,7 +10,17 @@ from .procedures.runner import RunObserver
 
 _VERDICT_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red", "NOT_DONE": "dim", "INFO": "cyan"}
 _READING_LABELS = (("kvp_ppv", "PPV"), ("kvp_max", "max"), ("kvp_avg", "avg"), ("exposure_time", "t"),
-                   ("air_kerma", "K"), ("air_kerma_rate", "K rate"), ("charge", "Q"), ("dap", "DAP"))
+                   ("air_kerma", "K"), ("air_kerma_rate", "K rate"), ("charge", "Q"), ("dap", "DAP"),
+                   ("dose_rate", "H* rate"), ("exposure_rate", "X rate"), ("count_rate", "counts"))
+_STATION_NAMES = ("point", "position", "scale", "mode")
+"""Text settings that name a station better than its number (a survey point, a leakage position...)."""
+
+
+def _station_cell(c: Any) -> str:
+    if c.station is None:
+        return c.where or "run"
+    name = next((c.station.values[k] for k in _STATION_NAMES if k in c.station.values), "")
+    return f"{c.where} {name}".strip()
 
 
 def _console(to_stderr: bool = False) -> Any:
@@ -126,7 +136,7 @@ class RunConsole(RunObserver):
         sources: dict[str, int] = {}
         for c in result.checks:
             if c.verdict == "INFO":
-                table.add_row(c.where or "run", c.title, _fmt(c.value), "", c.limit.text, "",
+                table.add_row(_station_cell(c), c.title, _fmt(c.value, 5), "", c.limit.text, "",
                               f"[{_VERDICT_STYLE[c.verdict]}]{c.verdict}[/]")
                 continue
             ref = sources.setdefault(f"{c.limit.set_id}: {c.limit.source}", len(sources) + 1)
@@ -136,7 +146,7 @@ class RunConsole(RunObserver):
                 err = f"{c.deviation.magnitude:+.2f} {c.deviation.units:~P}" + (f" ({pct:+.1f} %)" if pct is not None else "")
             limit = c.limit.text + (f" = ±{_fmt(c.allowed, 3)}" if c.nominal is not None else
                                     f" = {_fmt(c.allowed, 3)}" if c.limit.tolerance.form.value == "table" else "")
-            table.add_row(c.where or (str(c.station.index) if c.station else "run"),
+            table.add_row(_station_cell(c),
                           _fmt(c.nominal) if c.nominal is not None else "",
                           _fmt(c.value), err, limit, f"[{ref}] {c.limit.set_id}",
                           f"[{_VERDICT_STYLE[c.verdict]}]{c.verdict}[/]")

@@ -149,7 +149,7 @@ def test_output_corrects_the_vented_chamber_for_air_density(tmp_path):
     from xcal.procedures.loader import load_inputs
 
     plan = plan_run("output", 3)
-    result = run_plan(plan, db=tmp_path / "r.sqlite3", inputs=load_inputs(INPUTS / "output-conditions.yaml"))
+    result = run_plan(plan, db=tmp_path / "r.sqlite3", inputs=load_inputs(INPUTS / "conditions-room-3.yaml"))
     assert result.verdict == "PASS"
     # k_TP = ((273.15 + 24)/(273.15 + 22)) · (101.325/99.0) = 1.0067762 × 1.0234848 = 1.030420.
     (k_tp,) = _reported(result, "k_tp").values()
@@ -165,6 +165,18 @@ def test_output_corrects_the_vented_chamber_for_air_density(tmp_path):
     true = _spectrum_output(80, 3.5)
     assert output.magnitude == pytest.approx(true * 0.987, rel=0.02)
     assert output.magnitude / 1.030420 < true * 0.987 * 0.985
+
+
+def test_output_measured_at_150_cm_is_brought_to_1_m(tmp_path):
+    from xcal.units import Q_
+
+    far = [{"kv": Q_(80, "kV"), "ma": Q_(200, "mA"), "time": Q_(100, "ms"), "distance": Q_(150, "cm")}]
+    result = _with_inputs("output", 3, tmp_path, inputs="conditions-room-3.yaml", parameters={"stations": far})
+    (output,) = _reported(result, "output_at_1m").values()
+    # The chamber at 150 cm reads (100/150)² of the 1 m value; × (150/100)² = 2.25 restores it.
+    readings = [v["electrometer"]["air_kerma"].to("µGy").magnitude for v in result.stations[0].readings]
+    assert output.magnitude == pytest.approx(sum(readings) / len(readings) * 1.030420 * 2.25 / 20.0, rel=1e-6)
+    assert output.magnitude == pytest.approx(_spectrum_output(80, 3.5) * 0.987, rel=0.02)
 
 
 def test_output_needs_the_certificate_reference_conditions(tmp_path):
@@ -186,7 +198,7 @@ def test_noisy_output_fails_the_output_procedure_on_its_ten_exposures(tmp_path):
     from xcal.procedures.loader import load_inputs
 
     result = run_plan(plan_run("output", 8), db=tmp_path / "r.sqlite3",
-                      inputs=load_inputs(INPUTS / "output-conditions.yaml"))
+                      inputs=load_inputs(INPUTS / "conditions-reference.yaml"))
     (check,) = _judged(result)
     assert check.verdict == "FAIL" and check.limit.name == "output-reproducibility" and check.value.magnitude > 0.05
 
@@ -205,57 +217,99 @@ def test_aec_reproducibility_passes_a_sound_aec_and_fails_an_erratic_one(tmp_pat
     assert bad.checks[0].limit.text == "≤ 0.05"
 
 
+def _with_inputs(procedure, room, tmp_path, inputs="conditions-reference.yaml", **kwargs):
+    from xcal.procedures.loader import load_inputs
+
+    return run_plan(plan_run(procedure, room, **kwargs), db=tmp_path / "r.sqlite3",
+                    inputs=load_inputs(INPUTS / inputs))
+
+
 def test_fluoroscopy_over_88_mgy_per_min_fails_normal_mode_only(tmp_path):
-    good = _run("fluoro-air-kerma-rate", 10, tmp_path)
-    rates = {c.station.values["mode"]: c for c in good.checks}
+    good = _with_inputs("fluoro-air-kerma-rate", 10, tmp_path)
+    rates = {c.station.values["mode"]: c for c in _judged(good)}
     # Y(110 kV) × mA × (100 cm / 50 cm)² × 60 s/min, less ≈1.3 % for the ripple: 2.5 mA normal, 5 mA high.
     y = _spectrum_output(110, 3.5)
     assert rates["fluoro-normal"].value.to("mGy/min").magnitude == pytest.approx(y * 2.5 * 4 * 0.06 * 0.987, rel=0.03)
     assert rates["fluoro-high"].value.to("mGy/min").magnitude == pytest.approx(y * 5 * 4 * 0.06 * 0.987, rel=0.03)
     assert good.verdict == "PASS" and rates["fluoro-high"].limit.text == "≤ 176 mGy/min"
-    bad = _run("fluoro-air-kerma-rate", 11, tmp_path)
-    verdicts = {c.station.values["mode"]: (c.verdict, c.limit.name) for c in bad.checks}
+    bad = _with_inputs("fluoro-air-kerma-rate", 11, tmp_path)
+    verdicts = {c.station.values["mode"]: (c.verdict, c.limit.name) for c in _judged(bad)}
     assert verdicts == {"fluoro-normal": ("FAIL", "fluoro-air-kerma-rate-normal"),
                         "fluoro-high": ("PASS", "fluoro-air-kerma-rate-high-level")}
-    normal = next(c for c in bad.checks if c.station.values["mode"] == "fluoro-normal")
+    normal = next(c for c in _judged(bad) if c.station.values["mode"] == "fluoro-normal")
     assert normal.value.to("mGy/min").magnitude == pytest.approx(y * 3.5 * 4 * 0.06 * 0.987, rel=0.03)
     assert normal.value.to("mGy/min").magnitude > 88
 
 
-def test_fluoroscopy_in_a_room_without_it_is_refused_by_name(tmp_path):
-    from xcal.errors import RunAborted
+def test_fluoroscopy_rate_is_corrected_for_air_density(tmp_path):
+    # Room 10 is at the chamber's calibration conditions. Entering 30 °C and 95 kPa instead says the air is thinner,
+    # so the same reading is multiplied by k_TP = (303.15/295.15) × (101.325/95) = 1.027105 × 1.066579 = 1.095488.
+    from xcal.units import Q_
 
-    with pytest.raises(RunAborted) as err:
-        _run("fluoro-air-kerma-rate", 3, tmp_path)
-    assert "no fluoroscopy in normal mode" in err.value.message
+    thin = run_plan(plan_run("fluoro-air-kerma-rate", 10), db=tmp_path / "r.sqlite3",
+                    inputs={"temperature": Q_(30, "degC"), "pressure": Q_(95, "kPa")})
+    assert _reported(thin, "k_tp")["run"].magnitude == pytest.approx(1.095488, rel=1e-6)
+    reference = _with_inputs("fluoro-air-kerma-rate", 10, tmp_path)
+    assert _reported(reference, "k_tp")["run"].magnitude == pytest.approx(1.0, rel=1e-12)
+    ratio = (_judged(thin)[0].value / _judged(reference)[0].value).to("").magnitude
+    assert ratio == pytest.approx(1.095488, rel=0.02)          # the two runs differ only by their noise
+
+
+def test_fluoroscopy_in_a_room_without_it_is_refused_before_anything_is_recorded(tmp_path):
+    from xcal.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        _with_inputs("fluoro-air-kerma-rate", 3, tmp_path, inputs="conditions-room-3.yaml")
+    assert "is a fluoroscopy test and room 3 (Radiography 3) is a radiography room" in err.value.message
+    assert not (tmp_path / "r.sqlite3").exists() or not __import__("xcal").records.store.Store(
+        tmp_path / "r.sqlite3").list_runs()
+
+
+def test_an_aec_station_in_a_room_without_an_aec_is_refused_before_the_run(tmp_path):
+    from xcal.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        _run("aec-reproducibility", 4, tmp_path)
+    assert "no automatic exposure control" in err.value.message and err.value.exit_code == 2
 
 
 def test_displayed_fluoro_rate_within_35_percent_passes_and_beyond_fails(tmp_path):
-    from xcal.procedures.loader import load_inputs
-
-    plan = plan_run("fluoro-display-accuracy", 10)
-    good = run_plan(plan, db=tmp_path / "r.sqlite3", inputs=load_inputs(INPUTS / "fluoro-display-good.yaml"))
-    (check,) = good.checks
+    good = _with_inputs("fluoro-display-accuracy", 10, tmp_path, inputs="fluoro-display-good.yaml")
+    (check,) = _judged(good)
     assert check.verdict == "PASS" and check.value.to("mGy/min").magnitude == 70
-    high = run_plan(plan_run("fluoro-display-accuracy", 10), db=tmp_path / "r.sqlite3",
-                    inputs=load_inputs(INPUTS / "fluoro-display-high.yaml"))
-    (check,) = high.checks
+    high = _with_inputs("fluoro-display-accuracy", 10, tmp_path, inputs="fluoro-display-high.yaml")
+    (check,) = _judged(high)
     # 95 mGy/min against ≈65 mGy/min measured is +46 %, beyond ±35 %.
-    assert check.verdict == "FAIL" and check.deviation_percent == pytest.approx(95 / check.nominal.magnitude * 100 - 100)
+    assert check.verdict == "FAIL"
+    assert check.deviation_percent == pytest.approx(95 / check.nominal.to("mGy/min").magnitude * 100 - 100)
     assert check.deviation_percent > 35
 
 
 def test_housing_leakage_scaled_to_an_hour_at_the_rated_current(tmp_path):
-    good = _run("leakage", 3, tmp_path)
-    assert good.verdict == "PASS" and len(good.checks) == 5
-    bad = _run("leakage", 12, tmp_path)
-    assert bad.verdict == "FAIL" and {c.verdict for c in bad.checks} == {"FAIL"}
+    good = _with_inputs("leakage", 3, tmp_path, inputs="conditions-room-3.yaml")
+    assert good.verdict == "PASS" and len(_judged(good)) == 5
+    bad = _with_inputs("leakage", 12, tmp_path)
+    assert bad.verdict == "FAIL" and {c.verdict for c in _judged(bad)} == {"FAIL"}
     # Leakage fraction 5e-4 of Y(150 kV) at 1 m, at 3.3 mA for an hour: Y × 3.3 × 3600 × 5e-4 µGy/h, less
     # ≈1.3 % for the ripple (room 12 is at the chamber's reference conditions, so k_TP = 1).
     expected = _spectrum_output(150, 3.5) * 3.3 * 3600 * 5e-4 * 0.987 / 1000
-    for check in bad.checks:
+    for check in _judged(bad):
         assert check.value.to("mGy/h").magnitude == pytest.approx(expected, rel=0.04)
         assert check.limit.text == "≤ 0.88 mGy/h" and "1020.30(k)" in check.limit.source
+    # Room 3 (24 °C, 99.0 kPa) reads 1/k_TP low; corrected, its leakage is the sound housing's 1e-4.
+    sound = _spectrum_output(150, 3.5) * 3.3 * 3600 * 1e-4 * 0.987 / 1000
+    assert all(c.value.to("mGy/h").magnitude == pytest.approx(sound, rel=0.04) for c in _judged(good))
+
+
+def test_leakage_measured_at_a_lower_current_is_scaled_to_the_rated_one(tmp_path):
+    from xcal.units import Q_
+
+    low = [{"position": "front", "mode": "leakage", "kv": Q_(150, "kV"), "ma": Q_(1, "mA"), "time": Q_(10, "s")}]
+    result = _with_inputs("leakage", 12, tmp_path, parameters={"stations": low})
+    (check,) = _judged(result)
+    # Measured at 1 mA, reported at the rated 3.3 mA: the same 1.1 mGy/h as a measurement at 3.3 mA.
+    expected = _spectrum_output(150, 3.5) * 3.3 * 3600 * 5e-4 * 0.987 / 1000
+    assert check.value.to("mGy/h").magnitude == pytest.approx(expected, rel=0.04)
 
 
 def test_check_source_constancy_against_the_decayed_baseline(tmp_path):
@@ -288,6 +342,13 @@ def test_area_survey_scales_to_a_week_and_fails_the_unshielded_office(tmp_path):
     assert office.verdict == "FAIL" and bad.verdict == "FAIL"
     booth = next(c for c in bad.checks if c.station.values["point"] == "Control booth")
     assert booth.verdict == "PASS"
+    # Room 3's corridor door: 3 m, 1 mm Pb (NCRP 147 Rad Room secondary fit α 2.298, β 17.38, γ 0.6193:
+    # B = [8.5631 × e^1.42315 − 7.5631]^(−1/0.6193) = 27.976^−1.61473 = 4.612e-3), occupancy 1/8.
+    corridor = next(c for c in good.checks if c.station.values["point"] == "Corridor door")
+    b = ((1 + 17.38 / 2.298) * 2.718281828459045 ** (2.298 * 0.6193 * 1.0) - 17.38 / 2.298) ** (-1 / 0.6193)
+    assert b == pytest.approx(4.612e-3, rel=1e-3)
+    rate = _spectrum_output(100, 3.5) * 3 * 3600 * 1e-3 / 3 ** 2 * b + 0.1
+    assert corridor.value.to("mGy/week").magnitude == pytest.approx(rate / 3 * 250 / 60 / 1000 / 8, rel=0.1)
 
 
 @pytest.mark.parametrize("room, verdict", [(13, "PASS"), (14, "FAIL")])
@@ -297,3 +358,34 @@ def test_dental_rooms_judge_hvl_by_column_a(room, verdict, tmp_path):
     # Column A (dental intraoral made after 1 Dec 1980) gives 1.5 mm Al at 70 kVp.
     assert check.limit.set_id == "cfr-1020-dental-intraoral" and check.allowed.to("mm").magnitude == 1.5
     assert check.verdict == verdict
+
+
+def test_a_result_that_cannot_be_computed_leaves_the_run_incomplete_with_its_readings(tmp_path):
+    from xcal.errors import RunAborted
+    from xcal.records.store import Store
+    from xcal.units import Q_
+
+    # 0.1 and 0.2 mm Al cannot halve an 80 kVp beam: the HVL is not bracketed and is never extrapolated.
+    thin = [{"kv": Q_(80, "kV"), "ma": Q_(200, "mA"), "time": Q_(50, "ms"), "added_filtration": Q_(t, "mm")}
+            for t in (0, 0.1, 0.2, 0)]
+    with pytest.raises(RunAborted) as err:
+        run_plan(plan_run("hvl", 3, parameters={"stations": thin}), db=tmp_path / "r.sqlite3")
+    assert "result 'hvl' of hvl cannot be computed" in err.value.message and "marked incomplete" in err.value.message
+    with Store(tmp_path / "r.sqlite3") as store:
+        run = store.get_run(err.value.run_id)
+    assert run.status == "incomplete" and len(run.readings) == 4 * 2
+
+
+def test_a_pressure_typed_a_decade_low_is_refused_before_the_run(tmp_path):
+    from xcal.errors import ConfigError
+    from xcal.units import Q_
+
+    with pytest.raises(ConfigError) as err:
+        run_plan(plan_run("output", 3), db=tmp_path / "r.sqlite3",
+                 inputs={"temperature": Q_(24, "degC"), "pressure": Q_(9.9, "kPa")})
+    assert "'pressure' = 9.9 kPa is outside its plausible range 60 kPa to 110 kPa" in err.value.message
+    assert err.value.exit_code == 2
+    # 60 kPa, on the range's edge, is accepted (a site at about 4 000 m).
+    result = run_plan(plan_run("output", 3), db=tmp_path / "r.sqlite3",
+                      inputs={"temperature": Q_(24, "degC"), "pressure": Q_(60, "kPa")})
+    assert _reported(result, "k_tp")["run"].magnitude == pytest.approx(297.15 / 295.15 * 101.325 / 60, rel=1e-9)

@@ -182,3 +182,12 @@ def test_an_expression_may_use_the_role_calibration_values(tmp_path, limits):
     assert "electrometer_calibration_temperature" in next(r.of for r in p.results if r.name == "k_tp")
     e = _error(tmp_path, _library_text("output", "electrometer_calibration_pressure)", "dosimeter_calibration_pressure)"), limits)
     assert "dosimeter_calibration_pressure" in e.message
+
+
+def test_an_entry_range_must_be_two_values_of_its_kind_lowest_first(tmp_path, limits):
+    e = _error(tmp_path, _library_text("output", "range: [60 kPa, 110 kPa]", "range: [110 kPa, 60 kPa]"), limits)
+    assert "lowest first" in e.message and e.line is not None
+    e = _error(tmp_path, _library_text("output", "range: [60 kPa, 110 kPa]", "range: [60 kPa]"), limits)
+    assert "two values" in e.message
+    e = _error(tmp_path, _library_text("output", "range: [60 kPa, 110 kPa]", "range: [60 cm, 110 cm]"), limits)
+    assert "like kPa" in e.message

@@ -233,10 +233,28 @@ def _air_density_factor(inst: Instrument, room: Room) -> float:
     return 1.0 / float(factor.magnitude)
 
 
+def _check_modes(plan: RunPlan, model: Any) -> None:
+    """Refuse, before a run starts, a station mode the simulated room cannot do (fluoroscopy, an AEC)."""
+    for step in plan.expose_steps():
+        for station in plan.stations(step):
+            mode = station.values.get("mode")
+            try:
+                if mode in ("fluoro-normal", "fluoro-high"):
+                    model.fluoro_technique(mode.removeprefix("fluoro-"))
+                elif mode == "aec" and model.simulation.aec_ma is None:
+                    raise ValueError("this room has no automatic exposure control (give `aec:` in its simulation)")
+            except ValueError as exc:
+                raise ConfigError(f"{plan.procedure.id} station {station.index} ({station.label()}) cannot be made in "
+                                  f"{plan.room.label()}: {exc}",
+                                  fix="run the procedure in a room that has it (see `xcal show PROCEDURE --room N`)"
+                                  ) from None
+
+
 @contextlib.contextmanager
 def simulated_room(plan: RunPlan) -> Iterator[SimulatedRoom]:
     """Start the room model and the simulators of the plan's simulated instruments; stop them on exit."""
     model = room_model(plan.room)
+    _check_modes(plan, model)
     resources: dict[str, str] = {}
     fields: list[tuple[Any, Instrument]] = []
     with contextlib.ExitStack() as stack:

@@ -11,7 +11,7 @@ from ..yamlfile import (Mark, YList, YMap, check_keys, expect_list, expect_map, 
 from .functions import FUNCTIONS
 from .expressions import Expression
 from .model import (INSTRUMENT_VALUES, TECHNIQUE_KEYS, Bundle, CheckDef, EnterStep, ExposeStep, MeasureStep, Procedure,
-                    PromptStep, ResultDef, _PLACEHOLDER)
+                    PromptStep, ResultDef, _PLACEHOLDER, station_problem)
 
 LIBRARY = Path(__file__).with_name("library")
 
@@ -98,9 +98,12 @@ def _parse_enter(node: Any, mark: Mark, params: dict[str, Any]) -> EnterStep:
 
     node = expect_map(node, mark, "an enter step")
     values: dict[str, tuple[str, str]] = {}
+    ranges: dict[str, tuple[Any, Any]] = {}
     for name, spec in node.items():
         spec = expect_map(spec, node.value_mark(name), f"entered value '{name}'")
-        check_keys(spec, f"entered value '{name}'", required=("unit",), optional=("prompt",))
+        check_keys(spec, f"entered value '{name}'", required=("unit",), optional=("prompt", "range"))
+        if "range" in spec:
+            ranges[str(name)] = _parse_range(spec, name)
         if name in params:
             raise fail(f"entered value '{name}' has the name of a parameter", node.key_mark(name),
                        fix="give the entered value another name")
@@ -111,7 +114,23 @@ def _parse_enter(node: Any, mark: Mark, params: dict[str, Any]) -> EnterStep:
         values[str(name)] = (str(spec["unit"]), str(spec.get("prompt", name)))
     if not values:
         raise fail("an enter step names no value", mark, fix="list the values to enter, e.g. `left: {unit: cm}`")
-    return EnterStep(values)
+    return EnterStep(values, ranges)
+
+
+def _parse_range(spec: YMap, name: str) -> tuple[Any, Any]:
+    """`range: [60 kPa, 110 kPa]`: two quantities of the value's kind, lowest first."""
+    from ..units import Q_
+
+    bounds = expect_list(spec["range"], spec.value_mark("range"), f"range of '{name}'")
+    if len(bounds) != 2:
+        raise fail(f"range of '{name}' must give two values, lowest and highest", spec.value_mark("range"),
+                   fix="write e.g. `range: [60 kPa, 110 kPa]`")
+    low, high = (quantity_at(bounds, i, None, f"range of '{name}'") for i in range(2))
+    unit = Q_(1, str(spec["unit"]))
+    if low.dimensionality != unit.dimensionality or high.dimensionality != unit.dimensionality or not low < high:
+        raise fail(f"range of '{name}' must be two values like {spec['unit']}, lowest first",
+                   spec.value_mark("range"), fix=f"write e.g. `range: [LOW {spec['unit']}, HIGH {spec['unit']}]`")
+    return low, high
 
 
 def _check_expression(node: YMap, name: str, entered: dict[str, tuple[str, str]], params: dict[str, Any],
@@ -355,7 +374,7 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
         checks.append(CheckDef(str(node["id"]), str(node.get("title", node["id"])), result, limit,
                                str(nominal) if nominal is not None else None, only, group))
 
-    return Procedure(
+    procedure = Procedure(
         id=expect_str(root["id"], root.value_mark("id"), "id"),
         version=expect_str(root["version"], root.value_mark("version"), "version"),
         title=expect_str(root["title"], root.value_mark("title"), "title"),
@@ -364,6 +383,11 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
         instruments=roles, parameters=params, steps=tuple(steps), results=tuple(results.values()),
         checks=tuple(checks), path=doc.path, sha256=doc.sha256,
         limit_names=frozenset(c.limit for c in checks), subject=_subject(root))
+    problem = station_problem(procedure, params)
+    if problem:
+        raise fail(problem, root.value_mark("parameters") if "parameters" in root else root.mark,
+                   fix="give every station the settings the procedure's results and checks use")
+    return procedure
 
 
 def load_bundle(path: str | Path, *, display: str | None = None) -> Bundle:

@@ -103,6 +103,8 @@ class EnterStep:
     """Values the technician enters (or an --inputs file gives): name -> (a unit of the right kind, prompt)."""
 
     values: dict[str, tuple[str, str]]
+    ranges: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    """Plausible (lowest, highest) of a value, as Quantities: an entry outside is refused as a typing error."""
 
 
 @dataclass(frozen=True)
@@ -156,9 +158,41 @@ class Procedure:
     def entered_names(self) -> dict[str, tuple[str, str]]:
         return {k: v for s in self.steps if isinstance(s, EnterStep) for k, v in s.values.items()}
 
+    def entered_ranges(self) -> dict[str, tuple[Any, Any]]:
+        return {k: v for s in self.steps if isinstance(s, EnterStep) for k, v in s.ranges.items()}
+
     def stations(self, parameters: dict[str, Any] | None = None, name: str = "stations") -> list[Station]:
         params = parameters if parameters is not None else self.parameters
         return [Station(i + 1, dict(values)) for i, values in enumerate(params[name])]
+
+
+def station_problem(procedure: Procedure, parameters: dict[str, Any]) -> str | None:
+    """What is wrong with the stations for this procedure's results and checks, or None: a setting a
+    per-station expression uses that a station lacks; a station that no check of a result covers when all
+    of them have `only` (a check that matches no station is fine: a room may have no uncontrolled area)."""
+    from .expressions import Expression
+
+    lists = {getattr(step, "stations") for step in procedure.steps if hasattr(step, "reads")}
+    stations = [Station(i + 1, dict(values)) for name in sorted(lists) for i, values in enumerate(parameters[name])]
+    for res in procedure.results:
+        if res.function != "expression" or res.per != "station":
+            continue
+        for name in sorted(Expression(res.of).names & set(TECHNIQUE_KEYS)):
+            for station in stations:
+                if name not in station.values:
+                    return (f"result '{res.name}' uses the station setting '{name}', and station {station.index} "
+                            f"({station.label()}) does not give it")
+    by_result: dict[str, list[CheckDef]] = {}
+    for check in procedure.checks:
+        by_result.setdefault(check.result, []).append(check)
+    for result, checks in by_result.items():
+        if all(c.only for c in checks):
+            for station in stations:
+                if not any(c.applies_to(station) for c in checks):
+                    wanted = "; ".join(", ".join(f"{k}: {v}" for k, v in c.only) for c in checks)
+                    return (f"station {station.index} ({station.label()}) is judged by no check of '{result}' "
+                            f"(they cover {wanted})")
+    return None
 
 
 @dataclass(frozen=True)

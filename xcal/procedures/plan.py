@@ -64,6 +64,11 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
             allow_expired_calibration: str | None = None, today: dt.date | None = None,
             item: str | None = None, require_item: bool = True) -> RunPlan:
     room = site.room(room_id)
+    if procedure.modality == "fluoroscopy" and "fluoro" not in room.modality.lower():
+        kind = room.modality or "room of no stated modality"
+        raise ConfigError(f"{procedure.id} is a fluoroscopy test and {room.label()} is a {kind} room",
+                          fix="run it in a fluoroscopy room, or give the room `modality: fluoroscopy` in the site "
+                              "file if it has fluoroscopy")
     subject = _item(site, procedure, item) if item is not None or require_item else None
     params = dict(procedure.parameters)
     overrides = {**room.parameters.get(procedure.id, {}), **(parameters or {})}
@@ -87,6 +92,14 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
                         raise ConfigError(f"parameter '{key}' station {i}: '{k}' = {v!r} is not a technique setting "
                                           "with a unit", fix=f"use keys {', '.join(TECHNIQUE_KEYS)} with Quantities")
         params[key] = value
+
+    from .model import station_problem
+
+    problem = station_problem(procedure, params)
+    if problem:
+        where = f" with {room.label()}'s parameters" if procedure.id in room.parameters else ""
+        raise ConfigError(f"{procedure.id}{where}: {problem}",
+                          fix="give every station the settings the procedure uses (see `xcal show PROCEDURE --room N`)")
 
     instruments: dict[str, Instrument] = {}
     for role, capability in procedure.instruments.items():

@@ -211,6 +211,8 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
         if given is not None and given.dimensionality != Q_(1, unit).dimensionality:
             raise ConfigError(f"'{name}' = {given:~P} is not in a unit like {unit}",
                               fix=f"give '{name}' in {unit} or a unit of the same kind in the inputs file")
+        if given is not None:
+            _in_range(name, given, proc.entered_ranges().get(name))
     missing = [name for name in proc.entered_names() if name not in (inputs or {})]
     if missing and not observer.can_ask and resume is None:
         raise ConfigError(f"{proc.id} needs values nobody can be asked for here: {', '.join(missing)}",
@@ -275,7 +277,12 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
                               "then run the procedure again")) from None
 
     ordered = [station_results[k] for k in sorted(station_results)]
-    checks = _judge(plan, ordered, entered)
+    try:
+        checks = _judge(plan, ordered, entered)
+    except RunAborted as exc:
+        store.mark_incomplete(run_id, str(exc).splitlines()[0])
+        raise RunAborted(f"run {run_id}: {exc.message} Its {store.reading_count(run_id)} readings are kept in "
+                         f"{store.path}; the run is marked incomplete.", run_id=run_id, fix=exc.fix) from None
     verdict = FAIL if any(c.verdict == FAIL for c in checks) else PASS
     store.add_checks(run_id, [_stored_check(c) for c in checks])
     store.finish_run(run_id, verdict)
@@ -369,8 +376,21 @@ def _enter(step: EnterStep, entered: dict[str, Any], inputs: dict[str, Any], obs
         if value.dimensionality != Q_(1, unit).dimensionality:
             raise ConfigError(f"'{name}' = {value:~P} is not in a unit like {unit}",
                               fix=f"give '{name}' in {unit} or a unit of the same kind")
+        _in_range(name, value, step.ranges.get(name))
         new[name] = value
     return new
+
+
+def _in_range(name: str, value: Any, bounds: tuple[Any, Any] | None) -> None:
+    """ConfigError for an entry outside its plausible range (a typing error such as 9.90 kPa for 99.0 kPa)."""
+    from ..errors import ConfigError
+
+    if bounds is None:
+        return
+    low, high = bounds
+    if not low <= value <= high:
+        raise ConfigError(f"'{name}' = {value:~P} is outside its plausible range {low:~P} to {high:~P}",
+                          fix=f"check the reading and the unit of '{name}' and enter it again")
 
 
 def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any] | None = None
@@ -408,8 +428,9 @@ def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any]
             if res.unit:
                 _convert(res.name, res.unit, stations, run_results)
         except ValueError as exc:
-            raise RunAborted(f"result '{res.name}' of {proc.id} cannot be computed: {exc}",
-                             fix="check the readings in `xcal show-run`; repeat the measurement") from None
+            raise RunAborted(f"result '{res.name}' of {proc.id} cannot be computed: {exc}.",
+                             fix="check the readings in `xcal show-run` and the procedure's stations; correct the "
+                                 "cause and run the procedure again") from None
     checks: list[CheckResult] = []
     for res in proc.results:
         if res.report:
@@ -434,7 +455,7 @@ def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any]
             elif limit.tolerance.unit_quantity is not None and limit.tolerance.unit_quantity.dimensionless is False:
                 value = value.to(limit.tolerance.unit_quantity.units)
             context = {**{k: v for k, v in plan.parameters.items() if hasattr(v, "units")},
-                       **(station.values if station else {})}
+                       **(station.values if station else _shared_settings(stations))}
             outcome = limit.tolerance.evaluate(value, nominal, limit.warn_fraction, context=context)
             checks.append(CheckResult(check.id, check.title, station, value, nominal, outcome.deviation,
                                       outcome.allowed, limit, outcome.verdict, where, outcome.used))
@@ -444,6 +465,15 @@ def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any]
 
 
 _SEVERITY = {PASS: 0, WARN: 1, FAIL: 2}
+
+
+def _shared_settings(stations: list[StationResult]) -> dict[str, Any]:
+    """The settings every station has with the same value: the conditions of a run-level result (the kVp
+    of an HVL series), which take precedence over a parameter of the same name."""
+    if not stations:
+        return {}
+    first = stations[0].station.values
+    return {k: v for k, v in first.items() if all(sr.station.values.get(k) == v for sr in stations[1:])}
 
 
 def _group_verdicts(check: Any, judged: list[CheckResult]) -> list[CheckResult]:
