@@ -139,3 +139,22 @@ def test_room_survey_points_missing_a_setting_or_an_area_are_refused_before_meas
     with pytest.raises(ConfigError) as err:
         plan_run("area-survey", 12, site=public)
     assert "station 2 (Office (east wall)" in err.value.message and "is judged by no check" in err.value.message
+
+
+def test_a_misspelt_procedure_under_room_parameters_is_caught_at_load(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_site(_site(tmp_path, {"    parameters:\n      area-survey:\n        workload: 250 mA*min/week\n        stations:\n          - {point: Control booth, area: controlled, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 2.5 m, barrier: 1.5 mm}\n          - {point: Office":
+                                   "    parameters:\n      area-surveys:\n        workload: 250 mA*min/week\n        stations:\n          - {point: Control booth, area: controlled, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 2.5 m, barrier: 1.5 mm}\n          - {point: Office"}))
+    assert "'area-surveys'" in err.value.message and "did you mean 'area-survey'" in err.value.fix
+    assert err.value.line is not None
+
+
+def test_a_room_parameter_of_the_wrong_kind_is_shown_as_written(tmp_path):
+    from xcal.procedures.session import plan_run
+
+    site = load_site(_site(tmp_path, {"        workload: 250 mA*min/week\n        stations:\n          - {point: Control booth, area: controlled, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 2.5 m, barrier: 1.5 mm}\n          - {point: Office":
+                                      "        workload: 250 mGy\n        stations:\n          - {point: Control booth, area: controlled, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 2.5 m, barrier: 1.5 mm}\n          - {point: Office"}))
+    with pytest.raises(ConfigError) as err:
+        plan_run("area-survey", 12, site=site)
+    assert err.value.message == ("parameter 'workload' of area-survey (in room 12 (Radiography 12)'s parameters) "
+                                 "must be like 250 mA·min/week, got 250 mGy")

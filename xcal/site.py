@@ -496,7 +496,18 @@ def _parse_room_parameters(node: YMap, rid: str) -> dict[str, dict[str, Any]]:
 
     if "parameters" not in node:
         return {}
+    import difflib
+
+    from .procedures.loader import library_paths
+
     per_procedure = expect_map(node["parameters"], node.value_mark("parameters"), f"room {rid} parameters")
+    builtin = list(library_paths())
+    for pid in per_procedure:
+        near = difflib.get_close_matches(str(pid), builtin, n=1, cutoff=0.8)
+        if str(pid) not in builtin and near:
+            raise fail(f"room {rid} parameters name the procedure '{pid}', which is not a built-in one",
+                       per_procedure.key_mark(pid), fix=f"did you mean '{near[0]}'? (a procedure of your own may "
+                                                        "have any id not this close to a built-in one)")
     return {str(pid): _parse_parameters(expect_map(values, per_procedure.value_mark(pid),
                                                    f"room {rid} parameters of {pid}"))
             for pid, values in per_procedure.items()}

@@ -80,7 +80,9 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
         same_kind = (value.dimensionality == default.dimensionality if hasattr(default, "units")
                      and hasattr(value, "units") else type(value) is type(default))
         if not same_kind or isinstance(value, bool):
-            raise ConfigError(f"parameter '{key}' of {procedure.id} must be like {default!r}, got {value!r}",
+            origin = f" (in {room.label()}'s parameters)" if key in room.parameters.get(procedure.id, {}) else ""
+            raise ConfigError(f"parameter '{key}' of {procedure.id}{origin} must be like {_shown(default)}, got "
+                              f"{_shown(value)}",
                               fix="give a value of the same kind as the procedure's default (a quantity of the "
                                   "same dimension, a whole number, or a list of stations)")
         if isinstance(value, list):
@@ -137,6 +139,17 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
             expired.append(inst.id)
     return RunPlan(site, room, procedure, params, instruments, limits, expired,
                    allow_expired_calibration if expired else None, values, subject)
+
+
+def _shown(value: Any) -> str:
+    """A parameter value as a person writes it: `250 mA·min/week`, `3`, or `a list of 4 stations`."""
+    if hasattr(value, "units"):
+        from ..units import format_quantity
+
+        return format_quantity(value, 6)
+    if isinstance(value, list):
+        return f"a list of {len(value)} stations"
+    return repr(value)
 
 
 def _item(site: Site, procedure: Procedure, item: str | None) -> Any:
