@@ -139,7 +139,29 @@ def open_backend(location: str | os.PathLike[str] | None) -> Backend:
     return SQLiteBackend(Path(location))
 
 
-class SQLiteBackend:
+class _Transactions:
+    """Transaction control both backends share: their dialect's statements on their connection."""
+
+    dialect: Any
+    _db: Any
+    in_transaction: Any
+
+    def begin_write(self) -> None:
+        for statement in self.dialect.begin_write:
+            self._db.execute(statement)
+
+    def begin_read(self) -> None:
+        self._db.execute(self.dialect.begin_read)
+
+    def commit(self) -> None:
+        self._db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            self._db.execute("ROLLBACK")
+
+
+class SQLiteBackend(_Transactions):
     """A SQLite file in WAL mode; each statement outside an explicit transaction commits by itself."""
 
     dialect = SQLITE
@@ -189,20 +211,6 @@ class SQLiteBackend:
                                f"COALESCE((SELECT MAX({column}) FROM {table}), 0))", (table,)).fetchone()
         return int(row[0]) + 1
 
-    def begin_write(self) -> None:
-        for statement in self.dialect.begin_write:
-            self._db.execute(statement)
-
-    def begin_read(self) -> None:
-        self._db.execute(self.dialect.begin_read)
-
-    def commit(self) -> None:
-        self._db.execute("COMMIT")
-
-    def rollback(self) -> None:
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
-
     @property
     def in_transaction(self) -> bool:
         return self._db.in_transaction
@@ -246,7 +254,7 @@ def _row_factory(cursor: Any) -> Any:
     return cls
 
 
-class PostgresBackend:
+class PostgresBackend(_Transactions):
     """A PostgreSQL database through psycopg 3, in autocommit mode with explicit transactions.
 
     Writes wait at most 10 s for the chain's lock (`lock_timeout`), as a SQLite write waits for the file.
@@ -333,20 +341,6 @@ class PostgresBackend:
         if count > 1:
             self._db.execute(f"SELECT setval({sequence}, %s)", (first + count - 1,))
         return first
-
-    def begin_write(self) -> None:
-        for statement in self.dialect.begin_write:
-            self._db.execute(statement)
-
-    def begin_read(self) -> None:
-        self._db.execute(self.dialect.begin_read)
-
-    def commit(self) -> None:
-        self._db.execute("COMMIT")
-
-    def rollback(self) -> None:
-        if self.in_transaction:
-            self._db.execute("ROLLBACK")
 
     @property
     def in_transaction(self) -> bool:
