@@ -102,8 +102,9 @@ def test_a_procedure_with_an_unsafe_expression_does_not_load(tmp_path):
 def test_apron_inspection_rejects_a_crack_over_the_gonads_and_accepts_a_defect_on_the_limit(tmp_path):
     worn = run_plan(plan_run("apron-inspection", 3, item="APR-02"), db=tmp_path / "r.sqlite3",
                     inputs=load_inputs(INPUTS / "apron-worn.yaml"))
+    # APR-02 is an apron: judged on the critical and the other regions, not as a thyroid shield.
     assert {c.check_id: c.verdict for c in worn.checks} == {
-        "apron-defect-critical": "FAIL", "apron-defect-other": "PASS", "apron-defect-thyroid": "PASS"}
+        "apron-defect-critical": "FAIL", "apron-defect-other": "PASS"}
     good = run_plan(plan_run("apron-inspection", 3, item="APR-02"), db=tmp_path / "r.sqlite3",
                     inputs=load_inputs(INPUTS / "apron-good.yaml"))
     other = next(c for c in good.checks if c.check_id == "apron-defect-other")
@@ -142,3 +143,16 @@ def test_apron_inspection_names_its_garment_from_the_inventory(tmp_path):
     with Store(tmp_path / "r.sqlite3") as store:
         item = store.get_run(result.run_id).snapshot["item"]
     assert item["id"] == "THY-01" and item["kind"] == "thyroid shield" and item["lead_equivalence"] == "0.5 mm Pb"
+
+
+def test_a_thyroid_shield_is_judged_on_the_thyroid_limit_only(tmp_path):
+    from xcal.units import Q_
+
+    defects = {"critical_defect": Q_(0, "mm**2"), "other_defect": Q_(0, "mm**2"),
+               "thyroid_shield_defect": Q_(12, "mm**2")}
+    shield = run_plan(plan_run("apron-inspection", 10, item="THY-01"), db=tmp_path / "r.sqlite3", inputs=defects)
+    # 12 mm² is over the 11 mm² thyroid-shield limit (Lambert and McKeon 2001).
+    assert [(c.check_id, c.verdict) for c in shield.checks] == [("apron-defect-thyroid", "FAIL")]
+    apron = run_plan(plan_run("apron-inspection", 10, item="APR-01"), db=tmp_path / "r.sqlite3", inputs=defects)
+    assert apron.verdict == "PASS" and {c.check_id for c in apron.checks} == {"apron-defect-critical",
+                                                                             "apron-defect-other"}

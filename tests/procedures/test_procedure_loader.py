@@ -191,3 +191,8 @@ def test_an_entry_range_must_be_two_values_of_its_kind_lowest_first(tmp_path, li
     assert "two values" in e.message
     e = _error(tmp_path, _library_text("output", "range: [60 kPa, 110 kPa]", "range: [60 cm, 110 cm]"), limits)
     assert "like kPa" in e.message
+
+
+def test_check_kinds_need_a_procedure_with_a_subject(tmp_path, limits):
+    e = _error(tmp_path, _library_text("apron-inspection", "subject: apparel\n", ""), limits)
+    assert "kinds applies to a procedure with a subject" in e.message and "subject: apparel" in e.fix

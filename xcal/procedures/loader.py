@@ -342,9 +342,16 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
     for i, node in enumerate(check_nodes):
         node = expect_map(node, check_nodes.item_mark(i), f"check {i + 1}")
         check_keys(node, f"check {i + 1}", required=("id", "result", "limit"),
-                   optional=("title", "nominal", "only", "group"))
+                   optional=("title", "nominal", "only", "group", "kinds"))
         only = _parse_only(node, station_lists) if "only" in node else ()
         group = _parse_group(node, station_lists) if "group" in node else None
+        kinds: tuple[str, ...] = ()
+        if "kinds" in node:
+            if "subject" not in root:
+                raise fail(f"check '{node['id']}': kinds applies to a procedure with a subject", node.value_mark("kinds"),
+                           fix="add `subject: apparel` to the procedure, or leave out kinds")
+            kinds = tuple(expect_str(k, node["kinds"].item_mark(j), "a kind") for j, k in
+                          enumerate(expect_list(node["kinds"], node.value_mark("kinds"), "kinds")))
         result, limit = str(node["result"]), str(node["limit"])
         if result not in results:
             raise fail(f"check '{node['id']}': unknown result '{result}'", node.value_mark("result"),
@@ -372,7 +379,7 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
                                "the set value", node.mark, fix="add `nominal:` naming the station setting, "
                                "e.g. `nominal: kv`")
         checks.append(CheckDef(str(node["id"]), str(node.get("title", node["id"])), result, limit,
-                               str(nominal) if nominal is not None else None, only, group))
+                               str(nominal) if nominal is not None else None, only, group, kinds))
 
     procedure = Procedure(
         id=expect_str(root["id"], root.value_mark("id"), "id"),

@@ -132,6 +132,11 @@ class CheckDef:
     group: str | None = None
     """A text station setting (e.g. `scale`): besides each station, one verdict per value of it, the worst of
     its stations (a survey meter's scale passes only when all its points do)."""
+    kinds: tuple[str, ...] = ()
+    """For a procedure with a subject: the kinds of item the check judges (`apron` matches `apron (front)`)."""
+
+    def judges_item(self, item: Any) -> bool:
+        return not self.kinds or item is None or any(item.kind.startswith(k) for k in self.kinds)
 
     def applies_to(self, station: "Station | None") -> bool:
         return all(station is not None and station.values.get(k) == v for k, v in self.only)

@@ -436,6 +436,8 @@ def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any]
         if res.report:
             checks.extend(_reported(res, stations, run_results, pair_results))
     for check in proc.checks:
+        if not check.judges_item(plan.item):
+            continue
         limit = plan.limits[check.limit]
         if check.result in pair_results:
             targets = [(f"{a.station.index}–{b.station.index}", b.station, value)
