@@ -22,10 +22,6 @@ SIMULATED = "simulated"
 WIRE_FAULT_KINDS = ("silence", "delay", "drop", "garble", "partial", "error")
 
 
-HALF_LIVES_YEARS = {"Cs-137": 30.08}
-"""Half-lives of check-source nuclides (qc-reference §4); give `half_life:` for any other nuclide."""
-
-
 @dataclass(frozen=True)
 class Calibration:
     """The instrument's calibration certificate; a vented ion chamber's certificate states the reference
@@ -246,17 +242,21 @@ def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folde
 
 
 def _parse_check_source(node: YMap, iid: str) -> CheckSource:
+    from .analysis.counting import HALF_LIVES
+    from .units import Q_
+
     what = f"check source of {iid}"
     cs = expect_map(node["check_source"], node.value_mark("check_source"), what)
     check_keys(cs, what, required=("source", "nuclide", "baseline", "date"), optional=("half_life",))
     nuclide = str(cs["nuclide"])
     if "half_life" in cs:
         half_life = float(quantity_at(cs, "half_life", "time", f"{what} half_life").to("year").magnitude)
-    elif nuclide in HALF_LIVES_YEARS:
-        half_life = HALF_LIVES_YEARS[nuclide]
+    elif nuclide in HALF_LIVES:
+        value, unit, _source = HALF_LIVES[nuclide]
+        half_life = float(Q_(value, unit).to("year").magnitude)
     else:
         raise fail(f"{what}: no half-life known for '{nuclide}'", cs.value_mark("nuclide"),
-                   fix=f"give `half_life:` (e.g. 30.08 year), or use one of: {', '.join(HALF_LIVES_YEARS)}")
+                   fix=f"give `half_life:` (e.g. 30.08 year), or use one of: {', '.join(HALF_LIVES)}")
     baseline = quantity_at(cs, "baseline", "dose_rate", f"{what} baseline")
     return CheckSource(str(cs["source"]), nuclide, baseline, _date(cs, "date", what), half_life)
 

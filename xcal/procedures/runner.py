@@ -439,14 +439,9 @@ def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any]
         if not check.judges_item(plan.item):
             continue
         limit = plan.limits[check.limit]
-        if check.result in pair_results:
-            targets = [(f"{a.station.index}–{b.station.index}", b.station, value)
-                       for a, b, value in pair_results[check.result]]
-        elif check.result in run_results:
-            targets = [("run", None, run_results[check.result])]
-        else:
-            targets = [(str(sr.station.index), sr.station, sr.results[check.result]) for sr in stations
-                       if check.applies_to(sr.station)]
+        targets = [(where, station, value) for where, station, value
+                   in _places(check.result, stations, run_results, pair_results)
+                   if station is None or check.result in pair_results or check.applies_to(station)]
         for where, station, value in targets:
             if check.nominal in run_results:
                 nominal = run_results[check.nominal]
@@ -500,14 +495,19 @@ def _reported(res: Any, stations: list[StationResult], run_results: dict[str, An
     from ..limits.tolerance import INFO, REPORTED
 
     limit = Limit(res.name, REPORTED, "reported by the procedure; no limit applies", "", "", "")
-    if res.name in run_results:
-        targets = [("run", None, run_results[res.name])]
-    elif res.name in pair_results:
-        targets = [(f"{a.station.index}–{b.station.index}", b.station, v) for a, b, v in pair_results[res.name]]
-    else:
-        targets = [(str(sr.station.index), sr.station, sr.results[res.name]) for sr in stations]
     return [CheckResult(res.name, res.name.replace("_", " "), station, value, None, None, None, limit, INFO, where)
-            for where, station, value in targets]
+            for where, station, value in _places(res.name, stations, run_results, pair_results)]
+
+
+def _places(name: str, stations: list[StationResult], run_results: dict[str, Any],
+            pair_results: dict[str, list[Any]]) -> list[tuple[str, Station | None, Any]]:
+    """Where result `name` exists, as (where, station, value): each pair of consecutive stations, the run, or
+    each station."""
+    if name in pair_results:
+        return [(f"{a.station.index}–{b.station.index}", b.station, v) for a, b, v in pair_results[name]]
+    if name in run_results:
+        return [("run", None, run_results[name])]
+    return [(str(sr.station.index), sr.station, sr.results[name]) for sr in stations]
 
 
 def _convert(name: str, unit: str, stations: list[StationResult], run_results: dict[str, Any]) -> None:
