@@ -29,6 +29,14 @@ def _median_times(functions: dict[str, Callable[[], object]], rounds: int = 31) 
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def _ppv_path() -> str:
+    from xcal.analysis import compiled
+    if compiled.loops() is None:
+        return "numpy (numba is not available)"
+    import numba
+    return f"loops compiled by numba {numba.__version__}"
+
+
 def main() -> None:
     from xcal.analysis import exposure_time, ppv
     from xcal.units import Q_
@@ -46,6 +54,7 @@ def main() -> None:
         "exposure_time": lambda: exposure_time(samples, interval, 0.5),
     })
     base = times.pop("numpy.max")
+    print(f"ppv adds up long waveforms with {_ppv_path()}")
     print(f"numpy.max        {base * 1000:8.3f} ms")
     for name, elapsed in times.items():
         ratio = elapsed / base

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xcal.analysis import WEIGHTINGS, exposure_time, ppv, ripple
+from xcal.analysis import WEIGHTINGS, compiled, exposure_time, ppv, ripple
+from xcal.analysis import waveform as waveform_module
 from xcal.units import Q_
 
 # Tungsten weight for U >= 20 kV, w = d U^4 + e U^3 + f U^2 + g U + h:
@@ -224,7 +225,39 @@ def test_long_dc_waveform_ppv_is_its_voltage() -> None:
     assert ppv(Q_(np.full(100_000, 28.5), "kV")).magnitude == pytest.approx(28.5, rel=1e-12)
 
 
-# One odd sample in 40 000 at 80 kV, placed at the start, end or edges of the blocks the code works in.
+def test_long_waveforms_are_added_up_by_the_compiled_loops() -> None:
+    # numba is a dependency: the fast path must not quietly fall back to numpy where it is installed
+    assert compiled.loops() is not None
+    assert waveform_module._COMPILED_FROM <= 40_000
+
+
+@pytest.mark.parametrize("name", ["80 kV, 1 % ripple, ramps", "single-phase 80 kV", "29 to 31 kV"])
+def test_without_numba_long_waveforms_still_match_the_formula(name: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(waveform_module, "loops", lambda: None)
+    kv = LONG_WAVEFORMS[name]
+    assert ppv(Q_(kv, "kV")).magnitude == pytest.approx(reference_ppv(kv), rel=1e-9)
+
+
+# u = 1, 2, 30, NaN, 3 with floor 2: the samples 2, 30 and 3 are added up, 1 and NaN are not.
+#   S0 = 3; S1 = 2 + 30 + 3 = 35; S2 = 4 + 900 + 9 = 913; S3 = 8 + 27 000 + 27 = 27 035;
+#   S4 = 16 + 810 000 + 81 = 810 097; S5 = 32 + 24 300 000 + 243 = 24 300 275.
+LOOP_SAMPLES = [1.0, 2.0, 30.0, math.nan, 3.0]
+LOOP_SUMS = [3.0, 35.0, 913.0, 27_035.0, 810_097.0, 24_300_275.0]
+
+
+@pytest.mark.parametrize("form", ["compiled", "python"])
+def test_power_sums_loop_adds_the_samples_at_or_above_the_floor(form: str) -> None:
+    loops = compiled.loops() if form == "compiled" else compiled
+    assert loops is not None
+    sums = np.full(6, -1.0)
+    assert loops.power_sums_at_or_above(np.array(LOOP_SAMPLES), 2.0, sums) == 2
+    assert sums.tolist() == LOOP_SUMS
+    others = loops.samples_not_at_or_above(np.array(LOOP_SAMPLES), 2.0, 2)
+    assert others[0] == 1.0 and math.isnan(others[1])
+
+
+# One odd sample in 40 000 at 80 kV, placed at the start, end or edges of blocks of 2^13 and 2^15 samples.
 # w(27 kV) = d·531 441 + e·19 683 + f·729 + g·27 + h
 #          = 0.000 229 09 − 0.003 271 33 + 0.016 826 71 + 0.002 783 21 − 0.017 471 53 = −0.000 903 86 < 0,
 # so a 27 kV sample is left out and the PPV stays exactly 80 kV.

@@ -7,7 +7,6 @@ general-diagnostic polynomial is not yet confirmed against IEC 61676 (see qc-ref
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from xcal.analysis.compiled import loops
 from xcal.analysis.statistics import QuantityLike, as_quantity_array
 from xcal.units import Q_, has_dimension, registry
 
@@ -114,40 +114,25 @@ def ppv(samples: QuantityLike, weighting: str = "tungsten") -> "pint.Quantity":
     return registry().Quantity(value_kv * _factor("kV", units), units)
 
 
-# How `ppv` adds up Σ w·U and Σ w quickly, without a temporary array per arithmetic step.
+# How `ppv` adds up Σ w·U and Σ w over a long waveform.
 #
 # Where a weighting is a polynomial p(U) = Σ c_j U^j (tungsten from 20 kV up, p > 0 above about 27.9 kV),
-# Σ w = Σ c_j S_j and Σ w·U = Σ c_j S_(j+1) over the samples, with the power sums S_j = Σ U^j, j = 0..5. The
-# waveform is taken as rows of _ROW samples, _ROWS_AT_ONCE rows at a time so that they and the two work
-# arrays (U², U⁴) stay in the CPU cache, and the five sums of each row are dot products (np.vecdot).
-# A row is added this way only if every sample in it is at or above `floor`, where p is certainly positive:
-# the power sums themselves bound the lowest sample, since (Uᵢ − c)⁴ ≤ Σ (U − c)⁴ for every sample, which
-# spares a pass for the minimum; a row the bound does not clear has its minimum looked at, and the samples
-# of a row that reach below `floor` (a ramp, a low-kV waveform) are evaluated sample by sample exactly as
-# the formula reads, so that a sample whose weight is zero or negative is left out as before, while the
-# rest of that row is still added as a polynomial. The exponential forms (mammography, tungsten below
-# 20 kV) are evaluated sample by sample, in blocks of _BLOCK. The result agrees with the sample-by-sample
-# formula to about 1e-14 relative or better (tests/analysis/test_waveform.py compares the two).
-#
-# Every dot product here is over at most _ROW = 8192 samples: OpenBLAS splits a dot product of more than
-# 10 000 samples over threads, and waking them costs far more than such a product takes.
+# Σ w = Σ c_j S_j and Σ w·U = Σ c_j S_(j+1) over the samples, with the power sums S_j = Σ U^j, j = 0..5. For a
+# waveform of at least _COMPILED_FROM samples the power sums of the samples at or above `floor`, where p is
+# certainly positive, are added in one compiled pass (xcal.analysis.compiled); the few other samples (a ramp,
+# a low-kV stretch) are evaluated sample by sample exactly as the formula reads, so that a sample whose weight
+# is zero or negative is left out. Everything else, and every waveform where numba is not available, is
+# evaluated sample by sample with numpy, in blocks of _BLOCK. The result agrees with the sample-by-sample
+# formula to about 1e-14 relative (tests/analysis/test_waveform.py compares the two).
 
-_ROW = 8192
-_ROWS_AT_ONCE = 5
+_COMPILED_FROM = 32768
 _BLOCK = 32768
-_EPS = float(np.finfo(float).eps)
 
 # Weightings that are a polynomial in U (kV) from some voltage up: (that voltage, coefficient names from the
 # highest power down). Used only to add up many samples at once; the weights themselves are _WEIGHT_FORMS.
 _POLYNOMIAL_BRANCHES: Mapping[str, tuple[float, tuple[str, ...]]] = MappingProxyType({
     "tungsten": (20.0, ("d", "e", "f", "g", "h")),
 })
-
-if hasattr(np, "vecdot"):
-    _vecdot = np.vecdot
-else:  # pragma: no cover - numpy < 2
-    def _vecdot(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return np.einsum("...i,...i->...", a, b, out=out)
 
 
 def _weighted_sums(u: np.ndarray, to_kv: float, weighting: str) -> tuple[float, float, int] | None:
@@ -158,62 +143,25 @@ def _weighted_sums(u: np.ndarray, to_kv: float, weighting: str) -> tuple[float, 
     spec = WEIGHTINGS[weighting]
     form = _WEIGHT_FORMS[weighting]
     branch = _POLYNOMIAL_BRANCHES.get(weighting)
-    poly: tuple[float, ...] = ()
-    floor = math.inf                                             # in the unit of u
-    if branch is not None:
-        poly = tuple(float(spec.coefficients[name]) for name in branch[1])
-        floor = _positive_from(poly, branch[0]) / to_kv
+    compiled = loops() if branch is not None and u.size >= _COMPILED_FROM else None
     powers = np.zeros(6)                  # S_0 .. S_5, unit of u, over the samples added as a polynomial
     one_by_one = [0.0, 0.0, 0]            # Σ w·U, Σ w (kV) and count over the samples evaluated one by one
-
-    def evaluate(block: np.ndarray) -> bool:
+    poly: tuple[float, ...] = ()
+    rest = u
+    if compiled is not None and branch is not None:
+        poly = tuple(float(spec.coefficients[name]) for name in branch[1])
+        floor = _positive_from(poly, branch[0]) / to_kv          # in the unit of u
+        if floor < math.inf:
+            count = compiled.power_sums_at_or_above(u, floor, powers)
+            rest = compiled.samples_not_at_or_above(u, floor, count) if count else u[:0]
+    for start in range(0, rest.size, _BLOCK):
+        block = rest[start:start + _BLOCK]
         if not (math.isfinite(float(np.min(block))) and math.isfinite(float(np.max(block)))):
-            return False
+            return None
         wu, w, kept = _direct_sums(block * to_kv if to_kv != 1.0 else block, form, spec.coefficients)
         one_by_one[0] += wu
         one_by_one[1] += w
         one_by_one[2] += kept
-        return True
-
-    def add(block: np.ndarray) -> bool:
-        """Add a block of at most _ROW samples: as a polynomial where it can be, one by one elsewhere."""
-        nonlocal powers
-        low = float(np.min(block))
-        if not low > -math.inf:                                  # NaN or -inf
-            return False
-        if low >= floor:
-            powers = powers + _power_sums(block)
-            return True
-        if not float(np.max(block)) >= floor:
-            return evaluate(block)
-        above = block >= floor                                   # e.g. a ramp: split the row
-        powers = powers + _power_sums(block[above])
-        return evaluate(block[~above])
-
-    if floor == math.inf:                                        # no polynomial branch
-        for start in range(0, u.size, _BLOCK):
-            if not evaluate(u[start:start + _BLOCK]):
-                return None
-        return _combine(powers, poly, to_kv, one_by_one)
-    n_rows = u.size // _ROW
-    if n_rows:
-        rows = u[:n_rows * _ROW].reshape(n_rows, _ROW)
-        row_powers = _row_power_sums(rows)
-        clear = _rows_at_or_above(row_powers, floor)
-        if clear.all():
-            powers = row_powers.sum(axis=1)
-        else:
-            for i in np.flatnonzero(~clear).tolist():
-                low = float(np.min(rows[i]))
-                if not low > -math.inf:
-                    return None
-                if low >= floor:
-                    clear[i] = True
-                elif not add(rows[i]):
-                    return None
-            powers = powers + row_powers[:, clear].sum(axis=1)
-    if n_rows * _ROW < u.size and not add(u[n_rows * _ROW:]):
-        return None
     return _combine(powers, poly, to_kv, one_by_one)
 
 
@@ -234,66 +182,6 @@ def _combine(powers: np.ndarray, poly: tuple[float, ...], to_kv: float,
     if not (math.isfinite(sum_w) and math.isfinite(sum_wu) and all(math.isfinite(x) for x in s)):
         return None
     return sum_wu, sum_w, int(kept)
-
-
-def _row_power_sums(rows: np.ndarray) -> np.ndarray:
-    """S_0 .. S_5 (Σ U^j) of each row of `rows` (n × _ROW), as a 6 × n array."""
-    n_rows, width = rows.shape
-    sums = np.empty((6, n_rows))
-    sums[0] = width
-    work, ones = _scratch_arrays()                               # U², U⁴ of _ROWS_AT_ONCE rows; ones
-    for start in range(0, n_rows, _ROWS_AT_ONCE):
-        stop = min(start + _ROWS_AT_ONCE, n_rows)
-        u = rows[start:stop]
-        powers = work[:, :stop - start]
-        np.square(u, out=powers[0])
-        np.square(powers[0], out=powers[1])
-        _vecdot(powers, u, out=sums[3::2, start:stop])             # Σ U²·U, Σ U⁴·U
-        _vecdot(u, u, out=sums[2, start:stop])
-        _vecdot(powers[0], powers[0], out=sums[4, start:stop])
-        _vecdot(u, ones, out=sums[1, start:stop])
-    return sums
-
-
-_SCRATCH = threading.local()
-
-
-def _scratch_arrays() -> tuple[np.ndarray, np.ndarray]:
-    """Work arrays for `_row_power_sums`, kept per thread (about 0.7 MB).
-
-    Allocating them afresh on every call costs about a tenth of the call, in page faults.
-    """
-    arrays = getattr(_SCRATCH, "arrays", None)
-    if arrays is None:
-        ones = np.ones(_ROW)
-        ones.flags.writeable = False
-        arrays = _SCRATCH.arrays = (np.empty((2, _ROWS_AT_ONCE, _ROW)), ones)
-    return arrays
-
-
-def _rows_at_or_above(sums: np.ndarray, floor: float) -> np.ndarray:
-    """Which rows provably have every sample ≥ floor, judged from their power sums alone (6 × n, S_0 .. S_5).
-
-    With c the row's mean, (Uᵢ − c)⁴ ≤ Σ (U − c)⁴ = S_4 − 4c S_3 + 6c² S_2 − 4c³ S_1 + c⁴ S_0 for every
-    sample, so Uᵢ ≥ c − (Σ (U − c)⁴)^(1/4). Rounding: each S_j is off by at most about S_0·ε·Σ|U|^j, and by
-    the power-mean and Hölder inequalities each of the five terms is at most S_4 in magnitude, so 16 S_4 bounds
-    their sum; 4·(S_0 + 8)·ε·16 S_4 (a factor of about 8 to spare) is added to Σ (U − c)⁴. A row that is not
-    cleared is not necessarily below the floor: the caller looks at it.
-    """
-    n, s1, s2, s3, s4 = sums[:5]
-    with np.errstate(all="ignore"):                              # NaN or inf rows come out False
-        c = s1 / n
-        central = s4 + c * (c * (6.0 * s2 + c * (c * n - 4.0 * s1)) - 4.0 * s3)
-        rounding = (64.0 * _EPS) * (n + 8.0) * s4
-        return c - np.sqrt(np.sqrt(np.maximum(central, 0.0) + rounding)) >= floor
-
-
-def _power_sums(block: np.ndarray) -> np.ndarray:
-    """S_0 .. S_5 (Σ U^j) of a block of at most _ROW samples (np.dot stays single-threaded below 10 000)."""
-    square = np.square(block)
-    fourth = np.square(square)
-    return np.array([block.size, np.sum(block), np.dot(block, block), np.dot(square, block),
-                     np.dot(square, square), np.dot(fourth, block)])
 
 
 def _direct_sums(u_kv: np.ndarray, form: Callable[[np.ndarray, Mapping[str, float]], np.ndarray],
