@@ -30,9 +30,10 @@ def test_never_run_is_due_today():
     assert next_due("annual", None, dt.date(2026, 11, 26)) == dt.date(2026, 11, 26)
 
 
-def _record(store, procedure, room, started, verdict="PASS"):
-    header = RunHeader(procedure, "1.0.0", "ab" * 32, procedure, "Site", room, "", "tech", True, "0", {},
-                       run_id=f"{procedure}-{room}-{started}", started_at=f"{started}T09:00:00.000+00:00")
+def _record(store, procedure, room, started, verdict="PASS", item=None):
+    snapshot = {"item": {"id": item}} if item else {}
+    header = RunHeader(procedure, "1.0.0", "ab" * 32, procedure, "Site", room, "", "tech", True, "0", snapshot,
+                       run_id=f"{procedure}-{room}-{started}" + (f"-{item}" if item else ""), started_at=f"{started}T09:00:00.000+00:00")
     store.create_run(header)
     store.finish_run(header.run_id, verdict)
 
@@ -54,6 +55,32 @@ def test_due_report_flags_overdue_runs_and_bundles(tmp_path):
     assert items["kvp-accuracy"].instruments == (("kvp-1", "2099-12-31", "OK"),)
 
 
+def test_apron_inspection_is_due_per_garment_wherever_it_was_inspected(tmp_path):
+    # The demo site schedules apron-inspection annually in room 10 and lists APR-01, APR-02 and THY-01.
+    site = load_site()
+    with Store(tmp_path / "r.sqlite3") as store:
+        _record(store, "apron-inspection", "10", "2026-03-01", item="APR-01")
+        _record(store, "apron-inspection", "3", "2025-10-01", "FAIL", item="APR-02")   # inspected in another room
+        _record(store, "apron-inspection", "10", "2026-11-01")                        # names no garment: counts for none
+        items = {i.item: i for i in due_report(site, store, dt.date(2026, 11, 26), room="10")
+                 if i.procedure == "apron-inspection"}
+    assert set(items) == {"APR-01", "APR-02", "THY-01"}
+    assert (items["APR-01"].status, items["APR-01"].next_due) == ("OK", dt.date(2027, 3, 1))
+    assert (items["APR-02"].status, items["APR-02"].next_due) == ("OVERDUE", dt.date(2026, 10, 1))
+    assert items["APR-02"].last_verdict == "FAIL" and items["APR-02"].last_run == "apron-inspection-3-2025-10-01-APR-02"
+    assert (items["THY-01"].status, items["THY-01"].last_run) == ("NEVER RUN", None)
+
+
+def test_a_schedule_entry_may_name_one_garment(tmp_path, site_copy):
+    site = load_site(site_copy({"procedure: apron-inspection, every: annual}":
+                                "procedure: apron-inspection, every: quarterly, item: THY-01}"}))
+    with Store(tmp_path / "r.sqlite3") as store:
+        _record(store, "apron-inspection", "10", "2026-09-30", item="THY-01")
+        items = [i for i in due_report(site, store, dt.date(2026, 11, 26), room="10")
+                 if i.procedure == "apron-inspection"]
+    assert [(i.item, i.status, i.next_due) for i in items] == [("THY-01", "OK", dt.date(2026, 12, 30))]
+
+
 def test_overdue_and_expired_calibration(tmp_path, site_copy):
     site = load_site(site_copy({"date: 2026-01-15\n      due: 2099-12-31": "date: 2024-01-15\n      due: 2025-01-15"}))
     with Store(tmp_path / "r.sqlite3") as store:
@@ -67,6 +94,10 @@ def test_overdue_and_expired_calibration(tmp_path, site_copy):
 @pytest.mark.parametrize("replace, message", [
     ({"procedure: kvp-accuracy, every: annual}": "procedure: kvp-acuracy, every: annual}"}, "unknown procedure"),
     ({"every: quarterly}": "every: fortnightly}"}, "is not a frequency"),
+    ({"procedure: apron-inspection, every: annual}": "procedure: apron-inspection, every: annual, item: APR-09}"},
+     "no garment 'APR-09'"),
+    ({"{room: 4, procedure: kvp-accuracy, every: annual}": "{room: 4, procedure: kvp-accuracy, every: annual, "
+                                                          "item: APR-01}"}, "tests the room, not a garment"),
     ({"every: \"RRULE:FREQ=MONTHLY;BYMONTHDAY=1\"": "every: \"RRULE:FREQ=SOMETIMES\""}, "RFC 5545"),
     ({"    source: example rule for the demo site (FICTIONAL); set the rules of your jurisdiction here\n": ""},
      "missing the key 'source'"),

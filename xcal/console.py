@@ -380,7 +380,8 @@ def print_trend_plot(written: Any, output: str, room: str, result: str, as_json:
 
 def print_due(items: list[Any], as_json: bool = False) -> None:
     if as_json:
-        print(json.dumps([{"room": i.room, "procedure": i.procedure, "every": i.every, "last_run": i.last_run,
+        print(json.dumps([{"room": i.room, "procedure": i.procedure, "item": i.item, "every": i.every,
+                           "last_run": i.last_run,
                            "last_date": i.last_date.isoformat() if i.last_date else None,
                            "last_verdict": i.last_verdict, "next_due": i.next_due.isoformat(), "status": i.status,
                            "instruments": [{"id": a, "calibration_due": b, "status": c} for a, b, c in i.instruments]}
@@ -394,7 +395,8 @@ def print_due(items: list[Any], as_json: bool = False) -> None:
         table.add_column(col, overflow="fold")
     for i in items:
         insts = "; ".join(f"{a} cal. due {b} {c}" for a, b, c in i.instruments)
-        table.add_row(i.room, i.procedure, i.every, f"{i.last_run} ({i.last_date})" if i.last_run else "-",
+        procedure = f"{i.procedure} {i.item}" if i.item else i.procedure
+        table.add_row(i.room, procedure, i.every, f"{i.last_run} ({i.last_date})" if i.last_run else "-",
                       i.last_verdict or "-", i.next_due.isoformat(), f"[{styles[i.status]}]{i.status}[/]", insts)
     _console().print(table)
 

@@ -458,10 +458,11 @@ def load_site(path: str | Path | None = None) -> Site:
         rooms[rid] = Room(rid, str(node.get("name", "")), str(node.get("modality", "")), equipment,
                           tuple(str(s) for s in sets), {str(k): str(v) for k, v in roles.items()},
                           simulation, wire, _parse_room_parameters(node, rid))
-    schedule = _parse_schedule(root, rooms)
+    apparel = _parse_apparel(root)
+    schedule = _parse_schedule(root, rooms, apparel)
     retention = _parse_retention(root)
     return Site(facility, rooms, instruments, limit_sets, doc.path, doc.sha256, is_demo, folder, schedule,
-                retention, _parse_apparel(root))
+                retention, apparel)
 
 
 def _parse_apparel(root: YMap) -> dict[str, Item]:
@@ -513,16 +514,20 @@ def _parse_room_parameters(node: YMap, rid: str) -> dict[str, dict[str, Any]]:
             for pid, values in per_procedure.items()}
 
 
-def _parse_schedule(root: YMap, rooms: dict[str, Room]) -> tuple[Any, ...]:
-    """`schedule:` — a list of {room, procedure, every}; every procedure must exist and every frequency parse."""
-    from .procedures.loader import library_paths
+def _parse_schedule(root: YMap, rooms: dict[str, Room], apparel: dict[str, Item]) -> tuple[Any, ...]:
+    """`schedule:` — a list of {room, procedure, every[, item]}; every procedure must exist and every frequency parse.
+
+    `item` names one garment for a procedure that inspects apparel; without it such an entry covers every
+    garment of the inventory.
+    """
+    from .procedures.loader import find_procedure, library_paths
     from .schedule import ScheduleItem, check_frequency
 
     nodes = expect_list(root.get("schedule", YList(root.mark)), root.value_mark("schedule"), "schedule")
     items = []
     for i, node in enumerate(nodes):
         node = expect_map(node, nodes.item_mark(i), "a schedule entry")
-        check_keys(node, "a schedule entry", required=("room", "procedure", "every"))
+        check_keys(node, "a schedule entry", required=("room", "procedure", "every"), optional=("item",))
         room, procedure, every = str(node["room"]), str(node["procedure"]), str(node["every"])
         if room not in rooms:
             raise fail(f"schedule: unknown room '{room}'", node.value_mark("room"),
@@ -535,7 +540,15 @@ def _parse_schedule(root: YMap, rooms: dict[str, Room]) -> tuple[Any, ...]:
         except ValueError as exc:
             raise fail(f"schedule: {exc}", node.value_mark("every"),
                        fix="write daily, weekly, monthly, quarterly, annual or RRULE:...") from None
-        items.append(ScheduleItem(room, procedure, every))
+        item = str(node["item"]) if "item" in node else None
+        if item is not None:
+            if find_procedure(procedure).subject is None:
+                raise fail(f"schedule: {procedure} tests the room, not a garment (item {item})",
+                           node.value_mark("item"), fix="leave out item")
+            if item not in apparel:
+                raise fail(f"schedule: no garment '{item}' in the apparel inventory", node.value_mark("item"),
+                           fix=f"use one of: {', '.join(apparel) or 'none: add an `apparel:` list'}")
+        items.append(ScheduleItem(room, procedure, every, item))
     return tuple(items)
 
 

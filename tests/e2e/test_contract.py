@@ -53,7 +53,7 @@ CORRECTION = {"correction_id", "run_id", "reading_id", "reading_seq", "original_
 VERIFY = {"ok", "entries", "first_broken", "reason", "head"}
 TREND = {"run_id", "started_at", "where", "value", "unit", "limit_text", "source", "verdict", "simulated"}
 DRIVER = {"name", "capabilities", "protocol_status", "transports"}
-DUE = {"room", "procedure", "every", "last_run", "last_date", "last_verdict", "next_due", "status", "instruments"}
+DUE = {"room", "procedure", "item", "every", "last_run", "last_date", "last_verdict", "next_due", "status", "instruments"}
 DUE_INSTRUMENT = {"id", "calibration_due", "status"}
 
 DOCUMENTED = {
