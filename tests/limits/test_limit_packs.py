@@ -154,6 +154,11 @@ def test_iec_pack_marks_numbers_it_has_not_confirmed(library):
     assert pack["dap-accuracy"].tolerance.percent == 25 and pack["dap-accuracy"].source.startswith("IEC 60580")
 
 
+def test_aapm_74_marks_the_typical_figures_unverified(library):
+    # qc-reference.md section 2 gives them as typical of several documents, none tied to a section of Report 74
+    assert {limit.verification for limit in library["aapm-74"].limits.values()} == {"unverified"}
+
+
 def test_aapm_74_additions(library):
     pack = library["aapm-74"].limits
     assert pack["aec-reproducibility"].text == "≤ 0.05"

@@ -1,9 +1,9 @@
 """Loops over long waveforms compiled with numba, so that a sum over a million samples is one pass.
 
 With numpy alone the power sums PPV needs take seven passes over the samples (two products, five dot
-products); compiled, they take one. numba is imported only when a long waveform is first analysed, and the
-compiled code is kept on disk (numba's cache) so that later processes load it instead of compiling again;
-the first long waveform of a process still pays for the import and the load, about half a second.
+products); compiled, they take one. numba is imported and the loops compiled only when a long waveform is
+first analysed, which costs that first call about a second; nothing is written to disk (numba's on-disk
+cache would save little of that second and leave files in the package).
 `loops()` is None where numba cannot be imported; callers then use numpy, whose results agree to rounding.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 class Loops:
     """The compiled forms of the two functions of the same names below."""
 
-    power_sums_at_or_above: Callable[[np.ndarray, float, np.ndarray], int]
+    power_sums_at_or_above: Callable[[np.ndarray, float, float, np.ndarray], int]
     samples_not_at_or_above: Callable[[np.ndarray, float, int], np.ndarray]
 
 
@@ -33,29 +33,22 @@ def loops() -> Loops | None:
         return None
     # reassoc lets each sum be split over vector lanes (many partial sums, which also keeps the rounding error
     # of a million-sample sum small); contract lets a product and a sum be fused.
-    return Loops(power_sums_at_or_above=_compile(numba, power_sums_at_or_above, fastmath={"reassoc", "contract"}),
-                 samples_not_at_or_above=_compile(numba, samples_not_at_or_above))
-
-
-def _compile(numba, function: Callable, **options) -> Callable:  # type: ignore[no-untyped-def]
-    """numba.njit(function) with `options`, cached on disk where numba finds a place for the cache."""
-    try:
-        return numba.njit(cache=True, nogil=True, **options)(function)
-    except RuntimeError:                                         # no writable place for the cache
-        return numba.njit(cache=False, nogil=True, **options)(function)
+    fast = numba.njit(nogil=True, fastmath={"reassoc", "contract"})
+    return Loops(power_sums_at_or_above=fast(power_sums_at_or_above),
+                 samples_not_at_or_above=numba.njit(nogil=True)(samples_not_at_or_above))
 
 
 # The loops as Python: compiled by `loops()`; run as they are only by the tests that check them line by line.
 
-def power_sums_at_or_above(u: np.ndarray, floor: float, sums: np.ndarray) -> int:
-    """S_j = Σ u^j (j = 0..5) over the samples ≥ floor, into `sums`; returns how many samples are not ≥ floor."""
+def power_sums_at_or_above(u: np.ndarray, floor: float, centre: float, sums: np.ndarray) -> int:
+    """S_j = Σ (u − centre)^j (j = 0..5) over the samples ≥ floor, into `sums`; returns how many samples are not
+    ≥ floor."""
     others = 0
     s1 = s2 = s3 = s4 = s5 = 0.0
     for i in range(u.size):
-        x = u[i]
-        at_or_above = x >= floor
+        at_or_above = u[i] >= floor
         others += 0 if at_or_above else 1
-        x = x if at_or_above else 0.0
+        x = u[i] - centre if at_or_above else 0.0
         x2 = x * x
         s1 += x
         s2 += x2

@@ -116,14 +116,16 @@ def ppv(samples: QuantityLike, weighting: str = "tungsten") -> "pint.Quantity":
 
 # How `ppv` adds up Σ w·U and Σ w over a long waveform.
 #
-# Where a weighting is a polynomial p(U) = Σ c_j U^j (tungsten from 20 kV up, p > 0 above about 27.9 kV),
-# Σ w = Σ c_j S_j and Σ w·U = Σ c_j S_(j+1) over the samples, with the power sums S_j = Σ U^j, j = 0..5. For a
-# waveform of at least _COMPILED_FROM samples the power sums of the samples at or above `floor`, where p is
-# certainly positive, are added in one compiled pass (xcal.analysis.compiled); the few other samples (a ramp,
-# a low-kV stretch) are evaluated sample by sample exactly as the formula reads, so that a sample whose weight
-# is zero or negative is left out. Everything else, and every waveform where numba is not available, is
-# evaluated sample by sample with numpy, in blocks of _BLOCK. The result agrees with the sample-by-sample
-# formula to about 1e-14 relative (tests/analysis/test_waveform.py compares the two).
+# Where a weighting is a polynomial p(U) of degree 4 (tungsten from 20 kV up, p > 0 above about 27.9 kV),
+# Σ w and Σ w·U follow from the six power sums Σ (U − C)^k, k = 0..5, about a voltage C in the middle of the
+# samples (see _polynomial_sums). For a waveform of at least _COMPILED_FROM samples, the power sums of the
+# samples at or above `floor` (about 30.66 kV for tungsten: p is positive there and its terms do not cancel
+# much, see _well_conditioned_from) are added in one compiled pass (xcal.analysis.compiled); the other
+# samples (a ramp, a low-kV stretch) are evaluated sample by sample exactly as the formula reads, so that a
+# sample whose weight is zero or negative is left out. Shorter waveforms, the exponential forms, and every
+# waveform where numba is not available are evaluated sample by sample with numpy, in blocks of _BLOCK. The
+# result agrees with the sample-by-sample formula to a few parts in 1e16 (tests/analysis/test_waveform.py
+# compares the two).
 
 _COMPILED_FROM = 32768
 _BLOCK = 32768
@@ -144,44 +146,64 @@ def _weighted_sums(u: np.ndarray, to_kv: float, weighting: str) -> tuple[float, 
     form = _WEIGHT_FORMS[weighting]
     branch = _POLYNOMIAL_BRANCHES.get(weighting)
     compiled = loops() if branch is not None and u.size >= _COMPILED_FROM else None
-    powers = np.zeros(6)                  # S_0 .. S_5, unit of u, over the samples added as a polynomial
-    one_by_one = [0.0, 0.0, 0]            # Σ w·U, Σ w (kV) and count over the samples evaluated one by one
-    poly: tuple[float, ...] = ()
+    by_polynomial = (0.0, 0.0, 0)
     rest = u
     if compiled is not None and branch is not None:
         poly = tuple(float(spec.coefficients[name]) for name in branch[1])
-        floor = _positive_from(poly, branch[0]) / to_kv          # in the unit of u
+        floor = _well_conditioned_from(poly, branch[0]) / to_kv  # in the unit of u
         if floor < math.inf:
-            count = compiled.power_sums_at_or_above(u, floor, powers)
+            centre = _centre(u, floor)
+            powers = np.empty(6)
+            count = compiled.power_sums_at_or_above(u, floor, centre, powers)
+            sums = _polynomial_sums(powers, poly, centre, to_kv)
+            if sums is None:
+                return None
+            by_polynomial = sums
             rest = compiled.samples_not_at_or_above(u, floor, count) if count else u[:0]
+    sum_wu, sum_w, kept = by_polynomial
     for start in range(0, rest.size, _BLOCK):
         block = rest[start:start + _BLOCK]
         if not (math.isfinite(float(np.min(block))) and math.isfinite(float(np.max(block)))):
             return None
-        wu, w, kept = _direct_sums(block * to_kv if to_kv != 1.0 else block, form, spec.coefficients)
-        one_by_one[0] += wu
-        one_by_one[1] += w
-        one_by_one[2] += kept
-    return _combine(powers, poly, to_kv, one_by_one)
-
-
-def _combine(powers: np.ndarray, poly: tuple[float, ...], to_kv: float,
-             one_by_one: list[float]) -> tuple[float, float, int] | None:
-    """Σ w·U, Σ w and count from the power sums (unit of the samples) and the sums evaluated one by one."""
-    sum_wu, sum_w, kept = one_by_one
-    s = powers.tolist()
-    if s[0] > 0:
-        scale = 1.0
-        for j in range(6):                                       # the power sums with U in kV
-            s[j] *= scale
-            scale *= to_kv
-        for j, c in enumerate(reversed(poly)):                   # c is the coefficient of U^j
-            sum_w += c * s[j]
-            sum_wu += c * s[j + 1]
-        kept += int(s[0])
-    if not (math.isfinite(sum_w) and math.isfinite(sum_wu) and all(math.isfinite(x) for x in s)):
+        wu, w, n = _direct_sums(block * to_kv if to_kv != 1.0 else block, form, spec.coefficients)
+        sum_wu += wu
+        sum_w += w
+        kept += n
+    if not (math.isfinite(sum_w) and math.isfinite(sum_wu)):
         return None
-    return sum_wu, sum_w, int(kept)
+    return sum_wu, sum_w, kept
+
+
+def _centre(u: np.ndarray, floor: float) -> float:
+    """A voltage near the middle of the samples ≥ floor (from about a thousand of them), to sum powers about."""
+    sample = u[::max(1, u.size // 1024)]
+    above = sample[sample >= floor]
+    return float(np.mean(above)) if above.size else floor
+
+
+def _polynomial_sums(powers: np.ndarray, poly: tuple[float, ...], centre: float,
+                     to_kv: float) -> tuple[float, float, int] | None:
+    """Σ p(U)·U and Σ p(U) (U in kV) and their count, from M_k = Σ (u − centre)^k, k = 0..5 (u in its own unit).
+
+    With C = centre in kV and D = U − C: p(U) = Σ b_k D^k, b_k = Σ_j c_j binom(j, k) C^(j−k) (p expanded about
+    C), so Σ p = Σ b_k M_k to_kv^k and Σ p·U = C Σ p + Σ b_k M_(k+1) to_kv^(k+1). Summing powers of U − C rather
+    than of U keeps the sums small where the samples are close together (a DC waveform gives exactly C).
+    None if a sum is infinite or NaN (an infinite sample).
+    """
+    m = powers.tolist()
+    if not all(math.isfinite(x) for x in m):
+        return None
+    if not m[0] > 0:
+        return 0.0, 0.0, 0
+    c_kv = centre * to_kv
+    coefficients = list(reversed(poly))                          # coefficients[j] multiplies U^j
+    degree = len(coefficients) - 1
+    b = [math.fsum(coefficients[j] * math.comb(j, k) * c_kv ** (j - k) for j in range(k, degree + 1))
+         for k in range(degree + 1)]
+    scale = [to_kv ** k for k in range(degree + 2)]
+    sum_w = math.fsum(b[k] * m[k] * scale[k] for k in range(degree + 1))
+    spread = math.fsum(b[k] * m[k + 1] * scale[k + 1] for k in range(degree + 1))
+    return c_kv * sum_w + spread, sum_w, int(m[0])
 
 
 def _direct_sums(u_kv: np.ndarray, form: Callable[[np.ndarray, Mapping[str, float]], np.ndarray],
@@ -198,19 +220,33 @@ def _direct_sums(u_kv: np.ndarray, form: Callable[[np.ndarray, Mapping[str, floa
 
 
 @lru_cache(maxsize=16)
-def _positive_from(poly: tuple[float, ...], start: float) -> float:
-    """A voltage ≥ `start` from which the polynomial (coefficients from the highest power down) is positive.
+def _well_conditioned_from(poly: tuple[float, ...], start: float) -> float:
+    """A voltage ≥ `start` from which the polynomial (coefficients from the highest power down) may be summed as
+    power sums: positive, and not so close to a root that its terms cancel (Σ |c_j U^j| ≤ 16 · p(U), so that
+    the sums keep about 14 of their 16 digits), checked every 0.01 kV up to 1000 kV.
 
-    0.01 beyond the largest real root, so that rounding cannot make a weight there zero or negative;
-    infinity if the polynomial does not end up positive.
+    Infinity if there is no such voltage.
     """
     coefficients = np.trim_zeros(np.asarray(poly, dtype=float), "f")
     if coefficients.size == 0 or not coefficients[0] > 0.0:
         return math.inf
     roots = np.roots(coefficients)
     real = roots.real[np.abs(roots.imag) <= 1e-6 * np.maximum(1.0, np.abs(roots))]
-    bound = max([start, *real.tolist()]) + 0.01
-    return bound if np.polyval(coefficients, bound) > 0.0 else math.inf
+    lowest = max([start, *real.tolist()])
+    if lowest >= _CONDITION_SCAN_TO:
+        return math.inf
+    grid = np.arange(lowest, _CONDITION_SCAN_TO, 0.01)
+    powers = grid[:, None] ** np.arange(coefficients.size - 1, -1, -1)
+    terms = powers * coefficients
+    poor = ~(np.abs(terms).sum(axis=1) <= _CONDITION_LIMIT * terms.sum(axis=1))
+    if poor[-1]:
+        return math.inf
+    last_poor = np.flatnonzero(poor)
+    return float(grid[last_poor[-1] + 1]) if last_poor.size else float(grid[0]) + 0.01
+
+
+_CONDITION_LIMIT = 16.0
+_CONDITION_SCAN_TO = 1000.0
 
 
 def ripple(samples: QuantityLike) -> "pint.Quantity":
