@@ -131,22 +131,25 @@ class RunConsole(RunObserver):
         from rich.table import Table
 
         table = Table(title=result.plan.procedure.title, title_justify="left")
-        for col in ("Station", "Set", "Measured", "Error", "Limit", "Source", "Verdict"):
+        named = len({c.title for c in result.checks}) > 1
+        for col in ("Check",) * named + ("Station", "Reference", "Measured", "Error", "Limit", "Source", "Verdict"):
             table.add_column(col, overflow="fold")
         sources: dict[str, int] = {}
         for c in result.checks:
+            check = (c.title,) * named
             if c.verdict == "INFO":
-                table.add_row(_station_cell(c), c.title, _fmt(c.value, 5), "", c.limit.text, "",
-                              f"[{_VERDICT_STYLE[c.verdict]}]{c.verdict}[/]")
+                table.add_row(*check, _station_cell(c), "" if named else c.title, _fmt(c.value, 5), "",
+                              c.limit.text, "", f"[{_VERDICT_STYLE[c.verdict]}]{c.verdict}[/]")
                 continue
-            ref = sources.setdefault(f"{c.limit.set_id}: {c.limit.source}", len(sources) + 1)
+            ref = sources.setdefault(_source_note(c.limit), len(sources) + 1)
             err = ""
             if c.deviation is not None:
                 pct = c.deviation_percent
                 err = f"{c.deviation.magnitude:+.2f} {c.deviation.units:~P}" + (f" ({pct:+.1f} %)" if pct is not None else "")
-            limit = c.limit.text + (f" = ±{_fmt(c.allowed, 3)}" if c.nominal is not None else
-                                    f" = {_fmt(c.allowed, 3)}" if c.limit.tolerance.form.value == "table" else "")
-            table.add_row(_station_cell(c),
+            at = f" at {_fmt(c.condition)}" if c.condition is not None else ""
+            limit = c.limit.text + at + (f" = ±{_fmt(c.allowed, 3)}" if c.nominal is not None else
+                                         f" = {_fmt(c.allowed, 3)}" if c.limit.tolerance.form.value == "table" else "")
+            table.add_row(*check, _station_cell(c),
                           _fmt(c.nominal) if c.nominal is not None else "",
                           _fmt(c.value), err, limit, f"[{ref}] {c.limit.set_id}",
                           f"[{_VERDICT_STYLE[c.verdict]}]{c.verdict}[/]")
@@ -163,6 +166,12 @@ class RunConsole(RunObserver):
         if marginal:
             line += f" — {len(marginal)} marginal (WARN)"
         self.out.print(line)
+
+
+def _source_note(limit: Any) -> str:
+    """A limit's footnote: its set and source, and how far the number has been verified unless read in it."""
+    mark = {"quoted": " (quoted, not re-read in the source)", "unverified": " (UNVERIFIED: check it in the source)"}
+    return f"{limit.set_id}: {limit.source}{mark.get(limit.verification, '')}"
 
 
 def _bundle_line(result: Any) -> str:
@@ -182,7 +191,8 @@ def _failure(c: Any) -> str:
     if c.deviation is not None:
         return (f"{c.title} at {where}: {_fmt(c.value)} is {c.deviation.magnitude:+.3g} {c.deviation.units:~P} "
                 f"from {_fmt(c.nominal)}, outside {c.limit.text} = ±{_fmt(c.allowed, 3)}")
-    bound = f" = {_fmt(c.allowed, 3)}" if c.limit.tolerance.form.value == "table" else ""
+    at = f" at {_fmt(c.condition)}" if c.condition is not None else ""
+    bound = f"{at} = {_fmt(c.allowed, 3)}" if c.limit.tolerance.form.value == "table" else ""
     return f"{c.title} for {where}: {_fmt(c.value)} is outside {c.limit.text}{bound}"
 
 

@@ -141,3 +141,27 @@ def test_show_prints_stations_and_the_limits_of_the_room_with_sources(xcal):
     assert "21 CFR 1020.30(m)(1), Table 1" in shown.stdout and "verification: quoted" in shown.stdout
     plain = xcal("show", "kvp-accuracy")
     assert plain.returncode == 0 and "limit 'kvp-accuracy'" in plain.stdout and "from" not in plain.stdout.split("check")[-1]
+
+
+def test_the_table_names_each_check_and_how_far_its_limit_is_verified(xcal, tmp_path):
+    from pathlib import Path
+
+    inputs = Path(__file__).parents[2] / "xcal" / "demo" / "inputs" / "collimation-misaligned.yaml"
+    env = {"XCAL_DB": str(tmp_path / "r.sqlite3")}
+    shown = xcal("run", "collimation", "--room", "3", "--inputs", str(inputs), env=env)
+    assert shown.returncode == 1, shown.stderr
+    text = " ".join(shown.stdout.split())                     # the table folds long cells over lines
+    header = next(line for line in shown.stdout.splitlines() if "Station" in line)
+    assert header.split("┃")[1].strip() == "Check" and "Reference" in header
+    assert "congruence across the" in text and "congruence along the" in text     # the two checks' titles
+    assert "21 CFR 1020.31(d)" in text and "(quoted, not re-read in the source)" in text
+    survey = xcal("run", "check-source-constancy", "--room", "3", env=env)
+    assert "(UNVERIFIED: check it in the source)" in " ".join(survey.stdout.split())
+
+
+def test_a_table_limit_says_the_setting_it_was_read_at(xcal, tmp_path):
+    # Room 14 (dental intraoral, 70 kV): 21 CFR 1020.30 Table 1 column A gives 1.5 mm Al at 70 kVp
+    shown = xcal("run", "hvl", "--room", "14", env={"XCAL_DB": str(tmp_path / "r.sqlite3")})
+    assert shown.returncode == 1
+    text = " ".join(shown.stdout.split())
+    assert "≥ table hvl-minimum-a at 70 kV = 1.5 mm" in text

@@ -107,6 +107,10 @@ class Tolerance:
         """The `context` key `evaluate` needs (e.g. "kvp" for an HVL table), or None for other forms."""
         return self._limit_table().variable if self.form is Form.TABLE else None
 
+    def condition(self, context: Mapping[str, Any] | None) -> Any:
+        """The setting a table form is read at (e.g. the kVp, from `context`); None for other forms."""
+        return self._limit_table().variable_from(context) if self.form is Form.TABLE else None
+
     def bound_at(self, context: Mapping[str, Any] | None = None) -> Any:
         """The bound of a `≤`/`≥` form as a Quantity; a table form looks it up at the condition in `context`."""
         if self.form is Form.TABLE:

@@ -73,6 +73,8 @@ class CheckResult:
     where: str = ""
     used: float = 0.0
     """The fraction of the allowance used (1.0 exactly on the limit)."""
+    condition: Any = None
+    """The setting a table limit was read at (the kVp of an HVL minimum), or None."""
 
     @property
     def deviation_percent(self) -> float | None:
@@ -455,7 +457,8 @@ def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any]
                        **(station.values if station else _shared_settings(stations))}
             outcome = limit.tolerance.evaluate(value, nominal, limit.warn_fraction, context=context)
             checks.append(CheckResult(check.id, check.title, station, value, nominal, outcome.deviation,
-                                      outcome.allowed, limit, outcome.verdict, where, outcome.used))
+                                      outcome.allowed, limit, outcome.verdict, where, outcome.used,
+                                      limit.tolerance.condition(context)))
         if check.group:
             checks.extend(_group_verdicts(check, [c for c in checks if c.check_id == check.id]))
     return checks
