@@ -265,6 +265,29 @@ def test_fluoroscopy_in_a_room_without_it_is_refused_before_anything_is_recorded
         tmp_path / "r.sqlite3").list_runs()
 
 
+@pytest.mark.parametrize("procedure, words, fix", [
+    ("ma-linearity", "ma-linearity has the stations of a general radiographic unit (80 kV, 100–400 mA)",
+     "parameters: ma-linearity: stations:"),
+    ("radiographic-acceptance", "kvp-reproducibility has the stations of a general radiographic unit",
+     "parameters: kvp-reproducibility: stations:"),
+    ("collimation", "collimation tests a general radiographic unit", "leave collimation out"),
+])
+def test_a_dental_room_refuses_the_techniques_of_a_general_radiographic_unit(procedure, words, fix):
+    # The ID-70 of room 13 makes 60-70 kV at 7 mA; ma-linearity's own stations are 80 kV at 100, 200, 400 mA
+    from xcal.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        plan_run(procedure, 13)
+    assert words in err.value.message and "dental intraoral unit" in err.value.message
+    assert fix in err.value.fix and err.value.exit_code == 2
+
+
+def test_a_dental_room_runs_a_radiography_procedure_on_the_stations_the_site_gives(tmp_path):
+    plan = plan_run("kvp-accuracy", 13)
+    assert [s["kv"].magnitude for s in plan.parameters["stations"]] == [60, 70]
+    assert _run("timer-accuracy", 13, tmp_path).verdict == "PASS"
+
+
 def test_an_aec_station_in_a_room_without_an_aec_is_refused_before_the_run(tmp_path):
     from xcal.errors import ConfigError
 

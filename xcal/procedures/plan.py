@@ -69,6 +69,7 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
         raise ConfigError(f"{procedure.id} is a fluoroscopy test and {room.label()} is a {kind} room",
                           fix="run it in a fluoroscopy room, or give the room `modality: fluoroscopy` in the site "
                               "file if it has fluoroscopy")
+    _refuse_general_radiography_in_dental_room(room, procedure, parameters)
     subject = _item(site, procedure, item) if item is not None or require_item else None
     params = dict(procedure.parameters)
     overrides = {**room.parameters.get(procedure.id, {}), **(parameters or {})}
@@ -150,6 +151,35 @@ def _shown(value: Any) -> str:
     if isinstance(value, list):
         return f"a list of {len(value)} stations"
     return repr(value)
+
+
+def _refuse_general_radiography_in_dental_room(room: Any, procedure: Procedure,
+                                               parameters: dict[str, Any] | None) -> None:
+    """A radiography procedure's own stations are techniques of a general radiographic unit (80 kV, hundreds of
+    mA); in a dental room it runs only on stations the site gives for that unit."""
+    if "dental" not in room.modality.lower() or procedure.modality != "radiography":
+        return
+    if "stations" not in procedure.parameters:
+        raise ConfigError(f"{procedure.id} tests a general radiographic unit, and {room.label()} is a "
+                          f"{room.modality} unit", fix=f"leave {procedure.id} out of the tests of {room.label()}")
+    if "stations" in room.parameters.get(procedure.id, {}) or "stations" in (parameters or {}):
+        return
+    adapted = ", ".join(sorted(pid for pid, given in room.parameters.items() if "stations" in given))
+    raise ConfigError(f"{procedure.id} has the stations of a general radiographic unit "
+                      f"({_technique_span(procedure.parameters['stations'])}), and {room.label()} is a "
+                      f"{room.modality} unit",
+                      fix=f"give the unit's own techniques in the site file, under the room's `parameters: "
+                          f"{procedure.id}: stations:`" + (f" (as it does for {adapted})" if adapted else ""))
+
+
+def _technique_span(stations: list[dict[str, Any]]) -> str:
+    """The kV and mA a list of stations covers, in words (`60–120 kV, 200 mA`)."""
+    parts = []
+    for key in ("kv", "ma"):
+        values = sorted({v[key] for v in stations if key in v}, key=lambda q: q.magnitude)
+        if values:
+            parts.append(f"{values[0]:~P}" if len(values) == 1 else f"{values[0].magnitude:g}–{values[-1]:~P}")
+    return ", ".join(parts) or f"{len(stations)} stations"
 
 
 def _item(site: Site, procedure: Procedure, item: str | None) -> Any:
