@@ -152,7 +152,7 @@ def test_a_thyroid_shield_is_judged_on_the_thyroid_limit_only(tmp_path):
                "thyroid_shield_defect": Q_(12, "mm**2")}
     shield = run_plan(plan_run("apron-inspection", 10, item="THY-01"), db=tmp_path / "r.sqlite3", inputs=defects)
     # 12 mm² is over the 11 mm² thyroid-shield limit (Lambert and McKeon 2001).
-    assert [(c.check_id, c.verdict) for c in shield.checks] == [("apron-defect-thyroid", "FAIL")]
+    assert [(c.check_id, c.verdict) for c in shield.checks] == [("apron-defect-thyroid-shield", "FAIL")]
     apron = run_plan(plan_run("apron-inspection", 10, item="APR-01"), db=tmp_path / "r.sqlite3", inputs=defects)
     assert apron.verdict == "PASS" and {c.check_id for c in apron.checks} == {"apron-defect-critical",
                                                                              "apron-defect-other"}
