@@ -90,7 +90,7 @@ class CheckResult:
             "value": _num(self.value), "unit": f"{self.value.units:~P}",
             "nominal": _num(self.nominal), "deviation": _num(self.deviation),
             "deviation_percent": self.deviation_percent, "allowed": _num(self.allowed),
-            "allowed_unit": f"{self.allowed.units:~P}",
+            "allowed_unit": f"{self.allowed.units:~P}" if self.allowed is not None else None,
             **{k: v for k, v in self.limit.snapshot().items() if k != "name"},
             "limit": self.limit.text, "limit_name": self.limit.name, "verdict": self.verdict,
         }
