@@ -298,14 +298,33 @@ def test_an_aec_station_in_a_room_without_an_aec_is_refused_before_the_run(tmp_p
 
 def test_displayed_fluoro_rate_within_35_percent_passes_and_beyond_fails(tmp_path):
     good = _with_inputs("fluoro-display-accuracy", 10, tmp_path, inputs="fluoro-display-good.yaml")
-    (check,) = _judged(good)
+    check, cumulative = _judged(good)
     assert check.verdict == "PASS" and check.value.to("mGy/min").magnitude == 70
+    assert cumulative.check_id == "fluoro-display-cumulative" and cumulative.verdict == "PASS"
     high = _with_inputs("fluoro-display-accuracy", 10, tmp_path, inputs="fluoro-display-high.yaml")
-    (check,) = _judged(high)
-    # 95 mGy/min against ≈65 mGy/min measured is +46 %, beyond ±35 %.
-    assert check.verdict == "FAIL"
+    check, cumulative = _judged(high)
+    # 95 mGy/min against ≈65 mGy/min measured is +46 %, beyond ±35 %; the cumulative display is right.
+    assert check.verdict == "FAIL" and cumulative.verdict == "PASS"
     assert check.deviation_percent == pytest.approx(95 / check.nominal.to("mGy/min").magnitude * 100 - 100)
     assert check.deviation_percent > 35
+
+
+def test_displayed_cumulative_air_kerma_is_judged_against_the_dosimeter(tmp_path):
+    from xcal.units import Q_
+
+    def run(cumulative):
+        return run_plan(plan_run("fluoro-display-accuracy", 10), db=tmp_path / "r.sqlite3", inputs={
+            "temperature": Q_(22, "degC"), "pressure": Q_(101.325, "kPa"),
+            "displayed_rate": Q_(65, "mGy/min"), "displayed_cumulative": cumulative})
+
+    first = run(Q_(10, "mGy"))
+    measured = next(c for c in first.checks if c.check_id == "fluoro-display-cumulative").nominal
+    # The 10 s exposure at the rate the dosimeter reads: K = rate × 10 s (k_TP = 1 at the reference conditions)
+    rate = next(c for c in first.checks if c.check_id == "fluoro-display-accuracy").nominal
+    assert measured.to("mGy").magnitude == pytest.approx(rate.to("mGy/s").magnitude * 10, rel=0.02)
+    over = run(measured * 1.40)                     # 40 % over: beyond ±35 % whatever the run-to-run noise
+    assert next(c for c in over.checks if c.check_id == "fluoro-display-cumulative").verdict == "FAIL"
+    assert over.verdict == "FAIL"
 
 
 def test_housing_leakage_scaled_to_an_hour_at_the_rated_current(tmp_path):
