@@ -51,4 +51,4 @@ def check_instrument(site_path: str | None, instrument: str | None, driver: str 
             stack.callback(server.stop)
             target = server.resource
         return check(driver or inst.driver, target, name=inst.id, options={**inst.options, **(options or {})},
-                     timeout=inst.timeout or limit)
+                     timeout=inst.timeout or limit, expected_serial=inst.serial or None)

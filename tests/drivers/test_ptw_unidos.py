@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -187,6 +189,34 @@ def test_no_write_permission_is_e20_and_the_token_is_still_released() -> None:
     err = caught.value
     assert (err.code, err.meaning, err.command) == ("E20", "no write permission", "RGE;LOW")
     assert err.instrument == "unidos-1" and "lock" in err.fix
+    fake.assert_done()
+
+
+def test_a_failed_release_after_an_error_is_one_warning_line_without_a_traceback(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The setting's own error goes on; the release's is logged with its text, its traceback only for debug."""
+    caplog.set_level(logging.WARNING, logger="xcal.drivers.ptw_unidos")
+    driver, fake = driver_for([*TOKEN, ("RGE;LOW", "E20"), ("TOK;0", "TOK;0;maybe")])
+    with pytest.raises(InstrumentReportedError) as caught:
+        driver.set_range("LOW")
+    assert caught.value.code == "E20"
+    [record] = [r for r in caplog.records if "write token" in r.getMessage()]
+    assert record.levelno == logging.WARNING and not record.exc_info
+    assert "Traceback" not in logging.Formatter().format(record)
+    message = record.getMessage()
+    assert message.startswith("unidos-1: could not release the write token after an error: ")
+    assert "'TOK;0;maybe'" in message and "'TOK;0'" in message          # what it sent, to which command
+    fake.assert_done()
+
+
+def test_a_failed_release_keeps_its_traceback_for_debug_logging(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="xcal.drivers.ptw_unidos")
+    driver, fake = driver_for([*TOKEN, ("RGE;LOW", "E20"), ("TOK;0", "TOK;0;maybe")])
+    with pytest.raises(InstrumentReportedError):
+        driver.set_range("LOW")
+    [record] = [r for r in caplog.records if "write token" in r.getMessage()]
+    assert record.exc_info and record.exc_info[0] is ProtocolError
+    assert "Traceback" in logging.Formatter().format(record)
     fake.assert_done()
 
 

@@ -82,3 +82,12 @@ def test_debug_shows_the_raw_instrument_io_and_the_traceback(xcal, site_copy):
     assert "xcal.io kvp-1 > b'*IDN?\\n'" in result.stderr
     assert "xcal.io kvp-1 < b'Example Instruments,XR-1,XR1-004217," in result.stderr
     assert "Traceback" in result.stderr and "error: run" in result.stderr
+
+
+def test_a_meter_reporting_another_serial_than_the_site_file_is_not_used(xcal, site_copy):
+    # The counter's serial reply is garbled, so it is not the 0320-77A1 the site's certificate is for.
+    site = _fault_site(site_copy, "{instrument: gm-1, kind: garble, after: 2}")
+    result = xcal("--site", str(site), "run", "check-source-constancy", "--room", "3")
+    assert result.returncode == 3, result.stderr
+    assert "gm-1" in result.stderr and "is the wrong meter" in result.stderr and "0320-77A1" in result.stderr
+    assert "Traceback" not in result.stderr

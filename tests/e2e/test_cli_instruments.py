@@ -43,6 +43,14 @@ def test_check_a_site_instrument_against_its_simulator(xcal):
     assert "dose_rate" in result.stdout and "µSv/h" in result.stdout
 
 
+def test_check_a_site_instrument_refuses_a_meter_with_another_serial(xcal):
+    # ec-1 of the demo site is UNIDOS serial T10052-0311; the meter on this port reports 123456
+    with serve_tcp(UnidosSimulator(IDENTITY)) as server:
+        result = xcal("instruments", "check", "ec-1", "--resource", server.resource)
+    assert result.returncode == 3
+    assert "is the wrong meter" in result.stderr and "123456" in result.stderr and "T10052-0311" in result.stderr
+
+
 def test_check_a_wrong_resource_is_a_clear_error(xcal):
     result = xcal("instruments", "check", "--driver", "ptw-unidos", "--resource", "TCPIP::127.0.0.1::1::SOCKET")
     assert result.returncode == 3

@@ -3,13 +3,21 @@
 A driver speaks one instrument family's real protocol over a Transport and returns pint Quantities. Its
 docstring says which parts of the protocol are PUBLIC (vendor document) or PARTIAL (third-party notes), and
 where the notes are silent the driver is strict: an unknown reply is a ProtocolError.
+
+Every driver also refuses a meter that is not the one the site file names: given the site's serial number
+(`expected_serial`), `identify()` compares it with the serial the meter reports (check_serial) and raises
+SerialMismatch when they differ, because the calibration certificate in the site file is for that serial only.
+Driver subclasses get the check on their own `identify` without writing it (Driver.__init_subclass__).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+import functools
+import logging
+import re
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
-from ..errors import ProtocolError
+from ..errors import InstrumentError, ProtocolError
 from .capabilities import InstrumentIdentity
 from .link import LinkSettings, Transport, open_transport
 
@@ -17,6 +25,59 @@ if TYPE_CHECKING:  # pragma: no cover
     import pint
 
 PROTOCOL_STATUSES = ("PUBLIC", "PARTIAL", "DECLARATIVE", "MANUAL", "IMPORT")
+
+log = logging.getLogger("xcal.drivers")
+
+_SERIAL_SEPARATORS = re.compile(r"[\s\-_./:]+")
+
+
+def serial_digits(serial: str) -> str:
+    """A serial number in upper case without spaces and the separators `- _ . / :`."""
+    return _SERIAL_SEPARATORS.sub("", str(serial)).upper()
+
+
+def serial_key(serial: str) -> str:
+    """A serial number as it is compared: serial_digits without leading zeros.
+
+    So `t10052-0311` matches `T10052 0311`, and the site's `0320-77A1` matches the `000000032077A1` a GQ counter
+    reports (its serial is 7 raw bytes, shown as 14 hex digits).
+    """
+    return serial_digits(serial).lstrip("0")
+
+
+class SerialMismatch(InstrumentError):
+    """The meter on the link reports another serial number than the site file gives for the instrument."""
+
+
+def check_serial(name: str, resource: str, expected: str | None, identity: InstrumentIdentity
+                 ) -> InstrumentIdentity:
+    """`identity` if the meter is the site's instrument `name`; SerialMismatch if its serial is another.
+
+    Nothing to compare (no `expected` serial, or a meter that reports none) passes, with an info log line.
+    """
+    if not expected:
+        return identity
+    if not identity.serial:
+        log.info("%s: the meter reports no serial number, so the site's %s cannot be checked", name, expected)
+        return identity
+    if serial_key(identity.serial) == serial_key(expected):
+        return identity
+    raise SerialMismatch(
+        f"{name} ({resource}) is the wrong meter: it reports serial number {identity.serial} "
+        f"({identity.make} {identity.model}), but the site file gives {expected} for {name}; the calibration "
+        f"certificate in the site file is for {expected} only, so this meter is not used",
+        instrument=name, resource=resource,
+        fix=f"connect the meter with serial {expected} at {resource}, or, if this meter is the right one, "
+            f"correct `serial:` (and its calibration) of {name} in the site file")
+
+
+def _checking_serial(identify: Callable[[Any], InstrumentIdentity]) -> Callable[[Any], InstrumentIdentity]:
+    @functools.wraps(identify)
+    def checked(self: "Driver") -> InstrumentIdentity:
+        return self.checked_identity(identify(self))
+
+    checked._checks_serial = True  # type: ignore[attr-defined]
+    return checked
 
 
 def unexpected_reply(where: Any, command: str, reply: object, expected: str, fix: str) -> ProtocolError:
@@ -30,6 +91,9 @@ class Driver:
 
     `options` are the instrument's `options:` from the site file; the link settings they name (baudrate,
     parity, bytesize, stopbits, timeout ...) override `link`, the rest are the driver's own.
+    `expected_serial` is the site file's serial number of the instrument: `identify()` then refuses a meter
+    that reports another one (SerialMismatch). A driver whose identity comes from its options, not from the
+    meter (manual entry, file import, an output-only stream), sets `reports_serial = False` and is not checked.
     """
 
     driver_name: ClassVar[str] = ""
@@ -38,11 +102,21 @@ class Driver:
     transports: ClassVar[tuple[str, ...]] = ()          # e.g. ("tcp", "serial")
     link: ClassVar[LinkSettings] = LinkSettings()
     simulator: ClassVar[str] = ""                        # "module:Class" of its protocol simulator
+    reports_serial: ClassVar[bool] = True                # False: the identity is the options', not the meter's
+    expected_serial: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap a subclass's own `identify` so that it checks the serial number (see check_serial)."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("identify")
+        if own is not None and not getattr(own, "_checks_serial", False):
+            cls.identify = _checking_serial(own)  # type: ignore[method-assign]
 
     def __init__(self, resource: str, *, name: str = "instrument", timeout: "pint.Quantity | None" = None,
-                 transport: Transport | None = None, **options: Any) -> None:
+                 transport: Transport | None = None, expected_serial: str | None = None, **options: Any) -> None:
         self.resource = resource
         self.name = name
+        self.expected_serial = expected_serial
         link_fields = set(LinkSettings.__dataclass_fields__)
         link_options = {k: v for k, v in options.items() if k in link_fields}
         self.options = {k: v for k, v in options.items() if k not in link_fields}
@@ -53,6 +127,12 @@ class Driver:
 
     def identify(self) -> InstrumentIdentity:
         raise NotImplementedError
+
+    def checked_identity(self, identity: InstrumentIdentity) -> InstrumentIdentity:
+        """`identity`, once its serial number is the site's (SerialMismatch if not; see check_serial)."""
+        if not self.reports_serial:
+            return identity
+        return check_serial(self.name, self.resource, self.expected_serial, identity)
 
     def close(self) -> None:
         self.transport.close()

@@ -38,16 +38,19 @@ def list_drivers() -> list[DriverInfo]:
 
 
 def check(driver: str, resource: str, *, name: str | None = None, options: dict[str, Any] | None = None,
-          timeout: Any = None) -> CheckResult:
+          timeout: Any = None, expected_serial: str | None = None) -> CheckResult:
     """Connect, ask the identity and take one reading.
 
     Instruments with `read_now` give what they show now. A kVp meter has no reading until an exposure, so
-    for it the check reports its state (idle, armed, done) instead.
+    for it the check reports its state (idle, armed, done) instead. With `expected_serial` (a site
+    instrument's serial number) a meter reporting another serial is refused (xcal.drivers.base.SerialMismatch).
     """
     cls = get_driver_class(driver)
     opts = dict(options or {})
     if timeout is not None:
         opts["timeout"] = timeout
+    if expected_serial is not None:
+        opts["expected_serial"] = expected_serial
     try:
         instrument = cls(resource, name=name or driver, **opts)
     except TypeError as exc:

@@ -106,14 +106,16 @@ class CsvImport(Driver):
     capabilities = tuple(CAPABILITIES)
     protocol_status = "IMPORT"
     transports = ("file",)
+    reports_serial = False
     simulator = "xcal.simulators.csv_export:CsvExportSimulator"
 
     def __init__(self, resource: str, *, name: str = "instrument", timeout: Any = None, transport: Any = None,
-                 **options: Any) -> None:
+                 expected_serial: str | None = None, **options: Any) -> None:
         from ..units import Q_
 
         self.resource = resource
         self.name = name
+        self.expected_serial = expected_serial
         self.options = options
         self.settings = self.link
         self.path = Path(resource).expanduser()

@@ -17,6 +17,7 @@ from ..errors import InstrumentError, InstrumentTimeout, ProtocolError
 from ..units import Q_
 from .capabilities import CAPABILITIES, InstrumentIdentity, Waveform
 from ..errors import InstrumentReportedError
+from .base import check_serial
 from .commandmap import CommandMap, load_command_map
 from .link import LinkSettings, open_transport
 from .transport import seconds
@@ -58,11 +59,12 @@ class DeclarativeDriver:
 
     def __init__(self, resource: str, *, command_map: str | Path | CommandMap, name: str = "instrument",
                  timeout: "pint.Quantity | None" = None, poll_interval: "pint.Quantity" = Q_(20, "ms"),
-                 transport: LineTransport | None = None) -> None:
+                 transport: LineTransport | None = None, expected_serial: str | None = None) -> None:
         self.command_map = (command_map if isinstance(command_map, CommandMap)
                             else load_command_map(command_map))
         self.resource = resource
         self.name = name
+        self.expected_serial = expected_serial
         self._poll_s = seconds(poll_interval, "poll_interval")
         settings = self.command_map.transport
         if transport is None:
@@ -79,11 +81,15 @@ class DeclarativeDriver:
         self.close()
 
     def identify(self) -> InstrumentIdentity:
-        """The meter's identity; make and model fall back to the map's when the reply leaves them out."""
+        """The meter's identity; make and model fall back to the map's when the reply leaves them out.
+
+        With `expected_serial` (the site's), a meter that reports another serial is refused (SerialMismatch).
+        """
         values = self.execute("identify")
-        return InstrumentIdentity(make=values.get("make", self.command_map.make),
-                                  model=values.get("model", self.command_map.model),
-                                  serial=values.get("serial", ""), firmware=values.get("firmware", ""))
+        identity = InstrumentIdentity(make=values.get("make", self.command_map.make),
+                                      model=values.get("model", self.command_map.model),
+                                      serial=values.get("serial", ""), firmware=values.get("firmware", ""))
+        return check_serial(self.name, self.resource, self.expected_serial, identity)
 
     def arm(self) -> None:
         """Prepare the meter for the next exposure."""

@@ -120,6 +120,7 @@ class Ludlum375(Driver):
     capabilities = ("SurveyMeter",)
     protocol_status = "PUBLIC"
     transports = ("serial",)
+    reports_serial = False                               # the stream carries no identity
     link = LinkSettings(read_termination="\r\n", write_termination="\r\n", baudrate=9600, bytesize=8,
                         parity="N", stopbits=1)
     simulator = "xcal.simulators.ludlum_375:Ludlum375Simulator"

@@ -245,13 +245,15 @@ class ManualEntry(Driver):
     capabilities = tuple(CAPABILITIES)
     protocol_status = "MANUAL"
     transports = ("console",)
+    reports_serial = False
     simulator = "xcal.simulators.manual_inputs:ManualInputsWriter"
 
     def __init__(self, resource: str = CONSOLE, *, name: str = "instrument", timeout: Any = None,
                  transport: Any = None, ask: Callable[[str], str] | None = None,
-                 inputs: str | Path | None = None, **options: Any) -> None:
+                 inputs: str | Path | None = None, expected_serial: str | None = None, **options: Any) -> None:
         self.resource = resource
         self.name = name
+        self.expected_serial = expected_serial
         self.options = options
         self.settings = self.link
         if resource.startswith(INPUTS_PREFIX):

@@ -415,10 +415,13 @@ class PtwUnidos(Driver):
             return
         try:
             self._release_token()
-        except (InstrumentError, OSError):
+        except (InstrumentError, OSError) as exc:
             if not quiet:
                 raise
-            log.warning("%s: could not release the write token after an error", self.name, exc_info=True)
+            # The body's own error follows and stops the run: this one is a line, its traceback for --debug only.
+            why = exc.message if isinstance(exc, InstrumentError) else f"{type(exc).__name__}: {exc}"
+            log.warning("%s: could not release the write token after an error: %s", self.name, why,
+                        exc_info=log.isEnabledFor(logging.DEBUG))
 
     def _request_token(self) -> None:
         if not parse_token("TOK;1", self.command("TOK;1"), self.where):

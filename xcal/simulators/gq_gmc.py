@@ -7,7 +7,6 @@ sensitivity, with Poisson noise from a seeded generator; the heartbeat streams C
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -15,6 +14,8 @@ from typing import Callable
 
 import numpy as np
 
+from xcal.errors import ConfigError
+from xcal.drivers.base import serial_digits
 from xcal.drivers.capabilities import InstrumentIdentity
 from xcal.drivers.gq_gmc import (ACK, CPS_RFC1201_MASK, COUNT_SIZE, RFC1201, RFC1201_VERSION_LENGTH, RFC1801,
                                  SERIAL_SIZE, VARIANT_OF_MODEL, VARIANTS)
@@ -29,10 +30,19 @@ DEFAULT_FIRMWARE = "1.00"
 
 
 def serial_bytes(serial: str) -> bytes:
-    """The 7 bytes GETSERIAL sends: the serial itself when it is 14 hex digits, else 7 bytes of its sha256."""
-    if re.fullmatch(r"[0-9A-Fa-f]{14}", serial):
-        return bytes.fromhex(serial)
-    return hashlib.sha256(serial.encode("utf-8")).digest()[:SERIAL_SIZE]
+    """The 7 bytes GETSERIAL sends for the site's serial, so that the driver reads back that serial.
+
+    A counter's serial is 7 raw bytes, which the driver shows as 14 hex digits. The site's serial, without
+    spaces and separators (`- _ . / :`), must be at most 14 hex digits; it is sent zero-padded on the left:
+    `0320-77A1` -> 00 00 00 03 20 77 A1, read back as `000000032077A1`, which the driver's serial check
+    (xcal.drivers.base.serial_key) takes for `0320-77A1`. Any other serial cannot be a GQ counter's: ConfigError.
+    """
+    digits = serial_digits(serial)
+    if not re.fullmatch(r"[0-9A-F]{1,%d}" % (2 * SERIAL_SIZE), digits):
+        raise ConfigError(f"a GQ counter reports its serial number as {SERIAL_SIZE} bytes ({2 * SERIAL_SIZE} hex "
+                          f"digits); {serial!r} cannot be one, so the simulator cannot report it",
+                          fix="write the counter's serial as the hex digits GETSERIAL gives (e.g. F488E1A7B2C3D4)")
+    return bytes.fromhex(digits.zfill(2 * SERIAL_SIZE))
 
 
 class GmcSimulator:
@@ -40,7 +50,7 @@ class GmcSimulator:
 
     The GETVER reply is `<model>Re <firmware>` from the identity (model like `GMC-300`); a firmware that is
     not `d.dd` (a demo's `SIM-...`) is replaced by DEFAULT_FIRMWARE. The variant defaults to the model's.
-    RFC1201 needs a 14-byte version. `cps_reserved_bits` (0-3) fills the two reserved top bits of RFC1201 CPS
+    RFC1201 needs a 14-byte version. GETSERIAL gives the identity's serial (serial_bytes). `cps_reserved_bits` (0-3) fills the two reserved top bits of RFC1201 CPS
     records, as some units do. The counted rate is the true rate (dose rate + background) × sensitivity
     reduced by the non-paralyzable dead time: m = n/(1 + nτ).
     """
