@@ -99,6 +99,14 @@ def test_overdue_and_expired_calibration(tmp_path, site_copy):
     ({"{room: 4, procedure: kvp-accuracy, every: annual}": "{room: 4, procedure: kvp-accuracy, every: annual, "
                                                           "item: APR-01}"}, "tests the room, not a garment"),
     ({"every: \"RRULE:FREQ=MONTHLY;BYMONTHDAY=1\"": "every: \"RRULE:FREQ=SOMETIMES\""}, "RFC 5545"),
+    ({"every: \"RRULE:FREQ=MONTHLY;BYMONTHDAY=1\"": "every: \"RRULE:FREQ=MONTHLY;INTERVAL=0\""},
+     "INTERVAL=0; it must be 1 or more"),
+    ({"every: \"RRULE:FREQ=MONTHLY;BYMONTHDAY=1\"": "every: \"RRULE:FREQ=MONTHLY;BYMONTHDAY=40\""},
+     "gives no date within 10 years"),
+    ({"every: \"RRULE:FREQ=MONTHLY;BYMONTHDAY=1\"": "every: \"RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30\""},
+     "gives no date within 10 years"),
+    ({"every: \"RRULE:FREQ=MONTHLY;BYMONTHDAY=1\"": "every: \"RRULE:FREQ=DAILY;UNTIL=20000101\""},
+     "gives no date within 10 years"),
     ({"    source: example rule for the demo site (FICTIONAL); set the rules of your jurisdiction here\n": ""},
      "missing the key 'source'"),
 ])
@@ -106,6 +114,67 @@ def test_schedule_and_retention_errors_name_the_place(site_copy, replace, messag
     with pytest.raises(ConfigError) as err:
         load_site(site_copy(replace))
     assert message in err.value.message and err.value.line is not None and err.value.fix
+
+
+@pytest.mark.parametrize("rule", ["RRULE:FREQ=MONTHLY;INTERVAL=0", "RRULE:FREQ=WEEKLY;INTERVAL=-1",
+                                  "RRULE:FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30", "RRULE:FREQ=MONTHLY;BYMONTHDAY=40",
+                                  "RRULE:FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=30", "RRULE:FREQ=MONTHLY;COUNT=1"])
+def test_next_due_of_a_rule_with_no_next_date_is_an_error_and_does_not_hang(rule):
+    import time
+
+    from xcal.schedule import FrequencyError
+
+    started = time.monotonic()
+    with pytest.raises(FrequencyError):
+        next_due(rule, dt.date(2026, 11, 26), dt.date(2026, 11, 26))
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("rule", ["RRULE:FREQ=MONTHLY;BYDAY=FR;BYMONTHDAY=13",
+                                  "RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", "RRULE:FREQ=MONTHLY;BYMONTHDAY=31"])
+def test_next_due_of_sparse_rules_matches_a_day_by_day_search(rule):
+    # The dates worked out by walking the calendar one day at a time from the last run.
+    last = dt.date(2026, 11, 26)
+    wanted = {"RRULE:FREQ=MONTHLY;BYDAY=FR;BYMONTHDAY=13": lambda d: d.day == 13 and d.weekday() == 4,
+              "RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29": lambda d: (d.month, d.day) == (2, 29),
+              "RRULE:FREQ=MONTHLY;BYMONTHDAY=31": lambda d: d.day == 31}[rule]
+    day = last + dt.timedelta(days=1)
+    while not wanted(day):
+        day += dt.timedelta(days=1)
+    assert next_due(rule, last, last) == day
+
+
+def test_a_rule_with_count_counts_from_the_last_run():
+    # COUNT=2 from the run on 26 November: that day and 26 December.
+    assert next_due("RRULE:FREQ=MONTHLY;COUNT=2", dt.date(2026, 11, 26), dt.date(2026, 11, 26)) == dt.date(2026, 12, 26)
+
+
+def test_a_rule_is_judged_against_the_day_it_is_loaded():
+    from xcal.schedule import FrequencyError, check_frequency
+
+    check_frequency("RRULE:FREQ=DAILY;UNTIL=20270101", dt.date(2026, 11, 26))
+    with pytest.raises(FrequencyError, match="no date within 10 years after 2027-06-01"):
+        check_frequency("RRULE:FREQ=DAILY;UNTIL=20270101", dt.date(2027, 6, 1))
+
+
+def test_cli_due_refuses_a_rule_with_interval_0_at_once(xcal, site_copy):
+    path = site_copy({"RRULE:FREQ=MONTHLY;BYMONTHDAY=1": "RRULE:FREQ=MONTHLY;INTERVAL=0"})
+    result = xcal("--site", str(path), "due", timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{path}:" in result.stderr and "INTERVAL=0" in result.stderr
+
+
+def test_xcal_due_names_a_rule_that_has_run_out_since_the_last_run(tmp_path, site_copy):
+    path = site_copy({"RRULE:FREQ=MONTHLY;BYMONTHDAY=1": "RRULE:FREQ=MONTHLY;BYMONTHDAY=1;UNTIL=20991231"})
+    text = path.read_text(encoding="utf-8")
+    line = text[:text.index("UNTIL=20991231")].count("\n") + 1
+    site = load_site(path)
+    with Store(tmp_path / "r.sqlite3") as store:
+        _record(store, "kvp-reproducibility", "3", "2099-12-15")     # the next 1st, 2100-01-01, is past UNTIL
+        with pytest.raises(ConfigError) as err:
+            due_report(site, store, dt.date(2099, 12, 20), room="3")
+    assert (err.value.file, err.value.line) == (str(path), line)
+    assert "after the last run on 2099-12-15" in err.value.message and "UNTIL" in err.value.fix
 
 
 def test_cli_due_and_retention(xcal, _isolated_store):

@@ -8,6 +8,7 @@ its room's simulation model; every record made with one is marked SIMULATED.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,6 +209,7 @@ def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folde
     iid = expect_str(node["id"], node.value_mark("id"), "instrument id")
     caps = expect_list(node["capabilities"], node.value_mark("capabilities"), f"capabilities of {iid}")
     for i, cap in enumerate(caps):
+        cap = expect_str(cap, caps.item_mark(i), f"a capability of {iid}")
         if cap not in capabilities:
             raise fail(f"instrument {iid}: unknown capability '{cap}'", caps.item_mark(i),
                        fix=f"use one of: {', '.join(capabilities)}")
@@ -219,12 +221,10 @@ def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folde
         raise fail(f"calibration of {iid} gives {conditions[0]} without the other reference condition",
                    cal.value_mark(conditions[0]), fix="give both reference_temperature and reference_pressure, as "
                                                       "the certificate states them (e.g. 22 °C and 101.325 kPa)")
+    reference = _reference_conditions(cal, iid) if conditions else (None, None)
     calibration = Calibration(str(cal["certificate"]), _date(cal, "date", f"{iid} calibration"),
                               _date(cal, "due", f"{iid} calibration"), str(cal.get("laboratory", "")),
-                              str(cal.get("note", "")),
-                              *(quantity_at(cal, k, d, f"{iid} calibration {k}") if conditions else None
-                                for k, d in (("reference_temperature", "temperature"),
-                                             ("reference_pressure", "pressure"))))
+                              str(cal.get("note", "")), *reference)
     if calibration.due < calibration.date:
         raise fail(f"instrument {iid}: calibration due {calibration.due} is before its date {calibration.date}",
                    cal.value_mark("due"), fix="check the two dates on the certificate")
@@ -232,13 +232,51 @@ def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folde
     if "command_map" in options:
         options["command_map"] = str(_resolve_command_map(str(options["command_map"]), folder,
                                                           expect_map(node["options"], mark, "options")))
-    timeout = quantity_at(node, "timeout", "time", f"timeout of {iid}") if "timeout" in node else None
+    timeout = _timeout(node, iid) if "timeout" in node else None
     simulation = _plain(expect_map(node.get("simulation", YMap(mark)), node.value_mark("simulation"),
                                    f"simulation settings of {iid}"))
     check_source = _parse_check_source(node, iid) if "check_source" in node else None
     return Instrument(iid, str(node["make"]), str(node["model"]), str(node["serial"]), str(node["driver"]),
                       str(node["resource"]), tuple(str(c) for c in caps), calibration, options, timeout,
                       simulation, check_source)
+
+
+_RANGES: dict[str, tuple[Any, str]] = {
+    "positive": (lambda x: x > 0, "more than zero"),
+    "not negative": (lambda x: x >= 0, "zero or more"),
+    "percent": (lambda x: 0 <= x <= 100, "between 0 % and 100 %"),
+    "celsius": (lambda x: x > -273.15, "above absolute zero (-273.15 °C)"),
+}
+"""Ranges a site number may have to lie in: rule -> (test, the words an error uses for it)."""
+
+
+def _check_range(number: float, rule: str, mark: Mark, what: str, written: Any, example: str) -> None:
+    """Refuse a number outside its rule's range (see _RANGES) or not finite, at load rather than mid-run."""
+    test, words = _RANGES[rule]
+    if not (math.isfinite(number) and test(number)):
+        raise fail(f"{what} must be {words}, got {written}", mark, fix=f"write e.g. `{example}`")
+
+
+def _reference_conditions(cal: YMap, iid: str) -> tuple[Any, Any]:
+    """The certificate's reference temperature and pressure; refused below absolute zero or at no pressure,
+    since k_TP divides by them."""
+    temperature = quantity_at(cal, "reference_temperature", "temperature", f"{iid} calibration reference_temperature")
+    pressure = quantity_at(cal, "reference_pressure", "pressure", f"{iid} calibration reference_pressure")
+    _check_range(float(temperature.to("degC").magnitude), "celsius", cal.value_mark("reference_temperature"),
+                 f"{iid} calibration reference_temperature", cal["reference_temperature"],
+                 "reference_temperature: 22 °C")
+    _check_range(float(pressure.to("kPa").magnitude), "positive", cal.value_mark("reference_pressure"),
+                 f"{iid} calibration reference_pressure", cal["reference_pressure"],
+                 "reference_pressure: 101.325 kPa")
+    return temperature, pressure
+
+
+def _timeout(node: YMap, iid: str) -> Any:
+    """The instrument's reply timeout: a time of more than zero (a driver refuses any other, mid-run)."""
+    timeout = quantity_at(node, "timeout", "time", f"timeout of {iid}")
+    _check_range(float(timeout.to("s").magnitude), "positive", node.value_mark("timeout"), f"timeout of {iid}",
+                 node["timeout"], "timeout: 2 s")
+    return timeout
 
 
 def _parse_check_source(node: YMap, iid: str) -> CheckSource:
@@ -251,6 +289,8 @@ def _parse_check_source(node: YMap, iid: str) -> CheckSource:
     nuclide = str(cs["nuclide"])
     if "half_life" in cs:
         half_life = float(quantity_at(cs, "half_life", "time", f"{what} half_life").to("year").magnitude)
+        _check_range(half_life, "positive", cs.value_mark("half_life"), f"{what} half_life", cs["half_life"],
+                     "half_life: 30.08 year")
     elif nuclide in HALF_LIVES:
         value, unit, _source = HALF_LIVES[nuclide]
         half_life = float(Q_(value, unit).to("year").magnitude)
@@ -258,6 +298,8 @@ def _parse_check_source(node: YMap, iid: str) -> CheckSource:
         raise fail(f"{what}: no half-life known for '{nuclide}'", cs.value_mark("nuclide"),
                    fix=f"give `half_life:` (e.g. 30.08 year), or use one of: {', '.join(HALF_LIVES)}")
     baseline = quantity_at(cs, "baseline", "dose_rate", f"{what} baseline")
+    _check_range(float(baseline.to("µSv/h").magnitude), "positive", cs.value_mark("baseline"), f"{what} baseline",
+                 cs["baseline"], "baseline: 40 µSv/h")
     return CheckSource(str(cs["source"]), nuclide, baseline, _date(cs, "date", what), half_life)
 
 
@@ -305,35 +347,65 @@ _FAULT_KEYS = {
     "aec_noise_cv": ("aec_noise_cv", None, None),
 }
 GENERATORS = ("single-phase", "three-phase", "high-frequency")
+_SIM_RANGES: dict[str, tuple[str, str]] = {  # RoomSimulation field -> (rule of _RANGES, example value)
+    "ripple_percent": ("percent", "2 %"), "mains_hz": ("positive", "60 Hz"),
+    "total_filtration_mm_al": ("not negative", "2.5 mm"), "anode_angle_deg": ("positive", "12 degree"),
+    "meter_distance_cm": ("positive", "100 cm"), "ambient_dose_rate_usv_h": ("not negative", "0.1 µSv/h"),
+    "ambient_temperature_c": ("celsius", "22 °C"), "ambient_pressure_kpa": ("positive", "101.325 kPa"),
+    "leakage_fraction": ("not negative", "1.0e-4"), "scatter_fraction": ("not negative", "1.0e-3"),
+    "phantom_attenuation_per_cm": ("not negative", "0.2 /cm"),
+    "fluoro_kv": ("positive", "110 kV"), "fluoro_ma_normal": ("positive", "2.5 mA"),
+    "fluoro_ma_high": ("positive", "5 mA"), "fluoro_point_distance_cm": ("positive", "50 cm"),
+    "aec_ma": ("positive", "200 mA"), "aec_detector_kerma_ugy": ("positive", "2.5 µGy"),
+    "aec_detector_distance_cm": ("positive", "110 cm"),
+    "kv_noise_cv": ("not negative", "0.003"), "output_noise_cv": ("not negative", "0.01"),
+    "time_noise_cv": ("not negative", "0.002"), "kvp_scale": ("positive", "1.07"),
+    "missing_filtration_mm_al": ("not negative", "1.2 mm"), "extra_output_cv": ("not negative", "0.08"),
+    "aec_noise_cv": ("not negative", "0.08"),
+}
+"""The range of each room simulation value that has one, checked at load (the room model would refuse it only
+when a run starts, without the line)."""
 
 
 def _sim_value(node: YMap, key: str, spec: tuple[str, str | None, str | None], what: str) -> Any:
+    """One room simulation value: a generator name, a plain number, or a quantity converted to `unit`; each
+    checked against its range in _SIM_RANGES, and the seed a whole number of 0 or more."""
     from .units import DIMENSIONS, Q_, parse_quantity
 
-    _, dimension, unit = spec
+    field_name, dimension, unit = spec
+    mark = node.value_mark(key)
     if dimension is None:
         value = node[key]
         if key == "generator":
             if value not in GENERATORS:
-                raise fail(f"generator '{value}' is not one of {', '.join(GENERATORS)}", node.value_mark(key),
+                raise fail(f"generator '{value}' is not one of {', '.join(GENERATORS)}", mark,
                            fix=f"use one of: {', '.join(GENERATORS)}")
             return value
+        if field_name == "seed":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise fail(f"{what} seed must be a whole number of 0 or more, got {value}", mark,
+                           fix="write e.g. `seed: 3` (any whole number; each gives its own repeatable noise)")
+            return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise fail(f"{what} {key} must be a plain number", node.value_mark(key), fix="write e.g. 1.07")
-        return value
-    mark = node.value_mark(key)
-    try:
-        q = parse_quantity(node[key])
-    except ValueError as exc:
-        raise fail(f"{what} {key}: {exc}", mark, fix=f"write a quantity in {unit}") from None
-    if dimension not in DIMENSIONS:
-        ok = q.dimensionality == Q_(1, unit).dimensionality
+            raise fail(f"{what} {key} must be a plain number", mark, fix="write e.g. 1.07")
+        number = value
     else:
-        ok = q.dimensionality == Q_(1, DIMENSIONS[dimension] or unit).dimensionality
-    if not ok:
-        raise fail(f"{what} {key}: '{node[key]}' does not convert to {unit}", mark,
-                   fix=f"write a quantity in {unit}, e.g. '1 {unit}'")
-    return float(q.to(unit).magnitude)
+        try:
+            q = parse_quantity(node[key])
+        except ValueError as exc:
+            raise fail(f"{what} {key}: {exc}", mark, fix=f"write a quantity in {unit}") from None
+        if dimension not in DIMENSIONS:
+            ok = q.dimensionality == Q_(1, unit).dimensionality
+        else:
+            ok = q.dimensionality == Q_(1, DIMENSIONS[dimension] or unit).dimensionality
+        if not ok:
+            raise fail(f"{what} {key}: '{node[key]}' does not convert to {unit}", mark,
+                       fix=f"write a quantity in {unit}, e.g. '1 {unit}'")
+        number = float(q.to(unit).magnitude)
+    if field_name in _SIM_RANGES:
+        rule, example = _SIM_RANGES[field_name]
+        _check_range(float(number), rule, mark, f"{what} {key}", node[key], f"{key}: {example}")
+    return number
 
 
 def _parse_simulation(node: Any, mark: Mark, room_id: str, instruments: dict[str, Instrument]
@@ -371,6 +443,12 @@ def _parse_simulation(node: Any, mark: Mark, room_id: str, instruments: dict[str
                     ma = parse_quantity(key, "current").to("mA").magnitude
                 except ValueError as exc:
                     raise fail(f"ma_factors: {exc}", mnode.key_mark(key), fix="write e.g. `200 mA: 0.8`") from None
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise fail(f"{what} faults ma_factors {key}: the factor must be a plain number, got {value}",
+                               mnode.value_mark(key), fix="write the fraction of the set current that station "
+                                                          "delivers, e.g. `320 mA: 0.75`")
+                _check_range(float(value), "not negative", mnode.value_mark(key), f"{what} faults ma_factors {key}",
+                             value, f"{key}: 0.75")
                 factors[float(ma)] = float(value)
             faults["ma_factors"] = factors
     sim["faults"] = faults
@@ -381,19 +459,34 @@ def _parse_simulation(node: Any, mark: Mark, room_id: str, instruments: dict[str
             item = expect_map(item, wnode.item_mark(i), "a wire fault")
             check_keys(item, "a wire fault", required=("instrument", "kind"),
                        optional=("command", "after", "count", "delay"))
-            if item["instrument"] not in instruments:
+            target = expect_str(item["instrument"], item.value_mark("instrument"), "a wire fault's instrument")
+            if target not in instruments:
                 raise fail(f"wire fault names unknown instrument '{item['instrument']}'",
                            item.value_mark("instrument"), fix=f"use one of: {', '.join(instruments)}")
             if item["kind"] not in WIRE_FAULT_KINDS:
                 raise fail(f"wire fault kind '{item['kind']}' is not one of {', '.join(WIRE_FAULT_KINDS)}",
                            item.value_mark("kind"), fix=f"use one of: {', '.join(WIRE_FAULT_KINDS)}")
-            fault = {"instrument": str(item["instrument"]), "kind": str(item["kind"]),
-                     "command": item.get("command"), "after": int(item.get("after", 1)),
-                     "count": item.get("count")}
+            fault = {"instrument": target, "kind": str(item["kind"]),
+                     "command": (expect_str(item["command"], item.value_mark("command"), "a wire fault's command")
+                                 if item.get("command") is not None else None),
+                     "after": _whole(item, "after", "wire fault", "after: 3") if "after" in item else 1,
+                     "count": (_whole(item, "count", "wire fault", "count: 1")
+                               if item.get("count") is not None else None)}
             if "delay" in item:
                 fault["delay_s"] = float(quantity_at(item, "delay", "time", "wire fault delay").to("s").magnitude)
+                _check_range(fault["delay_s"], "not negative", item.value_mark("delay"), "wire fault delay",
+                             item["delay"], "delay: 3 s")
             wire.append(fault)
     return sim, tuple(wire)
+
+
+def _whole(node: YMap, key: str, what: str, example: str) -> int:
+    """A whole number of 1 or more at node[key] (a request count of a wire fault)."""
+    value = node[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise fail(f"{what} {key} must be a whole number of 1 or more, got {value}", node.value_mark(key),
+                   fix=f"write e.g. `{example}`")
+    return value
 
 
 def load_site(path: str | Path | None = None) -> Site:
@@ -415,7 +508,8 @@ def load_site(path: str | Path | None = None) -> Site:
                    fix="write `kind: site`")
     facility = _plain(expect_map(root["facility"], root.value_mark("facility"), "facility"))
     extra_sets = expect_list(root.get("limit_sets", YList(root.mark)), root.value_mark("limit_sets"), "limit_sets")
-    limit_sets = load_library(folder / str(p) for p in extra_sets)
+    limit_sets = load_library([folder / expect_str(p, extra_sets.item_mark(i), "a limit_sets file")
+                               for i, p in enumerate(extra_sets)])
 
     inst_nodes = expect_list(root["instruments"], root.value_mark("instruments"), "instruments")
     instruments: dict[str, Instrument] = {}
@@ -435,12 +529,15 @@ def load_site(path: str | Path | None = None) -> Site:
         rid = str(node["id"])
         sets = expect_list(node["limit_sets"], node.value_mark("limit_sets"), f"room {rid} limit_sets")
         for j, set_id in enumerate(sets):
+            set_id = expect_str(set_id, sets.item_mark(j), f"a limit set of room {rid}")
             if set_id not in limit_sets:
                 raise fail(f"room {rid}: unknown limit set '{set_id}'", sets.item_mark(j),
                            fix=f"use one of: {', '.join(limit_sets)}, or list its file under the site's "
                                "top-level `limit_sets`")
         roles = expect_map(node["instruments"], node.value_mark("instruments"), f"room {rid} instruments")
-        for role, iid in roles.items():
+        role_ids = {str(role): expect_str(iid, roles.value_mark(role), f"the {role} of room {rid}")
+                    for role, iid in roles.items()}
+        for role, iid in role_ids.items():
             if iid not in instruments:
                 raise fail(f"room {rid}: instrument '{iid}' (role {role}) is not in the site's instruments",
                            roles.value_mark(role), fix=f"use one of: {', '.join(instruments)}")
@@ -448,7 +545,7 @@ def load_site(path: str | Path | None = None) -> Site:
         if "simulation" in node:
             simulation, wire = _parse_simulation(node["simulation"], node.value_mark("simulation"), rid,
                                                  instruments)
-        elif any(instruments[iid].simulated for iid in roles.values()):
+        elif any(instruments[iid].simulated for iid in role_ids.values()):
             raise fail(f"room {rid} uses simulated instruments but has no `simulation:` block",
                        node.mark, fix="add `simulation: {generator: high-frequency}` or give real resources")
         equipment = _plain(expect_map(node.get("equipment", YMap(node.mark)), node.value_mark("equipment"),
@@ -456,7 +553,7 @@ def load_site(path: str | Path | None = None) -> Site:
         if rid in rooms:
             raise fail(f"room id '{rid}' is used twice", node.mark, fix="give each room its own id")
         rooms[rid] = Room(rid, str(node.get("name", "")), str(node.get("modality", "")), equipment,
-                          tuple(str(s) for s in sets), {str(k): str(v) for k, v in roles.items()},
+                          tuple(str(s) for s in sets), role_ids,
                           simulation, wire, _parse_room_parameters(node, rid))
     apparel = _parse_apparel(root)
     schedule = _parse_schedule(root, rooms, apparel)
@@ -521,7 +618,7 @@ def _parse_schedule(root: YMap, rooms: dict[str, Room], apparel: dict[str, Item]
     garment of the inventory.
     """
     from .procedures.loader import find_procedure, library_paths
-    from .schedule import ScheduleItem, check_frequency
+    from .schedule import FrequencyError, ScheduleItem, check_frequency
 
     nodes = expect_list(root.get("schedule", YList(root.mark)), root.value_mark("schedule"), "schedule")
     items = []
@@ -537,9 +634,8 @@ def _parse_schedule(root: YMap, rooms: dict[str, Room], apparel: dict[str, Item]
                        fix="use a procedure id from `xcal list`")
         try:
             check_frequency(every)
-        except ValueError as exc:
-            raise fail(f"schedule: {exc}", node.value_mark("every"),
-                       fix="write daily, weekly, monthly, quarterly, annual or RRULE:...") from None
+        except FrequencyError as exc:
+            raise fail(f"schedule: {exc}", node.value_mark("every"), fix=exc.fix) from None
         item = str(node["item"]) if "item" in node else None
         if item is not None:
             if find_procedure(procedure).subject is None:
@@ -548,7 +644,7 @@ def _parse_schedule(root: YMap, rooms: dict[str, Room], apparel: dict[str, Item]
             if item not in apparel:
                 raise fail(f"schedule: no garment '{item}' in the apparel inventory", node.value_mark("item"),
                            fix=f"use one of: {', '.join(apparel) or 'none: add an `apparel:` list'}")
-        items.append(ScheduleItem(room, procedure, every, item))
+        items.append(ScheduleItem(room, procedure, every, item, node.value_mark("every")))
     return tuple(items)
 
 

@@ -1,11 +1,15 @@
 """Read YAML keeping where every key and value sits, so errors can name file, line and column.
 
-Only plain data comes out (mappings, lists, strings, numbers, booleans, null): the safe loader never
-builds objects, so no code runs from a YAML file.
+Only plain data comes out (mappings, lists, strings, numbers, booleans, null, dates): the safe loader never
+builds objects, so no code runs from a YAML file. Whatever the bytes, the outcome is data or one ConfigError
+with the file (and line where there is one): a non-UTF-8 file, a NUL or control character, a date that does not
+exist, nesting deeper than MAX_DEPTH and aliases expanding past MAX_NODES are all refused that way. Keys are
+text as written (`on:` is 'on', not YAML 1.1's True); a key beside a merge (`<<: *base`) overrides the merged one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,54 +77,177 @@ def _mark(file: str, node: Any) -> Mark:
 
 
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+MAX_DEPTH = 100
+"""Deepest nesting of lists and mappings a file may have; real xcal files stay under 10. Bounding it keeps a
+file of thousands of `[` from exhausting Python's recursion."""
+MAX_NODES = 200_000
+"""Most values (scalars, lists, mappings) a file may expand to once its aliases (`*name`) are followed; the demo
+site has about 3000. Bounding it stops an "alias bomb" (aliases of aliases) from running for hours."""
 
 
-def _construct(node: Any, file: str, loader: Any) -> Any:
+class _Builder:
+    """Turns a composed YAML node tree into located data (YMap, YList, scalars), for one file.
+
+    It refuses tags (only plain data is allowed), repeated keys, and documents that expand past MAX_NODES; a
+    merge (`<<: *base`) gives keys that a key written beside it may override, as YAML merge semantics say.
+    """
+
+    def __init__(self, file: str, loader: Any) -> None:
+        self.file, self.loader = file, loader
+        self.count = 0
+        self.open: list[int] = []        # ids of the containers being built, outermost first
+
+    def build(self, node: Any) -> Any:
+        """The located value of `node`, counted against MAX_NODES."""
+        import yaml
+
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise ConfigError(f"the file expands to more than {MAX_NODES} values once its aliases (*name) are "
+                              "followed", file=self.file, fix="write the data out plainly, or use fewer aliases "
+                                                              "(an alias should not repeat other aliases)")
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+            m = _mark(self.file, node)
+            raise ConfigError(f"YAML tag '{node.tag}' is not allowed: xcal files hold plain data only",
+                              file=self.file, line=m.line, column=m.column,
+                              fix="remove the tag (the word starting with !)")
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        self._enter(node)
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node)
+            seq = YList(_mark(self.file, node))
+            for item in node.value:
+                seq.append(self.build(item))
+                seq.item_marks.append(_mark(self.file, item))
+            return seq
+        finally:
+            self.open.pop()
+
+    def _enter(self, node: Any) -> None:
+        """Open a list or mapping; refuse one that contains itself through an alias, or nests past MAX_DEPTH
+        (aliases of aliases can nest deeper than the text shows)."""
+        m = _mark(self.file, node)
+        if id(node) in self.open:
+            raise ConfigError("an alias (*name) here refers to a list or mapping that contains it", file=self.file,
+                              line=m.line, column=m.column, fix="an alias may only repeat data given before it, "
+                                                                "outside itself")
+        if len(self.open) >= MAX_DEPTH:
+            raise ConfigError(f"lists and mappings are nested more than {MAX_DEPTH} deep once aliases (*name) are "
+                              "followed", file=self.file, line=m.line, column=m.column,
+                              fix="write the data with less nesting")
+        self.open.append(id(node))
+
+    def _mapping(self, node: Any) -> YMap:
+        """A YMap of the node; a key written twice is refused, a key from a merge may be overridden."""
+        out = YMap(_mark(self.file, node))
+        self.loader.flatten_mapping(node)     # the merged pairs first, then the file's own
+        merged = self.loader.merged[id(node)]
+        own: set[str] = set()
+        for index, (key_node, value_node) in enumerate(node.value):
+            key = self._key(key_node)
+            if index < merged:
+                if key in out:                 # an earlier merged mapping wins over a later one
+                    continue
+            elif key in own:
+                m = _mark(self.file, key_node)
+                raise ConfigError(f"key '{key}' appears twice in the same mapping", file=self.file,
+                                  line=m.line, column=m.column, fix="remove one of the two")
+            else:
+                own.add(key)
+            out[key] = self.build(value_node)
+            out.key_marks[key] = _mark(self.file, key_node)
+            out.value_marks[key] = _mark(self.file, value_node)
+        return out
+
+    def _key(self, key_node: Any) -> str:
+        """A mapping key as text, as written: `on:` is the key 'on' (not YAML 1.1's True), `010:` is '010'."""
+        import yaml
+
+        key = self.build(key_node)
+        if key is None or not isinstance(key_node, yaml.ScalarNode):
+            m = _mark(self.file, key_node)
+            raise ConfigError("a mapping key must be a plain word", file=self.file, line=m.line, column=m.column,
+                              fix="write the key as text, e.g. `kv: 80 kV`")
+        return key if isinstance(key, str) else str(key_node.value)
+
+    def _scalar(self, node: Any) -> Any:
+        """A number, text, boolean, null or date; a date that does not exist (2026-02-30) is refused here."""
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:
+            m = _mark(self.file, node)
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                raise ConfigError(f"'{node.value}' is not a real date ({exc})", file=self.file, line=m.line,
+                                  column=m.column, fix="write a date that exists, as YYYY-MM-DD (e.g. "
+                                                       "2026-02-28), or put the text in quotes") from None
+            raise ConfigError(f"cannot read the value '{node.value}' ({exc})", file=self.file, line=m.line,
+                              column=m.column, fix="put the text in quotes") from None
+
+
+def _loader(text: str, file: str) -> Any:
+    """A SafeLoader over `text` that refuses nesting deeper than MAX_DEPTH (naming the place) and records, per
+    mapping node, how many of its pairs a merge (`<<:`) gave."""
     import yaml
 
-    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
-        m = _mark(file, node)
-        raise ConfigError(f"YAML tag '{node.tag}' is not allowed: xcal files hold plain data only",
-                          file=file, line=m.line, column=m.column, fix="remove the tag (the word starting with !)")
-    if isinstance(node, yaml.MappingNode):
-        out = YMap(_mark(file, node))
-        loader.flatten_mapping(node)
-        for key_node, value_node in node.value:
-            key = _construct(key_node, file, loader)
-            if not isinstance(key, (str, int, float, bool)) or key is None:
-                raise ConfigError("a mapping key must be a plain word", file=file,
-                                  line=key_node.start_mark.line + 1,
-                                  column=key_node.start_mark.column + 1,
-                                  fix="write the key as text, e.g. `kv: 80 kV`")
-            key = str(key)
-            if key in out:
-                m = _mark(file, key_node)
-                raise ConfigError(f"key '{key}' appears twice in the same mapping", file=file,
-                                  line=m.line, column=m.column, fix="remove one of the two")
-            out[key] = _construct(value_node, file, loader)
-            out.key_marks[key] = _mark(file, key_node)
-            out.value_marks[key] = _mark(file, value_node)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        seq = YList(_mark(file, node))
-        for item in node.value:
-            seq.append(_construct(item, file, loader))
-            seq.item_marks.append(_mark(file, item))
-        return seq
-    return loader.construct_object(node, deep=True)
+    class Loader(yaml.SafeLoader):
+        depth = 0
+
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.merged: dict[int, int] = {}
+
+        def flatten_mapping(self, node: Any) -> None:
+            """Expand merges once per node (an aliased node is shared; nested merges come back here)."""
+            if id(node) in self.merged:
+                return
+            self.merged[id(node)] = 0        # a mapping merged into itself stops here
+            own = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE_TAG)
+            super().flatten_mapping(node)
+            self.merged[id(node)] = len(node.value) - own
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    m = self.peek_event().start_mark
+                    raise ConfigError(f"lists and mappings are nested more than {MAX_DEPTH} deep", file=file,
+                                      line=m.line + 1, column=m.column + 1,
+                                      fix="check the brackets at that place: each '[' or '{' needs its ']' or '}'")
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    return Loader(text)
+
+
+def _reader_error(exc: Any, text: str, file: str) -> ConfigError:
+    """The ConfigError for a character YAML does not allow (a NUL byte, a control character), at its line."""
+    position = exc.position if isinstance(exc.position, int) else 0
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    what = "a NUL byte" if exc.character == 0 else f"the control character U+{exc.character:04X}"
+    return ConfigError(f"the file holds {what}, which YAML text may not contain", file=file, line=line,
+                       column=column, fix="the file must be plain text: delete that character, or save the file "
+                                          "again as UTF-8 text from a text editor")
 
 
 def parse_yaml(text: str, file: str) -> Any:
     """Parse YAML text into located data; a syntax error becomes a ConfigError with line and column."""
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = _loader(text, file)
         root = loader.get_single_node()
         if root is None:
             raise ConfigError("the file is empty", file=file, line=1, column=1,
                               fix="write the file's content, starting with its `kind:`")
-        return _construct(root, file, loader)
+        return _Builder(file, loader).build(root)
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, file) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -134,11 +261,13 @@ def parse_yaml(text: str, file: str) -> Any:
         raise ConfigError(f"YAML error: {exc}", file=file,
                           fix="check the file is valid YAML") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
-def load_yaml(path: str | Path, *, display: str | None = None) -> YamlDocument:
-    """Load a YAML file from disk."""
+def read_text(path: str | Path, display: str | None = None) -> tuple[bytes, str]:
+    """The bytes of a file and their UTF-8 text; an unreadable or non-UTF-8 file is a ConfigError naming the
+    place of the first bad byte (a file saved as Latin-1, say), so no caller meets a UnicodeDecodeError."""
     shown = display or str(path)
     try:
         raw = Path(path).read_bytes()
@@ -146,10 +275,19 @@ def load_yaml(path: str | Path, *, display: str | None = None) -> YamlDocument:
         raise ConfigError(f"cannot read {shown}: {exc.strerror}",
                           fix="check the path and the file's permissions") from None
     try:
-        text = raw.decode("utf-8")
+        return raw, raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{shown} is not UTF-8 text (byte {exc.start})",
-                          fix="save the file as UTF-8") from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = len(raw[raw.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8", "replace")) + 1
+        raise ConfigError(f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be read)", file=shown,
+                          line=line, column=column,
+                          fix="save the file as UTF-8 (in the editor's Save As, choose the UTF-8 encoding)") from None
+
+
+def load_yaml(path: str | Path, *, display: str | None = None) -> YamlDocument:
+    """Load a YAML file from disk."""
+    shown = display or str(path)
+    raw, text = read_text(path, shown)
     return YamlDocument(parse_yaml(text, shown), shown, text, hashlib.sha256(raw).hexdigest())
 
 
@@ -171,10 +309,26 @@ def expect_list(value: Any, mark: Mark, what: str) -> YList:
     return value
 
 
+def kind_of(value: Any) -> str:
+    """What a YAML value is, in the words of someone editing the file: a list, a mapping, true/false..."""
+    if isinstance(value, YMap):
+        return "a mapping (`key: value` or `{...}`)"
+    if isinstance(value, YList):
+        return "a list (`- ...` or `[...]`)"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a yes/no value)"
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"the date {value.isoformat()}"
+    return repr(value)
+
+
 def expect_str(value: Any, mark: Mark, what: str) -> str:
+    """Text (a word, or a number read as its text); a list, mapping, yes/no or empty value is refused."""
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise fail(f"{what} must be text, got {type(value).__name__}", mark,
-                   fix=f"write {what} as a word or a quoted string")
+        raise fail(f"{what} must be text, got {kind_of(value)}", mark,
+                   fix=f"write {what} as a word or a quoted string, on one line")
     return str(value)
 
 
