@@ -39,52 +39,127 @@ class ShieldingResult:
 def compute(*, workload: str, barrier: str, distance: str, area: str | None, design_goal: str | None,
             occupancy: str, patients: str, use_factor: float | None, k1: str | None,
             preshielding: str | None) -> ShieldingResult:
-    """Validate the command line's values (with units) and compute the barrier."""
+    """Validate the command line's values (with units) and compute the barrier.
+
+    Each value is checked before anything is computed, and an error names the option to give or change and
+    the values it accepts (the workload spectra NCRP 147 fits for the barrier, the kinds of area, ...)."""
     from .analysis import shielding as ncrp
-    from .units import Q_, parse_quantity
+    from .units import Q_, has_dimension, parse_quantity
 
-    def quantity(text: str, unit_hint: str, what: str, dimension: str | None = None) -> Any:
+    def quantity(text: str, unit_hint: str, what: str, dimension: str | None = None, given: str = "") -> Any:
         try:
-            return parse_quantity(text, dimension)
+            q = parse_quantity(text, dimension)
         except ValueError as exc:
-            raise ConfigError(f"{what}: {exc}", fix=f"write it with a unit, e.g. {unit_hint}") from None
+            raise ConfigError(f"{what}: {exc}", fix=f"write it with a unit, e.g. {what} {unit_hint}") from None
+        if not q.magnitude > 0 or q.magnitude == float("inf"):
+            raise ConfigError(f"{what} must be more than zero, got {(given or text)!r}",
+                              fix=f"e.g. {what} {unit_hint}")
+        return q
 
+    name = _workload(workload, barrier)
+    if barrier == "primary" and use_factor is None:
+        raise ConfigError("a primary barrier needs the use factor U: the fraction of the primary beam's workload "
+                          "aimed at this barrier",
+                          fix="give --use-factor U, a number more than 0 and at most 1, e.g. --use-factor 0.25")
+    if barrier == "secondary" and use_factor is not None:
+        raise ConfigError("the use factor applies to primary barriers only",
+                          fix="leave out --use-factor for a secondary barrier, or give --barrier primary")
+    if use_factor is not None and not 0 < use_factor <= 1:
+        raise ConfigError(f"--use-factor must be more than 0 and at most 1, got {use_factor:g}",
+                          fix="give --use-factor the fraction of the workload aimed at the barrier, e.g. "
+                              "--use-factor 0.25")
+    t = _occupancy(occupancy)
+    if preshielding and barrier != "primary":
+        raise ConfigError("pre-shielding applies to primary barriers only",
+                          fix="leave out --preshielding for a secondary barrier")
+    if preshielding and preshielding not in ncrp.PRESHIELDING_MM:
+        raise ConfigError(f"unknown pre-shielding '{preshielding}'",
+                          fix="give --preshielding as one of: " + ", ".join(f"'{k}'" for k in ncrp.PRESHIELDING_MM))
+    if design_goal:
+        goal = quantity(design_goal, "'0.02 mGy/week'", "--design-goal")
+        if not has_dimension(goal, "air_kerma_rate"):
+            raise ConfigError(f"--design-goal: {design_goal!r} is not an air kerma per week",
+                              fix="e.g. --design-goal '0.02 mGy/week', or leave it out and give --area")
+    else:
+        goal = ncrp.design_goal(area or "uncontrolled")
+    n = quantity(patients if any(c.isalpha() for c in patients) else f"{patients} / week",
+                 "'110 / week'", "--patients", given=patients)
+    if not has_dimension(n * Q_(1, "s"), "dimensionless"):
+        raise ConfigError(f"--patients: {patients!r} is not a number of patients per week",
+                          fix="e.g. --patients 110 (per week) or --patients '22 / day'")
+    if k1 is not None:
+        kerma = quantity(k1, "'0.034 mGy'", "--k1", "air_kerma")
+    else:
+        table = ncrp.K1_PRIMARY_MGY if barrier == "primary" else ncrp.K1_SECONDARY_MGY
+        key = next((k for k in table if ncrp._key(k) == ncrp._key(name)), None)
+        if key is None:
+            tabulated = ", ".join(f"'{k}'" for k in table)
+            raise ConfigError(f"xcal's NCRP 147 table has no K1 (the unshielded air kerma per patient at 1 m) for "
+                              f"the {barrier} barrier of '{name}'",
+                              fix=f"give --k1 with NCRP 147's K1 for this workload, with its unit (--k1 "
+                                  f"'VALUE mGy'), or give --workload one of: {tabulated}")
+        kerma = Q_(table[key], "mGy")
+    d = quantity(distance, "'2.1 m'", "--distance", "length")
     try:
-        goal = quantity(design_goal, "'0.02 mGy/week'", "--design-goal") if design_goal else \
-            ncrp.design_goal(area or "uncontrolled")
-        try:
-            t = float(occupancy)
-        except ValueError:
-            t = ncrp.occupancy_factor(occupancy)
-        n = quantity(patients if any(c.isalpha() for c in patients) else f"{patients} / week",
-                     "'110 / week'", "--patients")
-        if k1 is not None:
-            kerma = quantity(k1, "'0.034 mGy'", "--k1", "air_kerma")
-        else:
-            table = ncrp.K1_PRIMARY_MGY if barrier == "primary" else ncrp.K1_SECONDARY_MGY
-            key = next((name for name in table if ncrp._key(name) == ncrp._key(workload)), None)
-            if key is None:
-                raise ConfigError(f"NCRP 147 gives no K1 for the {barrier} barrier of '{workload}' in xcal's table",
-                                  fix=f"give --k1 (the unshielded air kerma per patient at 1 m); tabulated: "
-                                      f"{', '.join(table)}")
-            kerma = Q_(table[key], "mGy")
-        d = quantity(distance, "'2.1 m'", "--distance", "length")
         b = ncrp.required_transmission(barrier, goal, d, kerma, n, t, use_factor)
         results = []
         for material in ncrp.MATERIALS:
-            fit = ncrp.fit_parameters(workload, barrier, material)
+            fit = ncrp.fit_parameters(name, barrier, material)
             x = ncrp.barrier_thickness(b, fit.alpha, fit.beta, fit.gamma)
-            pre = 0.0
-            if preshielding:
-                if barrier != "primary":
-                    raise ConfigError("pre-shielding applies to primary barriers only",
-                                      fix="leave out --preshielding for a secondary barrier")
-                if preshielding not in ncrp.PRESHIELDING_MM:
-                    raise ConfigError(f"unknown pre-shielding '{preshielding}'",
-                                      fix=f"use one of: {', '.join(ncrp.PRESHIELDING_MM)}")
-                pre = ncrp.PRESHIELDING_MM[preshielding][material]
+            pre = ncrp.PRESHIELDING_MM[preshielding][material] if preshielding else 0.0
             left = max(x.to("mm").magnitude - pre, 0.0)
             results.append(BarrierThickness(material, Q_(left, "mm"), x, fit))
     except ValueError as exc:
         raise ConfigError(f"shielding: {exc}", fix="see `xcal shielding --help` for the accepted values") from None
     return ShieldingResult(workload, barrier, goal, d, kerma, n, t, use_factor, b, preshielding, tuple(results))
+
+
+def _workload(workload: str, barrier: str) -> str:
+    """The NCRP 147 name of the workload spectrum (case and punctuation ignored); ConfigError naming the
+    spectra with a fit for this barrier, and the nearest one, when there is none."""
+    import difflib
+
+    from .analysis import shielding as ncrp
+
+    def spectra(kind: str) -> list[str]:
+        return list(dict.fromkeys(f.workload for f in ncrp.NCRP147_FITS if f.barrier == kind))
+
+    names = spectra(barrier)
+    for name in names:
+        if ncrp._key(name) == ncrp._key(workload):
+            return name
+    listed = ", ".join(f"'{n}'" for n in names)
+    other = next((n for kind in ncrp.BARRIERS if kind != barrier for n in spectra(kind)
+                  if ncrp._key(n) == ncrp._key(workload)), None)
+    if other is not None:
+        raise ConfigError(f"NCRP 147 gives the workload '{other}' a fit for {'secondary' if barrier == 'primary' else 'primary'} "
+                          f"barriers only, not for a {barrier} barrier",
+                          fix=f"give --workload one of: {listed}")
+    near = difflib.get_close_matches(ncrp._key(workload), [ncrp._key(n) for n in names], n=1, cutoff=0.6)
+    hint = next((f"did you mean '{n}'? " for n in names if near and ncrp._key(n) == near[0]), "")
+    raise ConfigError(f"NCRP 147 has no {barrier}-barrier transmission fit for the workload '{workload}'",
+                      fix=f"{hint}give --workload one of (case and punctuation do not matter): {listed}")
+
+
+def _occupancy(occupancy: str) -> float:
+    """--occupancy as a number more than 0 and at most 1, or an NCRP 147 kind of area (office, corridor ...)."""
+    import math
+
+    from .analysis import shielding as ncrp
+
+    areas = ", ".join(a for _, group in ncrp.OCCUPANCY_FACTORS for a in group)
+    try:
+        t = float(occupancy)
+    except ValueError:
+        try:
+            return ncrp.occupancy_factor(occupancy)
+        except ValueError:
+            raise ConfigError(f"--occupancy '{occupancy}' is neither a number nor a kind of area NCRP 147 gives "
+                              "an occupancy factor for",
+                              fix=f"give --occupancy a number more than 0 and at most 1 (e.g. --occupancy 0.2), or "
+                                  f"one of: {areas}") from None
+    if not (math.isfinite(t) and 0 < t <= 1):
+        raise ConfigError(f"--occupancy must be more than 0 and at most 1 (the occupancy factor T), got {occupancy}",
+                          fix=f"e.g. --occupancy 1 for an office, --occupancy 0.2 for a corridor; or a kind of area: "
+                              f"{areas}")
+    return t

@@ -33,6 +33,8 @@ class Limit:
     warn_fraction: float | None = None
     note: str | None = None
     mark: Mark | None = None
+    """Where the tolerance is written (its value), for errors about it found later, e.g. a unit that does not
+    fit the result of a check that uses it (procedures.loader)."""
 
     @property
     def text(self) -> str:
@@ -96,7 +98,7 @@ def _parse_limit(name: str, node: Any, mark: Mark, set_id: str, set_title: str, 
                    fix="use checked (read in the source), quoted (widely quoted), unverified, "
                        "or fictional (example sets only)")
     return Limit(name, tolerance, source.strip(), verification, set_id, set_title,
-                 _warn_fraction(node), node.get("note"), node.key_mark("tolerance"))
+                 _warn_fraction(node), node.get("note"), node.value_mark("tolerance"))
 
 
 def load_limit_set(path: str | Path, *, display: str | None = None) -> LimitSet:

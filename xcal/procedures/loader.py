@@ -11,7 +11,7 @@ from ..yamlfile import (Mark, YList, YMap, check_keys, expect_list, expect_map, 
 from .functions import FUNCTIONS
 from .expressions import Expression
 from .model import (INSTRUMENT_VALUES, TECHNIQUE_KEYS, Bundle, CheckDef, EnterStep, ExposeStep, MeasureStep, Procedure,
-                    PromptStep, ResultDef, _PLACEHOLDER, station_problem)
+                    PromptStep, ResultDef, _PLACEHOLDER, station_fault)
 
 LIBRARY = Path(__file__).with_name("library")
 
@@ -22,7 +22,25 @@ def _capabilities() -> dict[str, tuple[str, ...]]:
     return {name: tuple(q) for name, q in CAPABILITIES.items()}
 
 
+def _finite_quantity_at(node: YMap | YList, key: Any, dimension: str | None, what: str) -> Any:
+    """quantity_at, refusing a value that is not a finite number (`.nan cm`, `inf kV`)."""
+    import math
+
+    value = quantity_at(node, key, dimension, what)
+    try:
+        finite = math.isfinite(float(value.magnitude))
+    except (TypeError, ValueError):
+        finite = False
+    if not finite:
+        mark = node.value_mark(key) if isinstance(node, YMap) else node.item_mark(key)
+        raise fail(f"{what}: {node[key]!r} is not a finite number", mark,
+                   fix="write a number and a unit, e.g. '80 kV', '0.4 cm'")
+    return value
+
+
 def _parse_station(node: Any, mark: Mark, index: int) -> dict[str, Any]:
+    from .model import RANGE_FIX, SETTING_EXAMPLES, SETTING_RANGES, value_problem
+
     node = expect_map(node, mark, f"station {index}")
     check_keys(node, f"station {index}", optional=TECHNIQUE_KEYS)
     values: dict[str, Any] = {}
@@ -31,21 +49,34 @@ def _parse_station(node: Any, mark: Mark, index: int) -> dict[str, Any]:
             continue
         if dimension is None:
             values[key] = expect_str(node[key], node.value_mark(key), f"station {index} {key}")
-        else:
-            values[key] = quantity_at(node, key, dimension, f"station {index} {key}")
+            continue
+        values[key] = quantity_at(node, key, dimension, f"station {index} {key}")
+        problem = value_problem(values[key], SETTING_RANGES.get(key))
+        if problem:
+            raise fail(f"station {index} {key}: {node[key]!r} {problem}", node.value_mark(key),
+                       fix=f"give `{key}:` a value {RANGE_FIX[SETTING_RANGES[key]]}, e.g. `{SETTING_EXAMPLES[key]}`")
     if not values:
         raise fail(f"station {index} sets nothing", mark, fix="give at least `kv:` and `ma:`/`time:`")
     return values
 
 
-def _parse_parameters(node: YMap) -> dict[str, Any]:
-    params: dict[str, Any] = {}
+def _parse_parameters(node: YMap, *, fixed_meanings: bool = False) -> dict[str, Any]:
+    """A `parameters:` mapping (of a procedure file, or of a room in the site file). Stations are checked
+    setting by setting. With `fixed_meanings` (a procedure file) a parameter named like a station setting
+    (`sid`, `distance`) or listed in model.PARAMETER_KINDS (`workload`) must have that meaning's unit and range;
+    a room's values are checked against the procedure's own when a run is prepared (plan.prepare). The result
+    remembers where each value was written (model.ParameterValues)."""
+    from .model import RANGE_FIX, ParameterValues, form_problem, parameter_kind, value_problem
+
+    params = ParameterValues()
     for name, value in node.items():
         mark = node.value_mark(name)
+        params.marks[str(name)] = mark
         if isinstance(value, YList):
             if not value:
                 raise fail(f"parameter '{name}' is an empty list", mark, fix="list at least one station")
             params[name] = [_parse_station(item, value.item_mark(i), i + 1) for i, item in enumerate(value)]
+            params.station_marks[str(name)] = [value.item_mark(i) for i in range(len(value))]
         elif isinstance(value, bool) or value is None or isinstance(value, YMap):
             raise fail(f"parameter '{name}' must be a number, a quantity or a list of stations", mark,
                        fix="write e.g. `repeats: 3`, `sid: 100 cm` or a list of stations")
@@ -55,7 +86,17 @@ def _parse_parameters(node: YMap) -> dict[str, Any]:
                            fix="use a positive whole number")
             params[name] = value
         else:
-            params[name] = quantity_at(node, name, None, f"parameter '{name}'")
+            kind = parameter_kind(str(name)) if fixed_meanings else None
+            if kind is None:
+                params[name] = _finite_quantity_at(node, name, None, f"parameter '{name}'")
+                continue
+            numerator, per, allowed, example = kind
+            q = quantity_at(node, name, None, f"parameter '{name}'")
+            problem = form_problem(q, numerator, per) or value_problem(q, allowed)
+            if problem:
+                raise fail(f"parameter '{name}': {value!r} {problem}", mark,
+                           fix=f"give it a value {RANGE_FIX[allowed]}, in a unit like the example: `{example}`")
+            params[name] = q
     return params
 
 
@@ -125,7 +166,7 @@ def _parse_range(spec: YMap, name: str) -> tuple[Any, Any]:
     if len(bounds) != 2:
         raise fail(f"range of '{name}' must give two values, lowest and highest", spec.value_mark("range"),
                    fix="write e.g. `range: [60 kPa, 110 kPa]`")
-    low, high = (quantity_at(bounds, i, None, f"range of '{name}'") for i in range(2))
+    low, high = (_finite_quantity_at(bounds, i, None, f"range of '{name}'") for i in range(2))
     unit = Q_(1, str(spec["unit"]))
     if low.dimensionality != unit.dimensionality or high.dimensionality != unit.dimensionality or not low < high:
         raise fail(f"range of '{name}' must be two values like {spec['unit']}, lowest first",
@@ -235,6 +276,52 @@ def _parse_only(node: YMap, station_lists: list[dict[str, Any]]) -> tuple[tuple[
     return tuple(pairs)
 
 
+def _a_kind(quantity: Any) -> str:
+    """`a voltage`, `an air kerma`, `a quantity of dimension [mass]`."""
+    from ..units import dimension_name
+
+    name = dimension_name(quantity).replace("_", " ")
+    if name.startswith("["):
+        return f"a quantity of dimension {name}"
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+
+def _where(mark: Mark | None) -> str:
+    return f"{mark.file}:{mark.line}:{mark.column}" if mark else "a limit set"
+
+
+def _check_limit_units(node: YMap, limit: str, result: str, unit_of_result: Any, definitions: list[Any]) -> None:
+    """Each definition of the check's limit must be in a unit of the result's kind. When some definitions fit
+    and others do not, the odd limit set is wrong: the error is given at its tolerance, naming the check; when
+    none fits, the check names the wrong limit: the error is given at the check, naming the sets."""
+    def misfits(lim: Any) -> bool:
+        q = lim.tolerance.unit_quantity
+        return q is not None and q.dimensionality != unit_of_result.dimensionality
+
+    wrong = [lim for lim in definitions if misfits(lim)]
+    if not wrong:
+        return
+    kind = _a_kind(unit_of_result)
+    unit = f"{unit_of_result.units:~P}"
+    like = f"a unit like {unit}" if unit else "a plain number"
+    check_mark = node.value_mark("limit")
+    check_place = f"check '{node['id']}' of {check_mark.file}:{check_mark.line}"
+    lim = wrong[0]
+    q = lim.tolerance.unit_quantity
+    if len(wrong) < len(definitions) and lim.mark is not None:
+        fitting = [d for d in definitions if not misfits(d)]
+        good = next((d for d in fitting if d.tolerance.unit_quantity is not None), fitting[0])
+        raise fail(f"limit '{limit}' of limit set {lim.set_id} is {lim.text}, in {q.units:~P} ({_a_kind(q)}), "
+                   f"and {check_place} judges the result '{result}' ({kind}) with it",
+                   lim.mark, fix=f"write the tolerance of '{limit}' in {like} or as a percentage, "
+                                 f"as limit set {good.set_id} does (`{good.text}`)")
+    sets = ", ".join(f"{d.set_id} ({_where(d.mark)}: {d.text})" for d in wrong)
+    raise fail(f"check '{node['id']}': limit '{limit}' is in {q.units:~P} ({_a_kind(q)}) in {sets}, "
+               f"which does not fit the result '{result}' ({kind})", check_mark,
+               fix=f"name under `limit:` a limit for {kind} ({like}), or correct the tolerance in the limit "
+                   "set")
+
+
 def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | None = None,
                    display: str | None = None) -> Procedure:
     """Load a procedure file. `known_limits` maps each limit name to the Limits that define it (all sets)."""
@@ -256,7 +343,7 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
                        fix=f"use one of: {', '.join(caps)}")
         roles[role] = str(cap)
     params = _parse_parameters(expect_map(root.get("parameters", YMap(root.mark)), root.value_mark("parameters"),
-                                          "parameters"))
+                                          "parameters"), fixed_meanings=True)
 
     steps_node = expect_list(root["steps"], root.value_mark("steps"), "steps")
     steps: list[PromptStep | ExposeStep] = []
@@ -368,12 +455,8 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
                            fix="use a limit name defined in a limit set (see `xcal validate` of the limit "
                                "library), or define it in a limit set")
             unit_of_result = Q_(1, _unit_of(result, results, expression_units))
+            _check_limit_units(node, limit, result, unit_of_result, known_limits[limit])
             for lim in known_limits[limit]:
-                q = lim.tolerance.unit_quantity
-                if q is not None and q.dimensionality != unit_of_result.dimensionality:
-                    raise fail(f"check '{node['id']}': limit '{limit}' in {lim.set_id} is in {q.units:~P}, "
-                               f"which does not fit the result '{result}'", node.value_mark("limit"),
-                               fix="pick a limit of the same kind of quantity as the result")
                 if lim.tolerance.needs_nominal and nominal is None:
                     raise fail(f"check '{node['id']}': limit '{limit}' ({lim.text}) is a ± tolerance and needs "
                                "the set value", node.mark, fix="add `nominal:` naming the station setting, "
@@ -390,10 +473,12 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
         instruments=roles, parameters=params, steps=tuple(steps), results=tuple(results.values()),
         checks=tuple(checks), path=doc.path, sha256=doc.sha256,
         limit_names=frozenset(c.limit for c in checks), subject=_subject(root))
-    problem = station_problem(procedure, params)
-    if problem:
-        raise fail(problem, root.value_mark("parameters") if "parameters" in root else root.mark,
-                   fix="give every station the settings the procedure's results and checks use")
+    fault = station_fault(procedure, params)
+    if fault:
+        marks = getattr(params, "station_marks", {}).get(fault.stations or "", [])
+        mark = marks[fault.index - 1] if fault.index and fault.index <= len(marks) else \
+            (root.value_mark("parameters") if "parameters" in root else root.mark)
+        raise fail(fault.message, mark, fix=fault.fix)
     return procedure
 
 
@@ -417,7 +502,10 @@ def load_bundle(path: str | Path, *, display: str | None = None) -> Bundle:
 
 
 def _kind_of(path: Path) -> str:
-    for line in path.read_text(encoding="utf-8").splitlines():
+    """The `kind:` a YAML file declares on a line of its own ("" if none); the file must be UTF-8 text."""
+    from ..yamlfile import read_text
+
+    for line in read_text(path)[1].splitlines():
         if line.startswith("kind:"):
             return line.split(":", 1)[1].strip()
     return ""
@@ -445,13 +533,102 @@ def find_procedure(name_or_path: str, known_limits: dict[str, list[Any]] | None 
                       fix=f"run `xcal list` to see the procedures ({', '.join(library)}) or give a file path")
 
 
-def load_inputs(path: str | Path) -> dict[str, Any]:
-    """An inputs file (`kind: inputs`, `values: {name: 0.8 cm, ...}`): the answers to a procedure's enter steps."""
+class Inputs(dict):  # type: ignore[type-arg]
+    """The values of an inputs file by name (Quantities), with where they were written: `path`, `procedure` (the
+    id the file's `procedure:` names, or None), `marks` (name -> Mark of the value) and `key_marks`."""
+
+    def __init__(self, path: str, procedure: str | None = None, procedure_mark: Mark | None = None) -> None:
+        super().__init__()
+        self.path, self.procedure, self.procedure_mark = path, procedure, procedure_mark
+        self.marks: dict[str, Mark] = {}
+        self.key_marks: dict[str, Mark] = {}
+
+
+def load_inputs(path: str | Path) -> Inputs:
+    """An inputs file (`kind: inputs`, `values: {name: 0.8 cm, ...}`): the answers to a procedure's enter steps.
+
+    Every value must be a finite number with a unit. When `procedure:` names a built-in procedure (or bundle),
+    the values are checked against it here: each name must be a value it asks for (a misspelt name is refused
+    with the nearest one), in a unit of its kind and within its plausible range. `check_inputs` makes the same
+    checks against the procedure actually run, and refuses a file written for another procedure."""
     doc = load_yaml(path)
     root = expect_map(doc.data, Mark(doc.path, 1, 1), "an inputs file")
     check_keys(root, "an inputs file", required=("kind", "values"), optional=("procedure", "note"))
     if root["kind"] != "inputs":
         raise fail(f"kind is '{root['kind']}' but this file is read as inputs", root.value_mark("kind"),
                    fix="write `kind: inputs`")
+    named = expect_str(root["procedure"], root.value_mark("procedure"), "procedure") if "procedure" in root else None
     values = expect_map(root["values"], root.value_mark("values"), "values")
-    return {str(name): quantity_at(values, name, None, f"input '{name}'") for name in values}
+    inputs = Inputs(doc.path, named, root.value_mark("procedure") if named else None)
+    for name in values:
+        inputs[str(name)] = _finite_quantity_at(values, name, None, f"input '{name}'")
+        inputs.marks[str(name)] = values.value_mark(name)
+        inputs.key_marks[str(name)] = values.key_mark(name)
+    if named is not None and named in library_paths():
+        found = find_procedure(named)
+        procedures = [found] if isinstance(found, Procedure) else [
+            p for pid in found.procedures for p in [find_procedure(pid)] if isinstance(p, Procedure)]
+        _check_values(inputs, procedures, named)
+    return inputs
+
+
+def check_inputs(inputs: dict[str, Any], procedures: "Procedure | Bundle | list[Procedure]") -> None:
+    """Refuse, before a run, an inputs file that does not fit the procedure (or the procedures of a bundle) being
+    run: written for another procedure (`procedure:`), a value the procedure does not ask for (a misspelt name,
+    with the nearest one), a value of the wrong kind or outside its plausible range. Errors name the inputs
+    file's line. A plain mapping (the Python API) is checked the same way, without lines."""
+    if isinstance(procedures, Procedure):
+        run_id, listed = procedures.id, [procedures]
+    elif isinstance(procedures, Bundle):
+        run_id = procedures.id
+        listed = [p for pid in procedures.procedures for p in [find_procedure(pid)] if isinstance(p, Procedure)]
+    else:
+        listed = list(procedures)
+        run_id = listed[0].id if len(listed) == 1 else ", ".join(p.id for p in listed)
+    named = getattr(inputs, "procedure", None)
+    if named is not None and named != run_id and named not in {p.id for p in listed}:
+        raise _refuse(inputs, getattr(inputs, "procedure_mark", None),
+                      f"the inputs file is for the procedure '{named}', and this run is of {run_id}",
+                      f"give the inputs file written for {run_id} (its `procedure: {run_id}`), or run {named} "
+                      "with this one")
+    _check_values(inputs, listed, run_id)
+
+
+def _refuse(inputs: Any, mark: Mark | None, message: str, fix: str) -> ConfigError:
+    if mark is not None:
+        return fail(message, mark, fix=fix)
+    where = getattr(inputs, "path", None)
+    return ConfigError(f"{where}: {message}" if where else message, fix=fix)
+
+
+def _check_values(inputs: dict[str, Any], procedures: list[Procedure], run_id: str) -> None:
+    """Each value must be one the procedures ask for, of its unit's kind and within its range."""
+    import difflib
+
+    from ..units import Q_
+
+    asked: dict[str, tuple[str, str]] = {}
+    ranges: dict[str, tuple[Any, Any]] = {}
+    for procedure in procedures:
+        asked.update(procedure.entered_names())
+        ranges.update(procedure.entered_ranges())
+    marks: dict[str, Mark] = getattr(inputs, "marks", {})
+    key_marks: dict[str, Mark] = getattr(inputs, "key_marks", {})
+    for name, value in inputs.items():
+        if name not in asked:
+            near = difflib.get_close_matches(name, list(asked), n=1)
+            wanted = ", ".join(asked) if asked else "none: it enters no values, so give no --inputs"
+            raise _refuse(inputs, key_marks.get(name),
+                          f"'{name}' is not a value {run_id} asks for",
+                          (f"did you mean '{near[0]}'? " if near else "") + f"{run_id} asks for: {wanted}")
+        unit = asked[name][0]
+        if not hasattr(value, "dimensionality") or value.dimensionality != Q_(1, unit).dimensionality:
+            shown = f"{value:~P}" if hasattr(value, "units") else repr(value)
+            raise _refuse(inputs, marks.get(name), f"'{name}' = {shown} is not in a unit like {unit}",
+                          f"give '{name}' in {unit} or another unit of the same kind, e.g. `{name}: 1 {unit}`")
+        if name in ranges:
+            low, high = ranges[name]
+            if not low <= value <= high:
+                raise _refuse(inputs, marks.get(name),
+                              f"'{name}' = {value:~P} is outside its plausible range {low:~P} to {high:~P}",
+                              f"check the reading and the unit of '{name}' and write it again")

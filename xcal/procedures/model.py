@@ -38,6 +38,120 @@ controlled or uncontrolled; `point`, `position`, `scale`: names of a survey poin
 a survey meter's scale; `mode`: how the exposure is made (aec, fluoro-normal, fluoro-high, leakage,
 check-source)."""
 
+SETTING_RANGES: dict[str, str] = {
+    "kv": "positive",
+    "ma": "positive",
+    "time": "positive",
+    "mas": "positive",
+    "sid": "positive",
+    "distance": "positive",
+    "reference_rate": "positive",
+    "filtration": "not negative",
+    "added_filtration": "not negative",
+    "phantom": "not negative",
+    "barrier": "not negative",
+    "occupancy": "fraction",
+}
+"""The values a station setting with a unit may take: `positive` (more than zero), `not negative` (zero allowed:
+no added filtration, no phantom, no lead) or `fraction` (more than 0 and at most 1: the NCRP 147 occupancy
+factor T). Every value must also be a finite number."""
+
+SETTING_EXAMPLES: dict[str, str] = {
+    "kv": "kv: 80 kV", "ma": "ma: 200 mA", "time": "time: 100 ms", "mas": "mas: 20 mAs", "sid": "sid: 100 cm",
+    "distance": "distance: 100 cm", "reference_rate": "reference_rate: 20 µSv/h", "filtration": "filtration: 2.5 mm",
+    "added_filtration": "added_filtration: 1 mm", "phantom": "phantom: 20 cm", "barrier": "barrier: 1.5 mm",
+    "occupancy": "occupancy: 0.125",
+}
+"""How each setting with a unit is written, for the fix of an error."""
+
+PARAMETER_KINDS: dict[str, tuple[str, str | None, str, str]] = {
+    "workload": ("current_time", "time", "positive", "workload: 250 mA*min/week"),
+}
+"""Parameters with a fixed meaning besides those named like a station setting (`sid`, `distance`, ...):
+name -> (dimension of the unit's numerator, dimension it is per or None, range as in SETTING_RANGES, example).
+A workload is a tube current × time per period (mA·min/week, NCRP 147); `250 mA` is dimensionally the same but
+means something else, so the unit must be written as an amount per time."""
+
+
+def parameter_kind(name: str) -> tuple[str, str | None, str, str] | None:
+    """(numerator dimension, per dimension, range, example) of a parameter with a fixed meaning, or None."""
+    if name in PARAMETER_KINDS:
+        return PARAMETER_KINDS[name]
+    dimension = TECHNIQUE_KEYS.get(name)
+    if dimension is not None and name in SETTING_RANGES:
+        return dimension, None, SETTING_RANGES[name], SETTING_EXAMPLES[name]
+    return None
+
+
+RANGE_FIX = {"positive": "of more than zero", "not negative": "of zero or more",
+             "fraction": "of more than 0 and at most 1 (the NCRP 147 occupancy factor T: 1 for an office, "
+                         "1/8 for a corridor door)"}
+"""A range of SETTING_RANGES in the words of a fix: `give it a value of more than zero`."""
+
+
+def value_problem(value: Any, allowed: str | None) -> str | None:
+    """What is wrong with a quantity's number for the range `allowed` (see SETTING_RANGES), or None."""
+    import math
+
+    magnitude = value.to("").magnitude if allowed == "fraction" else value.magnitude
+    try:
+        number = float(magnitude)
+    except (TypeError, ValueError):
+        return "is not a single number"
+    if not math.isfinite(number):
+        return "is not a finite number"
+    if allowed == "positive" and not number > 0:
+        return "must be more than zero"
+    if allowed == "not negative" and number < 0:
+        return "must not be negative"
+    if allowed == "fraction" and not 0 < number <= 1:
+        return "must be more than 0 and at most 1 (a fraction)"
+    return None
+
+
+def unit_form(value: Any) -> tuple[Any, Any]:
+    """The dimensionality of a quantity's unit above and below the line: `mA*min/week` -> (current × time,
+    time), `mA` -> (current, dimensionless). Two quantities of one dimensionality may differ in this form."""
+    from ..units import Q_
+
+    def part(sign: int) -> Any:
+        unit = Q_(1, "")
+        for name, exponent in value.unit_items():
+            if exponent * sign > 0:
+                unit = unit * Q_(1, name) ** abs(exponent)
+        return unit.dimensionality
+
+    return part(1), part(-1)
+
+
+def form_problem(value: Any, numerator: str, per: str | None) -> str | None:
+    """None when the quantity is a `numerator` (a dimension name of xcal.units.DIMENSIONS) or, with `per`, is
+    written as a `numerator` per `per` (mA·min/week, not mA); else what it is not, in words."""
+    from ..units import DIMENSIONS, Q_, dimension_name, has_dimension
+
+    what = numerator.replace("current_time", "current × time").replace("_", " ")
+    if per is None:
+        if has_dimension(value, numerator):
+            return None
+        found = dimension_name(value).replace("_", " ")
+        return f"is {'a quantity of dimension ' if found.startswith('[') else 'a '}{found}, not a {what}"
+    want = (Q_(1, DIMENSIONS[numerator]).dimensionality, Q_(1, DIMENSIONS[per]).dimensionality)
+    if unit_form(value) == want:
+        return None
+    return f"is not a {what} per {'period of time' if per == 'time' else per.replace('_', ' ')}"
+
+
+class ParameterValues(dict):  # type: ignore[type-arg]
+    """Parameters as parsed from a file: a dict of name -> value that also remembers where each was written
+    (`marks`: name -> Mark of the value; `station_marks`: name -> Mark of each station), so a check made later
+    (against a procedure's defaults, when a site's room gives them) can name the file and line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marks: dict[str, Any] = {}
+        self.station_marks: dict[str, list[Any]] = {}
+
+
 INSTRUMENT_VALUES: dict[str, str] = {
     "calibration_temperature": "degC",
     "calibration_pressure": "kPa",
@@ -171,33 +285,95 @@ class Procedure:
         return [Station(i + 1, dict(values)) for i, values in enumerate(params[name])]
 
 
-def station_problem(procedure: Procedure, parameters: dict[str, Any]) -> str | None:
-    """What is wrong with the stations for this procedure's results and checks, or None: a setting a
-    per-station expression uses that a station lacks; a station that no check of a result covers when all
-    of them have `only` (a check that matches no station is fine: a room may have no uncontrolled area)."""
+@dataclass(frozen=True)
+class StationFault:
+    """What is wrong with the stations for a procedure: the message, the fix, and which station of which list
+    (for the file and line when the list was written in a file), or the whole parameters."""
+
+    message: str
+    fix: str
+    stations: str | None = None
+    index: int | None = None
+
+
+def exposure_need(station: Station, measure: bool) -> str | None:
+    """The settings an exposure (or, with `measure`, a reading without one) at this station needs and it lacks,
+    in words, or None. An exposure needs `kv`, `ma` and `time` or `mas`; with `mode: aec` the kV and the
+    `phantom` the AEC ends behind; with `mode: fluoro-normal`/`fluoro-high` the `time` the beam is on. A reading
+    without an exposure needs the `reference_rate` of its field, or at a survey `point` the beam-on `kv` and `ma`
+    and the `distance`; `mode: check-source` needs nothing."""
+    values, mode = station.values, station.values.get("mode")
+    if measure:
+        if mode == "check-source":
+            return None
+        wanted = ("kv", "ma", "distance") if "point" in values else ("reference_rate",)
+    elif mode == "aec":
+        wanted = ("kv", "phantom")
+    elif mode in ("fluoro-normal", "fluoro-high"):
+        wanted = ("time",)
+    else:
+        wanted = ("kv", "ma")
+        if "time" not in values and "mas" not in values:
+            wanted = (*wanted, "time` or `mas")
+    missing = [k for k in wanted if k not in values]
+    return ", ".join(f"`{k}`" for k in missing) if missing else None
+
+
+_NEEDS = {False: "an exposure needs `kv`, `ma` and `time` (or `mas`); with `mode: aec`, `kv` and `phantom`; "
+                 "with a fluoroscopy mode, `time`",
+          True: "a reading without an exposure needs the field's `reference_rate`, or at a survey `point` the "
+                "beam-on `kv` and `ma` and the `distance`"}
+
+
+def station_fault(procedure: Procedure, parameters: dict[str, Any]) -> StationFault | None:
+    """What is wrong with the stations for this procedure's steps, results and checks, or None: a setting a
+    per-station expression uses that a station lacks; a setting the exposure (or reading) at a station needs
+    that it lacks; a station that no check of a result covers when all of them have `only` (a check that
+    matches no station is fine: a room may have no uncontrolled area)."""
     from .expressions import Expression
 
-    lists = {getattr(step, "stations") for step in procedure.steps if hasattr(step, "reads")}
-    stations = [Station(i + 1, dict(values)) for name in sorted(lists) for i, values in enumerate(parameters[name])]
+    uses: dict[str, set[bool]] = {}
+    for step in procedure.steps:
+        if hasattr(step, "reads"):
+            uses.setdefault(getattr(step, "stations"), set()).add(isinstance(step, MeasureStep))
+    stations = [(name, Station(i + 1, dict(values))) for name in sorted(uses)
+                for i, values in enumerate(parameters[name])]
     for res in procedure.results:
         if res.function != "expression" or res.per != "station":
             continue
-        for name in sorted(Expression(res.of).names & set(TECHNIQUE_KEYS)):
-            for station in stations:
-                if name not in station.values:
-                    return (f"result '{res.name}' uses the station setting '{name}', and station {station.index} "
-                            f"({station.label()}) does not give it")
+        for key in sorted(Expression(res.of).names & set(TECHNIQUE_KEYS)):
+            for name, station in stations:
+                if key not in station.values:
+                    return StationFault(f"result '{res.name}' uses the station setting '{key}', and station "
+                                        f"{station.index} ({station.label()}) does not give it",
+                                        f"give `{key}:` at every station", name, station.index)
+    for name, station in stations:
+        for measure in sorted(uses[name]):
+            missing = exposure_need(station, measure)
+            if missing:
+                return StationFault(f"station {station.index} ({station.label() or 'no settings'}) gives no "
+                                    f"{missing}, which the {'reading' if measure else 'exposure'} there needs",
+                                    f"add {missing} to station {station.index}: {_NEEDS[measure]}",
+                                    name, station.index)
     by_result: dict[str, list[CheckDef]] = {}
     for check in procedure.checks:
         by_result.setdefault(check.result, []).append(check)
     for result, checks in by_result.items():
         if all(c.only for c in checks):
-            for station in stations:
+            for name, station in stations:
                 if not any(c.applies_to(station) for c in checks):
                     wanted = "; ".join(", ".join(f"{k}: {v}" for k, v in c.only) for c in checks)
-                    return (f"station {station.index} ({station.label()}) is judged by no check of '{result}' "
-                            f"(they cover {wanted})")
+                    return StationFault(f"station {station.index} ({station.label()}) is judged by no check of "
+                                        f"'{result}' (they cover {wanted})",
+                                        f"give station {station.index} the setting a check of '{result}' judges "
+                                        f"({wanted})", name, station.index)
     return None
+
+
+def station_problem(procedure: Procedure, parameters: dict[str, Any]) -> str | None:
+    """The message of station_fault, or None."""
+    fault = station_fault(procedure, parameters)
+    return fault.message if fault else None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..limits.sets import Limit, resolve
 from ..site import Instrument, Room, Site
+from ..yamlfile import fail
 from .model import ExposeStep, Procedure, Station
 
 
@@ -71,38 +72,7 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
                               "file if it has fluoroscopy")
     _refuse_general_radiography_in_dental_room(room, procedure, parameters)
     subject = _item(site, procedure, item) if item is not None or require_item else None
-    params = dict(procedure.parameters)
-    overrides = {**room.parameters.get(procedure.id, {}), **(parameters or {})}
-    for key, value in overrides.items():
-        if key not in params:
-            raise ConfigError(f"procedure {procedure.id} has no parameter '{key}'",
-                              fix=f"use one of: {', '.join(params)}")
-        default = params[key]
-        same_kind = (value.dimensionality == default.dimensionality if hasattr(default, "units")
-                     and hasattr(value, "units") else type(value) is type(default))
-        if not same_kind or isinstance(value, bool):
-            origin = f" (in {room.label()}'s parameters)" if key in room.parameters.get(procedure.id, {}) else ""
-            raise ConfigError(f"parameter '{key}' of {procedure.id}{origin} must be like {_shown(default)}, got "
-                              f"{_shown(value)}",
-                              fix="give a value of the same kind as the procedure's default (a quantity of the "
-                                  "same dimension, a whole number, or a list of stations)")
-        if isinstance(value, list):
-            from .model import TECHNIQUE_KEYS
-
-            for i, station in enumerate(value, 1):
-                for k, v in dict(station).items():
-                    if k not in TECHNIQUE_KEYS or (TECHNIQUE_KEYS[k] is not None and not hasattr(v, "units")):
-                        raise ConfigError(f"parameter '{key}' station {i}: '{k}' = {v!r} is not a technique setting "
-                                          "with a unit", fix=f"use keys {', '.join(TECHNIQUE_KEYS)} with Quantities")
-        params[key] = value
-
-    from .model import station_problem
-
-    problem = station_problem(procedure, params)
-    if problem:
-        where = f" with {room.label()}'s parameters" if procedure.id in room.parameters else ""
-        raise ConfigError(f"{procedure.id}{where}: {problem}",
-                          fix="give every station the settings the procedure uses (see `xcal show PROCEDURE --room N`)")
+    params = _parameters(room, procedure, parameters)
 
     instruments: dict[str, Instrument] = {}
     for role, capability in procedure.instruments.items():
@@ -140,6 +110,98 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
             expired.append(inst.id)
     return RunPlan(site, room, procedure, params, instruments, limits, expired,
                    allow_expired_calibration if expired else None, values, subject)
+
+
+def _parameters(room: Room, procedure: Procedure, parameters: dict[str, Any] | None) -> dict[str, Any]:
+    """The procedure's parameters with the room's (site file) and the run's own values put in, each checked
+    against the procedure's default before anything is measured: the same kind (dimension, and a unit written
+    the same way: a workload in mA·min/week, not mA), a finite number in the range its meaning allows (a
+    parameter named like a station setting or in model.PARAMETER_KINDS; any other quantity not negative when its
+    default is not), a whole number of at least 1, stations whose settings have their units and ranges and give
+    what each exposure needs. Errors name the room's parameters and, where it is known, the site file's line."""
+    from ..units import DIMENSIONS, has_dimension
+    from .model import (RANGE_FIX, SETTING_EXAMPLES, SETTING_RANGES, TECHNIQUE_KEYS, form_problem, parameter_kind,
+                        station_fault, unit_form, value_problem)
+
+    from_room = room.parameters.get(procedure.id, {})
+    given = parameters or {}
+    marks: dict[str, Any] = getattr(from_room, "marks", {})
+    station_marks: dict[str, list[Any]] = getattr(from_room, "station_marks", {})
+
+    def refuse(message: str, fix: str, mark: Any = None) -> ConfigError:
+        return fail(message, mark, fix=fix) if mark is not None else ConfigError(message, fix=fix)
+
+    params = dict(procedure.parameters)
+    for key, value in {**from_room, **given}.items():
+        in_room = key in from_room and key not in given
+        if key not in params:
+            raise ConfigError(f"procedure {procedure.id} has no parameter '{key}'",
+                              fix=f"use one of: {', '.join(params)}")
+        default = params[key]
+        origin = f" (in {room.label()}'s parameters)" if in_room else ""
+        mark = marks.get(key) if in_room else None
+        same_kind = (value.dimensionality == default.dimensionality if hasattr(default, "units")
+                     and hasattr(value, "units") else type(value) is type(default))
+        if not same_kind or isinstance(value, bool):
+            place = f"at {mark.file}:{mark.line}:{mark.column}, " if mark is not None else ""
+            raise ConfigError(f"parameter '{key}' of {procedure.id}{origin} must be like {_shown(default)}, got "
+                              f"{_shown(value)}",
+                              fix=f"{place}give a value of the same kind as the procedure's default ("
+                                  + (f"e.g. `{_example(key, default)}`" if hasattr(default, "units") else
+                                     "a whole number" if isinstance(default, int) else "a list of stations")
+                                  + ")")
+        what = f"parameter '{key}' of {procedure.id}{origin}"
+        if hasattr(value, "units"):
+            kind = parameter_kind(key)
+            example = _example(key, default)
+            if unit_form(value) != unit_form(default):
+                form = form_problem(value, kind[0], kind[1]) if kind and kind[1] else None
+                raise refuse(f"{what} must be like {_shown(default)}, got {_shown(value)}"
+                             + (f", which {form}" if form else ""),
+                             f"write it in a unit like the procedure's own, e.g. `{example}`", mark)
+            allowed = kind[2] if kind else ("not negative" if default.magnitude >= 0 else None)
+            problem = value_problem(value, allowed)
+            if problem:
+                raise refuse(f"{what} = {_shown(value)} {problem}",
+                             f"give it a value {RANGE_FIX.get(allowed or '', 'that is a finite number')}, "
+                             f"e.g. `{example}`", mark)
+        elif isinstance(value, int) and value < 1:
+            raise refuse(f"{what} must be at least 1, got {value}", "use a positive whole number", mark)
+        if isinstance(value, list):
+            for i, station in enumerate(value, 1):
+                at = station_marks.get(key, [])[i - 1:i] if in_room else []
+                for k, v in dict(station).items():
+                    dimension = TECHNIQUE_KEYS.get(k, "")
+                    if k not in TECHNIQUE_KEYS or (dimension is not None and not (
+                            hasattr(v, "units") and has_dimension(v, dimension))):
+                        unit = DIMENSIONS.get(dimension or "", "")
+                        raise refuse(f"{what} station {i}: '{k}' = {v!r} is not a technique setting with a unit"
+                                     + (f" like {unit}" if unit else ""),
+                                     f"use keys {', '.join(TECHNIQUE_KEYS)}, each with a unit of its kind",
+                                     at[0] if at else None)
+                    problem = value_problem(v, SETTING_RANGES.get(k)) if dimension is not None else None
+                    if problem:
+                        raise refuse(f"{what} station {i}: {k} = {_shown(v)} {problem}",
+                                     f"give `{k}:` a value {RANGE_FIX[SETTING_RANGES[k]]}, e.g. "
+                                     f"`{SETTING_EXAMPLES[k]}`", at[0] if at else None)
+        params[key] = value
+
+    fault = station_fault(procedure, params)
+    if fault:
+        in_room = fault.stations in from_room and fault.stations not in given
+        where = f" with {room.label()}'s parameters" if in_room else ""
+        at = station_marks.get(fault.stations or "", [])[(fault.index or 0) - 1:fault.index] if in_room else []
+        raise refuse(f"{procedure.id}{where}: {fault.message}", fault.fix,
+                     at[0] if at else (marks.get(fault.stations or "") if in_room else None))
+    return params
+
+
+def _example(key: str, default: Any) -> str:
+    """How a quantity parameter is written in YAML: the example of its meaning, else the procedure's default."""
+    from .model import parameter_kind
+
+    kind = parameter_kind(key)
+    return kind[3] if kind else f"{key}: {default.magnitude:g} {default.units:~C}"
 
 
 def _shown(value: Any) -> str:
