@@ -114,6 +114,20 @@ def test_api_runs_a_procedure_of_entered_values_from_an_inputs_file(tmp_path):
     assert not by_map.passed and [c.name for c in by_map.failed] == ["apron-defect-critical"]
 
 
+def test_api_refuses_inputs_written_for_another_procedure_or_misspelt(tmp_path):
+    from pathlib import Path
+
+    from xcal.errors import ConfigError
+
+    inputs = Path(xcal.__file__).parent / "demo" / "inputs" / "apron-good.yaml"
+    with xcal.load_site(db=tmp_path / "r.sqlite3").room(3).session() as session:
+        with pytest.raises(ConfigError, match="is for the procedure 'apron-inspection'"):
+            session.run("collimation", inputs=inputs)
+        with pytest.raises(ConfigError, match="lefft"):
+            session.run("collimation", inputs={"lefft": xcal.units.Q_(0.4, "cm")})
+        assert session.results == []
+
+
 def test_api_rejects_a_parameter_of_the_wrong_kind(tmp_path):
     from xcal.errors import ConfigError
 

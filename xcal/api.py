@@ -106,13 +106,15 @@ class Session:
         to Quantity, or the path of an inputs file. `item` names the garment of the site's apparel inventory
         that a procedure such as apron-inspection inspects.
         """
-        from .procedures.loader import load_inputs
+        from .procedures.loader import check_inputs, load_inputs
         from .procedures.session import BundlePlan, plan_run, run_bundle, run_plan
 
         answers = load_inputs(inputs) if isinstance(inputs, (str, Path)) else inputs
 
         plan = plan_run(procedure, self._room_id, site=self._site, parameters=parameters,
                         allow_expired_calibration=self._allow_expired, item=item)
+        if answers is not None:
+            check_inputs(answers, plan.bundle if isinstance(plan, BundlePlan) else plan.procedure)
         if isinstance(plan, BundlePlan):
             if parameters:
                 raise ConfigError(f"{procedure} is a bundle; parameters apply to single procedures",

@@ -23,6 +23,19 @@ class Context:
 
         return load_site(self.site)
 
+    def check_room(self, store: Any, room: str | None) -> None:
+        """ConfigError for a --room that neither the site has nor any recorded run names (a typing error
+        would otherwise read as "no runs"); a room known only from the records (a run made with another
+        site file) is accepted so that its history stays reachable."""
+        if room is None or store.list_runs(room=room, limit=1):
+            return
+        site = self.load_site()
+        if room not in site.rooms:
+            from .errors import ConfigError
+
+            raise ConfigError(f"no room '{room}' in {site.path}, and no run recorded for it",
+                              fix=f"use one of the site's rooms: {', '.join(site.rooms)}")
+
 
 def _guard(func: Callable[..., int | None]) -> Callable[..., None]:
     """Turn XcalError into its message and exit code; tracebacks only with --debug."""
@@ -41,6 +54,12 @@ def _guard(func: Callable[..., int | None]) -> Callable[..., None]:
                 traceback.print_exc()
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except (KeyboardInterrupt, EOFError):
+            # Ctrl-C or Ctrl-D outside a run's steps (a run in progress reports its own stop): exit 3, not
+            # click's "Aborted!" with 1, the code of a FAIL verdict.
+            click.echo("error: interrupted (Ctrl-C or Ctrl-D)\n  fix: run the command again; `xcal history` "
+                       "shows any run already recorded", err=True)
+            sys.exit(3)
         sys.exit(code or 0)
 
     return wrapper
@@ -89,7 +108,7 @@ def run(obj: Context, procedure: str | None, room: str | None, resume_id: str | 
     from .errors import ConfigError
     from .procedures.session import BundlePlan, plan_resume, plan_run, run_bundle, run_plan
 
-    from .procedures.loader import load_inputs
+    from .procedures.loader import check_inputs, load_inputs
 
     console = RunConsole(to_stderr=as_json)
     inputs = load_inputs(inputs_file) if inputs_file else None
@@ -104,6 +123,8 @@ def run(obj: Context, procedure: str | None, room: str | None, resume_id: str | 
                           fix="e.g. xcal run kvp-accuracy --room 3")
     else:
         plan = plan_run(procedure, room, site=obj.site, allow_expired_calibration=allow_expired, item=item)
+    if inputs is not None:
+        check_inputs(inputs, plan.bundle if isinstance(plan, BundlePlan) else plan.procedure)
     first = plan.plans[0] if isinstance(plan, BundlePlan) else plan
     if first.site.is_demo:
         console.note(DEMO_NOTE)
@@ -171,7 +192,8 @@ def validate(obj: Context, paths: tuple[str, ...]) -> int:
 
 @main.command()
 @click.option("--room", help="Only runs in this room.")
-@click.option("--limit", "count", type=int, default=50, show_default=True, help="How many runs to list.")
+@click.option("--limit", "count", type=click.IntRange(min=1), default=50, show_default=True,
+              help="How many runs to list (at least 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 @_guard
@@ -181,8 +203,9 @@ def history(obj: Context, room: str | None, count: int, as_json: bool) -> int:
     from .records.store import Store
 
     with Store(obj.db) as store:
+        obj.check_room(store, room)
         runs = store.list_runs(room=room, limit=count)
-    print_history(runs, as_json=as_json)
+    print_history(runs, as_json=as_json, room=room)
     return 0
 
 
@@ -339,6 +362,7 @@ def trend(obj: Context, room: str, result: str, as_json: bool, output: str | Non
 
         file_format(output)
     with Store(obj.db) as store:
+        obj.check_room(store, room)
         points = query(store, room, result)
     print_trend(points, room, result, as_json=as_json)
     if output:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from typing import Any, Iterator
 
 from .procedures.runner import RunObserver
@@ -57,24 +58,25 @@ class RunConsole(RunObserver):
         return sys.stdin.isatty()
 
     def ask(self, name: str, prompt: str, unit: str) -> Any:
-        """Ask at the terminal for a value with its unit (a bare number is taken in `unit`); None without one."""
-        import sys
+        """Ask at the terminal for a value with its unit (a bare number is taken in `unit`); None off a terminal.
 
-        from .units import Q_, parse_quantity
+        The question shows the unit (`?? Left edge: ... [cm]:`). An empty answer, one not starting with a number, one
+        that cannot be read or one of the wrong kind is refused with what is expected, and the question is
+        asked again until a value is given: nothing is ever recorded that was not typed. Ctrl-C
+        (KeyboardInterrupt) and Ctrl-D (EOFError) reach the runner, which stops the run and keeps what was
+        already entered.
+        """
+        import sys
 
         if not sys.stdin.isatty():
             return None
-        for _ in range(3):
-            text = self.out.input(f"[cyan]?? {prompt} [{unit}]: [/]").strip()
-            try:
-                q = parse_quantity(text if any(c.isalpha() or c in "%µ" for c in text) else f"{text} {unit}")
-            except ValueError as exc:
-                self.out.print(f"[red]{exc}[/]")
-                continue
-            if q.dimensionality == Q_(1, unit).dimensionality:
-                return q
-            self.out.print(f"[red]{text} is not in a unit like {unit}[/]")
-        return None
+        question = _markup_free(f"?? {prompt} [{unit}]: ")
+        while True:
+            text = self.out.input(f"[cyan]{question}[/]").strip()
+            value, problem = _typed_value(text, unit)
+            if value is not None:
+                return value
+            self.out.print(f"[red]{_markup_free(problem)}[/]")
 
     @contextlib.contextmanager
     def progress(self, plan: Any) -> Iterator[None]:
@@ -168,6 +170,36 @@ class RunConsole(RunObserver):
         self.out.print(line)
 
 
+def _markup_free(text: str) -> str:
+    """`text` escaped for rich, so square brackets (`[cm]`, `[mm^2]`) are shown, not taken as markup."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _typed_value(text: str, unit: str) -> tuple[Any, str]:
+    """The quantity a technician typed for a value in `unit`, or None and what is wrong with the text.
+
+    A bare number is taken in `unit`; a number with its own unit must be of the same kind. Text that does not
+    start with a number (an empty line, a unit alone) is refused: pint would read `cm^2` alone as 1 cm², a
+    value nobody typed.
+    """
+    from .units import Q_, parse_quantity
+
+    example = f"e.g. 0.5 or 0.5 {unit}"
+    if not text:
+        return None, f"a value is needed: type a number in {unit} ({example}); Ctrl-C stops the run"
+    if not re.match(r"[+-]?\.?[0-9]", text):
+        return None, f"'{text}' does not start with a number: type a number in {unit} ({example})"
+    try:
+        q = parse_quantity(text if any(c.isalpha() or c in "%µ" for c in text) else f"{text} {unit}")
+    except ValueError as exc:
+        return None, f"{exc}; type a number in {unit} ({example})"
+    if q.dimensionality != Q_(1, unit).dimensionality:
+        return None, f"{text} is not in a unit like {unit}: type a number in {unit} ({example})"
+    return q, ""
+
+
 def _source_note(limit: Any) -> str:
     """A limit's footnote: its set and source, and how far the number has been verified unless read in it."""
     mark = {"quoted": " (quoted, not re-read in the source)", "unverified": " (UNVERIFIED: check it in the source)"}
@@ -209,7 +241,8 @@ def print_procedure_list(procedures: list[Any]) -> None:
     _console().print(table)
 
 
-def print_history(runs: list[Any], as_json: bool = False) -> None:
+def print_history(runs: list[Any], as_json: bool = False, room: str | None = None) -> None:
+    """The runs as a table (or JSON), newest first; with no runs, says so (for `room` when one was asked)."""
     if as_json:
         print(json.dumps([{k: v for k, v in r.to_dict().items() if k not in ("readings", "checks", "snapshot")}
                           for r in runs], indent=2, ensure_ascii=False))
@@ -226,7 +259,7 @@ def print_history(runs: list[Any], as_json: bool = False) -> None:
                       "SIMULATED" if r.simulated else "")
     out = _console()
     if not runs:
-        out.print("No runs recorded yet.")
+        out.print(f"No runs recorded in room {room} yet." if room is not None else "No runs recorded yet.")
         return
     out.print(table)
 

@@ -165,3 +165,14 @@ def test_a_table_limit_says_the_setting_it_was_read_at(xcal, tmp_path):
     assert shown.returncode == 1
     text = " ".join(shown.stdout.split())
     assert "≥ table hvl-minimum-a at 70 kV = 1.5 mm" in text
+
+
+def test_an_inputs_file_for_another_procedure_is_refused_before_the_run(xcal, tmp_path):
+    from pathlib import Path
+
+    inputs = Path(__file__).parents[2] / "xcal" / "demo" / "inputs" / "apron-good.yaml"
+    env = {"XCAL_DB": str(tmp_path / "r.sqlite3")}
+    shown = xcal("run", "kvp-accuracy", "--room", "3", "--inputs", str(inputs), env=env)
+    assert shown.returncode == 2
+    assert "apron-good.yaml:2:" in shown.stderr and "is for the procedure 'apron-inspection'" in shown.stderr
+    assert "No runs" in xcal("history", env=env).stdout

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import getpass
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from .. import __version__
@@ -151,7 +152,7 @@ def build_snapshot(plan: RunPlan, identities: dict[str, Any]) -> dict[str, Any]:
         "room": {"id": plan.room.id, "name": plan.room.name, "modality": plan.room.modality,
                  "equipment": plan.room.equipment, "limit_sets": list(plan.room.limit_sets)},
         "procedure": {"id": plan.procedure.id, "version": plan.procedure.version,
-                      "sha256": plan.procedure.sha256, "file": plan.procedure.path},
+                      "sha256": plan.procedure.sha256, "file": procedure_file(plan.procedure)},
         "parameters": {k: (v if isinstance(v, int) else
                            [Station(i + 1, s).snapshot() for i, s in enumerate(v)] if isinstance(v, list)
                            else f"{v:~P}") for k, v in plan.parameters.items()},
@@ -162,6 +163,25 @@ def build_snapshot(plan: RunPlan, identities: dict[str, Any]) -> dict[str, Any]:
                                  if plan.calibration_override else None),
         **({"item": plan.item.snapshot()} if plan.item is not None else {}),
     }
+
+
+BUILT_IN = "<built-in>/"
+"""How a built-in procedure's file is named in a record (the library's place differs between installs)."""
+
+
+def procedure_file(procedure: Any) -> str:
+    """The procedure's file as a run records it: `<built-in>/procedures/NAME.yaml` for a built-in one, else
+    the file's absolute path, so that `xcal run --resume` finds the same file from any folder."""
+    path = procedure.path or ""
+    if not path or path.startswith(BUILT_IN):
+        return path
+    return str(Path(path).resolve())
+
+
+def procedure_argument(procedure: Any) -> str:
+    """What to give `xcal run` to run this procedure again: its id if built in, else its file."""
+    path = procedure_file(procedure)
+    return path if path and not path.startswith(BUILT_IN) else procedure.id
 
 
 def kept_exposures(run: Any, plan: RunPlan) -> tuple[dict[tuple[int, int], dict[str, dict[str, Any]]], int]:
@@ -206,25 +226,15 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
         identities[role] = {"make": identity.make, "model": identity.model, "serial": identity.serial,
                             "firmware": identity.firmware}
     proc = plan.procedure
-    from ..errors import ConfigError
-
-    for name, (unit, _) in proc.entered_names().items():
-        given = (inputs or {}).get(name)
-        if given is not None and given.dimensionality != Q_(1, unit).dimensionality:
-            raise ConfigError(f"'{name}' = {given:~P} is not in a unit like {unit}",
-                              fix=f"give '{name}' in {unit} or a unit of the same kind in the inputs file")
-        if given is not None:
-            _in_range(name, given, proc.entered_ranges().get(name))
-    missing = [name for name in proc.entered_names() if name not in (inputs or {})]
-    if missing and not observer.can_ask and resume is None:
-        raise ConfigError(f"{proc.id} needs values nobody can be asked for here: {', '.join(missing)}",
-                          fix=f"give them in an inputs file: `xcal run {proc.id} --room {plan.room.id} --inputs FILE` "
-                              f"with `kind: inputs` and `values: {{{missing[0]}: ...}}`")
+    _check_inputs(plan, inputs or {})
     kept: dict[tuple[int, int], dict[str, dict[str, Any]]] = {}
     exposure_no = 0
     if resume is not None:
-        run_id = resume.run_id
         kept, exposure_no = kept_exposures(resume, plan)
+    entered: dict[str, Any] = dict(kept.get((0, 0), {}).get("entry", {}))
+    _check_answerable(plan, inputs or {}, entered, observer, resume)
+    if resume is not None:
+        run_id = resume.run_id
         store.resume_run(run_id, operator or _os_user())
     else:
         header = RunHeader(proc.id, proc.version, proc.sha256, proc.title, plan.site.name, plan.room.id,
@@ -237,15 +247,17 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
 
     total, n = plan.total_exposures(), 0
     station_results: dict[int, StationResult] = {}
-    entered: dict[str, Any] = dict(kept.get((0, 0), {}).get("entry", {}))
+
+    def record_entry(name: str, q: Any) -> None:
+        """Commit one entered value the moment it is accepted (exposure 0, role `entry`)."""
+        store.add_readings(run_id, [StoredReading(0, 0, 0, "entry", "operator", name, float(q.magnitude),
+                                                  f"{q.units:~P}", now_utc())])
+        entered[name] = q
+
     try:
         for step in proc.steps:
             if isinstance(step, EnterStep):
-                new = _enter(step, entered, inputs or {}, observer, plan)
-                if new:
-                    store.add_readings(run_id, [StoredReading(0, 0, 0, "entry", "operator", name, float(q.magnitude),
-                                                              f"{q.units:~P}", now_utc()) for name, q in new.items()])
-                    entered.update(new)
+                _enter(step, entered, inputs or {}, observer, plan, record_entry)
                 continue
             if isinstance(step, PromptStep):
                 if len(kept) < total:
@@ -267,16 +279,8 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
                                                    store, run_id, timeout)
                     sr.readings.append(values)
                     observer.reading(n, total, station, repeat, values)
-    except (XcalError, KeyboardInterrupt) as exc:
-        reason = "interrupted by the operator" if isinstance(exc, KeyboardInterrupt) else str(exc).splitlines()[0]
-        store.mark_incomplete(run_id, reason)
-        kept = store.reading_count(run_id)
-        cause = exc if isinstance(exc, XcalError) else None
-        raise RunAborted(f"run {run_id} stopped after {max(n - 1, 0)} of {total} exposures: {reason}. "
-                         f"The {kept} readings taken are kept in {store.path}; the run is marked incomplete.",
-                         run_id=run_id, cause=cause,
-                         fix=(cause.fix if cause and cause.fix else "check the instrument and its cable, "
-                              "then run the procedure again")) from None
+    except (XcalError, KeyboardInterrupt, EOFError) as exc:
+        raise _stopped(exc, run_id, store, plan, n, len(entered)) from None
 
     ordered = [station_results[k] for k in sorted(station_results)]
     try:
@@ -284,7 +288,9 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
     except RunAborted as exc:
         store.mark_incomplete(run_id, str(exc).splitlines()[0])
         raise RunAborted(f"run {run_id}: {exc.message} Its {store.reading_count(run_id)} readings are kept in "
-                         f"{store.path}; the run is marked incomplete.", run_id=run_id, fix=exc.fix) from None
+                         f"{store.path}; the run is marked incomplete.", run_id=run_id,
+                         fix=f"{exc.fix}; or, when the readings themselves are right, continue this record with "
+                             f"`xcal run --resume {run_id}`, which judges them again") from None
     verdict = FAIL if any(c.verdict == FAIL for c in checks) else PASS
     store.add_checks(run_id, [_stored_check(c) for c in checks])
     store.finish_run(run_id, verdict)
@@ -358,13 +364,46 @@ def _one_exposure(step: ExposeStep, station: Station, repeat: int, n: int, plan:
     return values
 
 
-def _enter(step: EnterStep, entered: dict[str, Any], inputs: dict[str, Any], observer: RunObserver,
-           plan: RunPlan) -> dict[str, Any]:
-    """The values of an enter step not yet in the record: from the inputs file, else asked of the technician."""
+def _check_inputs(plan: RunPlan, inputs: dict[str, Any]) -> None:
+    """ConfigError, before anything is recorded, for an inputs-file value of the wrong kind or out of range."""
     from ..errors import ConfigError
     from ..units import Q_
 
-    new: dict[str, Any] = {}
+    proc = plan.procedure
+    for name, (unit, _) in proc.entered_names().items():
+        given = inputs.get(name)
+        if given is not None and given.dimensionality != Q_(1, unit).dimensionality:
+            raise ConfigError(f"'{name}' = {given:~P} is not in a unit like {unit}",
+                              fix=f"give '{name}' in {unit} or a unit of the same kind in the inputs file")
+        if given is not None:
+            _in_range(name, given, proc.entered_ranges().get(name))
+
+
+def _check_answerable(plan: RunPlan, inputs: dict[str, Any], recorded: dict[str, Any], observer: RunObserver,
+                      resume: Any) -> None:
+    """ConfigError, before the run starts (or restarts), when a value to enter is neither in the inputs, nor
+    already in the record being resumed, and nobody can be asked for it."""
+    from ..errors import ConfigError
+
+    proc = plan.procedure
+    missing = [name for name in proc.entered_names() if name not in inputs and name not in recorded]
+    if not missing or observer.can_ask:
+        return
+    command = (f"xcal run --resume {resume.run_id}" if resume is not None
+               else f"xcal run {procedure_argument(proc)} --room {plan.room.id}")
+    raise ConfigError(f"{proc.id} needs values nobody can be asked for here: {', '.join(missing)}",
+                      fix=f"give them in an inputs file: `{command} --inputs FILE` "
+                          f"with `kind: inputs` and `values: {{{missing[0]}: ...}}`")
+
+
+def _enter(step: EnterStep, entered: dict[str, Any], inputs: dict[str, Any], observer: RunObserver,
+           plan: RunPlan, record: Callable[[str, Any], None]) -> None:
+    """Take the values of an enter step not yet in the record, from the inputs file or else from the
+    technician, and `record` each one the moment it is accepted, so that an interruption at the next prompt
+    loses none already typed (and a resumed run does not ask for them again)."""
+    from ..errors import ConfigError
+    from ..units import Q_
+
     for name, (unit, prompt) in step.values.items():
         if name in entered:
             continue
@@ -373,14 +412,41 @@ def _enter(step: EnterStep, entered: dict[str, Any], inputs: dict[str, Any], obs
             value = observer.ask(name, prompt, unit)
         if value is None:
             raise ConfigError(f"{plan.procedure.id} needs the value '{name}' ({prompt}) and nobody can be asked",
-                              fix=f"give it in an inputs file: `xcal run {plan.procedure.id} --room {plan.room.id} "
-                                  f"--inputs FILE` with `values: {{{name}: ... {unit}}}`")
+                              fix=f"give it in an inputs file (`values: {{{name}: ... {unit}}}`) with --inputs")
         if value.dimensionality != Q_(1, unit).dimensionality:
             raise ConfigError(f"'{name}' = {value:~P} is not in a unit like {unit}",
                               fix=f"give '{name}' in {unit} or a unit of the same kind")
         _in_range(name, value, step.ranges.get(name))
-        new[name] = value
-    return new
+        record(name, value)
+
+
+def _stopped(exc: BaseException, run_id: str, store: Store, plan: RunPlan, n: int, entered: int) -> RunAborted:
+    """Mark the run incomplete and say why it stopped, what was kept, and how to continue it.
+
+    Whatever stopped it (an instrument error, a value refused, Ctrl-C, or Ctrl-D at a prompt, which ends
+    standard input), the readings and values already taken stay in the store, and the fix always names
+    `xcal run --resume RUN_ID`, the command that continues this very record.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        reason = "interrupted by the operator (Ctrl-C)"
+    elif isinstance(exc, EOFError):
+        reason = "input ended at a prompt (Ctrl-D)"
+    else:
+        reason = str(exc).splitlines()[0]
+    store.mark_incomplete(run_id, reason)
+    kept = store.reading_count(run_id)
+    total = plan.total_exposures()
+    names = len(plan.procedure.entered_names())
+    progress = (f"after {max(n - 1, 0)} of {total} exposures" if total
+                else f"with {entered} of {names} values entered")
+    cause = exc if isinstance(exc, XcalError) else None
+    resume = f"`xcal run --resume {run_id}`"
+    fix = (f"{cause.fix}; then continue the run with {resume}" if cause is not None and cause.fix
+           else f"check what stopped it, then continue the run with {resume}" if cause is not None
+           else f"continue the run with {resume}; what is kept is not asked or measured again")
+    return RunAborted(f"run {run_id} stopped {progress}: {reason}. The {kept} reading{'' if kept == 1 else 's'} "
+                      f"taken {'is' if kept == 1 else 'are'} kept in "
+                      f"{store.path}; the run is marked incomplete.", run_id=run_id, cause=cause, fix=fix)
 
 
 def _in_range(name: str, value: Any, bounds: tuple[Any, Any] | None) -> None:
