@@ -118,12 +118,12 @@ def test_a_room_known_only_from_the_records_is_still_listed(xcal, site_copy):
     assert [r["run_id"] for r in json.loads(listed.stdout)] == [json.loads(made.stdout)["run_id"]]
 
 
-@pytest.mark.parametrize("limit", ["0", "-1"])
-def test_history_limit_must_be_at_least_one(xcal, limit):
+def test_history_limit_must_be_at_least_one(xcal):
     xcal("run", "kvp-accuracy", "--room", "3")
     xcal("run", "kvp-accuracy", "--room", "3")
-    result = xcal("history", "--limit", limit, "--json")
-    assert result.returncode == 2 and "--limit" in result.stderr and result.stdout == ""
+    for limit in ("0", "-1"):
+        result = xcal("history", "--limit", limit, "--json")
+        assert result.returncode == 2 and "--limit" in result.stderr and result.stdout == ""
     assert len(json.loads(xcal("history", "--limit", "1", "--json").stdout)) == 1
 
 
