@@ -78,6 +78,9 @@ class RunConsole(RunObserver):
                 return value
             self.out.print(f"[red]{_markup_free(problem)}[/]")
 
+    def refused(self, text: str) -> None:
+        self.out.print(f"[red]{_markup_free(text)}[/]")
+
     @contextlib.contextmanager
     def progress(self, plan: Any) -> Iterator[None]:
         """A live bar (on a terminal) of exposures done out of the total."""

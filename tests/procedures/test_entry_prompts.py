@@ -57,12 +57,32 @@ def test_a_stop_at_a_prompt_keeps_the_values_entered_and_resume_asks_only_the_re
                                                 ("bottom", -0.6, "cm")]
 
 
-def test_a_value_out_of_its_range_stops_the_run_keeping_the_earlier_ones(tmp_path):
-    # output asks the temperature (range 5–45 °C) then the pressure (range 60–110 kPa): 9.9 kPa is a slip
-    # for 99 kPa and is refused; the run stops (exit 3) with the temperature kept and the resume command.
+class RefusalListener(Typist):
+    """A Typist that also keeps what it is told about refused values."""
+
+    def __init__(self, answers: list) -> None:
+        super().__init__(answers)
+        self.refusals: list[str] = []
+
+    def refused(self, text):
+        self.refusals.append(text)
+
+
+def test_a_value_out_of_its_range_is_asked_again(tmp_path):
+    # output asks the temperature (range 5–45 °C) then the pressure (range 60–110 kPa): 9.9 kPa is a slip for
+    # 99 kPa; it is refused, said so, and asked again, and the 99 kPa typed next is what is recorded.
+    db = tmp_path / "r.sqlite3"
+    typist = RefusalListener([Q_(22, "degC"), Q_(9.9, "kPa"), Q_(99, "kPa")])
+    result = run_plan(plan_run("output", 3), db=db, observer=typist)
+    assert typist.asked == ["temperature", "pressure", "pressure"]
+    assert len(typist.refusals) == 1 and "outside its plausible range" in typist.refusals[0]
+    assert _entries(db, result.run_id) == ("complete", [("temperature", 22.0, "°C"), ("pressure", 99.0, "kPa")])
+
+
+def test_a_value_out_of_its_range_five_times_stops_the_run_keeping_the_earlier_ones(tmp_path):
     db = tmp_path / "r.sqlite3"
     with pytest.raises(RunAborted) as caught:
-        run_plan(plan_run("output", 3), db=db, observer=Typist([Q_(22, "degC"), Q_(9.9, "kPa")]))
+        run_plan(plan_run("output", 3), db=db, observer=Typist([Q_(22, "degC")] + [Q_(9.9, "kPa")] * 5))
     assert caught.value.exit_code == 3 and "outside its plausible range" in caught.value.message
     assert f"xcal run --resume {caught.value.run_id}" in caught.value.fix
     assert _entries(db, caught.value.run_id) == ("incomplete", [("temperature", 22.0, "°C")])

@@ -45,6 +45,9 @@ class RunObserver:
         """A value the technician types, as a Quantity; None where nobody can be asked (scripts, CI)."""
         return None
 
+    def refused(self, text: str) -> None:
+        """A typed value was refused (why, and that it is asked again)."""
+
 
 class OperatorControl:
     """A real room: the technician sets the technique and presses the exposure switch."""
@@ -409,7 +412,7 @@ def _enter(step: EnterStep, entered: dict[str, Any], inputs: dict[str, Any], obs
             continue
         value = inputs.get(name)
         if value is None:
-            value = observer.ask(name, prompt, unit)
+            value = _typed(name, prompt, unit, step.ranges.get(name), observer)
         if value is None:
             raise ConfigError(f"{plan.procedure.id} needs the value '{name}' ({prompt}) and nobody can be asked",
                               fix=f"give it in an inputs file (`values: {{{name}: ... {unit}}}`) with --inputs")
@@ -418,6 +421,28 @@ def _enter(step: EnterStep, entered: dict[str, Any], inputs: dict[str, Any], obs
                               fix=f"give '{name}' in {unit} or a unit of the same kind")
         _in_range(name, value, step.ranges.get(name))
         record(name, value)
+
+
+_TYPING_ATTEMPTS = 5
+
+
+def _typed(name: str, prompt: str, unit: str, bounds: tuple[Any, Any] | None, observer: RunObserver) -> Any:
+    """A value typed by the technician, asked again while it lies outside its plausible range (a slip such as
+    9.90 kPa for 99.0 kPa), at most _TYPING_ATTEMPTS times; then the last one is returned to be refused."""
+    from ..errors import ConfigError
+
+    value = None
+    for _ in range(_TYPING_ATTEMPTS):
+        value = observer.ask(name, prompt, unit)
+        if value is None:
+            return None
+        try:
+            _in_range(name, value, bounds)
+        except ConfigError as exc:
+            observer.refused(f"{exc.message}: check the reading and its unit, and type it again")
+            continue
+        return value
+    return value
 
 
 def _stopped(exc: BaseException, run_id: str, store: Store, plan: RunPlan, n: int, entered: int) -> RunAborted:
