@@ -43,6 +43,31 @@ def test_collimation_passes_and_fails_for_the_right_edge(tmp_path):
     assert bad.checks[1].limit.source.startswith("21 CFR 1020.31(d)")
 
 
+@pytest.mark.parametrize("inputs, expected, verdict", [
+    ({"across": 0.6, "along": -0.8}, 0.010, "PASS"),       # sqrt(0.36 + 0.64) = 1.0 cm at 100 cm SID
+    ({"across": 1.2, "along": 1.6}, 0.020, "PASS"),        # sqrt(1.44 + 2.56) = 2.0 cm: exactly on the 2 % limit
+    ({"across": 1.5, "along": 2.0}, 0.025, "FAIL"),        # sqrt(2.25 + 4.00) = 2.5 cm
+    ({"across": -2.1, "along": 0.0}, 0.021, "FAIL"),
+])
+def test_receptor_centring_is_the_distance_between_the_centres_over_the_sid(tmp_path, inputs, expected, verdict):
+    from xcal.units import Q_
+
+    result = run_plan(plan_run("receptor-centering", 3), db=tmp_path / "r.sqlite3",
+                      inputs={name: Q_(value, "cm") for name, value in inputs.items()})
+    (check,) = result.checks
+    assert check.value.to("").magnitude == pytest.approx(expected, rel=1e-12) and check.verdict in (
+        (verdict, "WARN") if verdict == "PASS" else (verdict,))
+    assert check.limit.set_id == "cfr-1020" and check.limit.source.startswith("21 CFR 1020.31(d)")
+
+
+def test_the_demo_receptor_centring_inputs_pass_and_fail(tmp_path):
+    good = run_plan(plan_run("receptor-centering", 3), db=tmp_path / "r.sqlite3",
+                    inputs=load_inputs(INPUTS / "receptor-centering-good.yaml"))
+    off = run_plan(plan_run("receptor-centering", 3), db=tmp_path / "r.sqlite3",
+                   inputs=load_inputs(INPUTS / "receptor-centering-off.yaml"))
+    assert (good.verdict, off.verdict) == ("PASS", "FAIL")
+
+
 def test_pbl_excess_and_sum(tmp_path):
     result = run_plan(plan_run("pbl", 3), db=tmp_path / "r.sqlite3", inputs=load_inputs(INPUTS / "pbl-good.yaml"))
     # length (44.2 − 43) / 100 = 0.012; width (35.8 − 35) / 100 = 0.008; sum 0.020 ≤ 0.04

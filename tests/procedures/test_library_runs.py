@@ -100,7 +100,8 @@ def test_the_acceptance_bundle_gives_one_verdict(tmp_path):
 def test_every_library_procedure_is_exercised_here():
     exercised = {"kvp-accuracy", "kvp-reproducibility", "timer-accuracy", "output-reproducibility",
                  "output-reproducibility-4", "ma-linearity", "mas-linearity", "hvl", "radiographic-acceptance",
-                 "collimation", "pbl", "apron-inspection",   # these three run in test_entered_values.py
+                 "collimation", "pbl", "apron-inspection",   # these four run in test_entered_values.py
+                 "receptor-centering",
                  "survey-meter-calibration", "dap-accuracy", "output", "aec-reproducibility",
                  "fluoro-air-kerma-rate", "fluoro-display-accuracy", "leakage", "check-source-constancy",
                  "area-survey"}
