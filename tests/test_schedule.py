@@ -164,17 +164,44 @@ def test_cli_due_refuses_a_rule_with_interval_0_at_once(xcal, site_copy):
     assert f"{path}:" in result.stderr and "INTERVAL=0" in result.stderr
 
 
-def test_xcal_due_names_a_rule_that_has_run_out_since_the_last_run(tmp_path, site_copy):
-    path = site_copy({"RRULE:FREQ=MONTHLY;BYMONTHDAY=1": "RRULE:FREQ=MONTHLY;BYMONTHDAY=1;UNTIL=20991231"})
-    text = path.read_text(encoding="utf-8")
-    line = text[:text.index("UNTIL=20991231")].count("\n") + 1
+def test_a_rule_that_has_run_out_is_shown_ended_and_the_rest_of_the_report_stands(tmp_path, site_copy):
+    # UNTIL 2026-11-01 has passed by 2026-11-26: the site still loads (the rule gave dates once), and
+    # `xcal due` shows that entry ENDED instead of failing the whole report.
+    path = site_copy({"RRULE:FREQ=MONTHLY;BYMONTHDAY=1": "RRULE:FREQ=MONTHLY;BYMONTHDAY=1;UNTIL=20261101"})
     site = load_site(path)
     with Store(tmp_path / "r.sqlite3") as store:
-        _record(store, "kvp-reproducibility", "3", "2099-12-15")     # the next 1st, 2100-01-01, is past UNTIL
-        with pytest.raises(ConfigError) as err:
-            due_report(site, store, dt.date(2099, 12, 20), room="3")
-    assert (err.value.file, err.value.line) == (str(path), line)
-    assert "after the last run on 2099-12-15" in err.value.message and "UNTIL" in err.value.fix
+        _record(store, "kvp-reproducibility", "3", "2026-11-20")     # the next 1st, 2026-12-01, is past UNTIL
+        _record(store, "kvp-accuracy", "3", "2026-06-01")
+        items = {i.procedure: i for i in due_report(site, store, dt.date(2026, 11, 26), room="3")}
+    assert (items["kvp-reproducibility"].status, items["kvp-reproducibility"].next_due) == ("ENDED", None)
+    assert (items["kvp-accuracy"].status, items["kvp-accuracy"].next_due) == ("OK", dt.date(2027, 6, 1))
+
+
+def test_a_rule_that_never_gives_a_date_is_refused_at_load(site_copy):
+    with pytest.raises(ConfigError) as err:
+        load_site(site_copy({"RRULE:FREQ=MONTHLY;BYMONTHDAY=1": "RRULE:FREQ=MONTHLY;BYMONTHDAY=1;UNTIL=19991231"}))
+    assert "gives no date" in err.value.message and err.value.line is not None
+
+
+def test_an_item_on_a_bundle_in_the_schedule_is_refused_not_a_traceback(site_copy):
+    with pytest.raises(ConfigError) as err:
+        load_site(site_copy({"{room: 3, procedure: radiographic-acceptance, every: annual}":
+                             "{room: 3, procedure: radiographic-acceptance, every: annual, item: APR-01}"}))
+    assert "tests the room, not a garment" in err.value.message
+
+
+def test_each_garment_is_listed_once_under_the_entry_that_names_it(tmp_path, site_copy):
+    # Two general entries (rooms 10 and 3) and a monthly entry for APR-02: APR-02 is under the monthly entry
+    # only, APR-01 and THY-01 under the first general entry only.
+    site = load_site(site_copy({"  - {room: 10, procedure: apron-inspection, every: annual}\n":
+                                "  - {room: 10, procedure: apron-inspection, every: annual}\n"
+                                "  - {room: 3, procedure: apron-inspection, every: annual}\n"
+                                "  - {room: 3, procedure: apron-inspection, every: monthly, item: APR-02}\n"}))
+    with Store(tmp_path / "r.sqlite3") as store:
+        rows = [(i.room, i.item, i.every) for i in due_report(site, store, dt.date(2026, 11, 26))
+                if i.procedure == "apron-inspection"]
+    assert sorted(rows, key=str) == sorted([("10", "APR-01", "annual"), ("10", "THY-01", "annual"),
+                                            ("3", "APR-02", "monthly")], key=str)
 
 
 def test_cli_due_and_retention(xcal, _isolated_store):
@@ -188,3 +215,8 @@ def test_cli_due_and_retention(xcal, _isolated_store):
     assert item["run_id"] == "kvp-accuracy-3-2021-03-01" and item["keep_until"] == "2024-03-01"
     with Store(_isolated_store) as store:
         assert len(store.list_runs()) == 1          # reported, never deleted
+
+
+def test_cli_due_refuses_a_room_the_site_does_not_have(xcal):
+    result = xcal("due", "--room", "99")
+    assert result.returncode == 2 and "no room '99'" in result.stderr and "3, 4, 5" in result.stderr

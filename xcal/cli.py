@@ -404,6 +404,8 @@ def due(obj: Context, room: str | None, as_json: bool) -> int:
     from .schedule import due_report
 
     site = obj.load_site()
+    if room is not None:
+        site.room(room)                                          # an unknown room is an error, not an empty list
     with Store(obj.db) as store:
         items = due_report(site, store, dt.date.today(), room)
     print_due(items, as_json=as_json)

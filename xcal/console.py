@@ -429,13 +429,13 @@ def print_due(items: list[Any], as_json: bool = False) -> None:
         print(json.dumps([{"room": i.room, "procedure": i.procedure, "item": i.item, "every": i.every,
                            "last_run": i.last_run,
                            "last_date": i.last_date.isoformat() if i.last_date else None,
-                           "last_verdict": i.last_verdict, "next_due": i.next_due.isoformat(), "status": i.status,
+                           "last_verdict": i.last_verdict, "next_due": i.next_due.isoformat() if i.next_due else None, "status": i.status,
                            "instruments": [{"id": a, "calibration_due": b, "status": c} for a, b, c in i.instruments]}
                           for i in items], indent=2))
         return
     from rich.table import Table
 
-    styles = {"OK": "green", "DUE": "yellow", "OVERDUE": "bold red", "NEVER RUN": "bold red"}
+    styles = {"OK": "green", "DUE": "yellow", "OVERDUE": "bold red", "NEVER RUN": "bold red", "ENDED": "dim"}
     table = Table()
     for col in ("Room", "Procedure", "Every", "Last run", "Verdict", "Next due", "Status", "Instruments"):
         table.add_column(col, overflow="fold")
@@ -443,7 +443,8 @@ def print_due(items: list[Any], as_json: bool = False) -> None:
         insts = "; ".join(f"{a} cal. due {b} {c}" for a, b, c in i.instruments)
         procedure = f"{i.procedure} {i.item}" if i.item else i.procedure
         table.add_row(i.room, procedure, i.every, f"{i.last_run} ({i.last_date})" if i.last_run else "-",
-                      i.last_verdict or "-", i.next_due.isoformat(), f"[{styles[i.status]}]{i.status}[/]", insts)
+                      i.last_verdict or "-", i.next_due.isoformat() if i.next_due else "-",
+                      f"[{styles[i.status]}]{i.status}[/]", insts)
     _console().print(table)
 
 

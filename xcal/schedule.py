@@ -20,6 +20,10 @@ from typing import Any
 FREQUENCIES = ("daily", "weekly", "monthly", "quarterly", "annual")
 RULE_HORIZON_YEARS = 10
 """How far ahead a schedule rule's next date is looked for; a rule with none in this span is refused."""
+RULE_REFERENCE_DATE = dt.date(2000, 1, 1)
+"""The start a rule is tried from when the site is loaded: it must give a date within the horizon after this
+day, so a rule that can never give one is refused, while one whose UNTIL has since passed still loads (and is
+shown ENDED by `xcal due`)."""
 RULE_FIX = ("give a rule that yields a date at least every ten years, e.g. RRULE:FREQ=MONTHLY;BYMONTHDAY=1: "
             "check its day (BYMONTHDAY), month (BYMONTH), end date (UNTIL) and that INTERVAL is 1 or more")
 """What to do about a rule that gives no date, in a technician's words."""
@@ -50,8 +54,8 @@ class DueItem:
     last_run: str | None
     last_date: dt.date | None
     last_verdict: str | None
-    next_due: dt.date
-    status: str                      # "OK", "DUE", "OVERDUE", "NEVER RUN"
+    next_due: dt.date | None         # None when the rule has ended (its UNTIL or COUNT has run out)
+    status: str                      # "OK", "DUE", "OVERDUE", "NEVER RUN", "ENDED"
     instruments: tuple[tuple[str, str, str], ...]   # (instrument id, due date, "OK" / "EXPIRED")
     item: str | None = None                         # the garment, for a procedure that inspects one
 
@@ -159,7 +163,7 @@ def due_report(site: Any, store: Any, today: dt.date, room: str | None = None) -
         instruments = _instruments(site, entry.room, proc, today)
         if getattr(proc, "subject", None) is not None and (entry.item or site.apparel):
             inspected = [r for r in store.list_runs() if r.status == "complete" and r.procedure_id == proc.id]
-            for garment in [entry.item] if entry.item else list(site.apparel):
+            for garment in _garments_of(entry, site):
                 last = next((r for r in inspected if (r.snapshot.get("item") or {}).get("id") == garment), None)
                 items.append(_due_item(entry, [last], today, instruments, garment))
             continue
@@ -170,6 +174,17 @@ def due_report(site: Any, store: Any, today: dt.date, room: str | None = None) -
     return items
 
 
+def _garments_of(entry: ScheduleItem, site: Any) -> list[str]:
+    """The garments a schedule entry of an apparel procedure covers, each garment under one entry only: an
+    entry naming the garment (`item:`) takes it; otherwise the first entry of that procedure without `item:`."""
+    if entry.item:
+        return [entry.item]
+    same = [e for e in site.schedule if e.procedure == entry.procedure]
+    named = {e.item for e in same if e.item}
+    first_general = next(e for e in same if not e.item)
+    return [g for g in site.apparel if g not in named] if entry is first_general else []
+
+
 def _due_item(entry: ScheduleItem, latest: list[Any], today: dt.date,
               instruments: tuple[tuple[str, str, str], ...], item: str | None = None) -> DueItem:
     """The schedule line from the latest complete run of each procedure it needs (None where there is none)."""
@@ -177,16 +192,13 @@ def _due_item(entry: ScheduleItem, latest: list[Any], today: dt.date,
     last = min(latest, key=lambda r: r.started_at) if done else None
     last_date = dt.date.fromisoformat(last.started_at[:10]) if last else None
     verdict = ("FAIL" if any(r.verdict == "FAIL" for r in latest) else "PASS") if done else None
+    due: dt.date | None
     try:
         due = next_due(entry.every, last_date, today)
-    except FrequencyError as exc:
-        from .errors import ConfigError
-        from .yamlfile import fail
-
-        if entry.mark is None:
-            raise ConfigError(f"schedule of room {entry.room}, {entry.procedure}: {exc}", fix=exc.fix) from None
-        raise fail(f"schedule: {exc}", entry.mark, fix=exc.fix) from None
-    status = "NEVER RUN" if last is None else "OVERDUE" if due < today else "DUE" if due == today else "OK"
+    except FrequencyError:                                       # the rule's UNTIL or COUNT has run out
+        due = None
+    status = ("ENDED" if due is None else "NEVER RUN" if last is None else "OVERDUE" if due < today
+              else "DUE" if due == today else "OK")
     return DueItem(entry.room, entry.procedure, entry.every, last.run_id if last else None, last_date,
                    verdict, due, status, instruments, item)
 

@@ -618,7 +618,7 @@ def _parse_schedule(root: YMap, rooms: dict[str, Room], apparel: dict[str, Item]
     garment of the inventory.
     """
     from .procedures.loader import find_procedure, library_paths
-    from .schedule import FrequencyError, ScheduleItem, check_frequency
+    from .schedule import RULE_REFERENCE_DATE, FrequencyError, ScheduleItem, check_frequency
 
     nodes = expect_list(root.get("schedule", YList(root.mark)), root.value_mark("schedule"), "schedule")
     items = []
@@ -633,12 +633,12 @@ def _parse_schedule(root: YMap, rooms: dict[str, Room], apparel: dict[str, Item]
             raise fail(f"schedule: unknown procedure '{procedure}'", node.value_mark("procedure"),
                        fix="use a procedure id from `xcal list`")
         try:
-            check_frequency(every)
+            check_frequency(every, RULE_REFERENCE_DATE)
         except FrequencyError as exc:
             raise fail(f"schedule: {exc}", node.value_mark("every"), fix=exc.fix) from None
         item = str(node["item"]) if "item" in node else None
         if item is not None:
-            if find_procedure(procedure).subject is None:
+            if getattr(find_procedure(procedure), "subject", None) is None:
                 raise fail(f"schedule: {procedure} tests the room, not a garment (item {item})",
                            node.value_mark("item"), fix="leave out item")
             if item not in apparel:
