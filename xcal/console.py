@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 from typing import Any, Iterator
 
@@ -194,13 +195,26 @@ def _typed_value(text: str, unit: str) -> tuple[Any, str]:
         return None, f"a value is needed: type a number in {unit} ({example}); Ctrl-C stops the run"
     if not re.match(r"[+-]?\.?[0-9]", text):
         return None, f"'{text}' does not start with a number: type a number in {unit} ({example})"
+    if "," in text:
+        return None, f"'{text}' has a comma: type the decimal point as a point ({example})"
     try:
-        q = parse_quantity(text if any(c.isalpha() or c in "%µ" for c in text) else f"{text} {unit}")
+        q = parse_quantity(f"{text} {unit}" if _is_plain_number(text) else text)
     except ValueError as exc:
         return None, f"{exc}; type a number in {unit} ({example})"
+    if not math.isfinite(q.magnitude):
+        return None, f"'{text}' is not a finite number: type a number in {unit} ({example})"
     if q.dimensionality != Q_(1, unit).dimensionality:
         return None, f"{text} is not in a unit like {unit}: type a number in {unit} ({example})"
     return q, ""
+
+
+def _is_plain_number(text: str) -> bool:
+    """Whether `text` is a number alone (`2.5`, `1.5e2`), to be taken in the unit asked for."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _source_note(limit: Any) -> str:

@@ -158,3 +158,30 @@ def test_resume_without_a_terminal_needs_only_the_values_not_yet_recorded(tmp_pa
     # width (0.4 + 0.3) / 100 = 0.007; length (0.5 + 0.6) / 100 = 0.011
     assert [round(c.value.magnitude, 6) for c in result.checks] == [0.007, 0.011]
     assert len(_entries(db, run_id)[1]) == 4
+
+
+def test_numbers_with_an_exponent_are_taken_and_commas_and_infinities_refused(monkeypatch, capsys):
+    # "5,5" could be 5.5 or 55: refused, never read as 55; 1e999 overflows to infinity: refused; 1.5e2 is 150.
+    console, fake = _console_asking(monkeypatch, ["5,5", "1e999 mGy/min", "1e999", "1.5e2"])
+    assert console.ask("displayed_rate", "Displayed rate", "mGy/min") == Q_(150, "mGy/min")
+    assert len(fake.questions) == 4
+    said = capsys.readouterr().out
+    assert "has a comma" in said and said.count("is not a finite number") == 2
+    console, _ = _console_asking(monkeypatch, ["2.5E-3 Gy/min"])
+    assert console.ask("displayed_rate", "Displayed rate", "mGy/min").to("mGy/min").magnitude == 2.5
+
+
+def test_a_stop_at_a_prompt_after_the_exposures_counts_them_as_made(tmp_path):
+    # fluoro-display-accuracy makes its one exposure, then asks for the displayed values: Ctrl-C there stops
+    # the run after 1 of 1 exposures (its reading kept), not "after 0".
+    with pytest.raises(RunAborted) as caught:
+        run_plan(plan_run("fluoro-display-accuracy", 10), db=tmp_path / "r.sqlite3",
+                 observer=Typist([Q_(22, "degC"), Q_(101.325, "kPa"), KeyboardInterrupt]))
+    assert "stopped after 1 of 1 exposures" in caught.value.message
+
+
+def test_the_last_implausible_answer_is_not_told_to_type_again(tmp_path):
+    typist = RefusalListener([Q_(22, "degC")] + [Q_(9.9, "kPa")] * 5)
+    with pytest.raises(RunAborted):
+        run_plan(plan_run("output", 3), db=tmp_path / "r.sqlite3", observer=typist)
+    assert len(typist.refusals) == 4                # the fifth answer ends the run instead

@@ -370,12 +370,6 @@ def station_fault(procedure: Procedure, parameters: dict[str, Any]) -> StationFa
     return None
 
 
-def station_problem(procedure: Procedure, parameters: dict[str, Any]) -> str | None:
-    """The message of station_fault, or None."""
-    fault = station_fault(procedure, parameters)
-    return fault.message if fault else None
-
-
 @dataclass(frozen=True)
 class Bundle:
     """A list of procedures run one after another on one room, with one verdict."""

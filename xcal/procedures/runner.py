@@ -248,7 +248,7 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
         on_created(run_id)
     observer.started(run_id, plan, identities)
 
-    total, n = plan.total_exposures(), 0
+    total, n, done = plan.total_exposures(), 0, 0
     station_results: dict[int, StationResult] = {}
 
     def record_entry(name: str, q: Any) -> None:
@@ -281,9 +281,10 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
                             values = _one_exposure(step, station, repeat, exposure_no, plan, drivers, control,
                                                    store, run_id, timeout)
                     sr.readings.append(values)
+                    done += 1
                     observer.reading(n, total, station, repeat, values)
     except (XcalError, KeyboardInterrupt, EOFError) as exc:
-        raise _stopped(exc, run_id, store, plan, n, len(entered)) from None
+        raise _stopped(exc, run_id, store, plan, done, len(entered)) from None
 
     ordered = [station_results[k] for k in sorted(station_results)]
     try:
@@ -432,20 +433,21 @@ def _typed(name: str, prompt: str, unit: str, bounds: tuple[Any, Any] | None, ob
     from ..errors import ConfigError
 
     value = None
-    for _ in range(_TYPING_ATTEMPTS):
+    for attempt in range(1, _TYPING_ATTEMPTS + 1):
         value = observer.ask(name, prompt, unit)
         if value is None:
             return None
         try:
             _in_range(name, value, bounds)
         except ConfigError as exc:
-            observer.refused(f"{exc.message}: check the reading and its unit, and type it again")
+            if attempt < _TYPING_ATTEMPTS:
+                observer.refused(f"{exc.message}: check the reading and its unit, and type it again")
             continue
         return value
     return value
 
 
-def _stopped(exc: BaseException, run_id: str, store: Store, plan: RunPlan, n: int, entered: int) -> RunAborted:
+def _stopped(exc: BaseException, run_id: str, store: Store, plan: RunPlan, done: int, entered: int) -> RunAborted:
     """Mark the run incomplete and say why it stopped, what was kept, and how to continue it.
 
     Whatever stopped it (an instrument error, a value refused, Ctrl-C, or Ctrl-D at a prompt, which ends
@@ -462,7 +464,7 @@ def _stopped(exc: BaseException, run_id: str, store: Store, plan: RunPlan, n: in
     kept = store.reading_count(run_id)
     total = plan.total_exposures()
     names = len(plan.procedure.entered_names())
-    progress = (f"after {max(n - 1, 0)} of {total} exposures" if total
+    progress = (f"after {done} of {total} exposures" if total
                 else f"with {entered} of {names} values entered")
     cause = exc if isinstance(exc, XcalError) else None
     resume = f"`xcal run --resume {run_id}`"
