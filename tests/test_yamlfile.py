@@ -91,6 +91,18 @@ def test_of_merged_mappings_the_first_listed_wins():
     assert data["c"] == {"k": 1, "j": 3}
 
 
+def test_a_merge_of_a_mapping_with_its_own_override_keeps_that_override():
+    # e overrides b's z with 5; f merges e, so f.z is 5 too (not b's 2)
+    data = parse_yaml("b: &b {x: 1, z: 2}\ne: &e {<<: *b, z: 5}\nf: {<<: *e}\ng: {<<: *e, z: 7}\n", "f.yaml")
+    assert data["f"] == {"x": 1, "z": 5} and data["g"] == {"x": 1, "z": 7}
+
+
+def test_a_merge_of_something_else_than_a_mapping_is_refused():
+    with pytest.raises(ConfigError) as err:
+        parse_yaml("a: &a [1, 2]\nb:\n  <<: *a\n", "f.yaml")
+    assert "a merge (<<:) takes a mapping" in err.value.message
+
+
 def test_a_key_written_twice_beside_a_merge_is_still_refused():
     with pytest.raises(ConfigError) as err:
         parse_yaml("base: &x {seed: 3}\nroom:\n  <<: *x\n  seed: 5\n  seed: 6\n", "f.yaml")

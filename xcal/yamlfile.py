@@ -141,22 +141,36 @@ class _Builder:
         self.open.append(id(node))
 
     def _mapping(self, node: Any) -> YMap:
-        """A YMap of the node; a key written twice is refused, a key from a merge may be overridden."""
+        """A YMap of the node; a key written twice is refused. A merge (`<<: *base`, or `<<: [*a, *b]`) gives the
+        keys of each mapping it names, built with its own merges first; of two merged mappings the first wins,
+        and a key written beside the merge overrides them all."""
+        import yaml
+
         out = YMap(_mark(self.file, node))
-        self.loader.flatten_mapping(node)     # the merged pairs first, then the file's own
-        merged = self.loader.merged[id(node)]
-        own: set[str] = set()
-        for index, (key_node, value_node) in enumerate(node.value):
+        sources: list[Any] = []
+        own: dict[str, tuple[Any, Any]] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                sources.extend(value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node])
+                continue
             key = self._key(key_node)
-            if index < merged:
-                if key in out:                 # an earlier merged mapping wins over a later one
-                    continue
-            elif key in own:
+            if key in own:
                 m = _mark(self.file, key_node)
                 raise ConfigError(f"key '{key}' appears twice in the same mapping", file=self.file,
                                   line=m.line, column=m.column, fix="remove one of the two")
-            else:
-                own.add(key)
+            own[key] = (key_node, value_node)
+        for source in sources:
+            merged = self.build(source)
+            if not isinstance(merged, YMap):
+                m = _mark(self.file, source)
+                raise ConfigError("a merge (<<:) takes a mapping, or a list of mappings", file=self.file,
+                                  line=m.line, column=m.column, fix="write `<<: *name` with an anchored mapping")
+            for key, value in merged.items():
+                if key not in out and key not in own:
+                    out[key] = value
+                    out.key_marks[key] = merged.key_marks[key]
+                    out.value_marks[key] = merged.value_marks[key]
+        for key, (key_node, value_node) in own.items():
             out[key] = self.build(value_node)
             out.key_marks[key] = _mark(self.file, key_node)
             out.value_marks[key] = _mark(self.file, value_node)
@@ -188,25 +202,11 @@ class _Builder:
 
 
 def _loader(text: str, file: str) -> Any:
-    """A SafeLoader over `text` that refuses nesting deeper than MAX_DEPTH (naming the place) and records, per
-    mapping node, how many of its pairs a merge (`<<:`) gave."""
+    """A SafeLoader over `text` that refuses nesting deeper than MAX_DEPTH (naming the place)."""
     import yaml
 
     class Loader(yaml.SafeLoader):
         depth = 0
-
-        def __init__(self, stream: str) -> None:
-            super().__init__(stream)
-            self.merged: dict[int, int] = {}
-
-        def flatten_mapping(self, node: Any) -> None:
-            """Expand merges once per node (an aliased node is shared; nested merges come back here)."""
-            if id(node) in self.merged:
-                return
-            self.merged[id(node)] = 0        # a mapping merged into itself stops here
-            own = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE_TAG)
-            super().flatten_mapping(node)
-            self.merged[id(node)] = len(node.value) - own
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             self.depth += 1
