@@ -20,6 +20,15 @@ def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["XCAL_CACHE_DIR"] = str(tmp_path_factory.mktemp("spectra"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _bytecode() -> None:
+    """The package compiled to bytecode once, so that each `xcal` the tests start loads it instead of compiling
+    every module again (where PYTHONDONTWRITEBYTECODE is set, nothing else would write it)."""
+    import compileall
+
+    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "xcal"), quiet=1)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test writes records to its own store and sees no site file from the environment."""
