@@ -601,34 +601,40 @@ def _refuse(inputs: Any, mark: Mark | None, message: str, fix: str) -> ConfigErr
     return ConfigError(f"{where}: {message}" if where else message, fix=fix)
 
 
+def check_entered_value(inputs: dict[str, Any], name: str, unit: str, bounds: tuple[Any, Any] | None) -> None:
+    """ConfigError (at the value's line in an inputs file) when inputs[name] is not of `unit`'s kind or lies
+    outside `bounds`."""
+    from ..units import Q_
+
+    value = inputs[name]
+    marks: dict[str, Mark] = getattr(inputs, "marks", {})
+    if not hasattr(value, "dimensionality") or value.dimensionality != Q_(1, unit).dimensionality:
+        shown = f"{value:~P}" if hasattr(value, "units") else repr(value)
+        raise _refuse(inputs, marks.get(name), f"'{name}' = {shown} is not in a unit like {unit}",
+                      f"give '{name}' in {unit} or another unit of the same kind, e.g. `{name}: 1 {unit}`")
+    if bounds is not None:
+        low, high = bounds
+        if not low <= value <= high:
+            raise _refuse(inputs, marks.get(name),
+                          f"'{name}' = {value:~P} is outside its plausible range {low:~P} to {high:~P}",
+                          f"check the reading and the unit of '{name}' and write it again")
+
+
 def _check_values(inputs: dict[str, Any], procedures: list[Procedure], run_id: str) -> None:
     """Each value must be one the procedures ask for, of its unit's kind and within its range."""
     import difflib
-
-    from ..units import Q_
 
     asked: dict[str, tuple[str, str]] = {}
     ranges: dict[str, tuple[Any, Any]] = {}
     for procedure in procedures:
         asked.update(procedure.entered_names())
         ranges.update(procedure.entered_ranges())
-    marks: dict[str, Mark] = getattr(inputs, "marks", {})
     key_marks: dict[str, Mark] = getattr(inputs, "key_marks", {})
-    for name, value in inputs.items():
+    for name in inputs:
         if name not in asked:
             near = difflib.get_close_matches(name, list(asked), n=1)
             wanted = ", ".join(asked) if asked else "none: it enters no values, so give no --inputs"
             raise _refuse(inputs, key_marks.get(name),
                           f"'{name}' is not a value {run_id} asks for",
                           (f"did you mean '{near[0]}'? " if near else "") + f"{run_id} asks for: {wanted}")
-        unit = asked[name][0]
-        if not hasattr(value, "dimensionality") or value.dimensionality != Q_(1, unit).dimensionality:
-            shown = f"{value:~P}" if hasattr(value, "units") else repr(value)
-            raise _refuse(inputs, marks.get(name), f"'{name}' = {shown} is not in a unit like {unit}",
-                          f"give '{name}' in {unit} or another unit of the same kind, e.g. `{name}: 1 {unit}`")
-        if name in ranges:
-            low, high = ranges[name]
-            if not low <= value <= high:
-                raise _refuse(inputs, marks.get(name),
-                              f"'{name}' = {value:~P} is outside its plausible range {low:~P} to {high:~P}",
-                              f"check the reading and the unit of '{name}' and write it again")
+        check_entered_value(inputs, name, asked[name][0], ranges.get(name))

@@ -369,18 +369,15 @@ def _one_exposure(step: ExposeStep, station: Station, repeat: int, n: int, plan:
 
 
 def _check_inputs(plan: RunPlan, inputs: dict[str, Any]) -> None:
-    """ConfigError, before anything is recorded, for an inputs-file value of the wrong kind or out of range."""
-    from ..errors import ConfigError
-    from ..units import Q_
+    """ConfigError, before anything is recorded, for an inputs value of the wrong kind or out of range (of the
+    values this procedure asks for: a bundle's inputs also hold its other procedures' values)."""
+    from .loader import check_entered_value
 
     proc = plan.procedure
+    ranges = proc.entered_ranges()
     for name, (unit, _) in proc.entered_names().items():
-        given = inputs.get(name)
-        if given is not None and given.dimensionality != Q_(1, unit).dimensionality:
-            raise ConfigError(f"'{name}' = {given:~P} is not in a unit like {unit}",
-                              fix=f"give '{name}' in {unit} or a unit of the same kind in the inputs file")
-        if given is not None:
-            _in_range(name, given, proc.entered_ranges().get(name))
+        if inputs.get(name) is not None:
+            check_entered_value(inputs, name, unit, ranges.get(name))
 
 
 def _check_answerable(plan: RunPlan, inputs: dict[str, Any], recorded: dict[str, Any], observer: RunObserver,
