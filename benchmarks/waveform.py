@@ -31,14 +31,28 @@ def _median_times(functions: dict[str, Callable[[], object]], rounds: int = 31) 
 
 def _ppv_path() -> str:
     from xcal.analysis import compiled
-    if compiled.loops() is None:
-        return "numpy (numba is not available)"
+    if compiled.loops().power_sums_at_or_above is compiled.numpy_power_sums_at_or_above:
+        return "numpy (numba, the [fast] extra, is not installed)"
     import numba
     return f"loops compiled by numba {numba.__version__}"
 
 
+def _without_numba(call: Callable[[], object]) -> object:
+    """`call()` with numpy's loops in place of numba's, as on an install without the [fast] extra."""
+    from xcal.analysis import compiled, waveform
+
+    numpy_loops = compiled.Loops(power_sums_at_or_above=compiled.numpy_power_sums_at_or_above,
+                                 samples_not_at_or_above=compiled.numpy_samples_not_at_or_above)
+    saved = waveform.loops
+    waveform.loops = lambda: numpy_loops
+    try:
+        return call()
+    finally:
+        waveform.loops = saved
+
+
 def main() -> None:
-    from xcal.analysis import exposure_time, ppv
+    from xcal.analysis import compiled, exposure_time, ppv
     from xcal.units import Q_
 
     n = 1_000_000
@@ -48,13 +62,17 @@ def main() -> None:
     kv[-1000:] = np.linspace(80, 0, 1000)
     samples = Q_(kv, "kV")
     interval = Q_(1e-4, "ms")
-    times = _median_times({
+    functions = {
         "numpy.max": lambda: np.max(kv),
         "ppv": lambda: ppv(samples[1000:-1000], "tungsten"),
         "exposure_time": lambda: exposure_time(samples, interval, 0.5),
-    })
+    }
+    if compiled.loops().power_sums_at_or_above is not compiled.numpy_power_sums_at_or_above:
+        functions["ppv (numpy only)"] = lambda: _without_numba(lambda: ppv(samples[1000:-1000], "tungsten"))
+    times = _median_times(functions)
     base = times.pop("numpy.max")
-    print(f"ppv adds up long waveforms with {_ppv_path()}")
+    print(f"ppv adds up long waveforms with {_ppv_path()}; 'numpy only' is a default install without the "
+          f"[fast] extra")
     print(f"numpy.max        {base * 1000:8.3f} ms")
     for name, elapsed in times.items():
         ratio = elapsed / base

@@ -22,8 +22,9 @@ class ExpectedProtocol:
     resource = "FAKE::INSTR"
 
     def __init__(self, exchanges: Sequence[tuple[bytes | str | None, bytes | str | None]],
-                 encoding: str = "ascii") -> None:
+                 encoding: str = "ascii", evidence: Any = None) -> None:
         self.encoding = encoding
+        self.evidence = evidence
         self._exchanges = [(None if c is None else self._bytes(c), None if r is None else self._bytes(r))
                            for c, r in exchanges]
         self._next = 0
@@ -44,6 +45,9 @@ class ExpectedProtocol:
         if self._next >= len(self._exchanges):
             _fail(f"unexpected extra command {sent!r}: all {len(self._exchanges)} exchanges are used")
         expected, reply = self._exchanges[self._next]
+        if self.evidence is not None and self.evidence.find(sent) is None:
+            _fail(f"exchange {self._next + 1}: the driver sent {sent!r}, which its evidence table does not list: "
+                  f"add the command with the sources that show it (or none, marked unshown)")
         if sent != expected:
             _fail(f"exchange {self._next + 1} ({how}): the driver sent {sent!r}, the protocol expects "
                         f"{expected!r}")
@@ -137,7 +141,28 @@ def expected_protocol(driver_class: type, exchanges: Sequence[tuple[bytes | str 
         with expected_protocol(MyMeter, [("ID?", "EXAMPLE,RM-1,42,1.0")]) as meter:
             assert meter.identify().serial == "42"
     """
-    fake = ExpectedProtocol(exchanges, encoding=encoding)
+    fake = ExpectedProtocol(exchanges, encoding=encoding, evidence=getattr(driver_class, "evidence", None))
     driver = driver_class(resource, transport=fake, **options)
     yield driver
     fake.assert_done()
+
+
+def setting_cases(driver_class: type) -> list[tuple[str, Any, str]]:
+    """(setting name, value, command line) for every value each declared setting takes, for generated tests.
+
+    With the driver's framing of a change and a query (written in the test from the protocol notes), each case
+    is an exact exchange: `driver.<name> = value` must send the line, and reading the setting back must decode
+    the instrument's text to the same value.
+    """
+    from .drivers.settings import settings_of
+
+    return [(name, value, setting.line(value)) for name, setting in settings_of(driver_class).items()
+            if setting.set is not None for value in setting.validator.examples()]
+
+
+def refused_setting_cases(driver_class: type) -> list[tuple[str, Any]]:
+    """(setting name, value) that each declared setting must refuse before sending any byte."""
+    from .drivers.settings import settings_of
+
+    return [(name, value) for name, setting in settings_of(driver_class).items()
+            if setting.set is not None for value in setting.validator.refused_examples()]

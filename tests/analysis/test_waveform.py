@@ -227,9 +227,22 @@ def test_long_dc_waveform_ppv_is_its_voltage(kv: float) -> None:
 
 
 def test_long_waveforms_are_added_up_by_the_compiled_loops() -> None:
-    # numba is a dependency: the fast path must not quietly fall back to numpy where it is installed
-    assert compiled.loops() is not None
+    # numba comes with the test extras (and the [fast] extra): there the fast path must not quietly fall back
+    pytest.importorskip("numba")
+    assert compiled.loops().power_sums_at_or_above is not compiled.numpy_power_sums_at_or_above
     assert waveform_module._COMPILED_FROM <= 40_000
+
+
+NUMPY_LOOPS = compiled.Loops(power_sums_at_or_above=compiled.numpy_power_sums_at_or_above,
+                             samples_not_at_or_above=compiled.numpy_samples_not_at_or_above)
+
+
+@pytest.mark.parametrize("name", ["80 kV, 1 % ripple, ramps", "single-phase 80 kV", "29 to 31 kV"])
+def test_a_default_install_without_numba_adds_up_with_numpy_and_matches_the_formula(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(waveform_module, "loops", lambda: NUMPY_LOOPS)
+    kv = LONG_WAVEFORMS[name]
+    assert ppv(Q_(kv, "kV")).magnitude == pytest.approx(reference_ppv(kv), rel=1e-12)
 
 
 @pytest.mark.parametrize("name", ["80 kV, 1 % ripple, ramps", "single-phase 80 kV", "29 to 31 kV"])
@@ -251,9 +264,9 @@ LOOP_SUMS = {0.0: [3.0, 35.0, 913.0, 27_035.0, 810_097.0, 24_300_275.0],
 
 
 @pytest.mark.parametrize("centre", [0.0, 2.0])
-@pytest.mark.parametrize("form", ["compiled", "python"])
+@pytest.mark.parametrize("form", ["compiled", "python", "numpy"])
 def test_power_sums_loop_adds_the_samples_at_or_above_the_floor(form: str, centre: float) -> None:
-    loops = compiled.loops() if form == "compiled" else compiled
+    loops = {"compiled": compiled.loops(), "python": compiled, "numpy": NUMPY_LOOPS}[form]
     assert loops is not None
     sums = np.full(6, -1.0)
     assert loops.power_sums_at_or_above(np.array(LOOP_SAMPLES), 2.0, centre, sums) == 2

@@ -1,10 +1,9 @@
-"""Loops over long waveforms compiled with numba, so that a sum over a million samples is one pass.
+"""The power sums PPV needs over a long waveform: one pass compiled by numba, or a few whole-array numpy passes.
 
-With numpy alone the power sums PPV needs take seven passes over the samples (two products, five dot
-products); compiled, they take one. numba is imported and the loops compiled only when a long waveform is
-first analysed, which costs that first call about a second; nothing is written to disk (numba's on-disk
-cache would save little of that second and leave files in the package).
-`loops()` is None where numba cannot be imported; callers then use numpy, whose results agree to rounding.
+With numpy alone the sums take about eight passes over the samples (a mask, three products, five sums and dot
+products); compiled by numba (the optional [fast] extra), they take one. numba is imported and the loops
+compiled only when a long waveform is first analysed, which costs that first call about a second; nothing is
+written to disk. Both forms give the same sums to rounding (tests/analysis/test_waveform.py compares them).
 """
 
 from __future__ import annotations
@@ -25,12 +24,13 @@ class Loops:
 
 
 @lru_cache(maxsize=1)
-def loops() -> Loops | None:
-    """The compiled loops, or None if numba is not installed or cannot be imported here."""
+def loops() -> Loops:
+    """The loops compiled by numba (the [fast] extra) where it can be imported, else their numpy forms."""
     try:
         import numba
     except ImportError:
-        return None
+        return Loops(power_sums_at_or_above=numpy_power_sums_at_or_above,
+                     samples_not_at_or_above=numpy_samples_not_at_or_above)
     # reassoc lets each sum be split over vector lanes (many partial sums, which also keeps the rounding error
     # of a million-sample sum small); contract lets a product and a sum be fused.
     fast = numba.njit(nogil=True, fastmath={"reassoc", "contract"})
@@ -73,3 +73,21 @@ def samples_not_at_or_above(u: np.ndarray, floor: float, count: int) -> np.ndarr
             out[j] = u[i]
             j += 1
     return out
+
+
+def numpy_power_sums_at_or_above(u: np.ndarray, floor: float, centre: float, sums: np.ndarray) -> int:
+    """power_sums_at_or_above in whole-array numpy passes, for installs without numba (same sums to rounding)."""
+    below = ~(u >= floor)
+    x = u - centre
+    x[below] = 0.0
+    x2 = x * x
+    x4 = x2 * x2
+    others = int(np.count_nonzero(below))
+    sums[:] = (u.size - others, float(np.sum(x)), float(np.sum(x2)), float(np.dot(x2, x)), float(np.sum(x4)),
+               float(np.dot(x4, x)))
+    return others
+
+
+def numpy_samples_not_at_or_above(u: np.ndarray, floor: float, count: int) -> np.ndarray:
+    """samples_not_at_or_above with a numpy mask."""
+    return u[~(u >= floor)]

@@ -15,16 +15,21 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+import time
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, NamedTuple, TypeVar
 
 from ..errors import InstrumentError, ProtocolError
 from .capabilities import InstrumentIdentity
+from .evidence import Evidence
 from .link import LinkSettings, Transport, open_transport
+from .settings import Option, Setting, check_options
 
 if TYPE_CHECKING:  # pragma: no cover
     import pint
 
 PROTOCOL_STATUSES = ("PUBLIC", "PARTIAL", "DECLARATIVE", "MANUAL", "IMPORT")
+
+_T = TypeVar("_T")
 
 log = logging.getLogger("xcal.drivers")
 
@@ -80,10 +85,32 @@ def _checking_serial(identify: Callable[[Any], InstrumentIdentity]) -> Callable[
     return checked
 
 
-def unexpected_reply(where: Any, command: str, reply: object, expected: str, fix: str) -> ProtocolError:
+class Where(NamedTuple):
+    """Which instrument a reply came from, for the errors a reply parser raises."""
+
+    instrument: str
+    resource: str | None = None
+
+
+def unexpected_reply(where: Where, command: str, reply: object, expected: str, fix: str) -> ProtocolError:
     """The ProtocolError for a reply that does not fit the protocol: instrument, command, reply, expectation."""
     return ProtocolError(f"{where.instrument} answered {reply!r} to {command!r}; expected {expected}",
                          instrument=where.instrument, resource=where.resource, fix=fix)
+
+
+def poll_until(step: Callable[[], _T | None], *, timeout_s: float, interval_s: float,
+               timed_out: Callable[[], Exception]) -> _T:
+    """Call `step` until it returns something other than None, every `interval_s`; raise `timed_out()` after
+    `timeout_s`. The last call is made at or after the deadline, so a result that arrived in time is taken."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = step()
+        if result is not None:
+            return result
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise timed_out()
+        time.sleep(min(interval_s, remaining))
 
 
 class Driver:
@@ -103,6 +130,10 @@ class Driver:
     link: ClassVar[LinkSettings] = LinkSettings()
     simulator: ClassVar[str] = ""                        # "module:Class" of its protocol simulator
     reports_serial: ClassVar[bool] = True                # False: the identity is the options', not the meter's
+    option_specs: ClassVar[tuple[Option, ...]] = ()      # the driver's own options, checked at site load
+    evidence: ClassVar[Evidence | None] = None           # where each command it sends is shown (wire drivers)
+    unexpected_fix: ClassVar[str] = ("check that this is the instrument the driver is for, on its remote protocol; "
+                                     "a garbled reply can also mean a bad cable or wrong serial settings")
     expected_serial: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -123,7 +154,30 @@ class Driver:
         if timeout is not None:
             link_options["timeout"] = timeout
         self.settings = self.link.with_options(**link_options)
+        self.option_values = self.check_options(self.options, owner=name)
         self.transport: Transport = transport or open_transport(resource, self.settings, name=name)
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any], owner: str = "instrument") -> dict[str, Any]:
+        """The declared options' checked values (ConfigError naming the option); called at site load too."""
+        return check_options(owner, cls.option_specs, options)
+
+    @property
+    def where(self) -> Where:
+        """This instrument's name and resource, for errors."""
+        return Where(self.name, self.resource)
+
+    def unexpected(self, command: str, reply: object, expected: str) -> ProtocolError:
+        """The ProtocolError for a reply to `command` that is not what the protocol gives."""
+        return unexpected_reply(self.where, command, reply, expected, self.unexpected_fix)
+
+    def ask_setting(self, setting: Setting[Any], command: str) -> str:
+        """The value text of a setting's query, with the protocol's framing taken off (per driver)."""
+        raise NotImplementedError(f"{type(self).__name__} declares settings but cannot ask them")
+
+    def apply_setting(self, setting: Setting[Any], line: str) -> None:
+        """Send a setting's command and check the instrument took it (per driver)."""
+        raise NotImplementedError(f"{type(self).__name__} declares settings but cannot apply them")
 
     def identify(self) -> InstrumentIdentity:
         raise NotImplementedError

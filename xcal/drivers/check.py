@@ -16,6 +16,7 @@ class DriverInfo:
     capabilities: tuple[str, ...]
     protocol_status: str
     transports: tuple[str, ...]
+    evidence: str
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,25 @@ class CheckResult:
 
 
 def list_drivers() -> list[DriverInfo]:
-    """Every registered driver with its capabilities, protocol status and transports."""
+    """Every registered driver with its capabilities, protocol status, transports and evidence level."""
+    from .evidence import level_of_driver
+
     infos = []
     for name in driver_names():
         cls = get_driver_class(name)
         infos.append(DriverInfo(name, tuple(cls.capabilities), str(cls.protocol_status),
-                                tuple(getattr(cls, "transports", ()))))
+                                tuple(getattr(cls, "transports", ())), level_of_driver(cls)))
     return infos
+
+
+def driver_evidence(name: str) -> Any:
+    """The evidence table of driver `name`; ConfigError for a driver that has none (no wire protocol of its own)."""
+    cls = get_driver_class(name)
+    evidence = getattr(cls, "evidence", None)
+    if evidence is None:
+        raise ConfigError(f"the driver '{name}' has no evidence table: it speaks no wire protocol of its own "
+                          f"({cls.protocol_status})", fix="see `xcal instruments list` for the wire drivers")
+    return evidence
 
 
 def check(driver: str, resource: str, *, name: str | None = None, options: dict[str, Any] | None = None,

@@ -14,7 +14,6 @@ import select
 import socket
 import threading
 import time
-import tty
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Protocol, Self
 
@@ -410,6 +409,8 @@ class PtySimServer(SimServer):
         return f"ASRL{self.resource}::INSTR"
 
     def _open(self) -> None:
+        import tty  # POSIX only: the pty server is the one part of xcal that needs it
+
         master, slave = os.openpty()
         tty.setraw(slave)
         os.set_blocking(master, False)
