@@ -9,7 +9,7 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 DRIVER_EXAMPLE = DOCS / "driver_example"
-PAGES = ("index", "user-guide", "authoring", "drivers", "exit-codes", "api")
+PAGES = ("index", "user-guide", "authoring", "drivers", "exit-codes", "api", "evidence")
 
 
 def test_docs_build_with_no_warning_and_no_broken_reference(tmp_path):

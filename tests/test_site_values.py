@@ -58,6 +58,14 @@ CASES = {
     "wire-fault-after": ("      seed: 3\n", "      seed: 3\n      wire_faults:\n"
                          "        - {instrument: kvp-1, kind: silence, after: abc}\n", "after: abc",
                          "wire fault after must be a whole number of 1 or more, got abc"),
+    "driver-option-unit": ("    simulation: {n_k_gy_per_c: 9.4e5}\n",
+                           "    simulation: {n_k_gy_per_c: 9.4e5}\n    options: {poll_interval: 250 mV}\n",
+                           "options: {poll_interval", "instrument ec-1: option poll_interval must be a time"),
+    "driver-option-range": ("    simulation: {n_k_gy_per_c: 9.4e5}\n",
+                            "    simulation: {n_k_gy_per_c: 9.4e5}\n    options: {poll_interval: 0 ms}\n",
+                            "options: {poll_interval", "instrument ec-1: option poll_interval is 0 ms, outside"),
+    "counter-sensitivity-unit": ("sensitivity: 153.8 cpm/(µSv/h)", "sensitivity: 148.6 cpm/mGy",
+                                 "sensitivity: 148.6 cpm/mGy", "instrument gm-1: option sensitivity"),
     "survey-distance": (SURVEY_POINT, SURVEY_POINT.replace("distance: 2.5 m", "distance: 0 m"), "distance: 0 m",
                         "distance"),
 }

@@ -440,11 +440,24 @@ def instruments() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_guard
 def instruments_list(as_json: bool) -> int:
-    """Every registered driver: capabilities, protocol status, transports."""
+    """Every registered driver: capabilities, protocol status, transports, evidence level."""
     from .console import print_drivers
     from .drivers.check import list_drivers
 
     print_drivers(list_drivers(), as_json=as_json)
+    return 0
+
+
+@instruments.command("evidence")
+@click.argument("driver")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_guard
+def instruments_evidence(driver: str, as_json: bool) -> int:
+    """Each command DRIVER sends, the public sources that show it, and the disagreements found between them."""
+    from .console import print_evidence
+    from .drivers.check import driver_evidence
+
+    print_evidence(driver, driver_evidence(driver), as_json=as_json)
     return 0
 
 

@@ -325,17 +325,47 @@ def print_run(run: Any, as_json: bool = False) -> None:
 def print_drivers(drivers: list[Any], as_json: bool = False) -> None:
     if as_json:
         print(json.dumps([{"name": d.name, "capabilities": list(d.capabilities),
-                           "protocol_status": d.protocol_status, "transports": list(d.transports)}
-                          for d in drivers], indent=2))
+                           "protocol_status": d.protocol_status, "transports": list(d.transports),
+                           "evidence": d.evidence} for d in drivers], indent=2))
         return
     from rich.table import Table
 
-    table = Table()
-    for col in ("Driver", "Capabilities", "Protocol", "Transports"):
+    table = Table(caption="Evidence: the weakest of the driver's commands; `xcal instruments evidence DRIVER` "
+                          "shows each command and its sources.")
+    for col in ("Driver", "Capabilities", "Protocol", "Transports", "Evidence"):
         table.add_column(col)
     for d in drivers:
-        table.add_row(d.name, ", ".join(d.capabilities), d.protocol_status, ", ".join(d.transports))
+        table.add_row(d.name, ", ".join(d.capabilities), d.protocol_status, ", ".join(d.transports), d.evidence)
     _console().print(table)
+
+
+def print_evidence(name: str, evidence: Any, as_json: bool = False) -> None:
+    """One driver's evidence table: each command, the sources that show it and its level; then the disagreements."""
+    if as_json:
+        print(json.dumps({"driver": name, "level": evidence.level,
+                          "sources": {k: {"title": s.title, "kind": s.kind, "where": s.where}
+                                      for k, s in evidence.sources.items()},
+                          "commands": [{"command": c.text, "sources": list(c.sources), "level": evidence.level_of(c),
+                                        "note": c.note} for c in evidence.commands],
+                          "disagreements": list(evidence.disagreements)}, indent=2, ensure_ascii=False))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    out = _console()
+    out.print(f"{name}: evidence level {evidence.level}")
+    table = Table()
+    for col in ("Command", "Shown by", "Level", "Note"):
+        table.add_column(col, overflow="fold")
+    for command, sources, level, note in evidence.rows():
+        table.add_row(escape(command), escape(sources), level, escape(note))
+    out.print(table)
+    for key, source in evidence.sources.items():
+        out.print(f"  {escape(source.title)} ({source.kind}): {escape(source.where)}")
+    if evidence.disagreements:
+        out.print("Disagreements between sources, and what was chosen:")
+        for line in evidence.disagreements:
+            out.print(f"  - {escape(line)}")
 
 
 def print_check(result: Any) -> None:

@@ -232,6 +232,8 @@ def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folde
     if "command_map" in options:
         options["command_map"] = str(_resolve_command_map(str(options["command_map"]), folder,
                                                           expect_map(node["options"], mark, "options")))
+    _check_driver_options(str(node["driver"]), options, iid, node.value_mark("options") if "options" in node
+                          else mark)
     timeout = _timeout(node, iid) if "timeout" in node else None
     simulation = _plain(expect_map(node.get("simulation", YMap(mark)), node.value_mark("simulation"),
                                    f"simulation settings of {iid}"))
@@ -239,6 +241,27 @@ def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folde
     return Instrument(iid, str(node["make"]), str(node["model"]), str(node["serial"]), str(node["driver"]),
                       str(node["resource"]), tuple(str(c) for c in caps), calibration, options, timeout,
                       simulation, check_source)
+
+
+def _check_driver_options(driver: str, options: dict[str, Any], iid: str, mark: Mark) -> None:
+    """The driver's declared options checked for unit and range now, not when the meter is opened mid-run.
+
+    A driver that is not installed here is checked when it is used (a vendor's package may be missing at
+    validate time on another console).
+    """
+    from .drivers.registry import get_driver_class
+
+    try:
+        cls = get_driver_class(driver)
+    except ConfigError:
+        return
+    check = getattr(cls, "check_options", None)
+    if check is None:
+        return
+    try:
+        check(options, owner=f"instrument {iid}")
+    except ConfigError as exc:
+        raise fail(exc.message, mark, fix=exc.fix or "correct the option in the site file") from None
 
 
 _RANGES: dict[str, tuple[Any, str]] = {

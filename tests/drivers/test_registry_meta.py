@@ -43,3 +43,25 @@ def test_driver_has_a_protocol_test(name):
     if cls.protocol_status.split()[0] in WIRE_STATUSES:
         assert any("ExpectedProtocol" in p.read_text(encoding="utf-8") and "assert_done" in
                    p.read_text(encoding="utf-8") for p in found)
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN))
+def test_every_wire_driver_has_an_evidence_table_and_names_its_unshown_commands(name):
+    cls = get_driver_class(name)
+    if cls.protocol_status.split()[0] not in ("PUBLIC", "PARTIAL"):
+        assert getattr(cls, "evidence", None) is None
+        return
+    evidence = cls.evidence
+    assert evidence is not None and evidence.commands, f"{name} has no evidence table"
+    assert evidence.sources, f"{name}'s evidence table names no source"
+    module_doc = importlib.import_module(cls.__module__).__doc__ + (cls.__doc__ or "")
+    for command in evidence.unshown():
+        assert command.text in module_doc and "unshown" in module_doc.lower(), (
+            f"{name} sends {command.text!r}, which no source shows: its docstring must say so")
+
+
+def test_the_evidence_page_is_the_drivers_own_tables():
+    from xcal.drivers.evidence import rst_page, wire_driver_classes
+
+    page = (TESTS.parents[1] / "docs" / "evidence.rst").read_text(encoding="utf-8")
+    assert page == rst_page(wire_driver_classes()), "regenerate: python -m xcal.drivers.evidence > docs/evidence.rst"
