@@ -9,8 +9,8 @@ import re
 from typing import Any, Iterator
 
 from .procedures.runner import RunObserver
+from .verdict import console_style
 
-_VERDICT_STYLE = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red", "NOT_DONE": "dim", "INFO": "cyan"}
 _READING_LABELS = (("kvp_ppv", "PPV"), ("kvp_max", "max"), ("kvp_avg", "avg"), ("exposure_time", "t"),
                    ("air_kerma", "K"), ("air_kerma_rate", "K rate"), ("charge", "Q"), ("dap", "DAP"),
                    ("dose_rate", "H* rate"), ("exposure_rate", "X rate"), ("count_rate", "counts"))
@@ -145,7 +145,7 @@ class RunConsole(RunObserver):
             check = (c.title,) * named
             if c.verdict == "INFO":
                 table.add_row(*check, _station_cell(c), "" if named else c.title, _fmt(c.value, 5), "",
-                              c.limit.text, "", f"[{_VERDICT_STYLE[c.verdict]}]{c.verdict}[/]")
+                              c.limit.text, "", f"[{console_style(c.verdict)}]{c.verdict}[/]")
                 continue
             ref = sources.setdefault(_source_note(c.limit), len(sources) + 1)
             err = ""
@@ -158,14 +158,14 @@ class RunConsole(RunObserver):
             table.add_row(*check, _station_cell(c),
                           _fmt(c.nominal) if c.nominal is not None else "",
                           _fmt(c.value), err, limit, f"[{ref}] {c.limit.set_id}",
-                          f"[{_VERDICT_STYLE[c.verdict]}]{c.verdict}[/]")
+                          f"[{console_style(c.verdict)}]{c.verdict}[/]")
         self.out.print(table)
         for text, ref in sources.items():
             self.out.print(f"  \\[{ref}] {text}")
         failed = [c for c in result.checks if c.verdict == "FAIL"]
         marginal = [c for c in result.checks if c.verdict == "WARN"]
         sim = " (SIMULATED)" if result.plan.simulated else ""
-        style = _VERDICT_STYLE[result.verdict]
+        style = console_style(result.verdict)
         line = f"[{style}]VERDICT: {result.verdict}[/]{sim}  run {result.run_id}"
         if failed:
             line += " — failed: " + "; ".join(_failure(c) for c in failed)
@@ -226,7 +226,7 @@ def _source_note(limit: Any) -> str:
 def _bundle_line(result: Any) -> str:
     failed = [r.plan.procedure.id for r in result.results if r.verdict == "FAIL"]
     sim = " (SIMULATED)" if any(r.plan.simulated for r in result.results) else ""
-    line = (f"[{_VERDICT_STYLE[result.verdict]}]BUNDLE VERDICT: {result.verdict}[/]{sim}  {result.bundle.id}: "
+    line = (f"[{console_style(result.verdict)}]BUNDLE VERDICT: {result.verdict}[/]{sim}  {result.bundle.id}: "
             f"{len(result.results)} procedures, runs " + ", ".join(r.run_id for r in result.results))
     return line + (f" — failed: {', '.join(failed)}" if failed else "")
 
@@ -272,7 +272,7 @@ def print_history(runs: list[Any], as_json: bool = False, room: str | None = Non
     for r in runs:
         verdict = r.verdict or "-"
         table.add_row(r.run_id, r.started_at[:19].replace("T", " "), r.room_id, f"{r.procedure_id} {r.procedure_version}",
-                      r.operator, r.status, f"[{_VERDICT_STYLE.get(verdict, '')}]{verdict}[/]" if r.verdict else "-",
+                      r.operator, r.status, f"[{console_style(verdict)}]{verdict}[/]" if r.verdict else "-",
                       "SIMULATED" if r.simulated else "")
     out = _console()
     if not runs:
@@ -318,7 +318,7 @@ def print_run(run: Any, as_json: bool = False) -> None:
         for c in run.checks:
             checks.add_row(c.title, c.setting, f"{c.value:.5g} {c.unit}",
                            f"{c.nominal:.5g} {c.unit}" if c.nominal is not None else "", c.limit_text,
-                           f"{c.source} [{c.limit_set}]", f"[{_VERDICT_STYLE.get(c.verdict, '')}]{c.verdict}[/]")
+                           f"{c.source} [{c.limit_set}]", f"[{console_style(c.verdict)}]{c.verdict}[/]")
         out.print(checks)
 
 
@@ -454,7 +454,7 @@ def print_trend(points: list[Any], room: str, result: str, as_json: bool = False
         table.add_column(col, overflow="fold")
     for p in points:
         table.add_row(p.run_id, p.started_at[:19].replace("T", " "), p.where, f"{p.value:.5g} {p.unit}", p.limit_text,
-                      f"[{_VERDICT_STYLE.get(p.verdict, '')}]{p.verdict}[/]", "SIMULATED" if p.simulated else "")
+                      f"[{console_style(p.verdict)}]{p.verdict}[/]", "SIMULATED" if p.simulated else "")
     out.print(table)
     out.print(f"  source: {points[-1].source}")
 
@@ -469,17 +469,20 @@ def print_trend_plot(written: Any, output: str, room: str, result: str, as_json:
 
 
 def print_due(items: list[Any], as_json: bool = False) -> None:
+    """The schedule as a table, then one line per test that failed or was not finished saying what clears it."""
     if as_json:
         print(json.dumps([{"room": i.room, "procedure": i.procedure, "item": i.item, "every": i.every,
                            "last_run": i.last_run,
                            "last_date": i.last_date.isoformat() if i.last_date else None,
                            "last_verdict": i.last_verdict, "next_due": i.next_due.isoformat() if i.next_due else None, "status": i.status,
+                           "open_run": i.open_run,
                            "instruments": [{"id": a, "calibration_due": b, "status": c} for a, b, c in i.instruments]}
                           for i in items], indent=2))
         return
     from rich.table import Table
 
-    styles = {"OK": "green", "DUE": "yellow", "OVERDUE": "bold red", "NEVER RUN": "bold red", "ENDED": "dim"}
+    styles = {"OK": "green", "DUE": "yellow", "OVERDUE": "bold red", "NEVER RUN": "bold red", "ENDED": "dim",
+              "RETEST REQUIRED": "bold red", "INCOMPLETE": "bold red"}
     table = Table()
     for col in ("Room", "Procedure", "Every", "Last run", "Verdict", "Next due", "Status", "Instruments"):
         table.add_column(col, overflow="fold")
@@ -489,7 +492,16 @@ def print_due(items: list[Any], as_json: bool = False) -> None:
         table.add_row(i.room, procedure, i.every, f"{i.last_run} ({i.last_date})" if i.last_run else "-",
                       i.last_verdict or "-", i.next_due.isoformat() if i.next_due else "-",
                       f"[{styles[i.status]}]{i.status}[/]", insts)
-    _console().print(table)
+    out = _console()
+    out.print(table)
+    for i in items:
+        what = f"{i.procedure} of {i.item}" if i.item else f"{i.procedure} in room {i.room}"
+        if i.status == "RETEST REQUIRED":
+            out.print(f"RETEST REQUIRED: {what} failed on {i.last_date} (run {i.last_run}); it stays due until a "
+                      f"run of it {f'of {i.item}' if i.item else f'in room {i.room}'} passes.", markup=False)
+        if i.open_run:
+            out.print(f"INCOMPLETE: {what}: run {i.open_run} was not finished; continue it with "
+                      f"`xcal run --resume {i.open_run}`, or start a new run.", markup=False)
 
 
 def print_retention(items: list[Any], rules: Any, as_json: bool = False) -> None:

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from ..verdict import Verdict
+
 _EXACT = 1e-9
 
-PASS, WARN, FAIL, NOT_DONE, INFO = "PASS", "WARN", "FAIL", "NOT_DONE", "INFO"
-"""INFO: a result reported without a limit (it never changes a run's verdict)."""
+PASS, WARN, FAIL, INFO = Verdict.PASS, Verdict.WARN, Verdict.FAIL, Verdict.INFO
 
 _NUM = r"[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
 _PM = r"(?:±|\+/-|\+-)"

@@ -14,8 +14,9 @@ from typing import Any, Callable, Protocol
 
 from .. import __version__
 from ..errors import InstrumentError, RunAborted, XcalError
-from ..limits.tolerance import FAIL, PASS, WARN
+from ..limits.tolerance import PASS, WARN
 from ..records.store import RunHeader, Store, StoredCheck, StoredReading, now_utc
+from ..verdict import Verdict, run_verdict
 from .model import EnterStep, ExposeStep, MeasureStep, PromptStep, Station, fill_text
 from .plan import RunPlan
 
@@ -295,7 +296,7 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
                          f"{store.path}; the run is marked incomplete.", run_id=run_id,
                          fix=f"{exc.fix}; or, when the readings themselves are right, continue this record with "
                              f"`xcal run --resume {run_id}`, which judges them again") from None
-    verdict = FAIL if any(c.verdict == FAIL for c in checks) else PASS
+    verdict = run_verdict(c.verdict for c in checks)
     store.add_checks(run_id, [_stored_check(c) for c in checks])
     store.finish_run(run_id, verdict)
     result = RunResult(run_id, plan, ordered, checks, verdict, str(store.path), entered)
@@ -554,9 +555,6 @@ def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any]
     return checks
 
 
-_SEVERITY = {PASS: 0, WARN: 1, FAIL: 2}
-
-
 def _shared_settings(stations: list[StationResult]) -> dict[str, Any]:
     """The settings every station has with the same value: the conditions of a run-level result (the kVp
     of an HVL series), which take precedence over a parameter of the same name."""
@@ -574,7 +572,7 @@ def _group_verdicts(check: Any, judged: list[CheckResult]) -> list[CheckResult]:
         groups.setdefault(str(c.station.values[check.group]), []).append(c)
     summary = []
     for name, members in groups.items():
-        worst = max(members, key=lambda c: (_SEVERITY.get(c.verdict, 0), c.used))
+        worst = max(members, key=lambda c: (Verdict(c.verdict).severity, c.used))
         summary.append(dataclasses.replace(worst, check_id=f"{check.id}-per-{check.group}",
                                            title=f"{check.title}, per {check.group}", station=None,
                                            where=f"{check.group} {name} (worst: station {worst.where})"))

@@ -16,7 +16,8 @@ from ..records.store import Store
 from ..site import Instrument, Site, load_site
 from dataclasses import dataclass
 
-from ..limits.tolerance import FAIL, PASS
+from ..limits.tolerance import PASS
+from ..verdict import run_verdict
 from .loader import find_procedure
 from .model import Bundle
 from .plan import RunPlan, known_limits, prepare
@@ -67,7 +68,7 @@ class BundleResult:
 
     @property
     def verdict(self) -> str:
-        return FAIL if any(r.verdict == FAIL for r in self.results) else PASS
+        return run_verdict(r.verdict for r in self.results)
 
     @property
     def passed(self) -> bool:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
+from ..verdict import LOOKS
+
 PASS_TONE, WARN_TONE, FAIL_TONE, ALERT_TONE, MUTED_TONE, EMPTY_TONE = "pass", "warn", "fail", "alert", "muted", "empty"
 
-VERDICT_TONES = {"PASS": PASS_TONE, "WARN": WARN_TONE, "FAIL": FAIL_TONE, "NOT_DONE": MUTED_TONE,
-                 "INCOMPLETE": FAIL_TONE, "INFO": MUTED_TONE}
+VERDICT_TONES = {**{str(v): look.tone for v, look in LOOKS.items()}, "INCOMPLETE": FAIL_TONE}
 
 SIMULATED_BANNER = "SIMULATED — not a measurement"
 

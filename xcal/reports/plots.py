@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, RecordError
+from ..verdict import LOOKS
 from .bands import TWO_SIDED, Band, band_of, tolerance_text
 from .model import SIMULATED_BANNER
 from .text import num, split_setting
 
-VERDICT_COLOURS = {"PASS": "#2e7d32", "WARN": "#ef6c00", "FAIL": "#c62828", "NOT_DONE": "#757575", "INFO": "#1565c0"}
-VERDICT_MARKERS = {"PASS": "o", "WARN": "s", "FAIL": "X", "NOT_DONE": ".", "INFO": "D"}
+VERDICT_COLOURS = {str(v): look.colour for v, look in LOOKS.items()}
+VERDICT_MARKERS = {str(v): look.marker for v, look in LOOKS.items()}
 ACCEPT_COLOUR, WARN_ZONE_COLOUR, TRACE_COLOUR = "#c8e6c9", "#ffe0b2", "#1f4e79"
 SIMULATED_COLOUR = VERDICT_COLOURS["FAIL"]
 FILE_FORMATS = (".png", ".svg")
