@@ -4,6 +4,7 @@ traceback."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -156,3 +157,28 @@ def test_cli_refuses_a_latin1_procedure_in_run_and_show(xcal, tmp_path, command)
     path.write_bytes(source.replace("title:", "note: café\ntitle:", 1).encode("latin-1"))
     result = xcal(*(c.format(f=path) for c in command))
     assert result.returncode == 2 and "Traceback" not in result.stderr and "not UTF-8" in result.stderr
+
+
+def test_the_c_loader_reads_the_same_located_data_as_the_checked_python_loader():
+    import yaml
+
+    from xcal.yamlfile import _fast_loader, _parse_checked, parse_yaml
+
+    text = (Path(__file__).resolve().parents[1] / "xcal" / "demo" / "site.yaml").read_text(encoding="utf-8")
+    if getattr(yaml, "CSafeLoader", None) is None:
+        pytest.skip("PyYAML was built without libyaml here")
+    loader = _fast_loader(text)
+    assert isinstance(loader, yaml.CSafeLoader)
+    loader.dispose()
+    fast, checked = parse_yaml(text, "site.yaml"), _parse_checked(text, "site.yaml")
+    assert fast == checked
+    rooms_fast, rooms_checked = fast["rooms"], checked["rooms"]
+    assert [rooms_fast.item_mark(i) for i in range(len(rooms_fast))] == \
+        [rooms_checked.item_mark(i) for i in range(len(rooms_checked))]
+
+
+@pytest.mark.parametrize("text", ["a: " + "[" * 120 + "]" * 120, "\n".join(" " * i + f"k{i}:" for i in range(120))])
+def test_text_that_may_nest_deep_goes_to_the_python_loader_which_checks_the_depth(text):
+    from xcal.yamlfile import _fast_loader
+
+    assert _fast_loader(text) is None
