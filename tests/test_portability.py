@@ -50,3 +50,15 @@ def test_the_package_imports_and_the_main_job_runs_over_tcp_without_posix_module
 def test_python_dash_m_xcal_is_the_command_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "xcal", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("Usage: xcal ")
+
+
+def test_no_posix_only_call_outside_the_pty_simulator():
+    import re
+
+    package = Path(__file__).resolve().parents[1] / "xcal"
+    posix_only = re.compile(r"MSG_DONTWAIT|^\s*import (termios|tty|fcntl|pty)\b|os\.(openpty|ttyname|fork)\(",
+                            re.MULTILINE)
+    found = {str(path.relative_to(package)) for path in package.rglob("*.py") if posix_only.search(path.read_text())}
+    assert found == {"simulators/server.py"}
+    server = (package / "simulators" / "server.py").read_text()
+    assert not re.search(r"^import tty|^import termios", server, re.MULTILINE)

@@ -31,7 +31,9 @@ def test_identify_an_rfc1201_counter_and_read_its_count_rate() -> None:
         (b"<GETVER>>", VERSION_300),
         (b"<GETSERIAL>>", SERIAL),
         (b"<GETCPM>>", b"\x00\x1c"),                 # 0x001c = 28
-        (b"<GETCPS>>", b"\xc0\x05"),                 # top 2 bits reserved: 0x0005 = 5
+        (b"<GETVER>>", VERSION_300),                 # the check that the link is still in step
+        (b"<GETCPS>>", b"\x00\x05"),                 # top 2 bits reserved (clear): 0x0005 = 5
+        (b"<GETVER>>", VERSION_300),
         (b"<GETVOLT>>", b"\x2a"),                    # 42 -> 4.2 V
     ])
     assert isinstance(driver, SurveyMeter)
@@ -48,7 +50,9 @@ def test_identify_an_rfc1801_counter_with_its_variable_length_version() -> None:
         (b"<GETVER>>", VERSION_600),
         (b"<GETSERIAL>>", SERIAL),
         (b"<GETCPM>>", b"\x00\x01\x02\x03"),         # uint32 0x00010203 = 66051
-        (b"<GETCPS>>", b"\xc0\x00\x00\x07"),         # RFC1801: 4 bytes, no reserved bits
+        (b"<GETVER>>", VERSION_600),
+        (b"<GETCPS>>", b"\x00\x00\x01\x07"),         # RFC1801: 4 bytes, no reserved bits: 0x107 = 263
+        (b"<GETVER>>", VERSION_600),
         (b"<GETVOLT>>", b"3.97v"),
         (b"<GETDATETIME>>", b"\x18\x03\x0f\x0e\x1e\x2d\xaa"),
     ])
@@ -56,22 +60,24 @@ def test_identify_an_rfc1801_counter_with_its_variable_length_version() -> None:
     assert identity == InstrumentIdentity("GQ Electronics", "GMC-600+", "F488E1A7B2C3D4", "1.14")
     assert driver.variant == RFC1801
     assert driver.read_cpm() == Q_(66051, "cpm")
-    assert driver.read_cps() == Q_(0xC0000007, "cps")
+    assert driver.read_cps() == Q_(263, "cps")
     assert driver.read_voltage() == Q_(3.97, "V")
     assert driver.read_datetime() == datetime(2024, 3, 15, 14, 30, 45)
     fake.assert_done()
 
 
 def test_the_variant_is_asked_once_when_the_options_do_not_give_it() -> None:
-    driver, fake = driver_for([(b"<GETVER>>", VERSION_300), (b"<GETCPM>>", b"\x00\x05"),
-                               (b"<GETCPM>>", b"\x00\x06")])
+    # The GETVER after each reading is the in-step check; the variant is settled by the first GETVER only.
+    driver, fake = driver_for([(b"<GETVER>>", VERSION_300),
+                               (b"<GETCPM>>", b"\x00\x05"), (b"<GETVER>>", VERSION_300),
+                               (b"<GETCPM>>", b"\x00\x06"), (b"<GETVER>>", VERSION_300)])
     assert driver.read_cpm() == Q_(5, "cpm")
     assert driver.read_cpm() == Q_(6, "cpm")
     fake.assert_done()
 
 
 def test_dose_rate_only_through_the_site_sensitivity() -> None:
-    driver, fake = driver_for([(b"<GETCPM>>", b"\x06\x02")], variant="RFC1201",
+    driver, fake = driver_for([(b"<GETCPM>>", b"\x06\x02"), (b"<GETVER>>", VERSION_300)], variant="RFC1201",
                               sensitivity="153.8 cpm/(µSv/h)")
     reading = driver.read_now()
     assert reading["count_rate"] == Q_(1538, "cpm")                    # 0x0602
@@ -81,8 +87,8 @@ def test_dose_rate_only_through_the_site_sensitivity() -> None:
 
 def test_dead_time_correction_with_a_site_dead_time() -> None:
     # m = 0xEA60 = 60000 cpm = 1000 cps; τ = 100 µs: mτ = 0.1, n = m / 0.9 = 66666.67 cpm = 433.46 µSv/h
-    driver, fake = driver_for([(b"<GETCPM>>", b"\xea\x60")], variant="RFC1201", dead_time="100 µs",
-                              sensitivity="153.8 cpm/(µSv/h)")
+    driver, fake = driver_for([(b"<GETCPM>>", b"\xea\x60"), (b"<GETVER>>", VERSION_300)], variant="RFC1201",
+                              dead_time="100 µs", sensitivity="153.8 cpm/(µSv/h)")
     reading = driver.read_now()
     assert reading["count_rate"].to("cpm").magnitude == pytest.approx(66666.667, rel=1e-6)
     assert reading["dose_rate"].to("µSv/h").magnitude == pytest.approx(433.4636, rel=1e-5)
@@ -90,7 +96,9 @@ def test_dead_time_correction_with_a_site_dead_time() -> None:
 
 
 def test_a_saturated_counter_cannot_be_corrected() -> None:
-    driver, _ = driver_for([(b"<GETCPM>>", b"\xea\x60")], variant="RFC1201", dead_time="1 ms")
+    # 60000 cpm is under the bound for τ = 1 ms (2 × (60/1 ms + 12) = 120024 cpm) but mτ = 1000 cps × 1 ms = 1.
+    driver, _ = driver_for([(b"<GETCPM>>", b"\xea\x60"), (b"<GETVER>>", VERSION_300)], variant="RFC1201",
+                           dead_time="1 ms")
     with pytest.raises(InstrumentError, match="gmc-1 .*cannot be corrected for the dead time"):
         driver.read_now()
 
@@ -120,10 +128,11 @@ def test_heartbeat_streams_cps_and_stopping_resyncs_on_the_version() -> None:
     driver, fake = driver_for([
         (b"<HEARTBEAT1>>", None),
         (None, b"\x00\x03"),
-        (None, b"\x40\x04"),                          # reserved bit set: still 4
+        (None, b"\x00\x04"),
         (b"<HEARTBEAT0>>", b"\x00\x05"),              # a record already on its way when we stop
         (b"<GETVER>>", VERSION_300),
         (b"<GETCPM>>", b"\x00\x09"),
+        (b"<GETVER>>", VERSION_300),
     ], variant="RFC1201")
     driver.start_heartbeat()
     assert driver.read_heartbeat() == Q_(3, "cps")
@@ -135,6 +144,14 @@ def test_heartbeat_streams_cps_and_stopping_resyncs_on_the_version() -> None:
     with pytest.raises(InstrumentError, match="heartbeat is not on"):
         driver.read_heartbeat()
     fake.assert_done()
+
+
+def test_a_heartbeat_record_with_a_reserved_bit_set_is_not_a_record() -> None:
+    # 0x4004: bit 14 set. RFC1201 keeps bits 15-14 reserved, so these two bytes are not a count of 4.
+    driver, _ = driver_for([(b"<HEARTBEAT1>>", None), (None, b"\x40\x04")], variant="RFC1201")
+    driver.start_heartbeat()
+    with pytest.raises(ProtocolError, match=r"<HEARTBEAT1>> with b'@\\x04': bits 15 and 14 .* reserved"):
+        driver.read_heartbeat()
 
 
 def test_rfc1801_heartbeat_records_are_four_bytes() -> None:
@@ -154,8 +171,8 @@ def test_a_model_the_notes_do_not_map_is_refused_unless_the_variant_is_given() -
     driver, _ = driver_for([(b"<GETVER>>", b"GMC-800Re 1.08")])
     with pytest.raises(ProtocolError, match="(?s)GMC-800.*variant: RFC1201"):
         driver.identify()
-    driver, fake = driver_for([(b"<GETVER>>", b"GMC-800Re 1.08"), (b"<GETCPM>>", b"\x00\x00\x00\x02")],
-                              variant="RFC1801")
+    driver, fake = driver_for([(b"<GETVER>>", b"GMC-800Re 1.08"), (b"<GETCPM>>", b"\x00\x00\x00\x02"),
+                               (b"<GETVER>>", b"GMC-800Re 1.08")], variant="RFC1801")
     assert driver.version().model == "GMC-800"
     assert driver.read_cpm() == Q_(2, "cpm")
     fake.assert_done()

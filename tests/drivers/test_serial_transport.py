@@ -13,6 +13,7 @@ import serial
 from xcal.drivers import transport
 from xcal.drivers.link import LinkSettings
 from xcal.drivers.serial_transport import SerialTransport
+from xcal.drivers.transport import PartialReply
 from xcal.errors import ConfigError, ConnectionLost, InstrumentError, InstrumentTimeout, ProtocolError
 from xcal.simulators.protocol import LineProtocol
 from xcal.simulators.server import PtySimServer, TcpSimServer, WireFault, serve_pty, serve_tcp
@@ -177,15 +178,16 @@ def test_read_bytes_and_read_until_keep_what_follows() -> None:
         assert link.read_bytes(2) == b"34"
 
 
-def test_partial_raw_data_then_a_timeout_names_the_resource() -> None:
+def test_partial_raw_data_then_a_timeout_is_a_partial_reply_naming_the_resource() -> None:
     with serve_pty(Framed()) as server, SerialTransport(server.resource, settings=BINARY, name="gmc") as link:
         link.write_bytes(b"<GIVE 010203>>")
-        with pytest.raises(InstrumentTimeout) as caught:
+        with pytest.raises(PartialReply) as caught:
             link.read_bytes(5)
-        assert f"gmc ({server.resource}) did not answer b'<GIVE 010203>>' within 0.15 s" in str(caught.value)
+        assert (f"gmc ({server.resource}) sent b'\\x01\\x02\\x03' and then nothing more within 0.15 s: a partial "
+                "reply to b'<GIVE 010203>>' (3 of the 5 bytes)") in str(caught.value)
         assert caught.value.resource == server.resource
         link.write_bytes(b"<GIVE 41>>")
-        with pytest.raises(InstrumentTimeout, match=f"gmc \\({server.resource}\\)"):
+        with pytest.raises(PartialReply, match=f"gmc \\({server.resource}\\) sent b'A'.*no b'=>' came"):
             link.read_until(b"=>")
         link.write_bytes(b"<GIVE 0405>>")
         assert link.read_bytes(2) == b"\x04\x05"

@@ -15,7 +15,7 @@ from xcal.drivers.declarative import DeclarativeDriver
 from xcal.drivers.link import LinkSettings, open_transport, resource_kind
 from xcal.drivers.serial_transport import SerialTransport
 from xcal.drivers import transport
-from xcal.drivers.transport import VisaTransport
+from xcal.drivers.transport import PartialReply, VisaTransport
 from xcal.errors import ConfigError, ConnectionLost, InstrumentError, InstrumentTimeout, ProtocolError
 from xcal.simulators.commandmap_sim import CommandMapSimulator
 from xcal.simulators.protocol import LineProtocol
@@ -150,11 +150,11 @@ def test_after_a_timeout_the_next_query_gets_its_own_reply(echo: TcpSimServer) -
         assert link.query("fast 3") == "ECHO fast 3"
 
 
-def test_a_partial_reply_times_out_and_leaves_nothing_behind(
+def test_a_partial_reply_is_named_so_and_leaves_nothing_behind(
         server: LineServer, example_map: CommandMap) -> None:
     server.inject(WireFault("partial", "identify", count=1))
     with connect(server, example_map) as driver:
-        with pytest.raises(InstrumentTimeout):
+        with pytest.raises(PartialReply, match=r"and then nothing more within 0\.3 s: a partial reply to '\*IDN\?'"):
             driver.identify()
         assert driver.identify() == IDENTITY
 
@@ -336,17 +336,18 @@ def test_read_bytes_and_read_until(wire: str, framed_tcp: TcpSimServer, framed_p
 
 
 @pytest.mark.parametrize("wire", ["tcp", "asrl"])
-def test_partial_raw_data_then_a_timeout_names_the_resource(
+def test_partial_raw_data_then_a_timeout_is_a_partial_reply_naming_the_resource(
         wire: str, framed_tcp: TcpSimServer, framed_pty: PtySimServer) -> None:
     resource = framed_tcp.resource if wire == "tcp" else framed_pty.visa_resource
     with VisaTransport(resource, settings=BINARY, name="gmc") as link:
         link.write_bytes(b"<GIVE 010203>>")
-        with pytest.raises(InstrumentTimeout) as caught:
+        with pytest.raises(PartialReply) as caught:
             link.read_bytes(5)
-        assert f"gmc ({resource}) did not answer b'<GIVE 010203>>' within 0.15 s" in str(caught.value)
+        assert (f"gmc ({resource}) sent b'\\x01\\x02\\x03' and then nothing more within 0.15 s: a partial reply "
+                "to b'<GIVE 010203>>' (3 of the 5 bytes)") in str(caught.value)
         assert caught.value.resource == resource
         link.write_bytes(b"<GIVE 41>>")
-        with pytest.raises(InstrumentTimeout, match=f"gmc \\({resource}\\)"):
+        with pytest.raises(PartialReply, match=f"gmc \\({resource}\\) sent b'A'"):
             link.read_until(b"=>")
         link.write_bytes(b"<GIVE 0405>>")
         assert link.read_bytes(2) == b"\x04\x05"

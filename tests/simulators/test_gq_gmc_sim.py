@@ -37,12 +37,12 @@ def pty300(gmc300: GmcSimulator) -> Iterator[PtySimServer]:
 
 
 def test_replies_are_byte_exact_and_unknown_commands_are_silent() -> None:
-    sim = GmcSimulator(GMC_300, background_usv_h=0.0, battery_v=4.2, cps_reserved_bits=3)
+    sim = GmcSimulator(GMC_300, background_usv_h=0.0, battery_v=4.2)
     assert sim.respond(b"GETVER") == b"GMC-300Re 2.10"
     assert sim.respond(b"GETSERIAL") == b"\xf4\x88\xe1\xa7\xb2\xc3\xd4"
     assert sim.respond(b"GETVOLT") == b"\x2a"
     assert sim.respond(b"GETCPM") == b"\x00\x00"              # no field, no background
-    assert sim.respond(b"GETCPS") == b"\xc0\x00"              # reserved bits set as configured
+    assert sim.respond(b"GETCPS") == b"\x00\x00"              # reserved bits 15-14 clear
     assert len(sim.respond(b"GETCFG")) == 256
     assert sim.respond(b"GETDATETIME") is None                # not in RFC1201
     assert sim.respond(b"GETNOTHING") is None
@@ -115,9 +115,19 @@ def test_dead_time_lost_in_the_tube_is_restored_by_the_site_dead_time() -> None:
     assert corrected["dose_rate"].to("µSv/h").magnitude == pytest.approx(1000.0, rel=0.02)
 
 
-def test_cps_reserved_bits_are_masked(pty300: PtySimServer, gmc300: GmcSimulator) -> None:
-    gmc300.reserved = 2
+def test_rfc1201_cps_records_never_set_the_reserved_bits(pty300: PtySimServer,
+                                                        gmc300: GmcSimulator) -> None:
+    with pytest.raises(TypeError):
+        GmcSimulator(GMC_300, cps_reserved_bits=3)             # no longer a simulator option
+    gmc300.set_field(1e6)                           # 1.538e8 cpm = 2.56e6 cps: more than 14 bits hold
+    assert gmc300.respond(b"GETCPS") == b"\x3f\xff"
+    gmc300.respond(b"HEARTBEAT1")
+    gmc300.unsolicited(0.0)
+    assert gmc300.unsolicited(1.0) == b"\x3f\xff"
+    gmc300.respond(b"HEARTBEAT0")
     gmc300.set_field(600.0)                         # 92280 cpm = 1538 cps
+    records = [int.from_bytes(gmc300.respond(b"GETCPS"), "big") for _ in range(200)]
+    assert all(r >> 14 == 0 for r in records)
     with connect(pty300) as driver:
         assert abs(driver.read_cps().magnitude - 1538) < 160
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, InstrumentError, ProtocolError
+from ..errors import ConfigError, InstrumentError, InstrumentTimeout, ProtocolError
 from .base import Driver
 from .capabilities import InstrumentIdentity
 from .link import LinkSettings
@@ -36,6 +36,12 @@ VERSION_LIMIT = 32
 ACK = b"\xaa"
 CPS_RFC1201_MASK = 0x3FFF
 COUNT_SIZE = {RFC1201: 2, RFC1801: 4}
+MIN_DEAD_TIME_S = 10e-6
+"""A dead time shorter than any GM tube's (tens to hundreds of µs): the count bound when the site gives none."""
+TUBES = 2
+"""GM tubes a GQ counter may count with at once (the GMC-500+ has two); the count bound allows for both."""
+FAST_ESTIMATE_S = 5.0
+"""Shortest window a GMC-500/600 'fast estimate' scales to a minute (CPM = 60/k × the counts of the last k s)."""
 SERIAL_SIZE = 7
 DATETIME_SIZE = 7
 VOLT_RFC1801_SIZE = 5
@@ -43,6 +49,7 @@ VOLT_RFC1801_SIZE = 5
 _VERSION = re.compile(rb"GMC-(\d{3})([A-Za-z0-9+]*?)Re ?(\d+\.\d\d)")
 _VERSION_HEAD = b"GMC-"
 _VOLT_TEXT = re.compile(rb"(\d+(?:\.\d+)?)[vV]")
+_FIX = "check the cable and the baud rate and the `variant` option; a GMC-320 often runs at 115200"
 
 
 def command(name: str, parameter: bytes = b"") -> bytes:
@@ -97,9 +104,23 @@ def parse_count(data: bytes, variant: str) -> int:
 
 
 def parse_cps(data: bytes, variant: str) -> int:
-    """A GETCPS or heartbeat record; RFC1201 keeps 14 bits (the top 2 are reserved and masked off)."""
+    """A GETCPS or heartbeat record; in RFC1201 only the low 14 bits count, and a set reserved bit 15 or 14 means
+    the two bytes are not a record (ProtocolError)."""
     value = parse_count(data, variant)
-    return value & CPS_RFC1201_MASK if variant == RFC1201 else value
+    if variant == RFC1201 and value & ~CPS_RFC1201_MASK:
+        raise ProtocolError(f"bits 15 and 14 of an RFC1201 count per second are reserved and 0 in a real record; "
+                            f"here they are {value >> 14:02b}")
+    return value
+
+
+def count_limits(dead_time_s: float) -> dict[str, float]:
+    """The most a counter can report, per unit (`cps`, `cpm`), with GM tubes of `dead_time_s` dead time.
+
+    In a window of W s a tube counts at most W/τ + 1 pulses (each one dead time apart); a fast-estimate CPM
+    scales k ≥ FAST_ESTIMATE_S seconds of counts by 60/k, so CPM ≤ TUBES × (60/τ + 60/FAST_ESTIMATE_S).
+    """
+    return {"cps": TUBES * (1.0 / dead_time_s + 1.0),
+            "cpm": TUBES * (60.0 / dead_time_s + 60.0 / FAST_ESTIMATE_S)}
 
 
 def parse_volt(data: bytes, variant: str) -> float:
@@ -218,9 +239,23 @@ class GqGmc(Driver):
     sets 115200. GETVER has no terminator and, in RFC1801, no fixed length: it is read byte by byte until the
     bytes form a whole `GMC-<nnn>[suffix]Re <d>.<dd>` (parse_version), at most VERSION_LIMIT bytes, so no
     read waits for a quiet line. Where the notes are silent the driver is strict: a reply of the wrong shape
-    is a ProtocolError. A binary count carries no check, so a garbled count cannot be told from a true one.
-    While the heartbeat streams, the counter sends CPS records unasked: only read_heartbeat and
-    stop_heartbeat are allowed then.
+    is a ProtocolError. While the heartbeat streams, the counter sends CPS records unasked: only read_heartbeat
+    and stop_heartbeat are allowed then.
+
+    Telling a reply from noise (a binary count carries no check): a reply must be exactly its length (bytes
+    that stop short: ProtocolError naming them) and nothing may follow it before the line is quiet (10 ms, or
+    3 characters' time); an RFC1201 CPS (GETCPS, heartbeat) must have its reserved bits 15-14 clear; a count
+    may not exceed what TUBES GM tubes can count (count_limits) with the site's `dead_time`, or 10 µs, shorter
+    than any GM tube's, when none is set; and after a GETCPM or GETCPS reading (not a heartbeat record) GETVER
+    must come back as the version the counter gave, which shows the link was still in step. Cannot be told
+    apart, so accepted: a reply of the right length whose value was changed to another that passes those
+    checks: for RFC1201 GETCPM any 16-bit value below FFFF (FFFF, the full register, is refused as saturated);
+    for RFC1201 CPS any 14-bit value; for RFC1801 any value up to the bound (12 000 024 cpm or 200 002 cps with
+    no site dead time). Likewise any GETSERIAL (7 bytes), RFC1201 GETVOLT (1 byte) and date-time with valid
+    fields. Not used, as not sound: comparing a reading with the previous one (a fast-estimate CPM may move by
+    60/5 × what a tube counts in a second, and a field comes and goes with each exposure, so a jump proves
+    nothing the count bound does not), and CPM against CPS (which seconds each covers depends on the firmware).
+    GETCPS is not part of read_now, as the 2015 RFC1201 text (v1.40) does not list it for older firmware.
     """
 
     driver_name = "gq-gmc"
@@ -260,6 +295,7 @@ class GqGmc(Driver):
         with self.transport.locked():
             self._send("GETVER")
             found = self._read_version(b"", "GETVER")
+            self._nothing_after("GETVER", found.text.encode("ascii"))
         self._learn(found)
         return found
 
@@ -270,25 +306,31 @@ class GqGmc(Driver):
         return InstrumentIdentity("GQ Electronics", found.model, serial, found.firmware)
 
     def read_cpm(self) -> "pint.Quantity":
-        """GETCPM: counts in the last minute, as the counter shows them (no correction)."""
+        """GETCPM: counts in the last minute, as the counter shows them (no correction), checked as the class
+        docstring says."""
         from ..units import Q_
 
         size = COUNT_SIZE[self.variant]
-        cpm = self._query("GETCPM", size, lambda d: parse_count(d, self.variant))
-        if cpm >= 2 ** (8 * size) - 1:
-            raise InstrumentError(
-                f"{self.name} ({self.resource}) reports {cpm} cpm, the largest number its {self.variant} reply "
-                f"can hold: the count rate is at or above the counter's range and the reading is not valid",
-                instrument=self.name, resource=self.resource,
-                fix="use a meter (or scale) rated for this field; do not use this counter above its range")
-        return Q_(cpm, "cpm")
+
+        def check(data: bytes) -> int:
+            cpm = parse_count(data, self.variant)
+            self._plausible(cpm, "cpm")
+            if cpm >= 2 ** (8 * size) - 1:
+                raise InstrumentError(
+                    f"{self.name} ({self.resource}) reports {cpm} cpm, the largest number its {self.variant} "
+                    f"reply can hold: the count rate is at or above the counter's range and the reading is not "
+                    f"valid", instrument=self.name, resource=self.resource,
+                    fix="use a meter (or scale) rated for this field; do not use this counter above its range")
+            return cpm
+
+        return Q_(self._reading("GETCPM", size, check), "cpm")
 
     def read_cps(self) -> "pint.Quantity":
-        """GETCPS: counts in the last second (RFC1201: 14 valid bits)."""
+        """GETCPS: counts in the last second (RFC1201: 14 bits, the reserved 2 must be clear), checked as the
+        class docstring says."""
         from ..units import Q_
 
-        size = COUNT_SIZE[self.variant]
-        return Q_(self._query("GETCPS", size, lambda d: parse_cps(d, self.variant)), "cps")
+        return Q_(self._reading("GETCPS", COUNT_SIZE[self.variant], self._cps), "cps")
 
     def read_now(self) -> dict[str, "pint.Quantity"]:
         """`count_rate` from GETCPM (dead-time corrected with a site `dead_time`) and, with a site `sensitivity`,
@@ -341,7 +383,7 @@ class GqGmc(Driver):
             raise InstrumentError(f"{self._where()}: the heartbeat is not on", instrument=self.name,
                                   resource=self.resource, fix="call start_heartbeat() first")
         data = self.transport.read_bytes(self._record_size)
-        return Q_(self._parsed("HEARTBEAT1", data, lambda d: parse_cps(d, self.variant)), "cps")
+        return Q_(self._parsed("HEARTBEAT1", data, self._cps), "cps")
 
     def stop_heartbeat(self) -> None:
         """HEARTBEAT0, then GETVER to resync: records still on the way before the version are discarded."""
@@ -350,7 +392,9 @@ class GqGmc(Driver):
             self._heartbeat = False
             self._send("GETVER")
             data = self.transport.read_until(_VERSION_HEAD)
-            self._learn(self._read_version(data[-len(_VERSION_HEAD):], "GETVER"))
+            found = self._read_version(data[-len(_VERSION_HEAD):], "GETVER")
+            self._nothing_after("GETVER", found.text.encode("ascii"))
+            self._learn(found)
 
     def _learn(self, found: GmcVersion) -> None:
         self._version = found
@@ -376,17 +420,77 @@ class GqGmc(Driver):
     def _query(self, name: str, size: int, parser: Any, parameter: bytes = b"") -> Any:
         with self.transport.locked():
             self._send(name, parameter)
-            data = self.transport.read_bytes(size)
+            data = self._reply(name, size)
         return self._parsed(name, data, parser)
+
+    def _reading(self, name: str, size: int, check: Any) -> int:
+        """Ask for a count, check it, then check with GETVER that the link is still in step."""
+        with self.transport.locked():
+            self._send(name)
+            data = self._reply(name, size)
+            value = self._parsed(name, data, check)
+            self._confirm_in_step(name)
+        return value
+
+    def _reply(self, name: str, size: int) -> bytes:
+        """Exactly `size` bytes and nothing after them: fewer, or more before the line is quiet, is ProtocolError.
+
+        Read one byte at a time, so the bytes that came before a timeout are known whatever the transport.
+        """
+        data = b""
+        while len(data) < size:
+            try:
+                data += self.transport.read_bytes(1)
+            except InstrumentTimeout:
+                if not data:
+                    raise
+                raise ProtocolError(
+                    f"{self._where()} sent {data!r} and then nothing more within {self.transport.timeout:~P}: a "
+                    f"partial reply to <{name}>> ({len(data)} of its {size} bytes)", instrument=self.name,
+                    resource=self.resource, fix=_FIX) from None
+        self._nothing_after(name, data)
+        return data
+
+    def _nothing_after(self, name: str, data: bytes) -> None:
+        extra = self.transport.discard_input()
+        if extra:
+            n = len(extra)
+            raise ProtocolError(f"{self._where()} answered <{name}>> with {data!r} and then {extra!r}: {n} "
+                                f"byte{'s' if n != 1 else ''} more than the reply has, so its bytes cannot be "
+                                f"told from others'", instrument=self.name, resource=self.resource, fix=_FIX)
+
+    def _confirm_in_step(self, after: str) -> None:
+        """GETVER must give the version the counter gave before (or, the first time, a whole version)."""
+        self._send("GETVER")
+        found = self._read_version(b"", "GETVER")
+        self._nothing_after("GETVER", found.text.encode("ascii"))
+        if self._version is not None and found.text != self._version.text:
+            raise ProtocolError(f"{self._where()} answered the check <GETVER>> after <{after}>> with "
+                                f"{found.text!r}, not {self._version.text!r}: the link is out of step, so the "
+                                f"reading is not trusted", instrument=self.name, resource=self.resource, fix=_FIX)
+        self._learn(found)
+
+    def _cps(self, data: bytes) -> int:
+        """A CPS record's count: reserved bits clear (RFC1201) and within the count bound."""
+        cps = parse_cps(data, self.variant)
+        self._plausible(cps, "cps")
+        return cps
+
+    def _plausible(self, value: int, unit: str) -> None:
+        """ProtocolError if `value` counts per `unit` is more than the counter's tubes can count (count_limits)."""
+        dead_time = self.calibration.dead_time
+        tau = float(dead_time.to("s").magnitude) if dead_time is not None else MIN_DEAD_TIME_S
+        limit = count_limits(tau)[unit]
+        if value > limit:
+            raise ProtocolError(f"{value} {unit} is more than {limit:.0f} {unit}, the most {TUBES} GM tubes of "
+                                f"{tau * 1e6:g} µs dead time can count: not a reading")
 
     def _parsed(self, name: str, data: bytes, parser: Any) -> Any:
         try:
             return parser(data)
         except ProtocolError as exc:
             raise ProtocolError(f"{self._where()} answered <{name}>> with {data!r}: {exc.message}",
-                                instrument=self.name, resource=self.resource,
-                                fix="check the baud rate and the `variant` option; a GMC-320 often runs "
-                                    "at 115200") from None
+                                instrument=self.name, resource=self.resource, fix=_FIX) from None
 
     def _read_version(self, data: bytes, name: str) -> GmcVersion:
         while True:
@@ -394,3 +498,4 @@ class GqGmc(Driver):
             if found is not None:
                 return found
             data += self.transport.read_bytes(1)
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import socket
 import threading
 import time
@@ -30,12 +31,23 @@ DRAIN_QUIET_S = 0.1
 """Silence that ends a drain once the grace period after a timed-out read has passed."""
 DRAIN_LIMIT_S = 5.0
 """Longest a drain may go on beyond its grace period (an instrument that streams without end)."""
+DISCARD_QUIET_S = 0.01
+"""Silence that ends `discard_input`, or three characters' time at the link's baud rate if that is longer."""
 RECONNECT_BACKOFF_S = 0.1
 """Wait before the first reopen after a lost link; it doubles for each further attempt (0.1, 0.2, 0.4 s ...)."""
 
 _OPEN_FIX = "check the address and port, and that the instrument is on and accepts a connection"
 _T = TypeVar("_T")
 Exchange = Literal["query", "send", "receive"]
+
+
+class PartialReply(ProtocolError):
+    """Some bytes of a reply came, then nothing more within the timeout; `received` holds them."""
+
+    def __init__(self, message: str, *, received: bytes, instrument: str | None = None,
+                 resource: str | None = None, fix: str | None = None) -> None:
+        self.received = received
+        super().__init__(message, instrument=instrument, resource=resource, fix=fix)
 
 
 def seconds(value: Any, what: str) -> float:
@@ -67,8 +79,19 @@ class BaseTransport:
     Lock: every public method takes one re-entrant lock; hold `locked()` across a multi-step exchange.
     Resync: after a read times out the link is marked stale, and before the next write it is drained: buffered
     and incoming bytes are thrown away until nothing has arrived for 100 ms and at least one timeout has passed
-    since the timed-out read, so a reply up to twice the timeout late is never taken for the next one. Bytes of
-    an unfinished reply stay buffered until then, so a following read (a stream) continues where it stopped.
+    since the timed-out read (bounded: at most DRAIN_LIMIT_S beyond that). A reply later still is caught for
+    lines in two ways. Owed reply: when a line read timed out and the drain saw no complete line, the first line
+    read after the next write waits until that write's timeout for a second line; if one comes, the first was
+    the late reply and is discarded. Suspect link: if no second line came, a late line may still arrive, so
+    before every later write whatever has already arrived is discarded without waiting (nothing that came
+    before a command can be its reply), until a whole line has been discarded that way. Residual, as a reply
+    without an echo of its command cannot be told from another: a late reply that arrives while a later
+    query is waiting for its own reply (after the next query's window, or there when the next command is never
+    answered) is taken for that reply; a driver whose protocol echoes the command can check. The cost: the
+    first query after a timeout whose reply never came waits its whole timeout. Binary reads (read_bytes,
+    read_until) cannot be framed by the transport, so beyond the drain their drivers check lengths and content.
+    Partial replies: bytes without the rest of their frame by the timeout raise PartialReply (a ProtocolError)
+    showing them; they stay buffered, so a further read without a write (a stream) continues where it stopped.
     Reconnect: when the link is lost (peer closed or reset, port gone) the resource is closed explicitly and
     reopened up to `settings.reconnects` times, waiting 0.1, 0.2, 0.4 s ... before the attempts. If it reopens,
     a `query` (one command line and its reply) is repeated once; a write whose bytes may have reached the
@@ -101,6 +124,9 @@ class BaseTransport:
         self._lock = threading.RLock()
         self._buffer = bytearray()
         self._stale_since: float | None = None
+        self._owed: str | None = None
+        self._owed_write: float | None = None
+        self._suspect: str | None = None
         self._asked: str | None = None
         self._closed = False
         self._down = False
@@ -147,13 +173,13 @@ class BaseTransport:
         """Exactly `count` bytes, or InstrumentTimeout when they do not all arrive within the timeout."""
         if count < 1:
             raise ValueError(f"read_bytes needs a count of 1 or more, not {count}")
-        return self._exchange(lambda: self._take(count=count), "receive", f"{count} bytes")
+        return self._exchange(lambda: self._take_raw(count=count), "receive", f"{count} bytes")
 
     def read_until(self, *endings: bytes) -> bytes:
         """The bytes up to and including the first of `endings` to arrive; later bytes stay buffered."""
         if not endings or not all(endings):
             raise ValueError("read_until needs one or more non-empty endings")
-        return self._exchange(lambda: self._take(endings=tuple(bytes(e) for e in endings)), "receive",
+        return self._exchange(lambda: self._take_raw(endings=tuple(bytes(e) for e in endings)), "receive",
                               f"bytes ending {' or '.join(repr(bytes(e)) for e in endings)}")
 
     @contextlib.contextmanager
@@ -263,6 +289,7 @@ class BaseTransport:
         self._close_link()
         self._buffer.clear()
         self._stale_since = None
+        self._owed = self._owed_write = self._suspect = None
         self._down = True
         attempts = self.settings.reconnects
         last = ""
@@ -286,17 +313,28 @@ class BaseTransport:
         broken = self._link_broken()
         if broken:
             raise LinkDown(broken, sent=False)
-        if self._stale_since is not None:
-            try:
+        try:
+            if self._stale_since is not None:
                 self._drain()
-            except LinkDown as lost:
-                raise LinkDown(lost.why, sent=False) from None
+            elif self._suspect is not None:
+                self._discard_early()
+        except LinkDown as lost:
+            raise LinkDown(lost.why, sent=False) from None
         io_log.debug("%s > %r", self.name, data)
         self._asked = asked
+        if self._owed is not None:
+            self._owed_write = time.monotonic()
         self._write(data)
 
     def _read_line(self) -> str:
-        raw = self._take(endings=(self._read_term[-1:],))
+        endings = (self._read_term[-1:],)
+        try:
+            raw = self._take(endings=endings)
+        except (InstrumentTimeout, PartialReply):
+            self._owe()
+            raise
+        if self._owed is not None:
+            raw = self._settle_owed(raw, endings)
         asked = f" in reply to {self._asked}" if self._asked is not None else ""
         if not raw.endswith(self._read_term):
             raise ProtocolError(f"{self._where()} sent {raw!r}{asked}, which does not end with the read "
@@ -311,9 +349,52 @@ class BaseTransport:
                                 fix="check the cable, the baud rate and the encoding set for this "
                                     "instrument") from None
 
+    def _owe(self) -> None:
+        """Note that the reply to the command just asked may still come (after a timed-out line read)."""
+        self._owed = self._asked if self._asked is not None else "the last command"
+        self._owed_write = None
+
+    def _settle_owed(self, first: bytes, endings: tuple[bytes, ...]) -> bytes:
+        """The reply to the latest write, given the first line read after it while an earlier reply was owed.
+
+        A second line within that write's timeout shows the first was the late reply; no second line leaves
+        the first as the reply (the residual case of the class docstring).
+        """
+        owed, written = self._owed, self._owed_write
+        self._owed = self._owed_write = None
+        if written is None:
+            return first
+        self._suspect = owed
+        deadline = max(written + self._timeout_s, time.monotonic() + DRAIN_QUIET_S)
+        second = self._frame_within(deadline, None, endings)
+        if second is None and self._buffer:
+            try:
+                second = self._take(endings=endings)
+            except (InstrumentTimeout, PartialReply):
+                self._owe()
+                raise
+        if second is None:
+            return first
+        self._suspect = None
+        io_log.debug("%s < %r (late reply to %s, discarded)", self.name, first, owed)
+        return second
+
     def _take(self, *, count: int | None = None, endings: tuple[bytes, ...] = ()) -> bytes:
         """Cut one frame (`count` bytes, or up to the first of `endings`) from the buffer, reading as needed."""
-        deadline = time.monotonic() + self._timeout_s
+        frame = self._frame_within(time.monotonic() + self._timeout_s, count, endings)
+        if frame is None:
+            raise self._timed_out(count, endings)
+        return frame
+
+    def _take_raw(self, *, count: int | None = None, endings: tuple[bytes, ...] = ()) -> bytes:
+        """`_take` for read_bytes and read_until: a raw frame settles an owed line, as lines cannot be told."""
+        frame = self._take(count=count, endings=endings)
+        if self._owed is not None:
+            self._suspect, self._owed, self._owed_write = self._owed, None, None
+        return frame
+
+    def _frame_within(self, deadline: float, count: int | None, endings: tuple[bytes, ...]) -> bytes | None:
+        """One frame cut from the buffer if it is complete by `deadline` (monotonic), else None."""
         while True:
             end = self._frame_end(count, endings)
             if end is not None:
@@ -327,7 +408,7 @@ class BaseTransport:
             if chunk:
                 self._buffer += chunk
             elif time.monotonic() >= deadline - 0.001:
-                raise self._timed_out()
+                return None
 
     def _frame_end(self, count: int | None, endings: tuple[bytes, ...]) -> int | None:
         if count is not None:
@@ -338,14 +419,23 @@ class BaseTransport:
         hits = [(i + len(e)) for e in endings if (i := self._buffer.find(e)) >= 0]
         return min(hits) if hits else None
 
-    def _timed_out(self) -> Exception:
+    def _timed_out(self, count: int | None, endings: tuple[bytes, ...]) -> Exception:
         broken = self._link_broken()
         if broken:
             return LinkDown(broken, sent=True)
         self._stale_since = time.monotonic()
-        if self._buffer:
-            io_log.debug("%s < %r (incomplete at the timeout)", self.name, bytes(self._buffer))
         asked = self._asked if self._asked is not None else "the last command"
+        if self._buffer:
+            received = bytes(self._buffer)
+            io_log.debug("%s < %r (incomplete at the timeout)", self.name, received)
+            wanted = (f"{len(received)} of the {count} bytes" if count is not None
+                      else f"no {' or '.join(repr(e) for e in endings)} came")
+            return PartialReply(
+                f"{self._where()} sent {received!r} and then nothing more within {self._timeout_s:g} s: a "
+                f"partial reply to {asked} ({wanted})", received=received, instrument=self.name,
+                resource=self.resource,
+                fix="check the cable and the serial settings (baud, parity, terminations); if the instrument "
+                    "is only slow to finish its reply, raise its timeout")
         return InstrumentTimeout(
             f"{self._where()} did not answer {asked} within {self._timeout_s:g} s",
             instrument=self.name, resource=self.resource,
@@ -353,18 +443,45 @@ class BaseTransport:
                 "it is only slow, raise its timeout")
 
     def discard_input(self) -> bytes:
-        """Throw away what has arrived and not been read (a stream's old records) without waiting; return it."""
+        """Throw away what has arrived and not been read (a stream's old records), once the line is quiet.
+
+        Quiet: nothing for DISCARD_QUIET_S, or for three characters' time at the baud rate if longer. Returns
+        the bytes thrown away.
+        """
         def discard() -> bytes:
             dropped = bytes(self._buffer)
             self._buffer.clear()
             endings = (self._read_term[-1:],) if self._read_term else ()
-            while chunk := self._receive(0.01, count=None, endings=endings):
+            while chunk := self._receive(self._quiet_s(), count=None, endings=endings):
                 dropped += chunk
             if dropped:
                 io_log.debug("%s < %r (old input, discarded)", self.name, dropped)
+                self._settled_by(dropped)
             return dropped
 
         return self._exchange(discard, "receive", "old input")
+
+    def _quiet_s(self) -> float:
+        s = self.settings
+        bits = 1 + s.bytesize + (s.parity != "N") + s.stopbits
+        return max(DISCARD_QUIET_S, 3 * bits / s.baudrate)
+
+    def _settled_by(self, dropped: bytes) -> None:
+        """Clear the owed reply and the suspicion if the thrown-away bytes hold a whole line (the late reply)."""
+        if self._read_term and self._read_term in dropped:
+            self._owed = self._owed_write = self._suspect = None
+
+    def _discard_early(self) -> None:
+        """On a suspect link, throw away, without waiting, what arrived before the command about to be sent."""
+        early = bytes(self._buffer)
+        self._buffer.clear()
+        endings = (self._read_term[-1:],) if self._read_term else ()
+        while chunk := self._receive(0.0, count=None, endings=endings):
+            early += chunk
+        if early:
+            io_log.debug("%s < %r (arrived before the command, late reply to %s, discarded)", self.name, early,
+                         self._suspect)
+            self._settled_by(early)
 
     def _drain(self) -> None:
         """Discard buffered and incoming bytes left from a timed-out exchange, then clear the stale mark."""
@@ -389,6 +506,21 @@ class BaseTransport:
             self._stale_since = None
             if stale:
                 io_log.debug("%s < %r (stale, discarded)", self.name, stale)
+                self._settled_by(stale)
+
+
+def _peek(sock: socket.socket, size: int) -> bytes | None:
+    """Up to `size` bytes waiting on `sock`, left there; None if none are waiting (b'' if the peer closed).
+
+    `select` with no wait, then a peek, works the same on Windows and POSIX (recv's don't-wait flag is POSIX-only).
+    """
+    ready, _, _ = select.select([sock], [], [], 0)
+    if not ready:
+        return None
+    try:
+        return sock.recv(size, socket.MSG_PEEK)
+    except (BlockingIOError, InterruptedError):
+        return None
 
 
 class VisaTransport(BaseTransport):
@@ -398,8 +530,11 @@ class VisaTransport(BaseTransport):
     the backend can set them, else ConfigError). A lost TCP peer shows in pyvisa-py only as a timeout; the
     transport then looks at the socket and treats it as a lost link. Reconnect, resync and locking follow
     BaseTransport: a lost `query` is repeated once on the reopened resource, a write that may have gone out
-    never is. Raw reads go through the VISA read call with the termination character set to the last byte of
-    the wanted endings when they share one (else byte by byte), so no byte past a frame is ever taken.
+    never is. VISA drops the bytes of a read that times out, so on ASRL and TCP socket resources a read waits
+    for one byte and then takes only the bytes already waiting (the port's count, or a peek at the socket):
+    a timeout never swallows part of a reply, which is then a PartialReply. Other interfaces (GPIB, USB,
+    VXI-11) read with the termination character set to the last byte of the wanted endings when they share
+    one (else byte by byte); there a reply cut short may show only as a timeout.
     """
 
     def __init__(self, resource: str, *, settings: LinkSettings, name: str, backend: str = "@py") -> None:
@@ -554,9 +689,7 @@ class VisaTransport(BaseTransport):
         if sock is None:
             return None
         try:
-            data = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-        except BlockingIOError:
-            return None
+            data = _peek(sock, 1)
         except OSError as exc:
             return exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc))
         return "the instrument closed the connection" if data == b"" else None
@@ -575,6 +708,44 @@ class VisaTransport(BaseTransport):
             raise LinkDown(exc.strerror or str(exc), sent=True) from None
 
     def _receive(self, wait_s: float, *, count: int | None, endings: tuple[bytes, ...]) -> bytes:
+        if self._sock is None and not self._is_serial(self._inst):
+            return self._receive_framed(wait_s, count=count, endings=endings)
+        self._use_termchar(None)
+        self._use_timeout(wait_s)
+        data = self._visa_read(1)
+        if data:
+            more = self._waiting() if count is None else min(self._waiting(), count - 1)
+            if more > 0:
+                data += self._visa_read(more)
+        return data
+
+    def _waiting(self) -> int:
+        """How many bytes can be read at once without waiting: the port's input count, or a peek at the socket."""
+        if self._sock is None:
+            return int(self._inst.bytes_in_buffer)
+        try:
+            return len(_peek(self._sock, 65536) or b"")
+        except OSError as exc:
+            raise LinkDown(exc.strerror or str(exc), sent=True) from None
+
+    def _visa_read(self, count: int) -> bytes:
+        """Up to `count` bytes in one VISA read, ending on the count (not a warning here); b'' on a timeout."""
+        import pyvisa
+
+        inst = self._inst
+        try:
+            with inst.ignore_warning(pyvisa.constants.StatusCode.success_max_count_read):
+                data, _ = inst.visalib.read(inst.session, count)
+        except pyvisa.errors.VisaIOError as exc:
+            if exc.error_code == pyvisa.constants.StatusCode.error_timeout:
+                return b""
+            raise LinkDown(exc.description, sent=True) from None
+        except OSError as exc:
+            raise LinkDown(exc.strerror or str(exc), sent=True) from None
+        return bytes(data)
+
+    def _receive_framed(self, wait_s: float, *, count: int | None, endings: tuple[bytes, ...]) -> bytes:
+        """A read on interfaces that cannot say what is waiting: up to the shared last byte of `endings`."""
         import pyvisa
 
         counted = count is not None

@@ -50,15 +50,15 @@ class GmcSimulator:
 
     The GETVER reply is `<model>Re <firmware>` from the identity (model like `GMC-300`); a firmware that is
     not `d.dd` (a demo's `SIM-...`) is replaced by DEFAULT_FIRMWARE. The variant defaults to the model's.
-    RFC1201 needs a 14-byte version. GETSERIAL gives the identity's serial (serial_bytes). `cps_reserved_bits` (0-3) fills the two reserved top bits of RFC1201 CPS
-    records, as some units do. The counted rate is the true rate (dose rate + background) × sensitivity
-    reduced by the non-paralyzable dead time: m = n/(1 + nτ).
+    RFC1201 needs a 14-byte version. GETSERIAL gives the identity's serial (serial_bytes). RFC1201 CPS records
+    (GETCPS, heartbeat) keep the reserved bits 15-14 clear, a count above 14 bits being sent as 3FFF. The
+    counted rate is the true rate (dose rate + background) × sensitivity reduced by the non-paralyzable dead
+    time: m = n/(1 + nτ).
     """
 
     def __init__(self, identity: InstrumentIdentity, *, variant: str | None = None,
                  sensitivity_cpm_per_usv_h: float = 153.8, background_usv_h: float = 0.1,
-                 dead_time_s: float = 0.0, battery_v: float = 4.1, heartbeat_period_s: float = 1.0,
-                 cps_reserved_bits: int = 0, seed: int = 0,
+                 dead_time_s: float = 0.0, battery_v: float = 4.1, heartbeat_period_s: float = 1.0, seed: int = 0,
                  clock: Callable[[], float] = time.time) -> None:
         self.name = f"{identity.model} simulator"
         self.identity = identity
@@ -71,8 +71,6 @@ class GmcSimulator:
         if self.variant == RFC1201 and len(self.version) != RFC1201_VERSION_LENGTH:
             raise ValueError(f"an RFC1201 version is {RFC1201_VERSION_LENGTH} bytes; {self.version!r} is "
                              f"{len(self.version)}")
-        if not 0 <= cps_reserved_bits <= 3:
-            raise ValueError(f"cps_reserved_bits holds 2 bits (0-3), not {cps_reserved_bits}")
         if sensitivity_cpm_per_usv_h <= 0 or background_usv_h < 0 or dead_time_s < 0 or heartbeat_period_s <= 0:
             raise ValueError("sensitivity and heartbeat period must be positive, background and dead time "
                              "not negative")
@@ -82,7 +80,6 @@ class GmcSimulator:
         self.dead_time = dead_time_s
         self.battery_v = battery_v
         self.heartbeat_period = heartbeat_period_s
-        self.reserved = cps_reserved_bits
         self.config = bytearray(b"\xff" * CONFIG_SIZE[self.variant])
         self.dose_rate = 0.0
         self.heartbeat = False
@@ -190,7 +187,7 @@ class GmcSimulator:
         cps = self._draw(self.mean_cpm() / 60.0)
         if self.variant == RFC1801:
             return self._count(cps)
-        return (min(cps, CPS_RFC1201_MASK) | self.reserved << 14).to_bytes(2, "big")
+        return min(cps, CPS_RFC1201_MASK).to_bytes(2, "big")
 
     def _start_heartbeat(self) -> None:
         self.heartbeat = True
