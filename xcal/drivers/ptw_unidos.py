@@ -1,15 +1,23 @@
 """PTW UNIDOS Tango / Romeo electrometer over raw TCP (port 8123) or USB/RS-232 serial.
 
 The protocol is PUBLIC (see the notes in the project's protocols reference): UTF-8 text, commands and replies end
-CR LF, fields are separated by `;`, every reply echoes the command and errors come back as `E<nn>`. This
-driver uses identity (PTW, SER), status (S), the write token (TOK;1 / TOK;0), measurement control (RES, STA,
-HLD, INT), measured values (MV), range and its maximum (RGE, MVM), high voltage (HV), interval time (IT),
-autostart/autoreset/electrical units (ASE, ASR, UEL), autostart level (ASL), zeroing (NUL, NUS) and the
-detector JSON (RDA, RDR;id). Left out: MAC, CHR, the self test (AST/ASS: its trailing fields are not
-documented), MVR, RMR, RSR and RIR.
+CR LF, fields are separated by `;`, every reply echoes the command and errors come back as `E<nn>` (also `E<nn>;`
+and `E;<nn>`, which the hardware-tested client accepts too). This driver uses identity (PTW, SER, MAC), status
+(S), the write token (TOK requests it, TOK;1 asks whether it is held, TOK;0 releases it), measurement control
+(RES, STA, HLD, INT), measured values (MV), the range's maximum and resolution (MVM, MVR), the settings RGE, HV,
+IT, ASE, ASR, UEL and ASL, zeroing (NUL, NUS), the self test (AST, ASS) and the JSON reads (RDA, RDR;guid, RMR,
+RIR, RSR, RHR, REC, RAC), the history's clearing (CHR) and the last failed request (TFI). Every command it sends
+is listed with its sources in `PtwUnidos.evidence`; none is unshown.
 
-Where the notes are silent the driver is strict: a setting's reply must be exactly the echoed command, an
-error reply must be exactly `E` and two digits, and any other reply is a ProtocolError.
+A number is sent as mantissa, exponent, prefix and unit (`2.6;E-3;m;Gy`): its value is mantissa × 10^exponent
+in the base unit (2.6 mGy), and the prefix only repeats the exponent for display. The driver returns the
+quantity in the prefixed unit (2.6 mGy) and refuses, as a ProtocolError, a reply whose exponent is not its
+prefix's power (`E-3;µ`): such a reply is garbled or of a form no source shows, and reading it either way could
+be wrong by a factor of a thousand or more.
+
+Where the notes are silent the driver is strict: a setting's reply must be exactly the echoed command, a query
+must echo its command, an error reply must be `E` and two digits (with the `;` forms above), and any other
+reply is a ProtocolError.
 """
 
 from __future__ import annotations
@@ -18,17 +26,22 @@ import json
 import logging
 import math
 import re
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from ..errors import (ConfigError, InstrumentError, InstrumentReportedError, InstrumentTimeout,
-                      ProtocolError)
-from ..units import Q_, has_dimension, parse_quantity
-from .base import Driver, unexpected_reply
+from ..errors import (
+    InstrumentError,
+    InstrumentReportedError,
+    InstrumentTimeout,
+    ProtocolError,
+)
+from ..units import Q_
+from .base import Driver, Where, poll_until, unexpected_reply
 from .capabilities import InstrumentIdentity
+from .evidence import Command, Evidence, Source
 from .link import LinkSettings
+from .settings import Choice, Flag, Number, Option, Setting
 
 if TYPE_CHECKING:  # pragma: no cover
     import pint
@@ -68,6 +81,7 @@ _FIXES: dict[str, str] = {
     "E08": "use a value inside the instrument's range (HV also within the detector's own limits)",
     "E12": "someone stopped the action at the instrument; repeat it",
     "E20": "close the lock on the instrument's display so a remote client may take the write token",
+    "E21": "check the detector id: `RDA` lists the detectors the instrument knows",
     "E24": "restart the instrument; if it persists, have it serviced",
     "E33": "the measurement module is defective: have the instrument serviced",
     "E51": "the instrument does not know this command: check its firmware version",
@@ -89,22 +103,124 @@ FLAG_BITS: dict[int, tuple[str, bool]] = {
 """MV error-flag bits: meaning, and whether the reading is unusable (True) or only carries a warning."""
 _UNCALIBRATED = 11
 
-PREFIXES: dict[str, str] = {"": "", "k": "k", "m": "m", "µ": "µ", "μ": "µ", "u": "µ", "n": "n", "p": "p",
-                            "f": "f"}
+PREFIXES: dict[str, tuple[str, int]] = {"k": ("k", 3), "": ("", 0), "m": ("m", -3), "µ": ("µ", -6),
+                                        "μ": ("µ", -6), "u": ("µ", -6), "n": ("n", -9), "p": ("p", -12),
+                                        "f": ("f", -15)}
+"""Display prefix as sent -> (the pint prefix, the power of ten its exponent must have)."""
 DOSE_UNITS = ("Gy", "Sv", "R", "C")
 TIME_BASES = ("s", "min", "h")
 
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)", re.ASCII)
 _EXPONENT = re.compile(r"E([+-]?\d{1,3})", re.ASCII)
-_ERROR = re.compile(r"E\d\d", re.ASCII)
+_ERROR = re.compile(r"E;?(\d\d);?", re.ASCII)
 _WHOLE = re.compile(r"\d+", re.ASCII)
+_FIX = ("check that this is a UNIDOS Tango/Romeo on its remote protocol; a garbled reply can also mean a bad "
+        "cable or wrong serial settings")
+_NOWHERE = Where("PTW UNIDOS")
 
-
-class Where(NamedTuple):
-    """Which instrument a reply came from, for the errors a parser raises."""
-
-    instrument: str = "PTW UNIDOS"
-    resource: str | None = None
+_PYMEASURE_DEVICE_TEST = ("pymeasure's tests/instruments/ptw/test_ptwUNIDOS_with_device.py runs it on a UNIDOS "
+                          "Tango")
+EVIDENCE = Evidence(
+    sources={
+        "pymeasure": Source(
+            "pymeasure 0.16.0 ptwUNIDOS and its tests", "hardware-client",
+            "https://github.com/pymeasure/pymeasure pymeasure/instruments/ptw/ptwUNIDOS.py; byte fixtures in "
+            "tests/instruments/ptw/test_ptwUNIDOS.py; tested on a UNIDOS Tango per "
+            "tests/instruments/ptw/test_ptwUNIDOS_with_device.py"),
+        "pymeasure-draft": Source(
+            "pymeasure ptwUNIDOS first draft (a command list apparently transcribed from the manual's German table)",
+            "third-party",
+            "https://github.com/Falk3579/pymeasure pymeasure/instruments/ptw/ptwUNIDOS.py at commit "
+            "2cc8d5627fca8e931f55353ba5bcdc1e3ac5d1e5 (comments: TOK request, TOK;1 check, TOK;0 release; "
+            "the E;nn error list; RDA ... REC)"),
+        "notes": Source(
+            "xcal protocols reference, PTW UNIDOS section (corrected)", "third-party",
+            "the project's shared domain notes, domain/protocols.md, section PTW UNIDOS Tango / Romeo"),
+    },
+    commands=(
+        Command("PTW", ("pymeasure", "pymeasure-draft", "notes"),
+                "pymeasure `id`; device test checks name, 7-character type number and 3-character revision"),
+        Command("SER", ("pymeasure", "pymeasure-draft", "notes"),
+                "pymeasure `serial_number` (casts to int); xcal sends it after PTW to identify the meter"),
+        Command("MAC", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `mac_address`"),
+        Command("S", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `status`"),
+        Command("TOK", ("pymeasure", "pymeasure-draft", "notes"),
+                "requests write permission (`write_enabled = True`); xcal takes it around every change"),
+        Command("TOK;1", ("pymeasure", "pymeasure-draft", "notes"),
+                "asks whether this client holds write permission (`write_enabled` read)"),
+        Command("TOK;0", ("pymeasure", "pymeasure-draft", "notes"),
+                "releases write permission (`write_enabled = False`); xcal releases after every change"),
+        Command("RES", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `reset`, device-tested"),
+        Command("STA", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `measure`, device-tested"),
+        Command("HLD", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `hold`, device-tested"),
+        Command("INT", ("pymeasure", "pymeasure-draft", "notes"),
+                "pymeasure `interval_measurement`, device-tested after a measurement and a hold"),
+        Command("NUL", ("pymeasure", "pymeasure-draft", "notes"),
+                "pymeasure `zero` (byte fixture only; the device test reads NUS but does not zero)"),
+        Command("NUS", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `zero_status`, device-tested"),
+        Command("AST", ("pymeasure", "pymeasure-draft", "notes"),
+                "pymeasure `selftest` (byte fixture only; the device test reads ASS but does not start one)"),
+        Command("ASS", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `selftest_result`, device-tested"),
+        Command("MV", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `measurement_result`, device-tested"),
+        Command("MVM", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `range_max`, device-tested"),
+        Command("MVR", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `range_res`, device-tested"),
+        Command("RGE", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `range`, device-tested"),
+        Command("RGE;{range}", ("pymeasure", "notes"), "VERY_LOW, LOW, MEDIUM, HIGH; device-tested"),
+        Command("HV", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `voltage`, device-tested"),
+        Command("HV;{volts}", ("pymeasure", "notes"), "whole volts, −400 … 400; device-tested with −1, 0, 1"),
+        Command("IT", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `integration_time`, device-tested"),
+        Command("IT;{seconds}", ("pymeasure", "notes"), "whole seconds, 1 … 3 599 999; device-tested with 1, 10"),
+        Command("ASE", ("pymeasure", "pymeasure-draft", "notes"),
+                f"pymeasure `autostart_enabled`; {_PYMEASURE_DEVICE_TEST} under its earlier name use_autostart"),
+        Command("ASE;{on}", ("pymeasure", "notes"), "true / false"),
+        Command("ASR", ("pymeasure", "pymeasure-draft", "notes"),
+                "pymeasure `autoreset_enabled` (device test under its earlier name use_autoreset)"),
+        Command("ASR;{on}", ("pymeasure", "notes"), "true / false"),
+        Command("UEL", ("pymeasure", "pymeasure-draft", "notes"),
+                "pymeasure `electrical_units_enabled` (device test under its earlier name use_electrical_units)"),
+        Command("UEL;{on}", ("pymeasure", "notes"), "true / false"),
+        Command("ASL", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `autostart_level`, device-tested"),
+        Command("ASL;{level}", ("pymeasure", "notes"), "LOW, MEDIUM, HIGH; device-tested"),
+        Command("RDA", ("pymeasure", "pymeasure-draft", "notes"),
+                "pymeasure `read_detector()`, device-tested; JSON with `;` for `,`"),
+        Command("RDR;{guid}", ("pymeasure", "pymeasure-draft", "notes"),
+                "pymeasure `read_detector(guid)` with a guid from RDA, device-tested"),
+        Command("RMR", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `measurement_parameters`, device-tested"),
+        Command("RIR", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `system_info`, device-tested"),
+        Command("RSR", ("pymeasure", "pymeasure-draft", "notes"), "pymeasure `system_settings`, device-tested"),
+        Command("RHR", ("pymeasure", "pymeasure-draft"), "pymeasure `measurement_history`, device-tested"),
+        Command("CHR", ("pymeasure", "pymeasure-draft", "notes"),
+                "pymeasure `clear`, device-tested (the history is empty after it)"),
+        Command("REC", ("pymeasure", "pymeasure-draft"), "pymeasure `lan_config`, device-tested"),
+        Command("RAC", ("pymeasure", "pymeasure-draft"), "pymeasure `wlan_config`, device-tested"),
+        Command("TFI", ("pymeasure", "pymeasure-draft"), "pymeasure `tfi`, device-tested (`TFI;-` when none failed)"),
+    ),
+    disagreements=(
+        ("TOK: an earlier version of the notes had request and query swapped (TOK;1 to request). pymeasure "
+         "(hardware-tested: its device test starts with `write_enabled = 1`, i.e. TOK, then reads TOK;1 as true), "
+         "its first draft's transcription of the manual and the corrected notes agree: TOK requests, TOK;1 asks, "
+         "TOK;0 releases. xcal follows them."),
+        ("Numbers: the value is mantissa × 10^exponent in the base unit (`2.6;E-3;m;Gy` = 2.6 mGy); the prefix "
+         "repeats the exponent. xcal used to apply both (reading 2.6 µGy) and its simulator mirrored the error "
+         "(`1.0;E0;m;Gy`); pymeasure's fixtures (2.6E-3 Gy, 1.65E-06 Gy/min, self test 1.366E-10 C) and the notes' "
+         "cross-check (136.6;E-12;p;C read the other way would be less than one electron's charge) decide it. A "
+         "reply whose exponent is not its prefix's power is refused (ProtocolError)."),
+        ("RDR: pymeasure's published fixture answers `RDR;detector_guid` with `RDR;guid;{...}` (another id echoed; "
+         "its JSON fixtures are made-up key1/value1 data). pymeasure ignores the echoed id; xcal follows the notes "
+         "(every reply echoes the command) and refuses a reply echoing another id."),
+        ("Error replies: the notes give `E<nn>`; pymeasure strips every `;` from an error reply (so it takes "
+         "`E20;` and `E;20`), and its first draft lists the codes as `E;01` ... `E;96`. xcal accepts all three "
+         "forms and reports the code as `E20`."),
+        ("Electrical units: pymeasure's MV fixture sends the current as `0.0;E-12;p;A;` with an EMPTY time base "
+         "and the HV as `200` without decimals; the notes show only the dose form. xcal reads both; its simulator "
+         "now sends the current in A with an empty time base, as in the fixture."),
+        ("ASE, ASR, UEL: pymeasure 0.16 renamed use_autostart / use_autoreset / use_electrical_units to "
+         "*_enabled, but its device test still sets the old names, which on 0.16 only set a Python attribute: "
+         "these commands were exercised on the meter under the earlier names only."),
+        ("Vendor text: the only PTW interface manual found (UNIDOS webline Interfaces, D776.131.01/02) is for "
+         "another model whose PTW reply is `UNIDOS2;x.xx`; it is not cited for the Tango's commands."),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -147,13 +263,30 @@ class ZeroStatus:
     total: "pint.Quantity"
 
 
+@dataclass(frozen=True)
+class SelfTest:
+    """The ASS reply: status, time still needed and total, and the charge each range measured (name -> C)."""
+
+    status: str
+    remaining: "pint.Quantity"
+    total: "pint.Quantity"
+    charges: dict[str, "pint.Quantity"]
+
+
+@dataclass(frozen=True)
+class RangeResolution:
+    """The MVR reply: the range, the smallest step of its integrated value and of its rate (or current)."""
+
+    range: str
+    value: "pint.Quantity"
+    rate: "pint.Quantity"
+
+
 def _unexpected(where: Where, command: str, reply: object, expected: str) -> ProtocolError:
-    return unexpected_reply(where, command, reply, expected,
-                            "check that this is a UNIDOS Tango/Romeo on its remote protocol; a garbled "
-                            "reply can also mean a bad cable or wrong serial settings")
+    return unexpected_reply(where, command, reply, expected, _FIX)
 
 
-def reported_error(command: str, code: str, where: Where) -> InstrumentReportedError:
+def reported_error(command: str, code: str, where: Where = _NOWHERE) -> InstrumentReportedError:
     """The typed error for the instrument's `E<nn>` reply to `command`."""
     meaning = ERRORS.get(code, "an error code the protocol notes do not list")
     return InstrumentReportedError(
@@ -162,10 +295,11 @@ def reported_error(command: str, code: str, where: Where) -> InstrumentReportedE
         fix=_FIXES.get(code, "check the command's parameters and the instrument's state"))
 
 
-def reply_fields(command: str, reply: str, where: Where = Where()) -> list[str]:
+def reply_fields(command: str, reply: str, where: Where = _NOWHERE) -> list[str]:
     """The fields after the echoed `command`; the typed error for `E<nn>`; ProtocolError otherwise."""
-    if _ERROR.fullmatch(reply):
-        raise reported_error(command, reply, where)
+    error = _ERROR.fullmatch(reply)
+    if error:
+        raise reported_error(command, f"E{error.group(1)}", where)
     if reply == command:
         return []
     if reply.startswith(command + ";"):
@@ -180,17 +314,17 @@ def _fields(command: str, reply: str, count: int, where: Where) -> list[str]:
     return fields
 
 
-def parse_echo(command: str, reply: str, where: Where = Where()) -> None:
+def parse_echo(command: str, reply: str, where: Where = _NOWHERE) -> None:
     """Check the reply to an action or a setting is the command echoed and nothing else."""
     _fields(command, reply, 0, where)
 
 
-def parse_value(command: str, reply: str, where: Where = Where()) -> str:
+def parse_value(command: str, reply: str, where: Where = _NOWHERE) -> str:
     """The single field of a query such as `RGE` -> `RGE;MEDIUM`."""
     return _fields(command, reply, 1, where)[0]
 
 
-def parse_word(command: str, reply: str, words: tuple[str, ...], where: Where = Where()) -> str:
+def parse_word(command: str, reply: str, words: tuple[str, ...], where: Where = _NOWHERE) -> str:
     """The single field of a query, which must be one of `words`."""
     value = parse_value(command, reply, where)
     if value not in words:
@@ -198,20 +332,12 @@ def parse_word(command: str, reply: str, words: tuple[str, ...], where: Where = 
     return value
 
 
-def parse_bool(command: str, reply: str, where: Where = Where()) -> bool:
-    """`true` / `false` of a boolean query (ASE, ASR, UEL, TOK)."""
+def parse_bool(command: str, reply: str, where: Where = _NOWHERE) -> bool:
+    """`true` / `false` of a boolean reply (TOK and its forms)."""
     return parse_word(command, reply, ("true", "false"), where) == "true"
 
 
-def parse_int(command: str, reply: str, where: Where = Where()) -> int:
-    """The integer of a query such as `HV` -> `HV;300` (a decimal point with zeros after it is allowed)."""
-    text = parse_value(command, reply, where)
-    if not _NUMBER.fullmatch(text) or float(text) != int(float(text)):
-        raise _unexpected(where, command, reply, "a whole number")
-    return int(float(text))
-
-
-def parse_identity(reply: str, where: Where = Where()) -> tuple[str, str, str, str]:
+def parse_identity(reply: str, where: Where = _NOWHERE) -> tuple[str, str, str, str]:
     """`PTW;UNIDOS Tango;TM10052;1.2.4;A16` -> (name, type number, firmware, hardware revision)."""
     name, type_number, firmware, hardware = _fields("PTW", reply, 4, where)
     if not name or not firmware:
@@ -219,7 +345,7 @@ def parse_identity(reply: str, where: Where = Where()) -> tuple[str, str, str, s
     return name, type_number, firmware, hardware
 
 
-def parse_serial(reply: str, where: Where = Where()) -> str:
+def parse_serial(reply: str, where: Where = _NOWHERE) -> str:
     """`SER;123456` -> `123456`."""
     serial = parse_value("SER", reply, where)
     if not serial:
@@ -227,56 +353,61 @@ def parse_serial(reply: str, where: Where = Where()) -> str:
     return serial
 
 
-def parse_status(reply: str, where: Where = Where()) -> str:
+def parse_status(reply: str, where: Where = _NOWHERE) -> str:
     """`S;RES` -> `RES`, one of STATES."""
     return parse_word("S", reply, STATES, where)
 
 
-def parse_token(command: str, reply: str, where: Where = Where()) -> bool:
-    """`TOK;1;true` -> True: whether the request (or release) of write permission was granted."""
+def parse_token(command: str, reply: str, where: Where = _NOWHERE) -> bool:
+    """`TOK;true`, `TOK;1;true`, `TOK;0;true` -> whether the request, query or release says yes."""
     return parse_bool(command, reply, where)
 
 
-def _number(text: str, exponent: str, command: str, reply: str, where: Where) -> float:
+def _scaled(fields: list[str], unit: str, command: str, reply: str, where: Where) -> "pint.Quantity":
+    """mantissa; exponent; prefix -> the mantissa in the prefixed `unit`, once the exponent is the prefix's."""
+    mantissa, exponent, prefix = fields
+    mantissa = mantissa.lstrip(" ")
     found = _EXPONENT.fullmatch(exponent)
-    if not _NUMBER.fullmatch(text) or found is None:
+    if not _NUMBER.fullmatch(mantissa) or found is None:
         raise _unexpected(where, command, reply, f"a mantissa and an exponent like '2.6;E-3', got "
-                                                 f"{text!r};{exponent!r}")
-    value = float(f"{text}e{found.group(1)}")
-    if not math.isfinite(value):
-        raise _unexpected(where, command, reply, f"a finite number, got {text!r};{exponent!r}")
-    return value
-
-
-def _prefix(text: str, command: str, reply: str, where: Where) -> str:
-    if text not in PREFIXES:
+                                                 f"{mantissa!r};{exponent!r}")
+    if prefix not in PREFIXES:
         raise _unexpected(where, command, reply, f"a unit prefix ({', '.join(p for p in PREFIXES if p)} or "
-                                                 f"none), got {text!r}")
-    return PREFIXES[text]
+                                                 f"none), got {prefix!r}")
+    symbol, power = PREFIXES[prefix]
+    if int(found.group(1)) != power:
+        raise _unexpected(where, command, reply, f"an exponent that is its prefix's power (the prefix only "
+                                                 f"repeats it: E{power} for {prefix or 'no prefix'!r}), "
+                                                 f"got {exponent!r} with prefix {prefix!r}")
+    value = float(mantissa)
+    if not math.isfinite(value):
+        raise _unexpected(where, command, reply, f"a finite number, got {mantissa!r}")
+    return Q_(value, symbol + unit)
 
 
-def _amount(fields: list[str], command: str, reply: str, where: Where) -> "pint.Quantity":
+def _amount(fields: list[str], command: str, reply: str, where: Where,
+            units: tuple[str, ...] = DOSE_UNITS) -> "pint.Quantity":
     """mantissa; exponent; prefix; unit -> the integrated value (Gy, Sv, R or C)."""
-    mantissa, exponent, prefix, unit = fields
-    value = _number(mantissa, exponent, command, reply, where)
-    if unit not in DOSE_UNITS:
-        raise _unexpected(where, command, reply, f"a unit among {', '.join(DOSE_UNITS)}, got {unit!r}")
-    return Q_(value, _prefix(prefix, command, reply, where) + unit)
+    *number, unit = fields
+    if unit not in units:
+        raise _unexpected(where, command, reply, f"a unit among {', '.join(units)}, got {unit!r}")
+    return _scaled(number, unit, command, reply, where)
 
 
 def _rate(fields: list[str], command: str, reply: str, where: Where) -> "pint.Quantity":
     """mantissa; exponent; prefix; unit; time base -> a rate (Gy/min ...), or a current for `A` or C per time."""
-    mantissa, exponent, prefix, unit, base = fields
-    value = _number(mantissa, exponent, command, reply, where)
-    prefix = _prefix(prefix, command, reply, where)
-    if unit == "A" and base in ("", "s"):
-        return Q_(value, prefix + "A")
+    *number, unit, base = fields
+    if unit == "A" and base == "":
+        return _scaled(number, "A", command, reply, where)
     if unit not in DOSE_UNITS or base not in TIME_BASES:
         raise _unexpected(where, command, reply, f"a rate unit among {', '.join(DOSE_UNITS)} per "
-                                                 f"{' or '.join(TIME_BASES)}, or A; got {unit!r} per {base!r}")
+                                                 f"{' or '.join(TIME_BASES)}, or A with an empty time base; got "
+                                                 f"{unit!r} per {base!r}")
+    value = _scaled(number, f"{unit}/{base}", command, reply, where)
     if unit == "C":
-        return Q_(value, f"{prefix}C/{base}").to(prefix + "A")
-    return Q_(value, f"{prefix}{unit}/{base}")
+        prefix = PREFIXES[number[2]][0]
+        return value.to(prefix + "A")
+    return value
 
 
 def _plain(text: str, unit: str, want: str, command: str, reply: str, where: Where) -> "pint.Quantity":
@@ -285,8 +416,8 @@ def _plain(text: str, unit: str, want: str, command: str, reply: str, where: Whe
     return Q_(float(text), want)
 
 
-def parse_mv(reply: str, where: Where = Where()) -> Measurement:
-    """`MV;RES;2.6;E-3;m;Gy;5.6;E-09;n;Gy;min;3000.0;ms;300.0;V;0x0` -> a Measurement (2.6e-3 mGy ...)."""
+def parse_mv(reply: str, where: Where = _NOWHERE) -> Measurement:
+    """`MV;RES;2.6;E-3;m;Gy;5.6;E-09;n;Gy;min;3000.0;ms;300.0;V;0x0` -> a Measurement (2.6 mGy, 5.6 nGy/min ...)."""
     fields = _fields("MV", reply, 15, where)
     if fields[0] not in STATES:
         raise _unexpected(where, "MV", reply, f"a status among {', '.join(STATES)} first, got {fields[0]!r}")
@@ -300,23 +431,56 @@ def parse_mv(reply: str, where: Where = Where()) -> Measurement:
                        flags=int(flags, 16))
 
 
-def parse_range_limit(command: str, reply: str, where: Where = Where()) -> tuple[str, "pint.Quantity"]:
-    """`MVM;MEDIUM;1.65;E-06;µ;Gy;min` -> ("MEDIUM", 1.65e-6 µGy/min): a range and its limit."""
-    fields = _fields(command, reply, 6, where)
+def _range_name(fields: list[str], command: str, reply: str, where: Where) -> str:
     if fields[0] not in RANGES:
         raise _unexpected(where, command, reply, f"a range among {', '.join(RANGES)} first")
-    return fields[0], _rate(fields[1:], command, reply, where)
+    return fields[0]
 
 
-def parse_zero_status(reply: str, where: Where = Where()) -> ZeroStatus:
-    """`NUS;Passed;0;82000` -> ZeroStatus("Passed", 0 ms, 82000 ms)."""
-    status, remaining, total = _fields("NUS", reply, 3, where)
+def parse_range_limit(command: str, reply: str, where: Where = _NOWHERE) -> tuple[str, "pint.Quantity"]:
+    """`MVM;MEDIUM;1.65;E-06;µ;Gy;min` -> ("MEDIUM", 1.65 µGy/min): a range and the largest rate it measures."""
+    fields = _fields(command, reply, 6, where)
+    return _range_name(fields, command, reply, where), _rate(fields[1:], command, reply, where)
+
+
+def parse_resolution(reply: str, where: Where = _NOWHERE) -> RangeResolution:
+    """`MVR;MEDIUM;0.5;E-12;p;Gy;0.003;E-09;n;Gy;min` -> MEDIUM, 0.5 pGy, 0.003 nGy/min."""
+    fields = _fields("MVR", reply, 10, where)
+    return RangeResolution(_range_name(fields, "MVR", reply, where), _amount(fields[1:5], "MVR", reply, where),
+                           _rate(fields[5:], "MVR", reply, where))
+
+
+def _progress(command: str, reply: str, fields: list[str], where: Where) -> tuple[str, "pint.Quantity",
+                                                                                   "pint.Quantity"]:
+    """status; ms remaining; ms total (NUS, and the head of ASS)."""
+    status, remaining, total = fields[:3]
     if not status or not _WHOLE.fullmatch(remaining) or not _WHOLE.fullmatch(total):
-        raise _unexpected(where, "NUS", reply, "a status word and two whole numbers of ms")
-    return ZeroStatus(status, Q_(int(remaining), "ms"), Q_(int(total), "ms"))
+        raise _unexpected(where, command, reply, "a status word and two whole numbers of ms")
+    return status, Q_(int(remaining), "ms"), Q_(int(total), "ms")
 
 
-def parse_json(command: str, reply: str, where: Where = Where()) -> Any:
+def parse_zero_status(reply: str, where: Where = _NOWHERE) -> ZeroStatus:
+    """`NUS;Passed;0;82000` -> ZeroStatus("Passed", 0 ms, 82000 ms)."""
+    return ZeroStatus(*_progress("NUS", reply, _fields("NUS", reply, 3, where), where))
+
+
+def parse_self_test(reply: str, where: Where = _NOWHERE) -> SelfTest:
+    """`ASS;Passed;0;89000;Low; 136.6;E-12;p;C;...` -> SelfTest with 136.6 pC for Low (and each range after it)."""
+    fields = reply_fields("ASS", reply, where)
+    if len(fields) < 3 or (len(fields) - 3) % 5:
+        raise _unexpected(where, "ASS", reply, "status, ms remaining, ms total, then per range: name, mantissa, "
+                                               "exponent, prefix, unit")
+    status, remaining, total = _progress("ASS", reply, fields, where)
+    charges: dict[str, "pint.Quantity"] = {}
+    for start in range(3, len(fields), 5):
+        name = fields[start]
+        if not name or name in charges:
+            raise _unexpected(where, "ASS", reply, "a distinct range name before each charge")
+        charges[name] = _amount(fields[start + 1:start + 5], "ASS", reply, where, units=("C",))
+    return SelfTest(status, remaining, total, charges)
+
+
+def parse_json(command: str, reply: str, where: Where = _NOWHERE) -> Any:
     """RDA / RDR;id / RMR ... : the fields after the echo joined with `,` and read as JSON."""
     fields = reply_fields(command, reply, where)
     try:
@@ -325,38 +489,23 @@ def parse_json(command: str, reply: str, where: Where = Where()) -> Any:
         raise _unexpected(where, command, reply, "JSON whose separators are ';'") from None
 
 
-def _time_option(options: dict[str, Any], name: str, default: str) -> float:
-    """A time option from the site file ('100 ms' or a Quantity) in seconds."""
-    import pint
-
-    value = options.get(name, default)
-    try:
-        quantity = value if isinstance(value, pint.Quantity) else parse_quantity(value, "time")
-    except ValueError as exc:
-        raise ConfigError(f"option {name}: {exc}", fix=f"give {name} as a time, e.g. '{default}'") from None
-    if not has_dimension(quantity, "time") or not quantity.magnitude > 0:
-        raise ConfigError(f"option {name} must be a positive time, got {value!r}",
-                          fix=f"give {name} as a time, e.g. '{default}'")
-    return float(quantity.to("s").magnitude)
-
-
 class PtwUnidos(Driver):
     """PTW UNIDOS Tango / Romeo: an electrometer (charge, current) or dosimeter (air kerma and its rate).
 
     Which readings come back depends on the instrument's unit: electrical units (UEL;true, charge in C) give
-    `charge` and `current` (the rate in C per time base, turned into A); Gy gives `air_kerma` and
+    `charge` and `current` (sent in A, or as C per time base, turned into A); Gy gives `air_kerma` and
     `air_kerma_rate` with the instrument's own detector calibration applied. Sv and R are refused.
 
-    Every state-changing command (settings, RES/STA/HLD/INT, NUL) is sent inside the write token: TOK;1,
+    Every state-changing command (settings, RES/STA/HLD/INT, NUL, AST) is sent inside the write token: TOK,
     the command(s), TOK;0, with the link held throughout. The notes require the token for settings; the
     driver takes it for measurement control too, since those change what the display shows for everyone.
     Error-flag bits in MV: overload, HV error and internal error make a reading an InstrumentReportedError
     (code = the flags as sent), as does `uncalibrated` for dose units; the other bits (low signal,
     radiation-safety warning, uncalibrated with charge) are logged and kept in `last_warnings`.
 
-    Options: `poll_interval` (time between MV polls while waiting for an exposure, default 200 ms; make it
-    longer than the display update so a still-rising value is not taken for a stable one). Serial
-    defaults are 9600 8N1 (the notes do not give them); a site overrides them with `baudrate` etc.
+    Options: `poll_interval` (time between MV, NUS and ASS polls, default 200 ms; make it longer than the
+    display update so a still-rising value is not taken for a stable one). Serial defaults are 9600 8N1 (the
+    notes do not give them); a site overrides them with `baudrate` etc.
     """
 
     driver_name = "ptw-unidos"
@@ -366,22 +515,43 @@ class PtwUnidos(Driver):
     link = LinkSettings(read_termination="\r\n", write_termination="\r\n", encoding="utf-8",
                         baudrate=9600, bytesize=8, parity="N", stopbits=1)
     simulator = "xcal.simulators.ptw_unidos:UnidosSimulator"
+    option_specs = (Option("poll_interval", "time", "200 ms", "time between polls while waiting", unit="s",
+                           low=0, above=True),)
+    evidence = EVIDENCE
+    unexpected_fix = _FIX
+
+    measuring_range: Setting[str] = Setting("RGE", "RGE;{}", "The measuring range", Choice(*RANGES))
+    high_voltage: Setting["pint.Quantity"] = Setting(
+        "HV", "HV;{}", "The chamber voltage (the detector's own limits also apply)",
+        Number(-400, 400, unit="V", whole=True, format="{:d}"))
+    interval_time: Setting["pint.Quantity"] = Setting(
+        "IT", "IT;{}", "The interval measurement's duration",
+        Number(1, 3_599_999, unit="s", whole=True, format="{:d}"))
+    autostart: Setting[bool] = Setting("ASE", "ASE;{}", "Start measuring by itself when radiation is detected",
+                                       Flag())
+    autoreset: Setting[bool] = Setting("ASR", "ASR;{}", "Reset before each autostarted measurement", Flag())
+    electrical_units: Setting[bool] = Setting("UEL", "UEL;{}", "Show charge and current (C, A) instead of dose",
+                                              Flag())
+    autostart_level: Setting[str] = Setting("ASL", "ASL;{}", "The autostart threshold", Choice(*AUTOSTART_LEVELS))
 
     def __init__(self, resource: str, **kwargs: Any) -> None:
         super().__init__(resource, **kwargs)
-        self._poll_s = _time_option(self.options, "poll_interval", "200 ms")
+        self._poll_s = float(self.option_values["poll_interval"].magnitude)
         self._token_depth = 0
         self._baseline: float | None = None
         self.last_warnings: tuple[str, ...] = ()
 
-    @property
-    def where(self) -> Where:
-        """This instrument's name and resource, for errors."""
-        return Where(self.name, self.resource)
-
     def command(self, line: str) -> str:
         """Send one command line and return its reply line, unparsed."""
         return self.transport.query(line)
+
+    def ask_setting(self, setting: Setting[Any], command: str) -> str:
+        """Query a setting (`RGE` -> `RGE;MEDIUM`): its echo checked, the single value field returned."""
+        return parse_value(command, self.command(command), self.where)
+
+    def apply_setting(self, setting: Setting[Any], line: str) -> None:
+        """Send a setting inside the write token; the reply must be the line echoed."""
+        self._act(line)
 
     def identify(self) -> InstrumentIdentity:
         """Make PTW, the device name as model (UNIDOS Tango), serial from SER, firmware from PTW."""
@@ -390,13 +560,24 @@ class PtwUnidos(Driver):
             serial = parse_serial(self.command("SER"), self.where)
         return InstrumentIdentity(make="PTW", model=name, serial=serial, firmware=firmware)
 
+    def mac_address(self) -> str:
+        """The network interface's MAC address, as sent."""
+        mac = parse_value("MAC", self.command("MAC"), self.where)
+        if not mac:
+            raise self.unexpected("MAC", f"MAC;{mac}", "a MAC address")
+        return mac
+
     def status(self) -> str:
         """The measurement status word (RES, MEAS, HOLD, ...)."""
         return parse_status(self.command("S"), self.where)
 
+    def holds_write_token(self) -> bool:
+        """Whether this client holds write permission now (TOK;1)."""
+        return parse_token("TOK;1", self.command("TOK;1"), self.where)
+
     @contextmanager
     def write_access(self) -> Iterator[None]:
-        """Hold the write token (TOK;1 ... TOK;0) and the link; re-entrant."""
+        """Hold the write token (TOK ... TOK;0) and the link; re-entrant."""
         with self.transport.locked():
             if self._token_depth == 0:
                 self._request_token()
@@ -424,8 +605,8 @@ class PtwUnidos(Driver):
                         exc_info=log.isEnabledFor(logging.DEBUG))
 
     def _request_token(self) -> None:
-        if not parse_token("TOK;1", self.command("TOK;1"), self.where):
-            raise InstrumentError(f"{self.name} ({self.resource}) refused write permission (TOK;1;false)",
+        if not parse_token("TOK", self.command("TOK"), self.where):
+            raise InstrumentError(f"{self.name} ({self.resource}) refused write permission (TOK;false)",
                                   instrument=self.name, resource=self.resource,
                                   fix="close the lock on the instrument's display and make sure no other "
                                       "client holds the write token")
@@ -458,7 +639,7 @@ class PtwUnidos(Driver):
         self._act("RES")
 
     def start_interval(self) -> None:
-        """Start an interval measurement of the interval time (IT)."""
+        """Start an interval measurement of the interval time (IT); the meter takes it after a hold too."""
         self._act("INT")
 
     def measure(self) -> Measurement:
@@ -481,31 +662,35 @@ class PtwUnidos(Driver):
         from .transport import seconds
 
         limit = seconds(timeout, "timeout")
-        deadline = time.monotonic() + limit
-        baseline, last = self._baseline, None
-        while True:
+        seen: dict[str, Any] = {"baseline": self._baseline, "last": None, "reading": None}
+
+        def step() -> bool | None:
             reading = self.measure()
+            seen["reading"] = reading
             self._refuse_unusable(reading)
-            size = self._size(reading)
+            size, baseline = self._size(reading), seen["baseline"]
             if reading.status in FINISHED_STATES or (baseline is not None and size > baseline
-                                                     and size == last):
-                self._baseline = None
-                return
+                                                     and size == seen["last"]):
+                return True
             if reading.status in ("RES", "ERROR"):
                 raise InstrumentError(f"{self.name} ({self.resource}) is not integrating (status "
                                       f"{reading.status}), so it cannot record the exposure",
                                       instrument=self.name, resource=self.resource,
                                       fix="arm the instrument before the exposure; for ERROR, see its display")
-            baseline = size if baseline is None else baseline
-            last = size
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise InstrumentTimeout(
-                    f"{self.name} ({self.resource}) recorded no complete exposure within {limit:g} s "
-                    f"(status {reading.status}, value {reading.value:~P})", instrument=self.name,
-                    resource=self.resource, fix="check the chamber is in the beam and the exposure was "
-                                                "made; give a longer timeout for long exposures")
-            time.sleep(min(self._poll_s, remaining))
+            seen["baseline"] = size if baseline is None else baseline
+            seen["last"] = size
+            return None
+
+        def timed_out() -> Exception:
+            reading = seen["reading"]
+            return InstrumentTimeout(
+                f"{self.name} ({self.resource}) recorded no complete exposure within {limit:g} s "
+                f"(status {reading.status}, value {reading.value:~P})", instrument=self.name,
+                resource=self.resource, fix="check the chamber is in the beam and the exposure was made; give a "
+                                            "longer timeout for long exposures")
+
+        poll_until(step, timeout_s=limit, interval_s=self._poll_s, timed_out=timed_out)
+        self._baseline = None
 
     def _judge(self, reading: Measurement) -> None:
         """Raise for flags that make the reading unusable; log and keep the warnings."""
@@ -545,104 +730,98 @@ class PtwUnidos(Driver):
         """What the instrument shows now (see `readings`)."""
         return self.readings(self.measure())
 
-    def measuring_range(self) -> str:
-        """The measuring range: VERY_LOW, LOW, MEDIUM or HIGH."""
-        return parse_word("RGE", self.command("RGE"), RANGES, self.where)
-
-    def set_range(self, name: str) -> None:
-        """Select a measuring range."""
-        self._act(f"RGE;{self._choice('range', name, RANGES)}")
-
     def range_maximum(self) -> "pint.Quantity":
         """The largest rate (or current) the present range measures (MVM)."""
         return parse_range_limit("MVM", self.command("MVM"), self.where)[1]
 
-    def high_voltage(self) -> "pint.Quantity":
-        """The chamber voltage set."""
-        return Q_(parse_int("HV", self.command("HV"), self.where), "V")
+    def range_resolution(self) -> RangeResolution:
+        """The present range's resolution of the integrated value and of the rate (MVR)."""
+        return parse_resolution(self.command("MVR"), self.where)
 
-    def set_high_voltage(self, voltage: "pint.Quantity") -> None:
-        """Set the chamber voltage, a whole number of volts in −400 … 400 V."""
-        volts = self._whole(voltage, "V", -400, 400, "high voltage")
-        self._act(f"HV;{volts}")
+    def _until_done(self, what: str, ask: Callable[[], Any], timeout: "pint.Quantity") -> Any:
+        """Poll `ask` (NUS or ASS) until no time remains, then require `Passed`."""
+        from .transport import seconds
 
-    def interval_time(self) -> "pint.Quantity":
-        """The interval measurement's duration."""
-        return Q_(parse_int("IT", self.command("IT"), self.where), "s")
+        limit = seconds(timeout, "timeout")
+        last: list[Any] = []
 
-    def set_interval_time(self, duration: "pint.Quantity") -> None:
-        """Set the interval measurement's duration, a whole number of seconds in 1 … 3 599 999 s."""
-        self._act(f"IT;{self._whole(duration, 's', 1, 3_599_999, 'interval time')}")
+        def step() -> Any:
+            last[:] = [ask()]
+            return last[0] if last[0].remaining.magnitude <= 0 else None
 
-    def flag(self, command: str) -> bool:
-        """A boolean setting: ASE (autostart), ASR (autoreset) or UEL (electrical units)."""
-        return parse_bool(self._choice("boolean setting", command, ("ASE", "ASR", "UEL")),
-                          self.command(command), self.where)
+        def timed_out() -> Exception:
+            return InstrumentTimeout(f"{self.name} ({self.resource}) was still {what} after {timeout:~P}",
+                                     instrument=self.name, resource=self.resource,
+                                     fix=f"{what} takes about {last[0].total.to('s'):~P}; wait longer")
 
-    def set_flag(self, command: str, on: bool) -> None:
-        """Set ASE, ASR or UEL."""
-        self._act(f"{self._choice('boolean setting', command, ('ASE', 'ASR', 'UEL'))};{str(bool(on)).lower()}")
-
-    def autostart_level(self) -> str:
-        """The autostart threshold: LOW, MEDIUM or HIGH."""
-        return parse_word("ASL", self.command("ASL"), AUTOSTART_LEVELS, self.where)
-
-    def set_autostart_level(self, level: str) -> None:
-        """Set the autostart threshold."""
-        self._act(f"ASL;{self._choice('autostart level', level, AUTOSTART_LEVELS)}")
+        state = poll_until(step, timeout_s=limit, interval_s=self._poll_s, timed_out=timed_out)
+        if state.status != "Passed":
+            raise InstrumentError(f"{self.name} ({self.resource}) {what} ended {state.status!r}",
+                                  instrument=self.name, resource=self.resource,
+                                  fix="keep the chamber out of any beam and the cable still, then try again; if "
+                                      "the self test fails again, have the instrument serviced")
+        return state
 
     def zero(self, timeout: "pint.Quantity | None" = None) -> ZeroStatus:
         """Start zeroing (NUL, with the token); with a timeout, poll NUS until done and require `Passed`."""
-        from .transport import seconds
-
         self._act("NUL")
-        state = self.zero_status()
         if timeout is None:
-            return state
-        deadline = time.monotonic() + seconds(timeout, "timeout")
-        while state.remaining.magnitude > 0:
-            if time.monotonic() >= deadline:
-                raise InstrumentTimeout(f"{self.name} ({self.resource}) was still zeroing after {timeout:~P}",
-                                        instrument=self.name, resource=self.resource,
-                                        fix=f"zeroing takes about {state.total.to('s'):~P}; wait longer")
-            time.sleep(min(self._poll_s, state.remaining.to("s").magnitude))
-            state = self.zero_status()
-        if state.status != "Passed":
-            raise InstrumentError(f"{self.name} ({self.resource}) zeroing ended {state.status!r}",
-                                  instrument=self.name, resource=self.resource,
-                                  fix="keep the chamber out of any beam and the cable still, then zero again")
-        return state
+            return self.zero_status()
+        return self._until_done("zeroing", self.zero_status, timeout)
 
     def zero_status(self) -> ZeroStatus:
         """The zeroing's status (NUS)."""
         return parse_zero_status(self.command("NUS"), self.where)
 
+    def self_test(self, timeout: "pint.Quantity | None" = None) -> SelfTest:
+        """Start the electrometer self test (AST, with the token); with a timeout, poll ASS until done, require
+        `Passed`."""
+        self._act("AST")
+        if timeout is None:
+            return self.self_test_result()
+        return self._until_done("self-testing", self.self_test_result, timeout)
+
+    def self_test_result(self) -> SelfTest:
+        """The self test's status and the charge each range measured (ASS)."""
+        return parse_self_test(self.command("ASS"), self.where)
+
     def detectors(self) -> Any:
-        """The detector list (RDA), as the JSON the instrument sends; its schema is not documented."""
+        """The detector list (RDA), as the JSON the instrument sends; each entry carries its `guid`."""
         return parse_json("RDA", self.command("RDA"), self.where)
 
-    def detector(self, detector_id: int | str) -> Any:
-        """One detector's record (RDR;id), as JSON."""
-        line = f"RDR;{detector_id}"
+    def detector(self, guid: int | str) -> Any:
+        """One detector's record (RDR;guid), as JSON; the reply must echo the same guid."""
+        line = f"RDR;{guid}"
         return parse_json(line, self.command(line), self.where)
 
-    def _choice(self, what: str, value: str, allowed: tuple[str, ...]) -> str:
-        if value not in allowed:
-            raise InstrumentError(f"{self.name}: {value!r} is not a {what}", instrument=self.name,
-                                  resource=self.resource, fix=f"use one of {', '.join(allowed)}")
-        return value
+    def measurement_parameters(self) -> Any:
+        """The measurement parameters (RMR) as JSON: range, HV, integration time, triggers ..."""
+        return parse_json("RMR", self.command("RMR"), self.where)
 
-    def _whole(self, value: "pint.Quantity", unit: str, low: int, high: int, what: str) -> int:
-        import pint
+    def system_info(self) -> Any:
+        """The system information (RIR) as JSON: serial and type number, versions, calibration dates ..."""
+        return parse_json("RIR", self.command("RIR"), self.where)
 
-        try:
-            number = float(value.to(unit).magnitude)
-        except (AttributeError, pint.DimensionalityError):
-            raise InstrumentError(f"{self.name}: the {what} must be given in {unit}, got {value!r}",
-                                  instrument=self.name, resource=self.resource,
-                                  fix=f"pass a Quantity, e.g. Q_({low if low > 0 else high}, '{unit}')") from None
-        if not number.is_integer() or not low <= number <= high:
-            raise InstrumentError(f"{self.name}: the {what} must be a whole number of {unit} in {low} … "
-                                  f"{high}, got {value:~P}", instrument=self.name, resource=self.resource,
-                                  fix=f"give a whole number of {unit} between {low} and {high}")
-        return int(number)
+    def system_settings(self) -> Any:
+        """The system settings (RSR) as JSON: locale, date and time, display ..."""
+        return parse_json("RSR", self.command("RSR"), self.where)
+
+    def measurement_history(self) -> Any:
+        """The finished measurements the instrument keeps (RHR), as JSON; `[]` when cleared."""
+        return parse_json("RHR", self.command("RHR"), self.where)
+
+    def clear_history(self) -> None:
+        """Clear the measurement history (CHR, with the token)."""
+        self._act("CHR")
+
+    def lan_config(self) -> Any:
+        """The Ethernet configuration (REC) as JSON."""
+        return parse_json("REC", self.command("REC"), self.where)
+
+    def wlan_config(self) -> Any:
+        """The WLAN access point configuration (RAC) as JSON."""
+        return parse_json("RAC", self.command("RAC"), self.where)
+
+    def failed_request(self) -> str:
+        """What the instrument says of the last command that failed with an HTTP request (TFI; `-` for none)."""
+        return parse_value("TFI", self.command("TFI"), self.where)

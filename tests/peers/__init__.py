@@ -1,0 +1,1 @@
+"""xcal against independent clients and their published fixtures (PyPI packages run unmodified)."""
