@@ -45,7 +45,7 @@ def test_kill_then_resume_completes_the_same_record(xcal, xcal_exe, _isolated_st
     _kill_after([xcal_exe, "run", "kvp-accuracy", "--room", "3"], _isolated_store, kill_at)
     run = _only_run(xcal)
     kept = _count(_isolated_store)
-    assert run["status"] == "running" and kept % 5 == 0 and kill_at <= kept < TOTAL_READINGS
+    assert run["status"] == "interrupted" and kept % 5 == 0 and kill_at <= kept < TOTAL_READINGS
     resumed = xcal("run", "--resume", run["run_id"], "--json")
     assert resumed.returncode == 0, resumed.stderr
     result = json.loads(resumed.stdout)

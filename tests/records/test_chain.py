@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 
 import pytest
 
@@ -212,63 +211,6 @@ def test_a_truncated_tail_shows_through_the_status_it_set(db, store, make_run):
 def test_select_only_reads(store):
     with pytest.raises(RecordError, match="only reads"):
         list(store.select("DELETE FROM entries"))
-
-
-_V1 = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE runs (run_id TEXT PRIMARY KEY, procedure_id TEXT NOT NULL, procedure_version TEXT NOT NULL,
-    procedure_sha256 TEXT NOT NULL, procedure_title TEXT NOT NULL, site TEXT NOT NULL, room_id TEXT NOT NULL,
-    room_name TEXT NOT NULL, operator TEXT NOT NULL, simulated INTEGER NOT NULL, status TEXT NOT NULL,
-    verdict TEXT, started_at TEXT NOT NULL, finished_at TEXT, software_version TEXT NOT NULL, status_note TEXT,
-    snapshot TEXT NOT NULL);
-CREATE INDEX runs_room ON runs (room_id, started_at);
-CREATE TABLE readings (reading_id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs (run_id),
-    exposure INTEGER NOT NULL, station INTEGER NOT NULL, repeat INTEGER NOT NULL, role TEXT NOT NULL,
-    instrument_id TEXT NOT NULL, quantity TEXT NOT NULL, value DOUBLE PRECISION, unit TEXT NOT NULL, data TEXT,
-    taken_at TEXT NOT NULL, UNIQUE (run_id, exposure, role, quantity));
-CREATE TABLE checks (check_row INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs (run_id),
-    check_id TEXT NOT NULL, title TEXT NOT NULL, station INTEGER, setting TEXT, value DOUBLE PRECISION,
-    nominal DOUBLE PRECISION, unit TEXT NOT NULL, deviation DOUBLE PRECISION, allowed DOUBLE PRECISION,
-    limit_name TEXT NOT NULL, limit_text TEXT NOT NULL, limit_set TEXT NOT NULL, source TEXT NOT NULL,
-    verdict TEXT NOT NULL);
-INSERT INTO meta VALUES ('schema_version', '1');
-INSERT INTO runs VALUES ('OLD', 'kvp-accuracy', '1.0.0', 'ab', 'kVp', 'Site', '3', 'Rad 3', 'tech', 1, 'complete',
-    'PASS', '2025-01-02T09:00:00+00:00', '2025-01-02T09:10:00+00:00', '0.0.9', NULL, '{"limits": {}}');
-INSERT INTO readings (run_id, exposure, station, repeat, role, instrument_id, quantity, value, unit, taken_at)
-    VALUES ('OLD', 1, 1, 1, 'kvp_meter', 'kvp-1', 'kvp_ppv', 80.4, 'kV', 't1'),
-           ('OLD', 2, 1, 2, 'kvp_meter', 'kvp-1', 'kvp_ppv', 79.9, 'kV', 't2');
-INSERT INTO checks (run_id, check_id, title, station, setting, value, nominal, unit, deviation, allowed, limit_name,
-    limit_text, limit_set, source, verdict)
-    VALUES ('OLD', 'kvp', 'kVp', 1, '1: 80 kV', 80.15, 80.0, 'kV', 0.15, 4.0, 'kvp', '±5 %', 'aapm', 'AAPM', 'PASS');
-"""
-
-
-def test_a_version_1_store_is_adopted_into_the_chain(tmp_path):
-    path = tmp_path / "old.sqlite3"
-    con = sqlite3.connect(path)
-    con.executescript(_V1)
-    con.close()
-    with Store(path) as store:
-        assert [(e.seq, e.kind, e.run_id) for e in store.entries()] == [(1, "adopted", "OLD")]
-        assert store.verify().ok
-        run = store.get_run("OLD")
-        assert [r.value for r in run.readings] == [80.4, 79.9] and run.checks[0].verdict == "PASS"
-        store.create_run(header("NEW"))
-    assert raw(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
-    assert raw(path, "SELECT room_id FROM checks") == [("3",)]
-    raw(path, "UPDATE readings SET value = 80.5 WHERE exposure = 2")
-    with Store(path) as store:
-        report = store.verify()
-    assert report.first_broken == 1
-    assert report.reason == ("entry 1 (run OLD adopted from a store older than the chain, reading 2: exposure 2 "
-                             "kvp_ppv): stored value 80.5 differs from the recorded 79.9")
-
-
-def test_a_store_from_a_newer_xcal_is_refused(db):
-    Store(db).close()
-    raw(db, "UPDATE meta SET value = '9' WHERE key = 'schema_version'")
-    with pytest.raises(RecordError, match="schema version 9"):
-        Store(db)
 
 
 @pytest.mark.parametrize("forged", ['{"checks":[1]}', "[]", "not json"])

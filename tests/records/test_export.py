@@ -27,6 +27,7 @@ def two_runs(store, make_run):
 
 
 def test_csv_writes_a_runs_file_and_a_readings_file(two_runs, tmp_path):
+    (tmp_path / "out").mkdir()
     written = export_runs(two_runs, tmp_path / "out" / "audit.csv")
     assert written == [tmp_path / "out" / "audit-runs.csv", tmp_path / "out" / "audit-readings.csv"]
     runs = _csv(written[0])
@@ -80,3 +81,11 @@ def test_an_unknown_format_is_refused(two_runs, tmp_path):
         export_runs(two_runs, tmp_path / "a.xlsx", fmt="xlsx")
     assert "csv, json" in err.value.fix
     assert not (tmp_path / "a.xlsx").exists()
+
+
+def test_export_makes_no_folder_and_writes_nothing_when_refused(two_runs, tmp_path):
+    from xcal.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="the folder .*missing does not exist") as err:
+        export_runs(two_runs, tmp_path / "missing" / "audit.csv")
+    assert err.value.exit_code == 2 and not (tmp_path / "missing").exists()

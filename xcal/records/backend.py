@@ -7,7 +7,10 @@
   first schema of the connection's search_path (`public` unless the URL says otherwise, e.g.
   `?options=-csearch_path%3Dxcal` for a schema `xcal`, which must exist). Needs the `postgres` extra;
   psycopg is imported only when a URL is given.
-- anything else: the path of a SQLite file (created with its folder when missing).
+- anything else: the path of a SQLite file, created when missing. Its folder must exist: a misspelt folder
+  would otherwise start a new, empty store and scatter the records. Only xcal's own user data folder (the
+  default location) is created on first use; any other is created when asked (`create_store_folder`,
+  `xcal --create-db-folder`).
 
 A Backend is one open connection with the handful of calls the store needs; the SQL itself is shared
 (dialect.py says what differs). Messages never show a URL's password (`display_location`).
@@ -27,7 +30,7 @@ from ..errors import RecordError
 from .dialect import POSTGRES, SQLITE, Dialect
 
 URL_SCHEMES = ("postgresql", "postgres")
-TABLES = ("meta", "entries", "runs", "readings", "checks")
+TABLES = ("meta", "entries", "runs", "readings", "checks", "leases")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 INSTALL_FIX = "pip install 'xcal[postgres]' (it installs psycopg, the PostgreSQL driver)"
 
@@ -67,9 +70,29 @@ def default_location() -> str | Path:
     env = os.environ.get("XCAL_DB")
     if env:
         return env if is_url(env) else Path(env)
+    return user_data_store()
+
+
+def user_data_store() -> Path:
+    """xcal.sqlite3 in the platform's user data folder: the one store whose folder xcal creates unasked."""
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("xcal", appauthor=False)) / "xcal.sqlite3"
+
+
+def create_store_folder(location: str | os.PathLike[str] | None) -> None:
+    """Create the folder of a SQLite store (None: `default_location()`), as `--create-db-folder` asks; nothing
+    for a PostgreSQL URL. A RecordError when it cannot be made."""
+    if location is None or location == "":
+        location = default_location()
+    if is_url(location):
+        return
+    folder = Path(location).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RecordError(f"cannot create the folder {folder} of the record store {location}: "
+                          f"{exc.strerror or exc}", fix="check the path and that you may write there") from None
 
 
 @dataclass(frozen=True)
@@ -109,6 +132,8 @@ class Backend(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
 
     def insert_many(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None: ...
+
+    def tables(self) -> set[str]: ...
 
     def create_tables(self, statements: Iterable[str]) -> None: ...
 
@@ -162,7 +187,10 @@ class _Transactions:
 
 
 class SQLiteBackend(_Transactions):
-    """A SQLite file in WAL mode; each statement outside an explicit transaction commits by itself."""
+    """A SQLite file in WAL mode; each statement outside an explicit transaction commits by itself.
+
+    `synchronous=FULL` syncs the log at every commit, so a commit survives a power cut, not only a crash of xcal.
+    """
 
     dialect = SQLITE
     errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
@@ -176,6 +204,12 @@ class SQLiteBackend(_Transactions):
     def __init__(self, path: Path) -> None:
         self.path: Path | str = path
         self.location = str(path)
+        if not path.parent.is_dir() and (path.parent.exists() or path != user_data_store()):
+            problem = "is not a folder" if path.parent.exists() else "does not exist"
+            raise RecordError(f"cannot open the record store {path}: its folder {path.parent} {problem}",
+                              fix=f"check --db (or XCAL_DB) for a typo; to start a new store there, create the "
+                                  f"folder first: `xcal --create-db-folder --db {path} ...` (or mkdir -p "
+                                  f"{path.parent})")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=10, isolation_level=None)
@@ -185,7 +219,7 @@ class SQLiteBackend(_Transactions):
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA synchronous=FULL")
         except sqlite3.Error as exc:
             self._db.close()
             raise RecordError(f"cannot open the record store {path}: {exc}", fix=self.fixes.open) from None
@@ -201,9 +235,21 @@ class SQLiteBackend(_Transactions):
         self._db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
                              f"VALUES ({', '.join('?' * len(columns))})", rows)
 
+    def tables(self) -> set[str]:
+        """The names of the file's tables."""
+        return {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
     def create_tables(self, statements: Iterable[str]) -> None:
-        for statement in statements:
-            self._db.execute(statement)
+        """Make a new store in one transaction, unless another process made it first (it has a meta table)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if "meta" not in self.tables():
+                for statement in statements:
+                    self._db.execute(statement)
+        except BaseException:
+            self.rollback()
+            raise
+        self._db.execute("COMMIT")
 
     def reserve_ids(self, table: str, column: str, count: int) -> int:
         """The first of `count` ids no row ever had; rows inserted with them move AUTOINCREMENT's mark past."""
@@ -257,7 +303,8 @@ def _row_factory(cursor: Any) -> Any:
 class PostgresBackend(_Transactions):
     """A PostgreSQL database through psycopg 3, in autocommit mode with explicit transactions.
 
-    Writes wait at most 10 s for the chain's lock (`lock_timeout`), as a SQLite write waits for the file.
+    Writes wait at most 10 s for the chain's lock (`lock_timeout`), as a SQLite write waits for the file. A
+    server set to `synchronous_commit=off` is overridden for this session: a commit must be on disk on return.
     """
 
     dialect = POSTGRES
@@ -294,6 +341,8 @@ class PostgresBackend(_Transactions):
                               fix=self.fixes.open) from None
         try:
             self._db.execute("SET lock_timeout = '10s'")
+            if self._db.execute("SHOW synchronous_commit").fetchone()[0] == "off":
+                self._db.execute("SET synchronous_commit = on")
         except psycopg.Error as exc:
             self._db.close()
             raise RecordError(f"cannot open the record store {self.location}: {self.reason(exc)}",
@@ -315,20 +364,20 @@ class PostgresBackend(_Transactions):
                 for row in rows:
                     copy.write_row(row)
 
-    def create_tables(self, statements: Iterable[str]) -> None:
-        """Create what is missing in one transaction, one process at a time (two first opens do not race).
+    def tables(self) -> set[str]:
+        """The names of the tables in the store's schema (the first of the search_path)."""
+        rows = self._db.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()
+        return {r[0] for r in rows}
 
-        A store whose tables are all there is left alone (no lock, no "already exists" notices).
-        """
-        present = self._db.execute("SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() "
-                                   "AND tablename = ANY(%s)", (list(TABLES),)).fetchone()[0]
-        if present == len(TABLES):
-            return
+    def create_tables(self, statements: Iterable[str]) -> None:
+        """Make a new store in one transaction, one process at a time (two first opens do not race); a store
+        another process made meanwhile (it has a meta table) is left alone."""
         self._db.execute("BEGIN")
         try:
             self._db.execute("SELECT pg_advisory_xact_lock(hashtext('xcal.records.schema'))")
-            for statement in statements:
-                self._db.execute(statement)
+            if "meta" not in self.tables():
+                for statement in statements:
+                    self._db.execute(statement)
         except BaseException:
             self.rollback()
             raise

@@ -25,8 +25,9 @@ RUN_RESUMED = "run_resumed"
 CORRECTION = "correction"
 SIGNATURE = "signature"
 ADOPTED = "adopted"
+SCHEMA_UPGRADED = "schema_upgraded"
 KINDS = frozenset({RUN_CREATED, READING, CHECKS, RUN_FINISHED, RUN_INCOMPLETE, RUN_RESUMED, CORRECTION, SIGNATURE,
-                   ADOPTED})
+                   ADOPTED, SCHEMA_UPGRADED})
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -108,6 +109,8 @@ def describe(kind: str, run_id: str, payload: dict[str, Any]) -> str:
         return f"correction of reading {payload.get('reading_id')} of run {run_id}"
     if kind == SIGNATURE:
         return f"{payload.get('meaning')} signature of run {run_id} by {payload.get('name')}"
+    if kind == SCHEMA_UPGRADED:
+        return f"store upgraded from schema version {payload.get('from')} to {payload.get('to')} by {payload.get('by')}"
     return {RUN_CREATED: f"run {run_id} created", CHECKS: f"checks of run {run_id}",
             RUN_FINISHED: f"run {run_id} finished", RUN_INCOMPLETE: f"run {run_id} marked incomplete",
             ADOPTED: f"run {run_id} adopted from a store older than the chain"}.get(kind, f"{kind} of run {run_id}")

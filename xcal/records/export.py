@@ -29,18 +29,23 @@ READING_COLUMNS = ("run_id", "simulated", "room_id", "procedure_id", "reading_id
 FORMATS = ("csv", "json")
 
 
-def export_runs(store: "Store", out_path: str | Path, fmt: str = "csv", room: str | None = None) -> list[Path]:
+def export_runs(store: "Store", out_path: str | Path, fmt: str = "csv", room: str | None = None, *,
+                force: bool = False) -> list[Path]:
     """Write the store's runs (of `room`, or all) and return the files written.
 
     CSV writes `<stem>-runs.csv` and `<stem>-readings.csv` next to `out_path`; JSON writes `out_path` itself.
+    The files must be ones outputs.check_outputs allows (folder there, never the store, another's file only
+    with `force`); a ConfigError before anything is written otherwise.
     """
+    from .outputs import check_outputs
+
     if fmt not in FORMATS:
         raise RecordError(f"cannot export as '{fmt}'", fix=f"choose one of: {', '.join(FORMATS)}")
     out = Path(out_path)
+    check_outputs([out] if fmt == "json" else _csv_paths(out), store.path, force=force)
     runs = [store.get_run(r.run_id) for r in reversed(store.list_runs(room=room))]
     signed = {run.run_id: store.signatures(run.run_id) for run in runs}
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "json":
             return [_write_json(out, store, room, runs, signed)]
         return _write_csv(out, runs, signed)
@@ -58,9 +63,12 @@ def _write_json(out: Path, store: "Store", room: str | None, runs: list[StoredRu
     return out
 
 
+def _csv_paths(out: Path) -> list[Path]:
+    return [out.with_name(f"{out.stem}-runs.csv"), out.with_name(f"{out.stem}-readings.csv")]
+
+
 def _write_csv(out: Path, runs: list[StoredRun], signed: dict[str, list[Any]]) -> list[Path]:
-    runs_path = out.with_name(f"{out.stem}-runs.csv")
-    readings_path = out.with_name(f"{out.stem}-readings.csv")
+    runs_path, readings_path = _csv_paths(out)
     with runs_path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(RUN_COLUMNS)

@@ -24,6 +24,7 @@ class Transaction:
 
     def __init__(self, db: Backend) -> None:
         self._db = db
+        self.dialect = db.dialect
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return self._db.execute(sql, params)

@@ -1,9 +1,17 @@
-"""The store's tables and indexes, and the one-way upgrade of a version-1 store to the audit chain.
+"""The store's tables and indexes, and the numbered upgrades that bring an older store to this version.
 
+A new store is created whole in one transaction, stamped with SCHEMA_VERSION. An older one is brought up
+one version at a time by the steps of UPGRADES (N -> N+1), each in its own transaction that also appends a
+`schema_upgraded` entry to the audit chain (store-level: its run_id is ''). A step that adopts existing rows
+into the chain is `explicit`: it never runs when a store is merely opened, only when a person names
+themselves (`python -m xcal.records.upgrade`), so a dropped chain cannot be rebuilt over edited rows
+unnoticed. A store that lacks a table of its version, or claims a version it is not, is refused.
+
+Version 3 adds `leases` (lease.py), which process runs a live run: operating state, outside the chain.
 Version 2 adds the append-only `entries` table (the record) and a denormalised `room_id` on `checks` for
-trends. A version-1 store is upgraded in one transaction: each of its runs, as it stands, becomes one
-`adopted` entry, so `verify` vouches for those rows from the upgrade on (not for what happened before it).
-Version-1 stores were only ever SQLite files; a PostgreSQL store starts at version 2.
+trends: each run of a version-1 store, as it stands, becomes one `adopted` entry, so `verify` vouches for
+those rows from the upgrade on (not for what happened before it). Version-1 stores were only ever SQLite
+files; a PostgreSQL store starts at version 2.
 
 The statements are the same for every database except the two integer-key declarations, which come from the
 dialect (dialect.py): `{id_column}` and `{seq_column}` below.
@@ -11,13 +19,30 @@ dialect (dialect.py): `{id_column}` and `{seq_column}` below.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .. import __version__
 from ..errors import RecordError
-from .chain import ADOPTED
+from . import ledger
+from .backend import Backend
+from .chain import ADOPTED, SCHEMA_UPGRADED
 from .dialect import Dialect
 from .ledger import Transaction
 from .projection import CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, row_payload
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+TABLES_AT: dict[int, tuple[str, ...]] = {
+    1: ("meta", "runs", "readings", "checks"),
+    2: ("meta", "entries", "runs", "readings", "checks"),
+    3: ("meta", "entries", "runs", "readings", "checks", "leases"),
+}
+AUTOMATIC = "xcal (automatic)"
+UPGRADE_COMMAND = "python -m xcal.records.upgrade"
+RESTORE = "restore the store from a backup, then run `xcal verify`; xcal never rebuilds a chain over existing " \
+          "records"
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -83,6 +108,13 @@ CREATE TABLE IF NOT EXISTS checks (
     source TEXT NOT NULL,
     verdict TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS leases (
+    run_id TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    taken_at TEXT NOT NULL,
+    heartbeat DOUBLE PRECISION NOT NULL
+);
 """
 
 INDEXES = """
@@ -109,27 +141,125 @@ def index_statements() -> list[str]:
     return statements(INDEXES)
 
 
-def settle_version(tx: Transaction, where: str) -> None:
-    """Stamp a new store with the current version, or upgrade a version-1 store; refuse a newer one."""
-    row = tx.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None:
-        tx.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        return
-    version = int(row[0])
-    if version == SCHEMA_VERSION:
-        return
+def new_store_statements(dialect: Dialect) -> list[str]:
+    """Every table and index of this version, and the version stamp: what a new store is made of."""
+    return table_statements(dialect) + index_statements() + [
+        f"INSERT INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}')"]
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """One step from `version` to `version + 1`; `run` changes the tables and returns details for its entry."""
+
+    version: int
+    summary: str
+    run: Callable[[Transaction], dict[str, Any]]
+    explicit: bool = False
+
+
+def prepare(db: Backend, upgrade_by: str | None = None) -> list[int]:
+    """Create a new store or bring an older one to SCHEMA_VERSION; the versions upgraded from, in order.
+
+    Refuses (RecordError) a damaged store, one from a newer xcal, and an explicit step without `upgrade_by`.
+    """
+    where = db.location
+    if upgrade_by is not None:
+        upgrade_by = upgrade_by.strip()
+        if not upgrade_by:
+            raise RecordError(f"an upgrade of the record store {where} needs the name of the person doing it",
+                              fix="give your full name with --name")
+    present = db.tables()
+    if "meta" not in present:
+        leftover = sorted(present & set(TABLES_AT[SCHEMA_VERSION]))
+        if leftover:
+            raise RecordError(f"the record store {where} has xcal's tables ({', '.join(leftover)}) but no meta "
+                              f"table: it was damaged outside xcal", fix=RESTORE)
+        try:
+            db.create_tables(new_store_statements(db.dialect))
+        except db.errors as exc:
+            raise RecordError(f"cannot open the record store {where}: {db.reason(exc)}", fix=db.fixes.create) from None
+    done: list[int] = []
+    version = read_version(db, where)
+    while version != SCHEMA_VERSION:
+        step = _next_step(db, where, version, upgrade_by)
+        with ledger.write(db) as tx:
+            if read_version(tx, where) == version:
+                details = step.run(tx)
+                tx.append(SCHEMA_UPGRADED, "", {"from": version, "to": version + 1, "by": upgrade_by or AUTOMATIC,
+                                                "xcal": __version__, "what": step.summary, **details})
+                tx.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version + 1),))
+                done.append(version)
+        version = read_version(db, where)
+    _require_tables(db, where, SCHEMA_VERSION)
+    return done
+
+
+def read_version(db: Backend | Transaction, where: str) -> int:
+    """The store's schema version from its meta table; a RecordError when it is missing or not a number."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None or not str(row[0]).isdigit() or int(row[0]) < 1:
+        found = "has no schema version" if row is None else f"has the schema version '{row[0]}', not a number"
+        raise RecordError(f"the record store {where} {found}: its meta table was edited outside xcal", fix=RESTORE)
+    return int(row[0])
+
+
+def _next_step(db: Backend, where: str, version: int, upgrade_by: str | None) -> Upgrade:
     if version > SCHEMA_VERSION:
-        raise RecordError(f"the record store {where} has schema version {version}; this xcal reads up to "
-                          f"{SCHEMA_VERSION}", fix="upgrade xcal to open this store")
-    _upgrade_from_1(tx)
-    tx.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+        raise RecordError(f"the record store {where} is at schema version {version}, newer than this xcal "
+                          f"{__version__} reads (up to schema version {SCHEMA_VERSION})",
+                          fix="upgrade xcal (pip install --upgrade xcal) to open this store; leave the store as it is")
+    step = UPGRADES[version]
+    _require_tables(db, where, version)
+    problem = _not_at_version(db, version)
+    if problem:
+        raise RecordError(f"the record store {where} says schema version {version} but is not a version-{version} "
+                          f"store: {problem}; its version was set back outside xcal", fix=RESTORE)
+    if step.explicit and upgrade_by is None:
+        raise RecordError(f"the record store {where} is at schema version {version}, and this xcal {__version__} "
+                          f"uses schema version {SCHEMA_VERSION}; the upgrade {step.summary}, which a person "
+                          f"must do and put their name to",
+                          fix=f"back up the store, then run `{UPGRADE_COMMAND} --db {where} --name 'YOUR NAME'`")
+    return step
 
 
-def _upgrade_from_1(tx: Transaction) -> None:
-    columns = {r[1] for r in tx.execute("PRAGMA table_info(checks)")}
-    if "room_id" not in columns:
-        tx.execute("ALTER TABLE checks ADD COLUMN room_id TEXT")
+def _require_tables(db: Backend, where: str, version: int) -> None:
+    missing = [t for t in TABLES_AT[version] if t not in db.tables()]
+    if "entries" in missing:
+        raise RecordError(f"the record store {where} has no audit chain (table entries) although it is at schema "
+                          f"version {version}: the chain was removed outside xcal", fix=RESTORE)
+    if missing:
+        raise RecordError(f"the record store {where} lacks the table(s) {', '.join(missing)} of schema version "
+                          f"{version}: they were removed outside xcal", fix=RESTORE)
+
+
+def _not_at_version(db: Backend, version: int) -> str:
+    """What shows a store is not at the version it claims (a table or column of a later version), or ''."""
+    present = db.tables()
+    for later in range(version + 1, SCHEMA_VERSION + 1):
+        for table in TABLES_AT[later]:
+            if table not in TABLES_AT[version] and table in present:
+                return f"it has the table {table}, which came with version {later}"
+    if version == 1 and "room_id" in _columns(db, "checks"):
+        return "its checks table has the column room_id, which came with version 2"
+    return ""
+
+
+def _columns(db: Backend | Transaction, table: str) -> set[str]:
+    return {d[0] for d in db.execute(f"SELECT * FROM {table} WHERE 1 = 0").description}
+
+
+def _upgrade_from_1(tx: Transaction) -> dict[str, Any]:
+    tx.execute(f"""CREATE TABLE entries (seq {tx.dialect.seq_column}, at TEXT NOT NULL, kind TEXT NOT NULL,
+        run_id TEXT NOT NULL, payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""")
+    tx.execute("ALTER TABLE checks ADD COLUMN room_id TEXT")
     tx.execute("UPDATE checks SET room_id = (SELECT runs.room_id FROM runs WHERE runs.run_id = checks.run_id)")
+    for statement in statements("""
+        CREATE INDEX IF NOT EXISTS entries_run ON entries (run_id, seq);
+        CREATE INDEX IF NOT EXISTS runs_room ON runs (room_id, started_at);
+        CREATE INDEX IF NOT EXISTS readings_run ON readings (run_id, exposure);
+        CREATE INDEX IF NOT EXISTS checks_run ON checks (run_id);
+        CREATE INDEX IF NOT EXISTS checks_room_result ON checks (room_id, check_id, run_id)"""):
+        tx.execute(statement)
     runs = _dicts(tx, "SELECT * FROM runs ORDER BY started_at, run_id", ())
     for run in runs:
         readings = _dicts(tx, "SELECT * FROM readings WHERE run_id = ? ORDER BY reading_id", (run["run_id"],))
@@ -139,9 +269,23 @@ def _upgrade_from_1(tx: Transaction) -> None:
             "readings": [{**row_payload(r, READING_FIELDS), "reading_id": r["reading_id"]} for r in readings],
             "checks": [{**row_payload(c, CHECK_FIELDS), "check_row": c["check_row"]} for c in checks],
         })
+    return {"runs_adopted": len(runs)}
 
 
-def _dicts(tx: Transaction, sql: str, params: tuple[str, ...]) -> list[dict[str, object]]:
+def _dicts(tx: Transaction, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
     cursor = tx.execute(sql, params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _upgrade_from_2(tx: Transaction) -> dict[str, Any]:
+    tx.execute("""CREATE TABLE leases (run_id TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL,
+        taken_at TEXT NOT NULL, heartbeat DOUBLE PRECISION NOT NULL)""")
+    return {}
+
+
+UPGRADES: dict[int, Upgrade] = {
+    1: Upgrade(1, "adds the audit chain and adopts every existing run into it as it stands", _upgrade_from_1,
+               explicit=True),
+    2: Upgrade(2, "adds the leases table: which process runs a live run", _upgrade_from_2),
+}

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..errors import RecordError
-from . import bulk, ledger, signatures as sig
+from . import bulk, lease, ledger, signatures as sig
 from .backend import default_location, display_location, is_url, open_backend
 from .chain import (CHECKS, CORRECTION, READING, RUN_CREATED, RUN_FINISHED, RUN_INCOMPLETE, RUN_RESUMED,
                     SIGNATURE, Entry,
@@ -32,7 +32,7 @@ from .models import (Correction, ImportedRun, RunHeader, StoredCheck, StoredRead
                      now_utc)
 from .projection import (CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, check_payload, column,
                          reading_payload, run_payload)
-from .schema import SCHEMA_VERSION, index_statements, settle_version, table_statements
+from .schema import SCHEMA_VERSION, prepare
 from .verify import VerifyReport, check_run, verify_store
 
 __all__ = ["Correction", "ImportedRun", "RunHeader", "SCHEMA_VERSION", "Store", "StoredCheck", "StoredReading",
@@ -70,27 +70,21 @@ class Store:
     `path` is the file's Path, or for PostgreSQL the URL without its password (what messages show).
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, upgrade_by: str | None = None) -> None:
+        """Open (or create) the store. `upgrade_by`, a person's name, allows the upgrades that adopt existing
+        records into the chain (schema.py); without it a store needing one is refused. `upgraded_from` lists
+        the schema versions this open upgraded from."""
         self._db = open_backend(path)
         self.path: Path | str = self._db.path
         self._dialect = self._db.dialect
+        self._heartbeat = lease.Heartbeat(path if path not in (None, "") else default_location())
         try:
-            self._db.create_tables(table_statements(self._dialect))
-        except self._db.errors as exc:
-            self._db.close()
-            raise RecordError(f"cannot open the record store {self._db.location}: {self._db.reason(exc)}",
-                              fix=self._db.fixes.create) from None
-        try:
-            if self._version() != str(SCHEMA_VERSION):
-                with self._write() as tx:
-                    settle_version(tx, self._db.location)
-                    for statement in index_statements():
-                        tx.execute(statement)
+            self.upgraded_from = prepare(self._db, upgrade_by)
         except self._db.errors as exc:
             self._db.close()
             raise RecordError(f"cannot prepare the record store {self._db.location}: {self._db.reason(exc)}",
                               fix=self._db.fixes.prepare) from None
-        except RecordError:
+        except BaseException:
             self._db.close()
             raise
 
@@ -99,15 +93,12 @@ class Store:
         """'sqlite' or 'postgresql'."""
         return self._dialect.name
 
-    def _version(self) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return row[0] if row else None
-
     def size_bytes(self) -> int:
         """What the store takes: the SQLite file with its WAL, or the PostgreSQL tables with their indexes."""
         return self._db.size_bytes()
 
     def close(self) -> None:
+        self._heartbeat.stop()
         self._db.close()
 
     def __enter__(self) -> "Store":
@@ -120,12 +111,14 @@ class Store:
         return ledger.write(self._db)
 
     def create_run(self, header: RunHeader) -> str:
-        """Record a new run in status 'running' and return its id."""
+        """Record a new run in status 'running', held by this process's lease, and return its id."""
         payload = run_payload(header)
         with self._write() as tx:
             tx.execute(_RUN_INSERT, (header.run_id,) + tuple(column(n, payload[n])
                                                                for n in RUN_FIELDS + STATUS_FIELDS))
-            tx.append(RUN_CREATED, header.run_id, payload)
+            entry = tx.append(RUN_CREATED, header.run_id, payload)
+            lease.take(tx, header.run_id, entry.at)
+        self._heartbeat.hold(header.run_id)
         return header.run_id
 
     def add_reading(self, run_id: str, reading: StoredReading) -> None:
@@ -144,16 +137,19 @@ class Store:
     def add_checks(self, run_id: str, checks: list[StoredCheck]) -> None:
         """Record the run's check outcomes as one entry (an empty list is recorded too: nothing was judged)."""
         with self._write() as tx:
-            room = tx.execute("SELECT room_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-            if room is None:
-                raise self._no_run(run_id)
-            recorded = []
-            for check in checks:
-                payload = check_payload(check, 0)
-                payload["check_row"] = tx.insert_returning(
-                    _CHECK_INSERT, (run_id, room[0]) + tuple(payload[n] for n in CHECK_FIELDS))
-                recorded.append(payload)
-            tx.append(CHECKS, run_id, {"checks": recorded})
+            self._add_checks(tx, run_id, checks)
+
+    def _add_checks(self, tx: ledger.Transaction, run_id: str, checks: list[StoredCheck]) -> None:
+        room = tx.execute("SELECT room_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if room is None:
+            raise self._no_run(run_id)
+        recorded = []
+        for check in checks:
+            payload = check_payload(check, 0)
+            payload["check_row"] = tx.insert_returning(
+                _CHECK_INSERT, (run_id, room[0]) + tuple(payload[n] for n in CHECK_FIELDS))
+            recorded.append(payload)
+        tx.append(CHECKS, run_id, {"checks": recorded})
 
     def import_runs(self, runs: Iterable[ImportedRun], *, batch_readings: int = 50_000) -> bulk.ImportSummary:
         """Record whole runs in bulk, with the rows and chain entries each would leave if recorded live.
@@ -181,32 +177,55 @@ class Store:
                 total.add(bulk.write_batch(tx, batch))
         return total
 
-    def finish_run(self, run_id: str, verdict: str) -> None:
-        """Mark the run complete with its verdict."""
-        self._set_status(run_id, RUN_FINISHED, {"status": "complete", "verdict": verdict, "finished_at": now_utc()})
+    def finish_run(self, run_id: str, verdict: str, checks: list[StoredCheck] | None = None) -> None:
+        """Mark the run complete with its verdict; with `checks`, record them in the same transaction, so a
+        crash leaves both or neither (a resumed run then judges once, not twice)."""
+        with self._write() as tx:
+            if checks is not None:
+                self._add_checks(tx, run_id, checks)
+            self._status(tx, run_id, RUN_FINISHED,
+                         {"status": "complete", "verdict": verdict, "finished_at": now_utc()})
+            lease.release(tx, run_id)
+        self._heartbeat.drop(run_id)
 
     def mark_incomplete(self, run_id: str, reason: str) -> None:
         """Mark the run incomplete with the reason; its readings stay."""
-        self._set_status(run_id, RUN_INCOMPLETE,
+        with self._write() as tx:
+            self._status(tx, run_id, RUN_INCOMPLETE,
                          {"status": "incomplete", "finished_at": now_utc(), "status_note": reason})
+            lease.release(tx, run_id)
+        self._heartbeat.drop(run_id)
 
     def resume_run(self, run_id: str, operator: str) -> None:
-        """Open an incomplete run again so a resumed run can add its missing readings; recorded in the chain."""
-        run = self.get_run(run_id)
-        if run.status == "complete":
-            raise RecordError(f"run {run_id} is complete; there is nothing to resume",
-                              fix="start a new run with `xcal run PROCEDURE --room N`")
-        self._set_status(run_id, RUN_RESUMED, {"status": "running", "finished_at": None,
-                                                "status_note": f"resumed by {operator} at {now_utc()}"})
+        """Open a cut-off run again so a resumed run can add its missing readings; recorded in the chain.
 
-    def _set_status(self, run_id: str, kind: str, change: dict[str, Any]) -> None:
-        names = tuple(change)
+        Refused while another live process holds the run's lease; this process holds it from here on.
+        """
         with self._write() as tx:
-            done = tx.execute(f"UPDATE runs SET {', '.join(n + ' = ?' for n in names)} WHERE run_id = ?",
-                              tuple(change.values()) + (run_id,))
-            if done.rowcount == 0:
+            status = tx.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if status is None:
                 raise self._no_run(run_id)
-            tx.append(kind, run_id, change)
+            if status[0] == "complete":
+                raise RecordError(f"run {run_id} is complete; there is nothing to resume",
+                                  fix="start a new run with `xcal run PROCEDURE --room N`")
+            held = lease.holder(tx, run_id)
+            if held is not None and held.live() and not held.mine():
+                raise RecordError(f"run {run_id} is still running: {held.describe()}",
+                                  fix="let that run finish, or stop it there (Ctrl-C); resume it once that "
+                                      "process is gone")
+            at = now_utc()
+            self._status(tx, run_id, RUN_RESUMED, {"status": "running", "finished_at": None,
+                                                   "status_note": f"resumed by {operator} at {at}"})
+            lease.take(tx, run_id, at)
+        self._heartbeat.hold(run_id)
+
+    def _status(self, tx: ledger.Transaction, run_id: str, kind: str, change: dict[str, Any]) -> None:
+        names = tuple(change)
+        done = tx.execute(f"UPDATE runs SET {', '.join(n + ' = ?' for n in names)} WHERE run_id = ?",
+                          tuple(change.values()) + (run_id,))
+        if done.rowcount == 0:
+            raise self._no_run(run_id)
+        tx.append(kind, run_id, change)
 
     def correct_reading(self, run_id: str, reading_id: int, new_value: float, unit: str, reason: str,
                         person: str) -> int:
@@ -295,7 +314,7 @@ class Store:
         sql += " ORDER BY started_at DESC, run_id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        runs = [self._run(row) for row in self.select(sql, params)]
+        runs = [self._shown(self._run(row)) for row in self.select(sql, params)]
         for run in runs:
             rows = self.select("SELECT seq, at, kind, run_id, payload, prev_hash, hash FROM entries "
                                "WHERE run_id = ? AND kind = ? ORDER BY seq", (run.run_id, CORRECTION))
@@ -308,7 +327,7 @@ class Store:
             return self._full_run(run_id)
 
     def _full_run(self, run_id: str) -> StoredRun:
-        run = self._require_run(run_id)
+        run = self._shown(self._require_run(run_id))
         run.corrections = corrections_of(self.entries(run_id))
         latest = latest_by_reading(run.corrections)
         run.readings = [StoredReading(r["exposure"], r["station"], r["repeat"], r["role"], r["instrument_id"],
@@ -363,6 +382,14 @@ class Store:
     def _read_error(self, exc: BaseException) -> RecordError:
         return RecordError(f"cannot read the record store {self.path}: {self._db.reason(exc)}",
                            fix=self._db.fixes.read)
+
+    def _shown(self, run: StoredRun) -> StoredRun:
+        """The run with status 'interrupted' when it is recorded 'running' but no live process holds it."""
+        if run.status == "running":
+            held = lease.holder(self._db, run.run_id)
+            if held is None or not held.live():
+                run.status = "interrupted"
+        return run
 
     def _require_run(self, run_id: str) -> StoredRun:
         rows = list(self.select("SELECT * FROM runs WHERE run_id = ?", (run_id,)))

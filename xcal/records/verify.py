@@ -2,8 +2,9 @@
 
 Two passes. The chain pass walks every entry in seq order: no gap, each prev_hash is the previous entry's hash,
 each hash matches its content. The projection pass replays each run's entries into the rows they should have
-produced and compares every column. The report names the lowest-numbered broken entry; a row that no entry
-accounts for has no seq and is reported only when no entry is broken.
+produced and compares every column (a store-level `schema_upgraded` entry produces no row). The report names
+the lowest-numbered broken entry; a row that no entry accounts for has no seq and is reported only when no
+entry is broken.
 
 Limit: deleting the newest entries (a truncated tail) leaves a valid shorter chain; it shows only where a row
 loses its entry, or against a head hash noted down earlier (the report gives `head`).
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from ..errors import RecordError
 from .chain import (ADOPTED, CHECKS, CORRECTION, GENESIS, KINDS, READING, RUN_CREATED, RUN_FINISHED,
-                    RUN_INCOMPLETE, RUN_RESUMED, Entry)
+                    RUN_INCOMPLETE, RUN_RESUMED, SCHEMA_UPGRADED, Entry)
 from .projection import CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, row_value
 
 if TYPE_CHECKING:
@@ -155,6 +156,8 @@ class _Expected:
 
     def replay(self, entry: Entry) -> None:
         data = entry.data()
+        if entry.kind == SCHEMA_UPGRADED:
+            return
         if entry.kind in (RUN_CREATED, ADOPTED):
             if self.run is not None:
                 self.problems.append((entry.seq, f"{entry.label()}: the run was already created by an earlier "
