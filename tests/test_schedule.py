@@ -35,7 +35,10 @@ def _record(store, procedure, room, started, verdict="PASS", item=None):
     header = RunHeader(procedure, "1.0.0", "ab" * 32, procedure, "Site", room, "", "tech", True, "0", snapshot,
                        run_id=f"{procedure}-{room}-{started}" + (f"-{item}" if item else ""), started_at=f"{started}T09:00:00.000+00:00")
     store.create_run(header)
-    store.finish_run(header.run_id, verdict)
+    if verdict is None:
+        store.mark_incomplete(header.run_id, "interrupted by the operator (Ctrl-C)")
+    else:
+        store.finish_run(header.run_id, verdict)
 
 
 def test_due_report_flags_overdue_runs_and_bundles(tmp_path):
@@ -48,10 +51,14 @@ def test_due_report_flags_overdue_runs_and_bundles(tmp_path):
             _record(store, pid, "3", "2026-06-01")
         items = {i.procedure: i for i in due_report(site, store, dt.date(2026, 11, 26), room="3")}
     assert items["kvp-accuracy"].status == "OK" and items["kvp-accuracy"].next_due == dt.date(2027, 6, 1)
-    assert items["kvp-reproducibility"].status == "OK" and items["kvp-reproducibility"].last_verdict == "FAIL"
-    assert items["kvp-reproducibility"].next_due == dt.date(2026, 12, 1)
-    # The bundle has no complete hvl run yet, so it has never been run as a whole.
-    assert items["radiographic-acceptance"].status == "NEVER RUN"
+    # Its last run failed: due again at once (today), whatever the monthly rule says.
+    assert items["kvp-reproducibility"].status == "RETEST REQUIRED"
+    assert items["kvp-reproducibility"].last_verdict == "FAIL"
+    assert items["kvp-reproducibility"].next_due == dt.date(2026, 11, 26)
+    # The bundle has no complete hvl run yet, but one of its procedures (kvp-reproducibility) failed: the fail
+    # decides, so the bundle is due for retest now rather than "never run".
+    assert items["radiographic-acceptance"].status == "RETEST REQUIRED"
+    assert items["radiographic-acceptance"].last_run == "kvp-reproducibility-3-2026-11-20"
     assert items["kvp-accuracy"].instruments == (("kvp-1", "2099-12-31", "OK"),)
 
 
@@ -66,7 +73,8 @@ def test_apron_inspection_is_due_per_garment_wherever_it_was_inspected(tmp_path)
                  if i.procedure == "apron-inspection"}
     assert set(items) == {"APR-01", "APR-02", "THY-01"}
     assert (items["APR-01"].status, items["APR-01"].next_due) == ("OK", dt.date(2027, 3, 1))
-    assert (items["APR-02"].status, items["APR-02"].next_due) == ("OVERDUE", dt.date(2026, 10, 1))
+    # APR-02 failed its last inspection: due for re-inspection now (today), not a year after it.
+    assert (items["APR-02"].status, items["APR-02"].next_due) == ("RETEST REQUIRED", dt.date(2026, 11, 26))
     assert items["APR-02"].last_verdict == "FAIL" and items["APR-02"].last_run == "apron-inspection-3-2025-10-01-APR-02"
     assert (items["THY-01"].status, items["THY-01"].last_run) == ("NEVER RUN", None)
 
@@ -220,3 +228,86 @@ def test_cli_due_and_retention(xcal, _isolated_store):
 def test_cli_due_refuses_a_room_the_site_does_not_have(xcal):
     result = xcal("due", "--room", "99")
     assert result.returncode == 2 and "no room '99'" in result.stderr and "3, 4, 5" in result.stderr
+
+
+def test_a_failed_run_is_due_for_retest_until_a_later_run_passes(tmp_path):
+    # Room 4 schedules kvp-accuracy annually. Passed 2026-01-10, failed 2026-11-20: the fail is due at once
+    # (today, 2026-11-26), not a year after it.
+    site = load_site()
+    with Store(tmp_path / "r.sqlite3") as store:
+        _record(store, "kvp-accuracy", "4", "2026-01-10")
+        _record(store, "kvp-accuracy", "4", "2026-11-20", "FAIL")
+        failed = {i.procedure: i for i in due_report(site, store, dt.date(2026, 11, 26), room="4")}["kvp-accuracy"]
+        _record(store, "kvp-accuracy", "4", "2026-11-24")          # the retest passes
+        passed = {i.procedure: i for i in due_report(site, store, dt.date(2026, 11, 26), room="4")}["kvp-accuracy"]
+    assert (failed.status, failed.next_due) == ("RETEST REQUIRED", dt.date(2026, 11, 26))
+    assert (failed.last_run, failed.last_verdict) == ("kvp-accuracy-4-2026-11-20", "FAIL")
+    # The next due date counts from the passing retest: 2026-11-24 + 1 year.
+    assert (passed.status, passed.next_due) == ("OK", dt.date(2027, 11, 24))
+    assert (passed.last_run, passed.last_verdict) == ("kvp-accuracy-4-2026-11-24", "PASS")
+
+
+def test_a_fail_in_another_room_or_of_another_procedure_does_not_count(tmp_path):
+    site = load_site()
+    with Store(tmp_path / "r.sqlite3") as store:
+        _record(store, "kvp-accuracy", "4", "2026-06-01")
+        _record(store, "kvp-accuracy", "3", "2026-11-20", "FAIL")
+        _record(store, "timer-accuracy", "4", "2026-11-20", "FAIL")
+        item = {i.procedure: i for i in due_report(site, store, dt.date(2026, 11, 26), room="4")}["kvp-accuracy"]
+    assert (item.status, item.next_due) == ("OK", dt.date(2027, 6, 1))
+
+
+def test_a_run_cut_off_is_incomplete_and_due_now_naming_the_run_to_resume(tmp_path):
+    site = load_site()
+    with Store(tmp_path / "r.sqlite3") as store:
+        _record(store, "kvp-accuracy", "4", "2026-06-01")
+        _record(store, "kvp-accuracy", "4", "2026-11-25", verdict=None)
+        cut = {i.procedure: i for i in due_report(site, store, dt.date(2026, 11, 26), room="4")}["kvp-accuracy"]
+        _record(store, "kvp-accuracy", "4", "2026-11-26")          # finished (a resumed or a new run) and passed
+        done = {i.procedure: i for i in due_report(site, store, dt.date(2026, 11, 26), room="4")}["kvp-accuracy"]
+    assert (cut.status, cut.next_due, cut.open_run) == ("INCOMPLETE", dt.date(2026, 11, 26),
+                                                        "kvp-accuracy-4-2026-11-25")
+    assert (cut.last_run, cut.last_verdict) == ("kvp-accuracy-4-2026-06-01", "PASS")   # the last complete run
+    assert (done.status, done.next_due, done.open_run) == ("OK", dt.date(2027, 11, 26), None)
+
+
+def test_a_never_completed_run_is_incomplete_not_never_run(tmp_path):
+    site = load_site()
+    with Store(tmp_path / "r.sqlite3") as store:
+        _record(store, "kvp-accuracy", "4", "2026-11-25", verdict=None)
+        item = {i.procedure: i for i in due_report(site, store, dt.date(2026, 11, 26), room="4")}["kvp-accuracy"]
+    assert (item.status, item.last_run, item.open_run) == ("INCOMPLETE", None, "kvp-accuracy-4-2026-11-25")
+
+
+def test_a_failed_run_stays_due_for_retest_when_the_retest_is_cut_off(tmp_path):
+    site = load_site()
+    with Store(tmp_path / "r.sqlite3") as store:
+        _record(store, "kvp-accuracy", "4", "2026-11-20", "FAIL")
+        _record(store, "kvp-accuracy", "4", "2026-11-25", verdict=None)
+        item = {i.procedure: i for i in due_report(site, store, dt.date(2026, 11, 26), room="4")}["kvp-accuracy"]
+    assert (item.status, item.last_run, item.open_run) == ("RETEST REQUIRED", "kvp-accuracy-4-2026-11-20",
+                                                           "kvp-accuracy-4-2026-11-25")
+
+
+def test_a_bundle_with_one_failed_procedure_is_due_for_retest(tmp_path):
+    site = load_site()
+    members = ("kvp-accuracy", "kvp-reproducibility", "timer-accuracy", "output-reproducibility", "ma-linearity",
+               "mas-linearity", "hvl")
+    with Store(tmp_path / "r.sqlite3") as store:
+        for pid in members:
+            _record(store, pid, "3", "2026-06-01", "FAIL" if pid == "hvl" else "PASS")
+        item = {i.procedure: i for i in due_report(site, store, dt.date(2026, 11, 26), room="3")}[
+            "radiographic-acceptance"]
+    assert (item.status, item.last_verdict, item.next_due) == ("RETEST REQUIRED", "FAIL", dt.date(2026, 11, 26))
+
+
+def test_cli_due_after_a_failed_run_says_retest_required(xcal):
+    # The demo's room 4 fails kvp-accuracy at 120 kV.
+    assert xcal("run", "kvp-accuracy", "--room", "4").returncode == 1
+    due = {d["procedure"]: d for d in json.loads(xcal("due", "--room", "4", "--json").stdout)}
+    today = dt.date.today().isoformat()
+    assert (due["kvp-accuracy"]["status"], due["kvp-accuracy"]["next_due"]) == ("RETEST REQUIRED", today)
+    assert due["kvp-accuracy"]["last_verdict"] == "FAIL" and due["kvp-accuracy"]["open_run"] is None
+    table = xcal("due", "--room", "4")
+    assert table.returncode == 0 and "RETEST REQUIRED" in table.stdout
+    assert "stays due until a run of it in room 4 passes" in table.stdout

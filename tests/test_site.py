@@ -91,6 +91,53 @@ def test_a_certificate_with_one_reference_condition_is_refused(tmp_path):
     assert err.value.line is not None and "reference_pressure" in err.value.fix
 
 
+KQ_ROWS = ("          - {quality: RQR 3, kv: 50 kV, hvl: 1.78 mm, k_q: 1.005}\n"
+           "          - {quality: RQR 5, kv: 70 kV, hvl: 2.58 mm, k_q: 1.000}\n"
+           "          - {quality: RQR 7, kv: 90 kV, hvl: 3.48 mm, k_q: 0.996}\n"
+           "          - {quality: RQR 9, kv: 120 kV, hvl: 5.00 mm, k_q: 0.992}\n")
+
+
+def test_the_demo_chamber_certificate_gives_k_q_by_beam_quality_read_at_the_tube_voltage():
+    from xcal.units import Q_
+
+    ec1 = load_site(DEMO_SITE).instruments["ec-1"]
+    assert [(q.quality, q.kv.to("kV").magnitude, q.k_q) for q in ec1.calibration.k_q.qualities] == [
+        ("RQR 3", 50.0, 1.005), ("RQR 5", 70.0, 1.000), ("RQR 7", 90.0, 0.996), ("RQR 9", 120.0, 0.992)]
+    assert "SIMULATED" in ec1.calibration.k_q.note
+    # 80 kV lies halfway between RQR 5 (70 kV, 1.000) and RQR 7 (90 kV, 0.996): k_Q = 0.998.
+    value, source = ec1.k_q_at(Q_(80, "kV"))
+    assert value.magnitude == pytest.approx(0.998, rel=1e-12)
+    assert "RQR 5" in source and "RQR 7" in source and "SIM-CAL-2026-0118" in source and "80 kV" in source
+    value, source = ec1.k_q_at(Q_(90, "kV"))
+    assert value.magnitude == 0.996 and "RQR 7" in source and "RQR 5" not in source
+    with pytest.raises(ValueError, match="130 kV.*50 kV to 120 kV"):
+        ec1.k_q_at(Q_(130, "kV"))
+    # The table is part of the calibration a run records.
+    assert "RQR 5 70 kV" in ec1.calibration.snapshot()["k_q_table"]
+
+
+def test_a_certificate_without_a_k_q_table_gives_1_and_says_so(tmp_path):
+    from xcal.units import Q_
+
+    value, source = load_site(DEMO_SITE).instruments["dap-1"].k_q_at(Q_(80, "kV"))
+    assert value.magnitude == 1.0 and "gives no k_Q" in source and "SIM-CAL-2026-0119" in source
+
+
+@pytest.mark.parametrize("rows, words", [
+    (KQ_ROWS.split("\n", 1)[0] + "\n", "at least two beam qualities"),
+    (KQ_ROWS.replace("kv: 90 kV", "kv: 70 kV"), "70 kV twice"),
+    (KQ_ROWS.replace("kv: 50 kV", "kv: 50 mm"), "kv"),
+    (KQ_ROWS.replace("k_q: 0.996", "k_q: -0.996"), "more than zero"),
+    (KQ_ROWS.replace("k_q: 0.996", "k_q: 0.996 kV"), "k_q"),
+    (KQ_ROWS.replace("hvl: 2.58 mm", "hvl: 2.58 kV"), "hvl"),
+    (KQ_ROWS.replace("quality: RQR 3,", "quality: RQR 3, filter: 2 mm,"), "filter"),
+])
+def test_a_wrong_k_q_table_is_refused_at_its_line(tmp_path, rows, words):
+    with pytest.raises(ConfigError) as err:
+        load_site(_site(tmp_path, {KQ_ROWS: rows}))
+    assert "ec-1" in err.value.message and words in err.value.message and err.value.line is not None
+
+
 def test_a_check_source_of_an_unknown_nuclide_needs_its_half_life(tmp_path):
     import datetime as dt
 

@@ -34,11 +34,35 @@ class Context:
             from .errors import ConfigError
 
             raise ConfigError(f"no room '{room}' in {site.path}, and no run recorded for it",
-                              fix=f"use one of the site's rooms: {', '.join(site.rooms)}")
+                              fix=f"{site.room_hint(room)}use one of the site's rooms: {', '.join(site.rooms)}")
+
+
+def _fault(exc: Exception, debug: bool) -> None:
+    """Report an exception xcal did not foresee as a fault in xcal, with how to report it; exit 70 (never 1,
+    the code of a FAIL). A run it cut off is named with the command that continues it."""
+    import traceback
+
+    from .errors import FAULT_EXIT_CODE, InternalFault
+
+    if debug:
+        traceback.print_exc()
+    cause = exc.cause if isinstance(exc, InternalFault) else exc
+    message = (f"error: a fault in xcal itself, not in your input or your instruments: "
+               f"{type(cause).__name__}: {cause}")
+    if isinstance(exc, InternalFault) and exc.readings is not None:
+        message += (f"\n  run {exc.run_id} stopped; its {exc.readings} readings are kept and it is marked "
+                    f"incomplete: continue it with `xcal run --resume {exc.run_id}`")
+    elif isinstance(exc, InternalFault):
+        message += f"\n  run {exc.run_id} was under way: `xcal show-run {exc.run_id}` shows what it holds"
+    click.echo(message + "\n  fix: please report it to xcal's maintainers with the command you ran, the output of "
+                         "`xcal --version` and the traceback that the same command prints with `xcal --debug ...`",
+               err=True)
+    sys.exit(FAULT_EXIT_CODE)
 
 
 def _guard(func: Callable[..., int | None]) -> Callable[..., None]:
-    """Turn XcalError into its message and exit code; tracebacks only with --debug."""
+    """Turn XcalError into its message and exit code, and any other exception into a fault in xcal (exit 70);
+    tracebacks only with --debug."""
     import functools
 
     @functools.wraps(func)
@@ -60,6 +84,10 @@ def _guard(func: Callable[..., int | None]) -> Callable[..., None]:
             click.echo("error: interrupted (Ctrl-C or Ctrl-D)\n  fix: run the command again; `xcal history` "
                        "shows any run already recorded", err=True)
             sys.exit(3)
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - anything else is a fault in xcal, reported as one
+            _fault(exc, debug)
         sys.exit(code or 0)
 
     return wrapper
@@ -72,18 +100,29 @@ def _guard(func: Callable[..., int | None]) -> Callable[..., None]:
 @click.option("--db", envvar="XCAL_DB", metavar="PATH|URL",
               help="Record store: a SQLite file, or a postgresql://user@host/dbname URL (needs the postgres "
                    "extra). Default: xcal.sqlite3 in the user data folder.")
+@click.option("--create-db-folder", is_flag=True,
+              help="Create the folder of --db (or XCAL_DB) when it does not exist; without this a store in a "
+                   "missing folder is refused, so a typing error never starts a new, empty store.")
 @click.option("--debug", is_flag=True, help="Show tracebacks and raw instrument I/O.")
 @click.pass_context
-def main(ctx: click.Context, site: str | None, db: str | None, debug: bool) -> None:
+def main(ctx: click.Context, site: str | None, db: str | None, create_db_folder: bool, debug: bool) -> None:
     """xcal: X-ray QC instrument control and calibration.
 
-    Exit codes: 0 pass, 1 fail, 2 bad input or configuration, 3 instrument or run error.
+    Exit codes: 0 pass, 1 fail, 2 bad input or configuration, 3 instrument or run error, 70 a fault in xcal.
     """
     ctx.obj = Context(site, db, debug)
     if debug:
         import logging
 
         logging.basicConfig(level=logging.DEBUG, format="%(name)s %(message)s")
+    if create_db_folder:
+        from .records.backend import create_store_folder
+
+        try:
+            create_store_folder(db)
+        except XcalError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
 
 
 @main.command()
@@ -106,7 +145,7 @@ def run(obj: Context, procedure: str | None, room: str | None, resume_id: str | 
     """Run PROCEDURE (an id from `xcal list`, or a file) in a room, or continue one with --resume RUN_ID."""
     from .console import RunConsole
     from .errors import ConfigError
-    from .procedures.session import BundlePlan, plan_resume, plan_run, run_bundle, run_plan
+    from .procedures.session import BundlePlan, BundleResult, plan_resume, plan_run, run_bundle, run_plan
 
     from .procedures.loader import check_inputs, load_inputs
 
@@ -136,6 +175,7 @@ def run(obj: Context, procedure: str | None, room: str | None, resume_id: str | 
             console.bundle_finished(result)
         else:
             result = run_plan(plan, db=obj.db, operator=operator, observer=console, inputs=inputs)
+    console.stored(result.results if isinstance(result, BundleResult) else [result])
     if as_json:
         import json
 
@@ -255,20 +295,24 @@ def shielding(workload: str, barrier: str, distance: str, area: str, design_goal
 @main.command()
 @click.argument("run_id")
 @click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)
-@click.option("-o", "--output", type=click.Path(), help="Output file (default: xcal-RUN_ID.html or .pdf).")
+@click.option("-o", "--output", type=click.Path(), help="Output file (default: xcal-RUN_ID.html or .pdf) in a "
+              "folder that exists.")
+@click.option("--force", is_flag=True, help="Replace an existing file that xcal did not write (never a record store).")
 @click.pass_obj
 @_guard
-def report(obj: Context, run_id: str, fmt: str, output: str | None) -> int:
+def report(obj: Context, run_id: str, fmt: str, output: str | None, force: bool) -> int:
     """Write a self-contained report of a run (HTML or PDF) for the record and the inspector."""
     from pathlib import Path
 
+    from .records.outputs import check_outputs
     from .records.store import Store
     from .reports import render_html, write_pdf
 
+    path = Path(output or f"xcal-{run_id}.{fmt}")
     with Store(obj.db) as store:
+        check_outputs([path], store.path, force=force)
         run = store.get_run(run_id)
         signatures = store.signatures(run_id)
-    path = Path(output or f"xcal-{run_id}.{fmt}")
     if fmt == "pdf":
         write_pdf(run, path, signatures=signatures)
     else:
@@ -374,17 +418,19 @@ def trend(obj: Context, room: str, result: str, as_json: bool, output: str | Non
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("-o", "--output", required=True, type=click.Path(), help="Output file (CSV: <stem>-runs.csv and <stem>-readings.csv).")
+@click.option("-o", "--output", required=True, type=click.Path(), help="Output file in a folder that exists (CSV: "
+              "<stem>-runs.csv and <stem>-readings.csv).")
 @click.option("--room", help="Only this room's runs.")
+@click.option("--force", is_flag=True, help="Replace existing files that xcal did not write (never a record store).")
 @click.pass_obj
 @_guard
-def export(obj: Context, fmt: str, output: str, room: str | None) -> int:
+def export(obj: Context, fmt: str, output: str, room: str | None, force: bool) -> int:
     """Export runs and readings as CSV or JSON."""
     from .records.export import export_runs
     from .records.store import Store
 
     with Store(obj.db) as store:
-        written = export_runs(store, output, fmt=fmt, room=room)
+        written = export_runs(store, output, fmt=fmt, room=room, force=force)
     for path in written:
         click.echo(str(path))
     return 0
@@ -428,6 +474,45 @@ def retention(obj: Context, as_json: bool) -> int:
     with Store(obj.db) as store:
         items = retention_report(store, site.retention, dt.date.today())
     print_retention(items, site.retention, as_json=as_json)
+    return 0
+
+
+@main.group("site")
+def site_group() -> None:
+    """What the site file declares: its rooms, and its instruments with their calibration.
+
+    (`xcal instruments` is about drivers, the software that talks to a kind of meter; `xcal site instruments`
+    lists the meters this site owns.)
+    """
+
+
+@site_group.command("rooms")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def site_rooms(obj: Context, as_json: bool) -> int:
+    """Each room: id, name, modality, equipment, limit sets in priority order, instruments by role."""
+    from .console import print_site_rooms
+
+    print_site_rooms(obj.load_site(), as_json=as_json)
+    return 0
+
+
+@site_group.command("instruments")
+@click.option("--within", default="60 d", show_default=True, metavar="TIME",
+              help="Warn of a calibration falling due within this time, e.g. 90d or '12 weeks'.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def site_instruments(obj: Context, within: str, as_json: bool) -> int:
+    """Each instrument: identity, driver, rooms, calibration due date and status (OK, DUE SOON, EXPIRED)."""
+    import datetime as dt
+
+    from .console import print_site_instruments
+    from .schedule import calibration_report, window_days
+
+    days = window_days(within)
+    print_site_instruments(calibration_report(obj.load_site(), dt.date.today(), days), days, as_json=as_json)
     return 0
 
 

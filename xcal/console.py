@@ -133,6 +133,10 @@ class RunConsole(RunObserver):
     def bundle_finished(self, result: Any) -> None:
         self.out.print(_bundle_line(result))
 
+    def stored(self, results: list[Any]) -> None:
+        """The last line of a run: which records were made and where they are, so none is looked for elsewhere."""
+        self.out.print(stored_line([r.run_id for r in results], results[-1].db_path), markup=False)
+
     def finished(self, result: Any) -> None:
         from rich.table import Table
 
@@ -172,6 +176,14 @@ class RunConsole(RunObserver):
         if marginal:
             line += f" — {len(marginal)} marginal (WARN)"
         self.out.print(line)
+
+
+def stored_line(run_ids: list[str], location: str) -> str:
+    """`Record RUN stored in LOCATION`: the store's file, or a PostgreSQL URL shown without its password."""
+    from .records.backend import display_location
+
+    noun = "Record" if len(run_ids) == 1 else "Records"
+    return f"{noun} {', '.join(run_ids)} stored in {display_location(location)}"
 
 
 def _markup_free(text: str) -> str:
@@ -502,6 +514,79 @@ def print_due(items: list[Any], as_json: bool = False) -> None:
         if i.open_run:
             out.print(f"INCOMPLETE: {what}: run {i.open_run} was not finished; continue it with "
                       f"`xcal run --resume {i.open_run}`, or start a new run.", markup=False)
+
+
+def print_site_rooms(site: Any, as_json: bool = False) -> None:
+    rooms = list(site.rooms.values())
+    if as_json:
+        print(json.dumps([{"id": r.id, "name": r.name, "modality": r.modality, "equipment": r.equipment,
+                           "limit_sets": list(r.limit_sets), "instruments": dict(r.instruments)} for r in rooms],
+                         indent=2, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Rooms of {site.name} ({site.path})", title_justify="left")
+    for col in ("Room", "Name", "Modality", "Equipment", "Limit sets (first wins)", "Instruments"):
+        table.add_column(col, overflow="fold")
+    for r in rooms:
+        table.add_row(r.id, r.name, r.modality, _equipment_text(r.equipment), ", ".join(r.limit_sets),
+                      "\n".join(f"{role}: {iid}" for role, iid in r.instruments.items()))
+    _console().print(table)
+
+
+def _equipment_text(equipment: dict[str, Any]) -> str:
+    """One line per piece of equipment: `generator: Example X-Ray Co. DXR-500 serial DXR5-10293`."""
+    lines = []
+    for part, value in equipment.items():
+        if isinstance(value, dict):
+            what = " ".join(str(value[k]) for k in ("make", "model") if value.get(k))
+            extra = [f"serial {value['serial']}"] if value.get("serial") else []
+            extra += [f"{k} {v}" for k, v in value.items() if k not in ("make", "model", "serial")]
+            value = " ".join([what, *extra]).strip()
+        lines.append(f"{part}: {value}")
+    return "\n".join(lines)
+
+
+def print_site_instruments(items: list[Any], within_days: int, as_json: bool = False) -> None:
+    """The site's instruments with their calibration status; a warning on stderr for each one expired or
+    falling due within `within_days`."""
+    if as_json:
+        print(json.dumps([{"id": i.instrument.id, "make": i.instrument.make, "model": i.instrument.model,
+                           "serial": i.instrument.serial, "driver": i.instrument.driver,
+                           "resource": i.instrument.resource, "simulated": i.instrument.simulated,
+                           "capabilities": list(i.instrument.capabilities),
+                           "rooms": [{"room": room, "role": role} for room, role in i.rooms],
+                           "calibration": {k: v for k, v in i.instrument.calibration.snapshot().items()
+                                           if k in ("certificate", "laboratory", "date", "due")},
+                           "days_left": i.days_left, "status": i.status} for i in items],
+                         indent=2, ensure_ascii=False))
+    else:
+        from rich.table import Table
+
+        styles = {"OK": "green", "DUE SOON": "yellow", "EXPIRED": "bold red"}
+        table = Table(title=f"Instruments (DUE SOON: calibration due within {within_days} days)",
+                      title_justify="left")
+        for col in ("Instrument", "Make, model, serial", "Driver", "Rooms", "Certificate", "Calibration due",
+                    "Status"):
+            table.add_column(col, overflow="fold")
+        for i in items:
+            inst, cal = i.instrument, i.instrument.calibration
+            table.add_row(inst.id, f"{inst.make} {inst.model} serial {inst.serial}",
+                          inst.driver + (" (simulated)" if inst.simulated else ""),
+                          ", ".join(f"{room} ({role})" for room, role in i.rooms) or "-",
+                          cal.certificate, f"{cal.due.isoformat()} ({i.days_left:+d} d)",
+                          f"[{styles[i.status]}]{i.status}[/]")
+        _console().print(table)
+    err = _console(to_stderr=True)
+    for i in items:
+        due = i.instrument.calibration.due.isoformat()
+        if i.status == "EXPIRED":
+            err.print(f"warning: {i.instrument.id} is past its calibration due date {due} ({-i.days_left} days); "
+                      f"runs refuse it without --allow-expired-calibration: recalibrate it and update "
+                      f"`calibration.due` in the site file", markup=False)
+        elif i.status == "DUE SOON":
+            err.print(f"warning: {i.instrument.id} falls due for calibration on {due}, in {i.days_left} days; "
+                      f"book its recalibration", markup=False)
 
 
 def print_retention(items: list[Any], rules: Any, as_json: bool = False) -> None:

@@ -1,7 +1,8 @@
 """The error family every user-facing failure belongs to.
 
 Each error names the thing, the place and the fix, and carries the process exit code the CLI uses:
-2 for bad input or configuration, 3 for an instrument or a run that could not go on.
+2 for bad input or configuration, 3 for an instrument or a run that could not go on. Anything else raised is
+a fault in xcal itself (InternalFault, exit 70), never mistaken for a verdict.
 """
 
 from __future__ import annotations
@@ -105,3 +106,21 @@ class RecordError(XcalError):
     """The record store cannot be opened or does not hold what was asked for."""
 
     exit_code = 2
+
+
+FAULT_EXIT_CODE = 70
+"""The exit code of a fault in xcal itself: EX_SOFTWARE of BSD's sysexits.h, "internal software error"; apart
+from 0-3 so that no script takes a bug for a verdict (1) or for bad input (2)."""
+
+
+class InternalFault(Exception):
+    """An exception xcal did not foresee stopped a run: `cause` is that exception, `run_id` the run, now marked
+    incomplete so that `xcal run --resume` continues it, and `readings` how many it keeps (None if unknown).
+
+    Not an XcalError, so no handler of ordinary errors takes it for one."""
+
+    exit_code = FAULT_EXIT_CODE
+
+    def __init__(self, cause: BaseException, *, run_id: str, readings: int | None) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause, self.run_id, self.readings = cause, run_id, readings

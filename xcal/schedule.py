@@ -6,6 +6,12 @@ occurrence after the last run is the due date. A procedure never run is due now.
 each of its procedures has a complete run; its date is the oldest of those. A procedure that inspects a
 garment (apron-inspection) is due per garment of the site's apparel inventory, wherever it was last inspected.
 
+A verdict is not a date: when the latest complete run of a procedure in the room FAILED, it is due now
+(RETEST REQUIRED, next due today) until a later run of it there passes, and the next due date counts from
+that pass. A run begun and not finished (cut off, crashed, or still going) after the latest complete run is
+due now too (INCOMPLETE, naming the run `xcal run --resume` continues); a failed run outranks it, since
+only a pass clears a fail. Either way an earlier pass does not keep the room "OK".
+
 A rule is looked at no further than RULE_HORIZON_YEARS ahead: one with no date in that span (BYMONTHDAY=40,
 30 February, an UNTIL already past) is refused when the site is loaded, and INTERVAL must be 1 or more, so
 finding the next due date never runs on for ever and a test is never silently dropped as "due in 9999".
@@ -55,9 +61,53 @@ class DueItem:
     last_date: dt.date | None
     last_verdict: str | None
     next_due: dt.date | None         # None when the rule has ended (its UNTIL or COUNT has run out)
-    status: str                      # "OK", "DUE", "OVERDUE", "NEVER RUN", "ENDED"
+    status: str                      # "OK", "DUE", "OVERDUE", "NEVER RUN", "ENDED", "RETEST REQUIRED", "INCOMPLETE"
     instruments: tuple[tuple[str, str, str], ...]   # (instrument id, due date, "OK" / "EXPIRED")
     item: str | None = None                         # the garment, for a procedure that inspects one
+    open_run: str | None = None                     # a run begun after the last complete one and not finished
+
+
+CALIBRATION_WINDOW_DAYS = 60
+"""How many days ahead `xcal site instruments` warns of a calibration falling due (`--within` changes it)."""
+
+
+@dataclass(frozen=True)
+class CalibrationStatus:
+    """One instrument of the site with its calibration and where it serves: OK, DUE SOON (within the window,
+    its due day included) or EXPIRED (past the due day, when a run refuses it)."""
+
+    instrument: Any
+    rooms: tuple[tuple[str, str], ...]       # (room id, role)
+    days_left: int                           # negative once expired
+    status: str                              # "OK", "DUE SOON", "EXPIRED"
+
+
+def calibration_report(site: Any, today: dt.date, within_days: int = CALIBRATION_WINDOW_DAYS
+                       ) -> list[CalibrationStatus]:
+    """Every instrument of the site, in the site file's order, with its calibration status on `today`."""
+    items = []
+    for inst in site.instruments.values():
+        left = (inst.calibration.due - today).days
+        status = "EXPIRED" if left < 0 else "DUE SOON" if left <= within_days else "OK"
+        rooms = tuple((room.id, role) for room in site.rooms.values()
+                      for role, iid in room.instruments.items() if iid == inst.id)
+        items.append(CalibrationStatus(inst, rooms, left, status))
+    return items
+
+
+def window_days(text: str) -> int:
+    """The whole days of a warning window written with its unit (`90d`, `12 weeks`); ConfigError otherwise."""
+    from .errors import ConfigError
+    from .units import parse_quantity
+
+    fix = "give a time with its unit, e.g. --within 90d or --within '12 weeks'"
+    try:
+        days = parse_quantity(text, "time").to("day").magnitude
+    except ValueError as exc:
+        raise ConfigError(f"--within {text!r} is not a time: {exc}", fix=fix) from None
+    if days < 0:
+        raise ConfigError(f"--within {text!r} is negative", fix=fix)
+    return int(days)
 
 
 def check_frequency(text: str, today: dt.date | None = None) -> None:
@@ -162,16 +212,24 @@ def due_report(site: Any, store: Any, today: dt.date, room: str | None = None) -
         proc = find_procedure(entry.procedure)
         instruments = _instruments(site, entry.room, proc, today)
         if getattr(proc, "subject", None) is not None and (entry.item or site.apparel):
-            inspected = [r for r in store.list_runs() if r.status == "complete" and r.procedure_id == proc.id]
+            inspected = [r for r in store.list_runs() if r.procedure_id == proc.id]
             for garment in _garments_of(entry, site):
-                last = next((r for r in inspected if (r.snapshot.get("item") or {}).get("id") == garment), None)
-                items.append(_due_item(entry, [last], today, instruments, garment))
+                runs = [r for r in inspected if (r.snapshot.get("item") or {}).get("id") == garment]
+                items.append(_due_item(entry, [_latest(runs)], today, instruments, garment))
             continue
-        complete = [r for r in store.list_runs(room=entry.room) if r.status == "complete"]
+        runs = store.list_runs(room=entry.room)
         members = list(getattr(proc, "procedures", (entry.procedure,)))
-        latest = [next((r for r in complete if r.procedure_id == pid), None) for pid in members]
+        latest = [_latest([r for r in runs if r.procedure_id == pid]) for pid in members]
         items.append(_due_item(entry, latest, today, instruments))
     return items
+
+
+def _latest(runs: list[Any]) -> tuple[Any, Any]:
+    """From one procedure's runs, newest first: its latest complete run, and the newest run begun after that
+    one and not finished (None for either when there is none)."""
+    complete = next((r for r in runs if r.status == "complete"), None)
+    newer = runs if complete is None else runs[:runs.index(complete)]
+    return complete, next((r for r in newer if r.status != "complete"), None)
 
 
 def _garments_of(entry: ScheduleItem, site: Any) -> list[str]:
@@ -185,22 +243,30 @@ def _garments_of(entry: ScheduleItem, site: Any) -> list[str]:
     return [g for g in site.apparel if g not in named] if entry is first_general else []
 
 
-def _due_item(entry: ScheduleItem, latest: list[Any], today: dt.date,
+def _due_item(entry: ScheduleItem, latest: list[tuple[Any, Any]], today: dt.date,
               instruments: tuple[tuple[str, str, str], ...], item: str | None = None) -> DueItem:
-    """The schedule line from the latest complete run of each procedure it needs (None where there is none)."""
-    done = all(r is not None for r in latest)
-    last = min(latest, key=lambda r: r.started_at) if done else None
+    """The schedule line from (latest complete run, unfinished run after it) of each procedure it needs."""
+    complete = [c for c, _ in latest]
+    failed = [c for c in complete if c is not None and c.verdict == "FAIL"]
+    unfinished = [o for _, o in latest if o is not None]
+    done = all(c is not None for c in complete)
+    last = (min(failed, key=lambda r: r.started_at) if failed
+            else min(complete, key=lambda r: r.started_at) if done else None)
     last_date = dt.date.fromisoformat(last.started_at[:10]) if last else None
-    verdict = ("FAIL" if any(r.verdict == "FAIL" for r in latest) else "PASS") if done else None
+    verdict = "FAIL" if failed else "PASS" if done else None
+    open_run = min(unfinished, key=lambda r: r.started_at).run_id if unfinished else None
     due: dt.date | None
-    try:
-        due = next_due(entry.every, last_date, today)
-    except FrequencyError:                                       # the rule's UNTIL or COUNT has run out
-        due = None
-    status = ("ENDED" if due is None else "NEVER RUN" if last is None else "OVERDUE" if due < today
-              else "DUE" if due == today else "OK")
+    if failed or unfinished:
+        due, status = today, "RETEST REQUIRED" if failed else "INCOMPLETE"
+    else:
+        try:
+            due = next_due(entry.every, last_date, today)
+        except FrequencyError:                                   # the rule's UNTIL or COUNT has run out
+            due = None
+        status = ("ENDED" if due is None else "NEVER RUN" if last is None else "OVERDUE" if due < today
+                  else "DUE" if due == today else "OK")
     return DueItem(entry.room, entry.procedure, entry.every, last.run_id if last else None, last_date,
-                   verdict, due, status, instruments, item)
+                   verdict, due, status, instruments, item, open_run)
 
 
 def _instruments(site: Any, room_id: str, proc: Any, today: dt.date) -> tuple[tuple[str, str, str], ...]:

@@ -24,9 +24,61 @@ WIRE_FAULT_KINDS = ("silence", "delay", "drop", "garble", "partial", "error")
 
 
 @dataclass(frozen=True)
+class BeamQuality:
+    """One row of a certificate's k_Q table: the radiation quality (e.g. RQR 5), its tube voltage, its HVL
+    when the certificate gives it, and k_Q there."""
+
+    quality: str
+    kv: Any
+    k_q: float
+    hvl: Any = None
+
+    def text(self) -> str:
+        hvl = f" (HVL {self.hvl:~P})" if self.hvl is not None else ""
+        factor = f"{self.k_q:.3f}" if round(self.k_q, 3) == self.k_q else f"{self.k_q:g}"
+        return f"{self.quality + ' ' if self.quality else ''}{self.kv:~P}{hvl} k_Q {factor}"
+
+
+@dataclass(frozen=True)
+class KqTable:
+    """A certificate's beam-quality correction k_Q by radiation quality, read at the tube voltage.
+
+    Linear in kV between the two qualities around it; never extrapolated beyond the first or last (an
+    error names the range), since a certificate says nothing about qualities it did not measure.
+    """
+
+    qualities: tuple[BeamQuality, ...]
+    note: str = ""
+
+    def at_voltage(self, kv: Any, certificate: str) -> tuple[Any, str]:
+        """k_Q at `kv` and, in words, which qualities of `certificate` it was read between."""
+        from .analysis import k_q_from_table
+
+        rows = self.qualities
+        try:
+            value = k_q_from_table(kv, [(q.kv, q.k_q) for q in rows])
+        except ValueError:
+            raise ValueError(f"{kv:~P} lies outside the k_Q table of certificate {certificate} "
+                             f"({rows[0].kv:~P} to {rows[-1].kv:~P}); k_Q is not extrapolated") from None
+        volts = float(kv.to("kV").magnitude)
+        exact = [q for q in rows if float(q.kv.to("kV").magnitude) == volts]
+        if exact:
+            how = f"{exact[0].text()} of certificate {certificate}"
+        else:
+            below = max((q for q in rows if q.kv.to("kV").magnitude < volts), key=lambda q: q.kv)
+            above = min((q for q in rows if q.kv.to("kV").magnitude > volts), key=lambda q: q.kv)
+            how = (f"linear in kV between {below.text()} and {above.text()} of certificate {certificate}")
+        return value, f"k_Q {value.magnitude:.4g} at {kv:~P}: {how}"
+
+    def text(self) -> str:
+        return "; ".join(q.text() for q in self.qualities)
+
+
+@dataclass(frozen=True)
 class Calibration:
     """The instrument's calibration certificate; a vented ion chamber's certificate states the reference
-    temperature and pressure its factor holds at (k_TP is computed against them, never a hidden default)."""
+    temperature and pressure its factor holds at (k_TP is computed against them, never a hidden default),
+    and may give its beam-quality correction k_Q by radiation quality (`k_q`)."""
 
     certificate: str
     date: dt.date
@@ -35,6 +87,7 @@ class Calibration:
     note: str = ""
     reference_temperature: Any = None
     reference_pressure: Any = None
+    k_q: KqTable | None = None
 
     def snapshot(self) -> dict[str, str]:
         snap = {"certificate": self.certificate, "laboratory": self.laboratory,
@@ -42,6 +95,8 @@ class Calibration:
         if self.reference_temperature is not None:
             snap["reference_temperature"] = f"{self.reference_temperature:~P}"
             snap["reference_pressure"] = f"{self.reference_pressure:~P}"
+        if self.k_q is not None:
+            snap["k_q_table"] = self.k_q.text() + (f" ({self.k_q.note})" if self.k_q.note else "")
         return snap
 
 
@@ -94,6 +149,17 @@ class Instrument:
         if self.check_source is not None:
             values["check_source_expected"] = self.check_source.expected(today)
         return values
+
+    def k_q_at(self, kv: Any) -> tuple[Any, str]:
+        """k_Q at the tube voltage `kv` from the certificate's table, and where it came from; 1 where the
+        certificate gives no k_Q, said so in the words returned. ValueError outside the table."""
+        from .units import Q_
+
+        cal = self.calibration
+        if cal.k_q is None:
+            return Q_(1.0, ""), (f"k_Q 1 at {kv:~P}: certificate {cal.certificate} of {self.id} gives no k_Q, so "
+                                 "the reading is not corrected for beam quality")
+        return cal.k_q.at_voltage(kv, f"{cal.certificate} of {self.id}")
 
     def describe(self) -> str:
         return f"{self.id} ({self.make} {self.model}, serial {self.serial})"
@@ -173,8 +239,23 @@ class Site:
         key = str(room_id)
         if key not in self.rooms:
             raise ConfigError(f"{self.path} has no room '{key}'",
-                              fix=f"use one of: {', '.join(self.rooms)}")
+                              fix=f"{self.room_hint(key)}use one of: {', '.join(self.rooms)}")
         return self.rooms[key]
+
+    def room_hint(self, key: str) -> str:
+        """`did you mean 4 (Radiography 4)? ` for a room given by (nearly) its name or a near miss of a room id
+        that is not a bare number (a guess from digits, 33 for 3, would mislead); "" when nothing is close."""
+        import difflib
+
+        names = {r.name.casefold(): r for r in self.rooms.values() if r.name}
+        near = difflib.get_close_matches(key.casefold(), list(names), n=1)
+        room = names[near[0]] if near else None
+        if room is None and not key.isdigit():
+            ids = difflib.get_close_matches(key, list(self.rooms), n=1, cutoff=0.8)
+            room = self.rooms[ids[0]] if ids else None
+        if room is None:
+            return ""
+        return f"did you mean {room.id}{f' ({room.name})' if room.name else ''}? "
 
     @property
     def name(self) -> str:
@@ -215,7 +296,7 @@ def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folde
                        fix=f"use one of: {', '.join(capabilities)}")
     cal = expect_map(node["calibration"], node.value_mark("calibration"), f"calibration of {iid}")
     check_keys(cal, f"calibration of {iid}", required=("certificate", "date", "due"),
-               optional=("laboratory", "note", "reference_temperature", "reference_pressure"))
+               optional=("laboratory", "note", "reference_temperature", "reference_pressure", "k_q"))
     conditions = [k for k in ("reference_temperature", "reference_pressure") if k in cal]
     if len(conditions) == 1:
         raise fail(f"calibration of {iid} gives {conditions[0]} without the other reference condition",
@@ -224,7 +305,8 @@ def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folde
     reference = _reference_conditions(cal, iid) if conditions else (None, None)
     calibration = Calibration(str(cal["certificate"]), _date(cal, "date", f"{iid} calibration"),
                               _date(cal, "due", f"{iid} calibration"), str(cal.get("laboratory", "")),
-                              str(cal.get("note", "")), *reference)
+                              str(cal.get("note", "")), *reference,
+                              _parse_k_q(cal, iid) if "k_q" in cal else None)
     if calibration.due < calibration.date:
         raise fail(f"instrument {iid}: calibration due {calibration.due} is before its date {calibration.date}",
                    cal.value_mark("due"), fix="check the two dates on the certificate")
@@ -292,6 +374,41 @@ def _reference_conditions(cal: YMap, iid: str) -> tuple[Any, Any]:
                  f"{iid} calibration reference_pressure", cal["reference_pressure"],
                  "reference_pressure: 101.325 kPa")
     return temperature, pressure
+
+
+def _parse_k_q(cal: YMap, iid: str) -> KqTable:
+    """`k_q: {qualities: [{quality, kv, hvl, k_q}, ...], note}`: at least two qualities at different kV, each
+    k_Q a plain number of more than zero, kept in order of kV."""
+    what = f"{iid} calibration k_q"
+    node = expect_map(cal["k_q"], cal.value_mark("k_q"), what)
+    check_keys(node, what, required=("qualities",), optional=("note",))
+    rows = expect_list(node["qualities"], node.value_mark("qualities"), f"{what} qualities")
+    if len(rows) < 2:
+        raise fail(f"{what} needs at least two beam qualities to read k_Q between, got {len(rows)}",
+                   node.value_mark("qualities"), fix="copy every quality of the certificate's k_Q table (e.g. RQR 3, "
+                                                     "5, 7 and 9), or leave `k_q` out if it gives none")
+    qualities: list[BeamQuality] = []
+    for i, item in enumerate(rows):
+        row = expect_map(item, rows.item_mark(i), f"a quality of {what}")
+        check_keys(row, f"a quality of {what}", required=("kv", "k_q"), optional=("quality", "hvl"))
+        kv = quantity_at(row, "kv", "voltage", f"{what} kv")
+        _check_range(float(kv.to("kV").magnitude), "positive", row.value_mark("kv"), f"{what} kv", row["kv"],
+                     "kv: 70 kV")
+        factor = row["k_q"]
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)):
+            raise fail(f"{what}: k_q must be a plain number (a ratio), got {factor!r}", row.value_mark("k_q"),
+                       fix="write it as the certificate gives it, e.g. `k_q: 0.996`")
+        _check_range(float(factor), "positive", row.value_mark("k_q"), f"{what} k_q", factor, "k_q: 0.996")
+        hvl = quantity_at(row, "hvl", "length", f"{what} hvl") if "hvl" in row else None
+        if hvl is not None:
+            _check_range(float(hvl.to("mm").magnitude), "positive", row.value_mark("hvl"), f"{what} hvl",
+                         row["hvl"], "hvl: 2.58 mm")
+        if any(q.kv == kv for q in qualities):
+            raise fail(f"{what} gives {kv:~P} twice", row.value_mark("kv"),
+                       fix="give each quality of the certificate once, each at its own tube voltage")
+        qualities.append(BeamQuality(str(row.get("quality", "")), kv, float(factor), hvl))
+    return KqTable(tuple(sorted(qualities, key=lambda q: q.kv.to("kV").magnitude)),
+                   str(node.get("note", "")).strip())
 
 
 def _timeout(node: YMap, iid: str) -> Any:

@@ -63,7 +63,9 @@ def test_room_4_fails_at_120_kv_only_with_exit_1(runs):
     # The fault makes the generator 7 % high above 100 kV: 128.4 kV crest; the allowance is 6 kV.
     assert failed["deviation"] > failed["allowed"] == pytest.approx(6.0)
     assert 4.0 < failed["deviation_percent"] < 8.0
-    assert "120 kV" in human.stdout.splitlines()[-1] and "FAIL" in human.stdout.splitlines()[-1]
+    verdict_line, stored = human.stdout.splitlines()[-2:]
+    assert "120 kV" in verdict_line and "FAIL" in verdict_line
+    assert stored.startswith("Record ") and " stored in " in stored
 
 
 def test_json_carries_the_whole_result(runs):

@@ -35,7 +35,8 @@ HISTORY = {"run_id", "procedure_id", "procedure_version", "procedure_sha256", "p
            "room_name", "operator", "simulated", "status", "verdict", "started_at", "finished_at",
            "software_version", "status_note", "corrections"}
 SHOW_RUN = HISTORY | {"snapshot", "readings", "checks"}
-SNAPSHOT = {"site", "room", "procedure", "parameters", "instruments", "limits", "calibration_override"}
+SNAPSHOT = {"site", "room", "procedure", "parameters", "station_numbers", "station_values", "instruments", "limits",
+            "calibration_override"}
 SNAPSHOT_SITE = {"name", "file", "sha256", "demo", "facility"}
 SNAPSHOT_ROOM = {"id", "name", "modality", "equipment", "limit_sets"}
 SNAPSHOT_PROCEDURE = {"id", "version", "sha256", "file"}
@@ -43,7 +44,8 @@ SNAPSHOT_INSTRUMENT = {"id", "make", "model", "serial", "driver", "resource", "s
                        "calibration", "reported_identity"}
 SNAPSHOT_CALIBRATION = {"certificate", "laboratory", "date", "due", "note"}
 SNAPSHOT_IDENTITY = {"make", "model", "serial", "firmware"}
-SNAPSHOT_LIMIT = {"name", "tolerance", "source", "verification", "limit_set", "limit_set_title", "warn_fraction"}
+SNAPSHOT_LIMIT = {"name", "tolerance", "source", "verification", "limit_set", "limit_set_title", "warn_fraction",
+                  "minimum_exposures"}
 READING = {"reading_id", "exposure", "station", "repeat", "role", "instrument_id", "quantity", "value", "unit",
            "taken_at", "data", "corrected"}
 STORED_CHECK = {"check_id", "title", "station", "setting", "value", "nominal", "unit", "deviation", "allowed",
@@ -52,8 +54,15 @@ CORRECTION = {"correction_id", "run_id", "reading_id", "reading_seq", "original_
               "new_value", "unit", "reason", "person", "at", "supersedes"}
 VERIFY = {"ok", "entries", "first_broken", "reason", "head"}
 TREND = {"run_id", "started_at", "where", "value", "unit", "limit_text", "source", "verdict", "simulated"}
-DRIVER = {"name", "capabilities", "protocol_status", "transports"}
-DUE = {"room", "procedure", "item", "every", "last_run", "last_date", "last_verdict", "next_due", "status", "instruments"}
+DRIVER = {"name", "capabilities", "protocol_status", "transports", "evidence"}
+EVIDENCE = {"driver", "level", "sources", "title", "kind", "where", "commands", "command", "note", "disagreements"}
+DUE = {"room", "procedure", "item", "every", "last_run", "last_date", "last_verdict", "next_due", "status", "open_run",
+       "instruments"}
+SITE_ROOM = {"id", "name", "modality", "equipment", "limit_sets", "instruments"}
+SITE_INSTRUMENT = {"id", "make", "model", "serial", "driver", "resource", "capabilities", "simulated", "rooms",
+                   "calibration", "days_left", "status"}
+SITE_INSTRUMENT_ROOM = {"room", "role"}
+SITE_CALIBRATION = {"certificate", "laboratory", "date", "due"}
 DUE_INSTRUMENT = {"id", "calibration_due", "status"}
 
 DOCUMENTED = {
@@ -64,7 +73,10 @@ DOCUMENTED = {
     "verify": VERIFY,
     "trend": TREND,
     "instruments list": DRIVER,
+    "instruments evidence": EVIDENCE,
     "due": DUE | DUE_INSTRUMENT,
+    "site rooms": SITE_ROOM,
+    "site instruments": SITE_INSTRUMENT | SITE_INSTRUMENT_ROOM | SITE_CALIBRATION,
 }
 
 SILENT_METER = "      seed: 3\n"
@@ -266,6 +278,19 @@ def test_instruments_list_json(xcal):
     assert names == sorted(names) and {"ptw-unidos", "gq-gmc", "manual", "declarative"} <= set(names)
     unidos = next(d for d in drivers if d["name"] == "ptw-unidos")
     assert unidos["protocol_status"] == "PUBLIC" and unidos["transports"] == ["tcp", "serial"]
+    assert unidos["evidence"] == "HARDWARE-TESTED"
+    assert next(d for d in drivers if d["name"] == "manual")["evidence"] == "—"
+
+
+def test_instruments_evidence_json(xcal):
+    evidence = _json(xcal("instruments", "evidence", "ptw-unidos", "--json"))
+    assert set(evidence) == {"driver", "level", "sources", "commands", "disagreements"}
+    assert all(set(s) == {"title", "kind", "where"} for s in evidence["sources"].values())
+    assert all(set(c) == {"command", "sources", "level", "note"} for c in evidence["commands"])
+    tok = next(c for c in evidence["commands"] if c["command"] == "TOK")
+    assert tok["level"] == "HARDWARE-TESTED"
+    manual = xcal("instruments", "evidence", "manual")
+    assert manual.returncode == 2 and "no evidence table" in manual.stderr
 
 
 def test_due_json(xcal):
@@ -274,6 +299,15 @@ def test_due_json(xcal):
     items = _json(result)
     assert items and all(set(i) == DUE for i in items)
     assert all(set(a) == DUE_INSTRUMENT for i in items for a in i["instruments"])
+
+
+def test_site_rooms_and_site_instruments_json(xcal):
+    rooms = _json(xcal("site", "rooms", "--json"))
+    assert rooms and all(set(r) == SITE_ROOM for r in rooms)
+    instruments = _json(xcal("site", "instruments", "--json"))
+    assert instruments and all(set(i) == SITE_INSTRUMENT for i in instruments)
+    assert all(set(i["calibration"]) == SITE_CALIBRATION for i in instruments)
+    assert all(set(r) == SITE_INSTRUMENT_ROOM for i in instruments for r in i["rooms"])
 
 
 def test_an_unknown_room_exits_2_with_nothing_on_stdout(xcal):

@@ -276,6 +276,45 @@ def _parse_only(node: YMap, station_lists: list[dict[str, Any]]) -> tuple[tuple[
     return tuple(pairs)
 
 
+def _scope(node: YMap, name: str, over_stations: bool, measured: list[str]) -> str | None:
+    """A result's `stations:`, the station list it works on. When the steps measure at more than one list
+    (the reference fields and a background), a result over stations must say which: the readings of one
+    are not to be averaged with the other's."""
+    if "stations" in node:
+        scope = str(node["stations"])
+        if scope not in measured:
+            raise fail(f"result '{name}': stations '{scope}' is not a station list the steps expose or measure at",
+                       node.value_mark("stations"), fix=f"use one of: {', '.join(measured) or 'none'}")
+        return scope
+    if over_stations and len(measured) > 1:
+        raise fail(f"result '{name}': the steps measure at {len(measured)} station lists ({', '.join(measured)}), "
+                   "and the result does not say which it works on", node.mark,
+                   fix=f"add `stations: {measured[-1]}` (or another of {', '.join(measured)})")
+    return None
+
+
+def _same_scope(node: YMap, name: str, scope: str | None, used: list[ResultDef]) -> None:
+    """A per-station result may build only on per-station results of its own station list."""
+    for other in used:
+        if other.per == "station" and other.stations != scope:
+            raise fail(f"result '{name}' works on the stations of '{scope or 'every list'}', and '{other.name}' "
+                       f"on those of '{other.stations or 'every list'}'", node.mark,
+                       fix=f"give both the same `stations:`, or use a per-run result of '{other.name}'")
+
+
+def _no_station_values(node: YMap, name: str, roles: dict[str, str]) -> None:
+    """A per-run expression cannot use a value read per station (ROLE_k_q, read at each station's kV)."""
+    from .model import STATION_INSTRUMENT_VALUES
+
+    used = Expression(str(node["expression"])).names
+    for role in roles:
+        for value in sorted(STATION_INSTRUMENT_VALUES):
+            if f"{role}_{value}" in used:
+                raise fail(f"result '{name}': {role}_{value} differs from station to station (it is read at each "
+                           "station's kV), and the result is computed once for the run", node.value_mark("expression"),
+                           fix="write `per: station`")
+
+
 def _a_kind(quantity: Any) -> str:
     """`a voltage`, `an air kerma`, `a quantity of dimension [mass]`."""
     from ..units import dimension_name
@@ -379,28 +418,44 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
 
     results: dict[str, ResultDef] = {}
     station_lists = [st for v in params.values() if isinstance(v, list) for st in reversed(v)]
+    measured = [s.stations for s in steps if isinstance(s, ExposeStep)]
+    measured = list(dict.fromkeys(measured))
+    read_in = {(s.stations, q) for s in steps if isinstance(s, ExposeStep) for qs in s.reads.values() for q in qs}
     res_node = expect_map(root.get("results", YMap(root.mark)), root.value_mark("results"), "results")
     expression_units: dict[str, str] = {}
     for name, node in res_node.items():
         node = expect_map(node, res_node.value_mark(name), f"result '{name}'")
         if "expression" in node:
-            check_keys(node, f"result '{name}'", required=("expression",), optional=("per", "report", "unit"))
+            check_keys(node, f"result '{name}'", required=("expression",),
+                       optional=("per", "report", "unit", "stations"))
             per = str(node.get("per", "run"))
             if per not in ("run", "station"):
                 raise fail(f"result '{name}': an expression works per run or per station, not per {per}",
                            node.value_mark("per"), fix="write `per: station` or `per: run`")
+            if per == "run" and "stations" in node:
+                raise fail(f"result '{name}': an expression per run works on other results, not on stations",
+                           node.value_mark("stations"), fix="leave out `stations:`, or write `per: station`")
+            scope = _scope(node, name, per == "station", measured)
             station_samples = None
             if per == "station":
-                station_samples = {k: v for st in station_lists for k, v in st.items() if hasattr(v, "units")}
+                scoped = [st for st in reversed(params[scope])] if scope else station_lists
+                station_samples = {k: v for st in scoped for k, v in st.items() if hasattr(v, "units")}
                 station_samples.update({r: Q_(1.0, _unit_of(r, results, expression_units)) for r, d in results.items()
                                         if d.per == "station"})
             expression_units[name] = _check_expression(node, name, entered, params,
-                                                       {r: u for r, u in expression_units.items()
-                                                        if results[r].per == "run"}, roles, station_samples)
+                                                       {r: _unit_of(r, results, expression_units)
+                                                        for r, d in results.items() if d.per == "run"},
+                                                       roles, station_samples)
+            if per == "station":
+                used = Expression(str(node["expression"])).names
+                _same_scope(node, name, scope, [results[r] for r in used if r in results])
+            else:
+                _no_station_values(node, name, roles)
             results[name] = ResultDef(name, "expression", str(node["expression"]), per,
-                                      *_report_options(node, name, expression_units[name]))
+                                      *_report_options(node, name, expression_units[name]), stations=scope)
             continue
-        check_keys(node, f"result '{name}'", required=("function", "of"), optional=("per", "report", "unit"))
+        check_keys(node, f"result '{name}'", required=("function", "of"),
+                   optional=("per", "report", "unit", "stations"))
         function, of = str(node["function"]), str(node["of"])
         if function not in FUNCTIONS:
             raise fail(f"result '{name}': unknown function '{function}'", node.value_mark("function"),
@@ -420,8 +475,14 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
         if per in ("pair", "run") and function in ("linearity", "hvl") and of not in results:
             raise fail(f"result '{name}': {function} works on a per-station result, and '{of}' is a reading",
                        node.value_mark("of"), fix="first define a per-station result (e.g. the mean) and name it")
+        scope = _scope(node, name, True, measured)
+        if of in results:
+            _same_scope(node, name, scope, [results[of]])
+        elif scope is not None and (scope, of) not in read_in:
+            raise fail(f"result '{name}': '{of}' is not read at the stations of '{scope}'", node.value_mark("of"),
+                       fix=f"name under `stations:` a list whose step reads {of}")
         unit = FUNCTIONS[function].unit(_unit_of(of, results, expression_units))
-        results[name] = ResultDef(name, function, of, per, *_report_options(node, name, unit))
+        results[name] = ResultDef(name, function, of, per, *_report_options(node, name, unit), stations=scope)
 
     checks: list[CheckDef] = []
     check_nodes = expect_list(root.get("checks", YList(root.mark)), root.value_mark("checks"), "checks")
@@ -431,7 +492,9 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
         check_keys(node, f"check {i + 1}", required=("id", "result", "limit"),
                    optional=("title", "nominal", "only", "group", "kinds"))
         only = _parse_only(node, station_lists) if "only" in node else ()
-        group = _parse_group(node, station_lists) if "group" in node else None
+        judged = results.get(str(node["result"]))
+        scoped = params[judged.stations] if judged is not None and judged.stations else station_lists
+        group = _parse_group(node, scoped) if "group" in node else None
         kinds: tuple[str, ...] = ()
         if "kinds" in node:
             if "subject" not in root:
@@ -529,8 +592,12 @@ def find_procedure(name_or_path: str, known_limits: dict[str, list[Any]] | None 
         if path.is_file() and _kind_of(path) == "bundle":
             return load_bundle(path, display=display)
         return load_procedure(path, known_limits=known_limits, display=display)
+    import difflib
+
+    near = difflib.get_close_matches(name_or_path, list(library), n=1)
+    hint = f"did you mean {near[0]}? " if near else ""
     raise ConfigError(f"no procedure named '{name_or_path}'",
-                      fix=f"run `xcal list` to see the procedures ({', '.join(library)}) or give a file path")
+                      fix=f"{hint}run `xcal list` to see the procedures ({', '.join(library)}) or give a file path")
 
 
 class Inputs(dict):  # type: ignore[type-arg]

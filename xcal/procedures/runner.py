@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from .. import __version__
-from ..errors import InstrumentError, RunAborted, XcalError
+from ..errors import InstrumentError, InternalFault, RunAborted, XcalError
 from ..limits.tolerance import PASS, WARN
 from ..records.store import RunHeader, Store, StoredCheck, StoredReading, now_utc
 from ..verdict import Verdict, run_verdict
@@ -60,6 +60,10 @@ class OperatorControl:
         self.observer.prompt(f"Set {station.label()} and make the exposure now.")
 
     def set_field(self, station: Station) -> None:
+        if station.values.get("mode") == "background":
+            self.observer.prompt(f"Station {station.index} (background): with every source shielded or away, "
+                                 "hold the instrument where it will be read.")
+            return
         self.observer.prompt(f"Place the instrument in the reference field for station {station.index} "
                              f"({station.label()}).")
 
@@ -96,7 +100,7 @@ class CheckResult:
             "nominal": _num(self.nominal), "deviation": _num(self.deviation),
             "deviation_percent": self.deviation_percent, "allowed": _num(self.allowed),
             "allowed_unit": f"{self.allowed.units:~P}" if self.allowed is not None else None,
-            **{k: v for k, v in self.limit.snapshot().items() if k != "name"},
+            **{k: v for k, v in self.limit.snapshot().items() if k not in ("name", "minimum_exposures")},
             "limit": self.limit.text, "limit_name": self.limit.name, "verdict": self.verdict,
         }
 
@@ -160,6 +164,11 @@ def build_snapshot(plan: RunPlan, identities: dict[str, Any]) -> dict[str, Any]:
         "parameters": {k: (v if isinstance(v, int) else
                            [Station(i + 1, s).snapshot() for i, s in enumerate(v)] if isinstance(v, list)
                            else f"{v:~P}") for k, v in plan.parameters.items()},
+        "station_numbers": {k: plan.procedure.stations(plan.parameters, k)[0].index
+                            for k, v in plan.parameters.items() if isinstance(v, list) and v},
+        "station_values": {name: [{"station": index, "value": float(v.value.magnitude), "source": v.source}
+                                  for index, v in sorted(by.items())]
+                           for name, by in plan.station_values.items()},
         "instruments": {role: {**inst.snapshot(), "reported_identity": identities.get(role)}
                         for role, inst in plan.instruments.items()},
         "limits": {name: limit.snapshot() for name, limit in plan.limits.items()},
@@ -218,8 +227,41 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
     """Run the plan with connected drivers (role -> driver) and return the judged result.
 
     With `resume` (a StoredRun cut off earlier) the same record continues: its complete exposures are kept
-    and only the missing ones are made.
+    and only the missing ones are made. An exception xcal did not foresee (a bug, not an XcalError) leaves a
+    run it cuts off incomplete and resumable, as Ctrl-C does, and goes on as InternalFault naming the run.
     """
+    created: list[str] = []
+
+    def note(run_id: str) -> None:
+        created.append(run_id)
+        if on_created:
+            on_created(run_id)
+
+    try:
+        return _execute(plan, drivers, control, store, operator=operator, observer=observer,
+                        exposure_timeout=exposure_timeout, on_created=note, resume=resume, inputs=inputs)
+    except (XcalError, EOFError):
+        raise
+    except Exception as exc:
+        if not created:
+            raise
+        raise _faulted(exc, created[0], store) from exc
+
+
+def _faulted(exc: Exception, run_id: str, store: Store) -> InternalFault:
+    """Mark the run a fault cut off incomplete (not one already complete) and say how many readings it keeps."""
+    try:
+        if store.get_run(run_id).status != "complete":
+            store.mark_incomplete(run_id, f"stopped by a fault in xcal: {type(exc).__name__}: {exc}")
+            return InternalFault(exc, run_id=run_id, readings=store.reading_count(run_id))
+    except Exception:  # noqa: BLE001 - the fault may be in the store itself; the fault is what is reported
+        pass
+    return InternalFault(exc, run_id=run_id, readings=None)
+
+
+def _execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, store: Store, *,
+             operator: str | None, observer: RunObserver | None, exposure_timeout: Any,
+             on_created: Callable[[str], None], resume: Any, inputs: dict[str, Any] | None) -> RunResult:
     from ..units import Q_
 
     observer = observer or RunObserver()
@@ -245,8 +287,7 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
                            plan.room.name, operator or _os_user(), plan.simulated, __version__,
                            build_snapshot(plan, identities))
         run_id = store.create_run(header)
-    if on_created:
-        on_created(run_id)
+    on_created(run_id)
     observer.started(run_id, plan, identities)
 
     total, n, done = plan.total_exposures(), 0, 0
@@ -297,8 +338,7 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
                          fix=f"{exc.fix}; or, when the readings themselves are right, continue this record with "
                              f"`xcal run --resume {run_id}`, which judges them again") from None
     verdict = run_verdict(c.verdict for c in checks)
-    store.add_checks(run_id, [_stored_check(c) for c in checks])
-    store.finish_run(run_id, verdict)
+    store.finish_run(run_id, verdict, checks=[_stored_check(c) for c in checks])
     result = RunResult(run_id, plan, ordered, checks, verdict, str(store.path), entered)
     observer.finished(result)
     return result
@@ -496,38 +536,43 @@ def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any]
     run_results: dict[str, Any] = {}
     pair_results: dict[str, list[tuple[StationResult, StationResult, Any]]] = {}
     for res in proc.results:
+        scope = {st.index for st in proc.result_stations(plan.parameters, res)}
+        over = [sr for sr in stations if sr.station.index in scope]
         try:
             if res.function == "expression":
                 names = {**{k: v for k, v in plan.parameters.items() if hasattr(v, "units")},
                          **plan.instrument_values, **(entered or {}), **run_results}
                 expression = Expression(res.of)
                 if res.per == "station":
-                    for sr in stations:
+                    for sr in over:
                         settings = {k: v for k, v in sr.station.values.items() if hasattr(v, "units")}
-                        sr.results[res.name] = _plain(expression.evaluate({**names, **settings, **sr.results}))
+                        read_here = {k: by.get(sr.station.index) for k, by in plan.station_values.items()}
+                        here = {k: v.value for k, v in read_here.items() if v is not None}
+                        sr.results[res.name] = _plain(expression.evaluate({**names, **here, **settings,
+                                                                           **sr.results}))
                 else:
                     run_results[res.name] = _plain(expression.evaluate(names))
             elif res.per == "station":
-                for sr in stations:
+                for sr in over:
                     sr.results[res.name] = over_values(res.function, _series(sr, res.of), sr.station)
             elif res.per == "pair":
                 pair_results[res.name] = [(a, b, over_pair(res.function, a.results[res.of], b.results[res.of]))
-                                          for a, b in zip(stations, stations[1:])]
+                                          for a, b in zip(over, over[1:])]
             elif res.function == "hvl":
-                run_results[res.name] = hvl_of([(sr.station, sr.results[res.of]) for sr in stations])
+                run_results[res.name] = hvl_of([(sr.station, sr.results[res.of]) for sr in over])
             else:
                 run_results[res.name] = over_values(res.function,
-                                                    [v for sr in stations for v in _series(sr, res.of)])
+                                                    [v for sr in over for v in _series(sr, res.of)])
             if res.unit:
                 _convert(res.name, res.unit, stations, run_results)
-        except ValueError as exc:
+        except (ValueError, ZeroDivisionError) as exc:
             raise RunAborted(f"result '{res.name}' of {proc.id} cannot be computed: {exc}.",
                              fix="check the readings in `xcal show-run` and the procedure's stations; correct the "
                                  "cause and run the procedure again") from None
     checks: list[CheckResult] = []
     for res in proc.results:
         if res.report:
-            checks.extend(_reported(res, stations, run_results, pair_results))
+            checks.extend(_reported(res, stations, run_results, pair_results, plan.station_values))
     for check in proc.checks:
         if not check.judges_item(plan.item):
             continue
@@ -580,14 +625,24 @@ def _group_verdicts(check: Any, judged: list[CheckResult]) -> list[CheckResult]:
 
 
 def _reported(res: Any, stations: list[StationResult], run_results: dict[str, Any],
-              pair_results: dict[str, list[Any]]) -> list[CheckResult]:
-    """A result kept and shown without a limit (verdict INFO), in its `unit` when one is given."""
+              pair_results: dict[str, list[Any]], station_values: dict[str, dict[int, Any]] | None = None
+              ) -> list[CheckResult]:
+    """A result kept and shown without a limit (verdict INFO), in its `unit` when one is given. One that uses
+    a value read for its station (k_Q) carries where that value came from as its source."""
     from ..limits.sets import Limit
     from ..limits.tolerance import INFO, REPORTED
+    from .expressions import Expression
 
-    limit = Limit(res.name, REPORTED, "reported by the procedure; no limit applies", "", "", "")
-    return [CheckResult(res.name, res.name.replace("_", " "), station, value, None, None, None, limit, INFO, where)
-            for where, station, value in _places(res.name, stations, run_results, pair_results)]
+    used = Expression(res.of).names if res.function == "expression" else set()
+    plain = "reported by the procedure; no limit applies"
+    out = []
+    for where, station, value in _places(res.name, stations, run_results, pair_results):
+        sources = [by[station.index].source for name, by in (station_values or {}).items()
+                   if name in used and station is not None and station.index in by]
+        limit = Limit(res.name, REPORTED, "; ".join([plain, *sources]), "", "", "")
+        out.append(CheckResult(res.name, res.name.replace("_", " "), station, value, None, None, None, limit,
+                               INFO, where))
+    return out
 
 
 def _places(name: str, stations: list[StationResult], run_results: dict[str, Any],
@@ -598,7 +653,7 @@ def _places(name: str, stations: list[StationResult], run_results: dict[str, Any
         return [(f"{a.station.index}–{b.station.index}", b.station, v) for a, b, v in pair_results[name]]
     if name in run_results:
         return [("run", None, run_results[name])]
-    return [(str(sr.station.index), sr.station, sr.results[name]) for sr in stations]
+    return [(str(sr.station.index), sr.station, sr.results[name]) for sr in stations if name in sr.results]
 
 
 def _convert(name: str, unit: str, stations: list[StationResult], run_results: dict[str, Any]) -> None:
