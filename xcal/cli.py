@@ -327,6 +327,23 @@ def report(obj: Context, run_id: str, fmt: str, output: str | None, force: bool)
     return 0
 
 
+@main.command("upgrade-store")
+@click.option("--name", required=True, help="Your full name: the audit chain records who upgraded the store.")
+@click.pass_obj
+@_guard
+def upgrade_store(obj: Context, name: str) -> int:
+    """Bring the record store (--db) to this xcal's schema version; back it up first."""
+    from .records.upgrade import upgrade_store as upgrade
+
+    done = upgrade(obj.db, name)
+    if done.from_versions:
+        click.echo(f"upgraded {done.where} from schema version {done.from_versions[0]} to {done.to_version}; the "
+                   f"audit chain records it as done by {name.strip()}")
+    else:
+        click.echo(f"{done.where} is already at schema version {done.to_version}; nothing to do")
+    return 0
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
@@ -52,7 +50,6 @@ INSERT INTO checks (run_id, check_id, title, station, setting, value, nominal, u
 FIXTURES = {1: _V1}
 PAST_VERSIONS = list(range(1, schema.SCHEMA_VERSION))
 
-_UPGRADE = [sys.executable, "-m", "xcal.records.upgrade"]
 
 
 def _old_store(tmp_path, version: int):
@@ -136,10 +133,10 @@ def test_a_version_1_store_is_refused_until_a_person_upgrades_it(tmp_path, xcal)
     history = xcal("--db", str(path), "history")
     assert history.returncode == 2 and "Traceback" not in history.stderr
     assert f"the record store {path} is at schema version 1" in history.stderr
-    assert f"python -m xcal.records.upgrade --db {path} --name" in history.stderr
+    assert f"xcal --db {path} upgrade-store --name" in history.stderr
     assert _version(path) == "1" and "entries" not in _tables(path)
 
-    done = subprocess.run(_UPGRADE + ["--db", str(path), "--name", "M. Allory"], capture_output=True, text=True, check=False)
+    done = xcal("--db", str(path), "upgrade-store", "--name", "M. Allory")
     assert done.returncode == 0, done.stderr
     assert f"upgraded {path} from schema version 1 to {schema.SCHEMA_VERSION}" in done.stdout
     with Store(path) as store:
@@ -238,10 +235,9 @@ def test_a_current_store_with_its_version_set_back_is_refused(db, store):
         Store(db)
 
 
-def test_an_upgrade_needs_a_name(tmp_path):
+def test_an_upgrade_needs_a_name(tmp_path, xcal):
     path = _old_store(tmp_path, 1)
-    done = subprocess.run(_UPGRADE + ["--db", str(path), "--name", "  "], capture_output=True, text=True,
-                          check=False)
+    done = xcal("--db", str(path), "upgrade-store", "--name", "  ")
     assert done.returncode == 2
     assert done.stderr == (f"error: an upgrade of the record store {path} needs the name of the person doing it\n"
                            f"  fix: give your full name with --name\n")

@@ -4,7 +4,7 @@ A new store is created whole in one transaction, stamped with SCHEMA_VERSION. An
 one version at a time by the steps of UPGRADES (N -> N+1), each in its own transaction that also appends a
 `schema_upgraded` entry to the audit chain (store-level: its run_id is ''). A step that adopts existing rows
 into the chain is `explicit`: it never runs when a store is merely opened, only when a person names
-themselves (`python -m xcal.records.upgrade`), so a dropped chain cannot be rebuilt over edited rows
+themselves (`xcal upgrade-store`), so a dropped chain cannot be rebuilt over edited rows
 unnoticed. A store that lacks a table of its version, or claims a version it is not, is refused.
 
 Version 3 adds `leases` (lease.py), which process runs a live run: operating state, outside the chain.
@@ -40,7 +40,6 @@ TABLES_AT: dict[int, tuple[str, ...]] = {
     3: ("meta", "entries", "runs", "readings", "checks", "leases"),
 }
 AUTOMATIC = "xcal (automatic)"
-UPGRADE_COMMAND = "python -m xcal.records.upgrade"
 RESTORE = "restore the store from a backup, then run `xcal verify`; xcal never rebuilds a chain over existing " \
           "records"
 
@@ -218,7 +217,7 @@ def _next_step(db: Backend, where: str, version: int, upgrade_by: str | None) ->
         raise RecordError(f"the record store {where} is at schema version {version}, and this xcal {__version__} "
                           f"uses schema version {SCHEMA_VERSION}; the upgrade {step.summary}, which a person "
                           f"must do and put their name to",
-                          fix=f"back up the store, then run `{UPGRADE_COMMAND} --db {where} --name 'YOUR NAME'`")
+                          fix=f"back up the store, then run `xcal --db {where} upgrade-store --name 'YOUR NAME'`")
     return step
 
 
