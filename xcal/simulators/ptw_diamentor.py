@@ -1,8 +1,9 @@
 """A simulated PTW DIAMENTOR DAP meter that answers the same bytes as the real one, for a pty.
 
 It integrates the dose-area product of each exposure the room model delivers through `on_exposure` and
-keeps the settings the protocol can change (unit, pressure, temperature, KA, KFA, baud rate). Lines end
-with CR in both directions, the assumption the driver makes too.
+keeps the settings the protocol can change (unit, pressure, temperature, KA, KFA, baud rate), each of which
+also reads back by its letters alone. A command may end CR, LF or CR LF (the hardware-tested pymeasure client
+writes CR LF); replies end CR LF.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import re
 import threading
 from typing import TYPE_CHECKING
 
+from ..drivers.base import serial_digits
 from ..drivers.capabilities import InstrumentIdentity
+from ..errors import ConfigError
 from .protocol import LineProtocol
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,8 +37,25 @@ _SETTINGS = {
     "KA": (re.compile(r"KA(\d\.\d{4}E\d{2})", re.ASCII), float, 1e8, 9.999e12),
     "KFA": (re.compile(r"KFA(\d\.\d{3})", re.ASCII), float, 0.0, 9.999),
 }
+_SHOWN = {"PRE": "{:04d}", "TMPA": "{:02d}", "U": "{:d}", "KA": "{:.4E}", "KFA": "{:.3f}"}
+"""How each setting's value is written in a reply, as it is in the command that sets it."""
 _BAUD = re.compile(r"BR(\d)", re.ASCII)
 _LETTERS = re.compile(r"[A-Z]+")
+_LINE_END = re.compile(rb"[\r\n]")
+
+
+def serial_number(serial: str) -> str:
+    """The digits SER reports for the site's serial (separators dropped); ConfigError if it has any other.
+
+    A DIAMENTOR answers its serial as a number (`SER345678`) and the driver refuses anything else, so a
+    simulator given another serial could only fail the driver's identity check.
+    """
+    digits = serial_digits(serial)
+    if not digits.isascii() or not digits.isdigit():
+        raise ConfigError(f"a DIAMENTOR reports its serial number as digits (SER345678); {serial!r} cannot be one, "
+                          f"so the simulator cannot report it",
+                          fix="write the meter's serial as the digits SER gives, e.g. \"345678\"")
+    return digits
 
 
 class DiamentorSimulator(LineProtocol):
@@ -45,13 +65,15 @@ class DiamentorSimulator(LineProtocol):
     air kerma is given at the meter's position, so the area is the field's area there); since kerma falls
     and area grows with the square of distance, the product is the same at the chamber's plane. The
     display shows DAP × KFA in the selected unit, the rate of the last exposure per second, and the
-    summed irradiation time. `write_protected` makes every setting answer E7; values out of range give
-    E9 and anything the notes do not list gives E1. `baudrate` follows BR0…BR4 (a pty ignores it).
+    summed irradiation time; M carries those four fields only (pymeasure's fixture shows five more, whose
+    meaning no source gives). A passed self test and RES answer an empty line. `write_protected` makes every
+    setting change answer E7 (reading one back still works); values out of range give E9 and anything the
+    notes do not list gives E1. `baudrate` follows BR0…BR4 after the reply (a pty ignores it).
     """
 
     name = "ptw-diamentor"
-    line_end = "\r"
-    reply_end = "\r"
+    line_end = "\r\n"
+    reply_end = "\r\n"
     encoding = "ascii"
 
     def __init__(self, identity: InstrumentIdentity = DEFAULT_IDENTITY, *, field_area_cm2: float = 100.0,
@@ -60,6 +82,7 @@ class DiamentorSimulator(LineProtocol):
                  constancy_ok: bool = True, eeprom_ok: bool = True, calibrated: bool = True,
                  self_test_error: int | None = None) -> None:
         self.identity = identity
+        self.serial = serial_number(identity.serial)
         self.variant = identity.model.removeprefix("DIAMENTOR").strip() or "CRS"
         self.field_area_cm2 = float(field_area_cm2)
         self.settings: dict[str, float] = {"PRE": pressure_hpa, "TMPA": temperature_c, "U": unit,
@@ -72,6 +95,16 @@ class DiamentorSimulator(LineProtocol):
         self.rate_gycm2_s = 0.0
         self.time_s = 0.0
         self._lock = threading.Lock()
+
+    def split(self, buffer: bytearray) -> list[bytes]:
+        """Complete commands ended by CR, LF or CR LF; the empty line between CR and LF is no command."""
+        requests = []
+        while (found := _LINE_END.search(buffer)) is not None:
+            request = bytes(buffer[:found.start()])
+            del buffer[: found.end()]
+            if request:
+                requests.append(request)
+        return requests
 
     def command_of(self, request: bytes) -> str | None:
         """The command's leading letters (`PRE1013` -> `PRE`)."""
@@ -105,11 +138,15 @@ class DiamentorSimulator(LineProtocol):
 
     def _dispatch(self, line: str) -> str:
         simple = {"PTW": lambda: f"{self.variant} {self.identity.firmware}",
-                  "SER": lambda: f"SER{self.identity.serial}", "M": self._measured, "RES": self._reset,
+                  "SER": lambda: f"SER{self.serial}", "M": self._measured, "RES": self._reset,
                   "TST": self._self_test, "G": lambda: "GP" if self.constancy_ok else "GF",
                   "CRC": lambda: f"CRC{0 if self.eeprom_ok else 1},{0 if self.calibrated else 1}"}
         if line in simple:
             return simple[line]()
+        if line in _SETTINGS:
+            return line + self._shown(line)
+        if line == "BR":
+            return f"BR{BAUD_RATES.index(self.baudrate)}"
         found = _BAUD.fullmatch(line)
         if found:
             return self._baud(line, int(found.group(1)))
@@ -123,12 +160,17 @@ class DiamentorSimulator(LineProtocol):
         minutes, seconds = divmod(int(self.time_s), 60)
         return f"M{dap:.2f},{rate:.2f},{minutes},{seconds}"
 
+    def _shown(self, name: str) -> str:
+        value = self.settings[name]
+        text = _SHOWN[name].format(int(value) if name in ("PRE", "TMPA", "U") else float(value))
+        return text.replace("E+", "E")
+
     def _reset(self) -> str:
         self.dap_gycm2 = self.rate_gycm2_s = self.time_s = 0.0
-        return "RES"
+        return ""
 
     def _self_test(self) -> str:
-        return "TST0" if self.self_test_error is None else f"E{self.self_test_error}"
+        return "" if self.self_test_error is None else f"E{self.self_test_error}"
 
     def _baud(self, line: str, index: int) -> str:
         if index >= len(BAUD_RATES):
