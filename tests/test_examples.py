@@ -97,7 +97,8 @@ def test_clinic_site_is_a_real_site_whose_drivers_accept_their_settings():
     assert site.instruments["dap-1"].resource == "/dev/ttyUSB0"
     gm = site.instruments["gm-1"]
     assert gm.resource == "/dev/ttyUSB1"
-    assert CounterCalibration.from_options(gm.options, gm.id).sensitivity.to("cpm/(µSv/h)").magnitude == 148.6
+    values = get_driver_class(gm.driver).check_options(gm.options, owner=gm.id)
+    assert CounterCalibration.from_option_values(values).sensitivity.to("cpm/(µSv/h)").magnitude == 148.6
     kvp = ManualEntry(site.instruments["kvp-1"].resource, name="kvp-1", **site.instruments["kvp-1"].options)
     assert kvp.identify().model == "X2 R/F" and "waveform" not in kvp.readings
     assert {(item.room, item.procedure) for item in site.schedule} == {

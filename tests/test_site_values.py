@@ -60,12 +60,14 @@ CASES = {
                          "wire fault after must be a whole number of 1 or more, got abc"),
     "driver-option-unit": ("    simulation: {n_k_gy_per_c: 9.4e5}\n",
                            "    simulation: {n_k_gy_per_c: 9.4e5}\n    options: {poll_interval: 250 mV}\n",
-                           "options: {poll_interval", "instrument ec-1: option poll_interval must be a time"),
+                           "options: {poll_interval", "instrument ec-1: option poll_interval: '250 mV' is a voltage, but a time is needed"),
     "driver-option-range": ("    simulation: {n_k_gy_per_c: 9.4e5}\n",
                             "    simulation: {n_k_gy_per_c: 9.4e5}\n    options: {poll_interval: 0 ms}\n",
-                            "options: {poll_interval", "instrument ec-1: option poll_interval is 0 ms, outside"),
+                            "options: {poll_interval", "instrument ec-1: option poll_interval must be more than 0 s, got 0 ms"),
     "counter-sensitivity-unit": ("sensitivity: 153.8 cpm/(µSv/h)", "sensitivity: 148.6 cpm/mGy",
-                                 "sensitivity: 148.6 cpm/mGy", "instrument gm-1: option sensitivity"),
+                                 "sensitivity: 148.6 cpm/mGy",
+                                 "instrument gm-1: option sensitivity: '148.6 cpm/mGy' is a [time] / [length] ** 2, "
+                                 "but a sensitivity is needed"),
     "survey-distance": (SURVEY_POINT, SURVEY_POINT.replace("distance: 2.5 m", "distance: 0 m"), "distance: 0 m",
                         "distance"),
 }

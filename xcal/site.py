@@ -302,10 +302,10 @@ def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folde
         raise fail(f"calibration of {iid} gives {conditions[0]} without the other reference condition",
                    cal.value_mark(conditions[0]), fix="give both reference_temperature and reference_pressure, as "
                                                       "the certificate states them (e.g. 22 °C and 101.325 kPa)")
-    reference = _reference_conditions(cal, iid) if conditions else (None, None)
+    temperature, pressure = _reference_conditions(cal, iid) if conditions else (None, None)
     calibration = Calibration(str(cal["certificate"]), _date(cal, "date", f"{iid} calibration"),
                               _date(cal, "due", f"{iid} calibration"), str(cal.get("laboratory", "")),
-                              str(cal.get("note", "")), *reference,
+                              str(cal.get("note", "")), temperature, pressure,
                               _parse_k_q(cal, iid) if "k_q" in cal else None)
     if calibration.due < calibration.date:
         raise fail(f"instrument {iid}: calibration due {calibration.due} is before its date {calibration.date}",

@@ -71,6 +71,7 @@ DIMENSIONS: dict[str, str] = {
     "air_kerma": "Gy",
     "air_kerma_rate": "Gy/s",
     "dose_rate": "Sv/h",
+    "sensitivity": "cpm/(Sv/h)",
     "dose_area_product": "Gy*m**2",
     "exposure": "R",
     "temperature": "K",

@@ -49,6 +49,27 @@ def test_k_q_is_not_extrapolated():
         k_q_from_table(Q_(4.01, "mm"), KQ_TABLE)
 
 
+KQ_BY_KV = [(Q_(50, "kV"), 1.005), (Q_(70, "kV"), 1.000), (Q_(90, "kV"), 0.996), (Q_(120, "kV"), 0.992)]
+
+
+def test_k_q_interpolates_linearly_in_tube_voltage():
+    # RQR 3/5/7/9 at 50/70/90/120 kV. 80 kV: halfway between 1.000 and 0.996 = 0.998; 60 kV: halfway between
+    # 1.005 and 1.000 = 1.0025; 105 kV: 0.996 + (0.992 − 0.996) × 15/30 = 0.994; on a point, its own value.
+    assert k_q_from_table(Q_(80, "kV"), KQ_BY_KV).magnitude == pytest.approx(0.998, rel=1e-12)
+    assert k_q_from_table(Q_(60, "kV"), KQ_BY_KV).magnitude == pytest.approx(1.0025, rel=1e-12)
+    assert k_q_from_table(Q_(105000, "V"), KQ_BY_KV).magnitude == pytest.approx(0.994, rel=1e-12)
+    assert k_q_from_table(Q_(120, "kV"), KQ_BY_KV).magnitude == 0.992
+
+
+def test_k_q_by_voltage_is_not_extrapolated_and_not_mixed_with_hvl():
+    with pytest.raises(ValueError, match="125 kV.*50-120 kV"):
+        k_q_from_table(Q_(125, "kV"), KQ_BY_KV)
+    with pytest.raises(ValueError, match="45 kV"):
+        k_q_from_table(Q_(45, "kV"), KQ_BY_KV)
+    with pytest.raises(ValueError, match="dimension"):
+        k_q_from_table(Q_(3, "mm"), KQ_BY_KV)
+
+
 def test_air_kerma_from_charge_with_all_factors():
     # 12 nC × 4.5 mGy/nC × k_TP 1.0338879 × k_Q(3.5 mm) 1.015 = 54 × 1.015 × 1.0338879 = 56.66739 mGy.
     kq = k_tp(Q_(25, "degC"), Q_(99, "kPa"), T0, P0)

@@ -41,3 +41,8 @@ def test_drivers_without_a_wire_protocol_have_no_level():
         pass
 
     assert level_of_driver(Typed) == "—"
+
+
+def test_control_bytes_of_a_command_are_shown_as_escapes():
+    table = Evidence(SOURCES, (Command("\x03\n", ("manual",)),))
+    assert table.rows()[0][0] == "\\x03\\n"

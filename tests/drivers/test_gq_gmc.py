@@ -115,12 +115,17 @@ def test_a_wrong_acknowledgement_is_a_protocol_error() -> None:
         driver.set_datetime(datetime(2024, 3, 15, 14, 30, 45))
 
 
-def test_dates_a_counter_cannot_hold_and_commands_rfc1201_lacks_are_refused_unsent() -> None:
+def test_dates_a_counter_cannot_hold_are_refused_unsent() -> None:
     driver, fake = driver_for([], variant="RFC1201")
     with pytest.raises(InstrumentError, match="2000 and 2099"):
         driver.set_datetime(datetime(2100, 1, 1))
-    with pytest.raises(InstrumentError, match="RFC1201, which has no GETDATETIME"):
-        driver.read_datetime()
+    fake.assert_done()
+
+
+def test_an_rfc1201_counter_is_asked_its_clock_too() -> None:
+    # GQ-RFC1201 1.40 lists GETDATETIME from firmware Re.3.00: 2024-03-15 14:30:45 is 18 03 0F 0E 1E 2D, then AA.
+    driver, fake = driver_for([(b"<GETDATETIME>>", b"\x18\x03\x0f\x0e\x1e\x2d\xaa")], variant="RFC1201")
+    assert driver.read_datetime() == datetime(2024, 3, 15, 14, 30, 45)
     fake.assert_done()
 
 
@@ -212,10 +217,11 @@ def test_link_defaults_and_the_baud_rate_a_variant_implies() -> None:
 
 @pytest.mark.parametrize("options, problem", [
     ({"variant": "RFC9999"}, "variant must be"),
-    ({"sensitivity": "153.8"}, "sensitivity must be a positive quantity"),
-    ({"sensitivity": "153.8 mA"}, "sensitivity must be a positive quantity"),
-    ({"dead_time": "-5 µs"}, "dead_time must be a positive quantity"),
-    ({"dead_time_model": "sticky"}, "dead_time_model must be"),
+    ({"sensitivity": "153.8"}, "option sensitivity: '153.8' is a dimensionless, but a sensitivity is needed"),
+    ({"sensitivity": "153.8 mA"}, "option sensitivity: '153.8 mA' is a current, but a sensitivity is needed"),
+    ({"sensitivity": "0 cpm/(µSv/h)"}, "option sensitivity must be more than 0 cpm/.µSv/h., got 0 cpm"),
+    ({"dead_time": "-5 µs"}, "option dead_time must be more than 0 s, got -5 µs"),
+    ({"dead_time_model": "sticky"}, "dead_time_model is 'sticky', not one of non-paralyzable, paralyzable"),
 ])
 def test_bad_options_are_config_errors(options: dict, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):

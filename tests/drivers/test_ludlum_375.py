@@ -1,6 +1,13 @@
-"""Ludlum 375 driver: records from the stream as the notes describe them, the unit option, and fuzzing."""
+"""Ludlum 375 driver: records laid out as Ludlum's manual gives them (pages 4-3 and 5-6), the unit option, fuzzing.
+
+The manual's printer examples: `0642.1 04/21/95 16:56:24 ALARM` and `0000.0 04/21/95 08:32:16 FAIL`; its byte
+table puts three spaces after the reading and a space before FAIL. The CAL MODE record is the reading, five
+status digits (audio, high alarm, low alarm, over range, monitor) and an error code.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import pytest
 from hypothesis import given
@@ -20,38 +27,38 @@ def streamed(*lines: str) -> list[tuple[None, str]]:
 
 
 def ludlum(*lines: str, **options) -> tuple[Ludlum375, ExpectedProtocol]:
-    fake = ExpectedProtocol(streamed(*lines))
+    fake = ExpectedProtocol(streamed(*lines), evidence=Ludlum375.evidence)
     return Ludlum375("/dev/ttyS0", name="area-1", transport=fake, **{"unit": "mR/h", **options}), fake
 
 
-def test_class_attributes_and_line_settings() -> None:
+def test_class_attributes_line_settings_and_evidence() -> None:
     cls = Ludlum375
     assert get_driver_class("ludlum-375") is cls
     assert (cls.capabilities, cls.protocol_status, cls.transports) == (("SurveyMeter",), "PUBLIC", ("serial",))
     assert cls.link.read_termination == "\r\n"
     assert cls.simulator == "xcal.simulators.ludlum_375:Ludlum375Simulator"
+    assert cls.evidence.level == "VENDOR-DOCUMENTED"
     driver, _ = ludlum()
     assert driver.settings.timeout == Q_(5, "s")                      # 2.5 record periods of 2 s
 
 
-def test_the_first_line_is_discarded_then_each_call_reads_the_next_record() -> None:
-    driver, fake = ludlum("42.1 03/14/24 10:15:00",                   # tail of a record: discarded
-                          "0642.1 03/14/24 10:15:02",
-                          "0643.0 03/14/24 10:15:04 ALARM")
+def test_cal_mode_records_are_read_as_the_manual_lays_them_out() -> None:
+    driver, fake = ludlum("42.1000010",                              # tail of a record: discarded
+                          "0642.1000010",
+                          "0643.0110010")
     assert driver.read_now() == {"exposure_rate": Q_(642.1, "mR/h")}
     assert driver.read_now() == {"exposure_rate": Q_(643.0, "mR/h")}
-    assert driver.last_record == Record(643.0, "03/14/24", "10:15:04", ("ALARM",))
+    assert driver.last_record == Record(643.0, ("AUDIO", "HIGH ALARM", "MONITOR"), "0")
     fake.assert_done()
 
 
-def test_a_garbled_first_line_is_discarded_without_error() -> None:
-    driver, fake = ludlum("\x7f:02 ALA", "0000.4 03/14/24 10:15:02")
-    assert driver.read_now()["exposure_rate"] == Q_(0.4, "mR/h")
-    fake.assert_done()
-
-
-def test_fail_status_is_the_instruments_error() -> None:
-    driver, fake = ludlum("x", "0000.0 03/14/24 10:15:02 FAIL")
+def test_the_manuals_printer_examples() -> None:
+    assert parse_record("0642.1   04/21/95 16:56:24 ALARM") == Record(642.1, ("ALARM",), None,
+                                                                       datetime(1995, 4, 21, 16, 56, 24))
+    assert parse_record("0642.1 04/21/95 16:56:24 ALARM").stamp == datetime(1995, 4, 21, 16, 56, 24)
+    assert parse_record("0000.0   04/21/95 08:32:16  FAIL") == Record(0.0, ("FAIL",), None,
+                                                                       datetime(1995, 4, 21, 8, 32, 16))
+    driver, fake = ludlum("", "0000.0 04/21/95 08:32:16 FAIL")
     with pytest.raises(InstrumentReportedError) as caught:
         driver.read_now()
     err = caught.value
@@ -61,11 +68,26 @@ def test_fail_status_is_the_instruments_error() -> None:
     fake.assert_done()
 
 
+@pytest.mark.parametrize("line, code", [("9999.9000110", "OVER RANGE"), ("0000.4000017", "E7")])
+def test_over_range_and_an_error_code_are_the_instruments_errors(line: str, code: str) -> None:
+    driver, fake = ludlum("x", line)
+    with pytest.raises(InstrumentReportedError) as caught:
+        driver.read_now()
+    assert caught.value.code == code
+    fake.assert_done()
+
+
+def test_a_garbled_first_line_is_discarded_without_error() -> None:
+    driver, fake = ludlum("\x7f:02 ALA", "0000.4000010")
+    assert driver.read_now()["exposure_rate"] == Q_(0.4, "mR/h")
+    fake.assert_done()
+
+
 @pytest.mark.parametrize("unit, name, expected", [("µSv/h", "dose_rate", Q_(642.1, "µSv/h")),
                                                   ("cpm", "count_rate", Q_(642.1, "cpm")),
                                                   ("mrem/h", "dose_rate", Q_(642.1, "mrem/h"))])
 def test_the_reading_takes_the_unit_the_site_gives(unit: str, name: str, expected) -> None:
-    driver, fake = ludlum("", "0642.1 03/14/24 10:15:02", unit=unit)
+    driver, fake = ludlum("", "0642.1000010", unit=unit)
     assert driver.read_now() == {name: expected}
     fake.assert_done()
 
@@ -90,11 +112,13 @@ def test_identify_is_what_the_site_says_and_touches_no_wire() -> None:
     fake.assert_done()
 
 
-@pytest.mark.parametrize("line", ["0642.1,03/14/24,10:15:02", "0642.1 03/14/24", "-642.1 03/14/24 10:15:02",
-                                  "0642.1 2024-03-14 10:15:02", "0642.1 03/14-24 10:15:02",
-                                  "0642.1 03/14/24 10.15.02", "0642.1 03/14/24 10:15:02 WARN",
-                                  "0642.1 13/14/24 10:15:02", "0642.1 03/00/24 10:15:02", "0642.1 03/14/24 24:00",
-                                  "0642.1 03/14/24 10:15:02 ALARM ALARM", "064x.1 03/14/24 10:15:02"])
+@pytest.mark.parametrize("line", ["0642.1,03/14/24,10:15:02", "0642.1 03/14/24", "-642.1 03/14/24 10:15:02 ALARM",
+                                  "0642.1 2024-03-14 10:15:02 ALARM", "0642.1 14-03-24 10:15:02 ALARM",
+                                  "0642.1 03/14/24 10.15.02 ALARM", "0642.1 03/14/24 10:15:02 WARN",
+                                  "0642.1 13/14/24 10:15:02 ALARM", "0642.1 03/14/24 24:00:00 ALARM",
+                                  "0642.1 03/14/24 10:15:02", "0642.1 03/14/24 10:15:02 ALARM FAIL",
+                                  "642.1000010", "0642.1000210", "0642.100001", "0642.1000010 ", "064x.1000010",
+                                  "0642.100001\x00"])
 def test_malformed_records_are_protocol_errors(line: str) -> None:
     driver, fake = ludlum("", line)
     with pytest.raises(ProtocolError, match="area-1 sent"):
@@ -103,17 +127,10 @@ def test_malformed_records_are_protocol_errors(line: str) -> None:
 
 
 def test_no_record_is_a_timeout() -> None:
-    driver, fake = ludlum("0642.1 03/14/24 10:15:02")
+    driver, fake = ludlum("0642.1000010")
     with pytest.raises(InstrumentTimeout):
         driver.read_now()
     fake.assert_done()
-
-
-def test_record_fields_worked_out_by_hand() -> None:
-    assert parse_record("0642.1 03/14/24 10:15:02 ALARM FAIL") == Record(642.1, "03/14/24", "10:15:02",
-                                                                          ("ALARM", "FAIL"))
-    assert parse_record("12 14-03-2024 10:15") == Record(12.0, "14-03-2024", "10:15", ())
-    assert parse_record("0000.0\t03/14/24\t10:15:02").reading == 0.0
 
 
 ALLOWED = (ProtocolError, InstrumentReportedError)
@@ -127,11 +144,12 @@ def test_fuzz_record_parser(line: str) -> None:
         pass
 
 
-@given(st.lists(st.sampled_from(["0642.1", "03/14/24", "10:15:02", "ALARM", "FAIL", "x", "1.", "99:99"]),
-                max_size=6))
-def test_fuzz_near_valid_records(fields: list[str]) -> None:
+@given(st.lists(st.sampled_from(["0642.1", "03/14/24", "10:15:02", "ALARM", "FAIL", "x", "1.", "99:99",
+                                 "00101", "0"]), max_size=6), st.sampled_from([" ", "   ", ""]))
+def test_fuzz_near_valid_records(fields: list[str], gap: str) -> None:
     try:
-        record = parse_record(" ".join(fields))
+        record = parse_record(gap.join(fields))
     except ALLOWED:
         return
-    assert record.date == "03/14/24" and set(record.status) <= {"ALARM", "FAIL"}
+    assert record.reading == 642.1
+    assert set(record.status) <= {"ALARM", "FAIL", "AUDIO", "HIGH ALARM", "LOW ALARM", "OVER RANGE", "MONITOR"}

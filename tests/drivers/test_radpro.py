@@ -20,7 +20,7 @@ T0 = datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)     # unix 17000000
 
 
 def driver_for(exchanges: list, **options) -> tuple[RadPro, ExpectedProtocol]:
-    fake = ExpectedProtocol(exchanges)
+    fake = ExpectedProtocol(exchanges, evidence=RadPro.evidence)
     return RadPro("/dev/ttyACM0", name="radpro-1", transport=fake, **options), fake
 
 
@@ -145,10 +145,64 @@ def test_malformed_replies_are_protocol_errors(exchange: tuple, call: str, probl
     fake.assert_done()
 
 
-def test_link_is_115200_8n1_with_crlf_both_ways() -> None:
+def test_link_is_115200_8n1_sending_crlf_and_reading_to_lf() -> None:
     link = driver_for([])[0].settings
     assert (link.baudrate, link.bytesize, link.parity, link.stopbits) == (115200, 8, "N", 1)
-    assert link.read_termination == link.write_termination == "\r\n"
+    assert (link.write_termination, link.read_termination) == ("\r\n", "\n")   # LF-only replies before 2.0rc5
+
+
+def test_the_protocol_documents_examples_in_si_units() -> None:
+    """Every example exchange of docs/comm.md for a command the driver sends, read back in SI units."""
+    driver, fake = driver_for([
+        ("GET deviceId", "OK FS2011 (STM32F051C8);Rad Pro 2.0/en;b5706d937087f975b5812810"),
+        ("GET deviceBatteryVoltage", "OK 1.421"),
+        ("GET deviceTime", "OK 1690000000"),
+        ("SET deviceTime 1690000300", "OK"),
+        ("GET tubeTime", "OK 16000"),
+        ("GET tubePulseCount", "OK 1500"),
+        ("GET tubeRate", "OK 142.857"),
+        ("GET tubeSensitivity", "OK 153.800"),
+        ("GET tubeDeadTime", "OK 0.0002420"),
+        ("GET datalog 1690000000", "OK time,tubePulseCount;;1690000000,1542;1690000060,1618;1690000120,1693"),
+        ("RESET datalog", "OK"),
+    ])
+    assert driver.identify() == InstrumentIdentity("FS2011", "FS2011 (STM32F051C8)", "b5706d937087f975b5812810",
+                                                   "Rad Pro 2.0/en")
+    assert driver.read_battery_voltage().to("V").magnitude == pytest.approx(1.421)
+    assert driver.read_time() == datetime(2023, 7, 22, 4, 26, 40, tzinfo=timezone.utc)     # unix 1690000000
+    driver.set_time(datetime(2023, 7, 22, 4, 31, 40, tzinfo=timezone.utc))                # 300 s later
+    assert driver.read_tube_time().to("s").magnitude == 16000
+    assert driver.read_pulse_count() == 1500
+    assert driver.read_tube_rate().to("1/s").magnitude == pytest.approx(142.857 / 60)
+    assert driver.read_tube_sensitivity().to("1/µSv").magnitude == pytest.approx(153.8 * 60)  # cpm per µSv/h
+    assert driver.read_dead_time().to("s").magnitude == pytest.approx(242e-6)
+    log = driver.read_datalog(datetime(2023, 7, 22, 4, 26, 40, tzinfo=timezone.utc))
+    assert [(int(r.time.timestamp()), r.pulse_count, r.session_start) for r in log] == [
+        (1690000000, 1542, True), (1690000060, 1618, False), (1690000120, 1693, False)]
+    driver.reset_datalog()
+    fake.assert_done()
+
+
+def test_a_session_marker_in_the_middle_of_the_datalog() -> None:
+    records = radpro.parse_datalog("time,tubePulseCount;1700000000,100;;1700000600,7;1700000660,90")
+    assert [r.session_start for r in records] == [False, True, False]
+    with pytest.raises(ProtocolError, match="ends with an empty record"):
+        radpro.parse_datalog("time,tubePulseCount;1700000000,100;")
+
+
+def test_a_reply_read_to_lf_keeps_no_cr() -> None:
+    driver, fake = driver_for([("GET deviceBatteryVoltage", "OK 1.421\r"), ("RESET datalog", "OK\r")])
+    assert driver.read_battery_voltage() == Q_(1.421, "V")
+    driver.reset_datalog()
+    fake.assert_done()
+
+
+@pytest.mark.parametrize("hardware, make, model", [("FNIRSI GC-01 (CH32F103C8)", "FNIRSI", "GC-01 (CH32F103C8)"),
+                                                   ("Bosean FS-600", "Bosean", "FS-600"),
+                                                   ("GQ GMC-800", "GQ", "GMC-800"),
+                                                   ("Rad Pro simulator", "Rad", "Pro simulator")])
+def test_hardware_ids_of_the_protocol_document(hardware: str, make: str, model: str) -> None:
+    assert radpro.split_hardware(hardware) == (make, model)
 
 
 def test_a_bad_sensitivity_option_is_a_config_error() -> None:

@@ -35,7 +35,7 @@ IDENTIFY: dict[str, tuple[type, dict[str, Any], list, str]] = {
     "ptw-diamentor": (PtwDiamentor, {}, [("PTW", "CRS 1.2.4"), ("SER", "SER345678")], "345678"),
     "keithley-6517b": (Keithley6517B, {}, [("*IDN?", "KEITHLEY INSTRUMENTS INC.,MODEL 6517B,1234567,A13/700x")],
                        "1234567"),
-    "si-max4000": (StandardImagingMax4000, {}, [(b"\x03", None),
+    "si-max4000": (StandardImagingMax4000, {}, [(b"\x03\n", None),
                                                (b"*IDN?\n", b"Standard Imaging,MAX 4000,40123,2.05\r\n=>")],
                    "40123"),
     "gq-gmc": (GqGmc, {}, [(b"<GETVER>>", b"GMC-300Re 2.10"), (b"<GETSERIAL>>", b"\xf4\x88\xe1\xa7\xb2\xc3\xd4")],

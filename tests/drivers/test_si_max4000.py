@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 from xcal.drivers.registry import get_driver_class
 from xcal.drivers.si_max4000 import (MODES, STATUS, Coded, StandardImagingMax4000, parse_bias,
                                      parse_charge, parse_coded, parse_identity, parse_needs_zero, parse_reply)
-from xcal.errors import InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
+from xcal.errors import ConfigError, InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from xcal.units import Q_
 
 from .protocol import ExpectedProtocol
 
-CLEAR = (b"\x03", None)
+CLEAR = (b"\x03\n", None)
 IDN = "Standard Imaging,MAX 4000,40123,2.05"
 
 
@@ -27,10 +27,11 @@ def ok(command: str, value: str = "") -> tuple[bytes, bytes]:
     return cmd(command, f"{value}\r\n=>" if value else "=>")
 
 
-def max4000(*exchanges, **options) -> tuple[StandardImagingMax4000, ExpectedProtocol]:
-    fake = ExpectedProtocol([CLEAR, *exchanges])
+def max4000(*exchanges, clear=CLEAR, **options) -> tuple[StandardImagingMax4000, ExpectedProtocol]:
+    fake = ExpectedProtocol([clear, *exchanges], evidence=StandardImagingMax4000.evidence)
     return StandardImagingMax4000("/dev/ttyUSB0", name="max-1", transport=fake,
-                                  **{"poll_interval": "1 ms", **options}), fake
+                                  **{"poll_interval": "1 ms", "clear_wait": "0 ms", "zero_start_wait": "20 ms",
+                                     **options}), fake
 
 
 ARM = [ok("*NEEDZ?", "0"), ok("*STOP?"), ok("*CHGMAX?"), ok("*STARTNP?"), ok("*STATUS?", "2"),
@@ -47,6 +48,12 @@ def test_class_attributes_and_line_settings() -> None:
     assert (link.rtscts, link.xonxoff, link.dtr, link.rts) == (False, False, False, False)
     assert link.write_termination == "\n"
     assert cls.simulator == "xcal.simulators.si_max4000:Max4000Simulator"
+
+
+def test_connecting_sends_0x03_lf_as_autodrive_does_and_drops_the_answer() -> None:
+    driver, fake = max4000(ok("*IDN?", IDN), clear=(b"\x03\n", b"?>"), clear_wait="10 ms")
+    assert driver.identify().serial == "40123"
+    fake.assert_done()
 
 
 def test_connecting_sends_0x03_first_and_identify_reads_idn() -> None:
@@ -120,6 +127,39 @@ def test_bias_values_outside_the_notes_are_refused_without_sending() -> None:
     for wrong in (30, 200, True):
         with pytest.raises(InstrumentError, match="no bias"):
             driver.set_bias(wrong)
+    fake.assert_done()
+
+
+def test_a_bias_change_answered_by_the_prompt_alone_is_taken() -> None:
+    driver, fake = max4000(ok("*BIAS50?"), ok("*BIAS-100?", "-100"))        # Autodrive checks only the prompt
+    driver.set_bias(50)
+    driver.set_bias(-100)
+    fake.assert_done()
+
+
+def test_a_zero_that_shows_status_1_late_is_waited_for() -> None:
+    driver, fake = max4000(ok("*NEEDZ?", "1"), ok("*AUZ?"), ok("*STATUS?", "0"), ok("*STATUS?", "1"),
+                           ok("*STATUS?", "0"), *ARM[1:], zero_start_wait="2 s")
+    driver.arm()
+    fake.assert_done()
+
+
+def test_a_zero_never_seen_running_is_checked_with_needz() -> None:
+    driver, fake = max4000(ok("*AUZ?"), ok("*STATUS?", "0"), ok("*NEEDZ?", "0"), zero_start_wait="0 s")
+    driver.auto_zero()                                               # done: the unit needs no zero
+    fake.assert_done()
+    driver, fake = max4000(ok("*AUZ?"), ok("*STATUS?", "0"), ok("*NEEDZ?", "1"), zero_start_wait="0 s")
+    with pytest.raises(InstrumentError, match="did not start zeroing"):
+        driver.auto_zero()
+    fake.assert_done()
+
+
+def test_options_are_checked_before_any_byte_is_sent() -> None:
+    fake = ExpectedProtocol([])
+    with pytest.raises(ConfigError, match="poll_interval"):
+        StandardImagingMax4000("/dev/ttyUSB0", transport=fake, poll_interval="0 s")
+    with pytest.raises(ConfigError, match="exposure_threshold"):
+        StandardImagingMax4000("/dev/ttyUSB0", transport=fake, exposure_threshold="1 V")
     fake.assert_done()
 
 

@@ -98,6 +98,17 @@ def test_washington_and_oregon_four_exposure_rules(library):
     assert orr.tolerance.evaluate(r).verdict == PASS
 
 
+def test_the_rules_that_name_a_number_of_exposures_carry_it(library):
+    # 21 CFR 1020.31(b): CV on 10 consecutive exposures; 1020.31(c): 10 exposures per setting; WAC 246-225-090
+    # and OAR 333-106-0315: 4 exposures. AAPM Report 74's typical figure names none.
+    cfr = library["cfr-1020"].limits
+    assert cfr["output-reproducibility"].minimum_exposures == 10
+    assert cfr["ma-linearity"].minimum_exposures == cfr["mas-linearity"].minimum_exposures == 10
+    assert library["wa"].limits["output-reproducibility-4"].minimum_exposures == 4
+    assert library["or"].limits["output-reproducibility-4"].minimum_exposures == 4
+    assert library["aapm-74"].limits["output-reproducibility"].minimum_exposures is None
+
+
 def test_state_set_ahead_of_the_federal_one_gives_the_4_exposure_rule(library):
     assert resolve("output-reproducibility-4", ["wa", "cfr-1020"], library).set_id == "wa"
     assert resolve("output-reproducibility", ["wa", "cfr-1020"], library).set_id == "cfr-1020"

@@ -102,3 +102,17 @@ def test_a_limit_without_verification_is_refused_outside_example_sets(tmp_path):
     path = _write(tmp_path, GOOD.replace("        verification: checked\n", ""))
     with pytest.raises(ConfigError, match="verified"):
         load_limit_set(path)
+
+
+def test_a_limit_may_name_the_least_number_of_exposures_its_rule_judges_on(tmp_path):
+    s = load_limit_set(_write(tmp_path, GOOD.replace("        verification: checked\n",
+                                                     "        verification: checked\n        minimum_exposures: 10\n")))
+    limit = s.limits["kvp-accuracy"]
+    assert limit.minimum_exposures == 10 and limit.snapshot()["minimum_exposures"] == 10
+    assert load_limit_set(_write(tmp_path, GOOD)).limits["kvp-accuracy"].minimum_exposures is None
+    for bad in ("0", "2.5", "ten", "true"):
+        path = _write(tmp_path, GOOD.replace("        verification: checked\n",
+                                             f"        verification: checked\n        minimum_exposures: {bad}\n"))
+        with pytest.raises(ConfigError) as err:
+            load_limit_set(path)
+        assert "minimum_exposures" in err.value.message and err.value.line == 11

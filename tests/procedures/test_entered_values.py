@@ -75,6 +75,17 @@ def test_pbl_excess_and_sum(tmp_path):
     assert values == {"pbl-length": 0.012, "pbl-width": 0.008, "pbl-sum": 0.02} and result.verdict == "PASS"
 
 
+def test_pbl_counts_a_field_smaller_than_the_receptor_without_regard_to_sign(tmp_path):
+    # 21 CFR 1020.31(g): each dimension may differ from the receptor by at most 3 % of SID, and the two
+    # differences, taken without regard to sign, by at most 4 %. Field 39.5 × 36.0 cm on a 43 × 35 cm receptor
+    # at 100 cm: length |39.5 − 43| / 100 = 0.035 > 0.03 (FAIL); width |36.0 − 35| / 100 = 0.010 (PASS);
+    # sum 0.035 + 0.010 = 0.045 > 0.04 (FAIL). Counting the short length as 0 would pass all three.
+    result = run_plan(plan_run("pbl", 3), db=tmp_path / "r.sqlite3", inputs=load_inputs(INPUTS / "pbl-short.yaml"))
+    judged = {c.check_id: (round(c.value.magnitude, 6), c.verdict) for c in result.checks}
+    assert judged == {"pbl-length": (0.035, "FAIL"), "pbl-width": (0.01, "PASS"), "pbl-sum": (0.045, "FAIL")}
+    assert result.verdict == "FAIL" and result.plan.procedure.version == "1.1.0"
+
+
 def test_entered_values_are_recorded_as_readings(tmp_path):
     from xcal.records.store import Store
 

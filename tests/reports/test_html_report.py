@@ -252,3 +252,26 @@ def test_an_apron_inspection_report_names_the_garment(tmp_path: Path) -> None:
     # From the demo site's apparel list.
     assert field(page, "Item tested") == ("APR-01: apron (wrap-around), Example Shielding Co. Wrap 0.5, serial "
                                           "ESW-22-0193, 0.5 mm Pb, kept in room 10")
+
+
+def test_a_background_list_is_numbered_on_from_the_stations_as_in_the_readings(tmp_path: Path) -> None:
+    db = tmp_path / "r.sqlite3"
+    result = run_plan(plan_run("check-source-constancy", 3), db=db)
+    with Store(db) as store:
+        stored = store.get_run(result.run_id)
+    rows = [cells for cells, _ in rows_of(section(render_html(stored), "conditions"))]
+    numbered = [cells[:2] for cells in rows if cells and cells[0] in ("1", "2")]
+    assert numbered == [["1", "check-source"], ["2", "background"]]
+    assert {r.station for r in stored.readings} == {1, 2}
+
+
+def test_the_chamber_k_q_table_and_the_k_q_used_are_in_the_report(tmp_path: Path) -> None:
+    from xcal.units import Q_
+
+    db = tmp_path / "r.sqlite3"
+    result = run_plan(plan_run("output", 3), db=db, inputs={"temperature": Q_(24, "degC"), "pressure": Q_(99, "kPa")})
+    with Store(db) as store:
+        page = render_html(store.get_run(result.run_id))
+    assert "RQR 5 70 kV (HVL 2.58 mm) k_Q 1.000" in field(section(page, "instruments"), "k_Q table")
+    k_q = next(cells for cells, _ in rows_of(section(page, "results")) if cells and cells[0] == "k q")
+    assert "k_Q 0.998 at 80 kV: linear in kV between RQR 5" in " ".join(k_q)

@@ -44,7 +44,7 @@ def test_replies_are_byte_exact_and_unknown_commands_are_silent() -> None:
     assert sim.respond(b"GETCPM") == b"\x00\x00"              # no field, no background
     assert sim.respond(b"GETCPS") == b"\x00\x00"              # reserved bits 15-14 clear
     assert len(sim.respond(b"GETCFG")) == 256
-    assert sim.respond(b"GETDATETIME") is None                # not in RFC1201
+    assert sim.respond(b"GETDATETIME")[6:] == b"\xaa"        # RFC1201 1.40 lists it from Re.3.00
     assert sim.respond(b"GETNOTHING") is None
     assert sim.respond(b"POWEROFF") is None
     assert sim.error_reply(b"GETCPM") is None
@@ -71,9 +71,10 @@ def test_rfc1801_replies() -> None:
     assert sim.respond(b"SETDATETIME\x19\x0d\x02\x03\x04\x05") is None             # month 13
 
 
-def test_an_rfc1201_version_must_be_14_bytes() -> None:
+def test_an_rfc1201_version_must_be_14_bytes_or_15_with_a_model_letter() -> None:
     with pytest.raises(ValueError, match="14 bytes"):
         GmcSimulator(InstrumentIdentity("GQ", "GMC-320+V5", "1", "4.27"), variant=RFC1201)
+    assert GmcSimulator(InstrumentIdentity("GQ", "GMC-300S", "1", "1.14")).respond(b"GETVER") == b"GMC-300SRe 1.14"
 
 
 def test_heartbeat_sends_a_record_every_period() -> None:
@@ -154,7 +155,8 @@ def test_heartbeat_over_a_pty_then_stop_and_resync(gmc300: GmcSimulator, pty300:
 
 
 def test_an_unanswered_command_times_out_naming_instrument_resource_and_timeout(pty300: PtySimServer) -> None:
-    with connect(pty300, variant="RFC1801") as driver:                # the GMC-300 has no GETDATETIME
+    pty300.inject(WireFault("silence", command="GETDATETIME"))
+    with connect(pty300) as driver:
         with pytest.raises(InstrumentTimeout) as caught:
             driver.read_datetime()
     message = str(caught.value)

@@ -23,15 +23,28 @@ def quiet_sim(**settings) -> Ludlum375Simulator:
                               background_usv_h=0.0, **settings)
 
 
-def test_records_are_reading_date_time_and_status_ending_crlf() -> None:
-    sim = quiet_sim(clock=lambda: FIXED, alarm_level=10.0)
+def test_cal_mode_records_are_reading_status_digits_error_code_crlf() -> None:
+    sim = quiet_sim(clock=lambda: FIXED, alarm_level=10.0, low_alarm_level=4.0)
     sim.set_field(5.0)
-    assert sim.unsolicited(0.0) == b"0005.0 03/15/24 10:15:02\r\n"
+    assert sim.unsolicited(0.0) == b"0005.0001010\r\n"                # 14 bytes, as the manual's page 4-3
     sim.set_field(12.0)
-    assert sim.unsolicited(0.1) == b"0012.0 03/15/24 10:15:02 ALARM\r\n"
+    assert sim.unsolicited(0.1) == b"0012.0111010\r\n"                # audio, high and low alarm
+    sim.set_field(20_000.0)
+    assert sim.record() == "9999.9111110"                              # over range at the top of the field
     sim.fail()
-    assert sim.record().endswith(" ALARM FAIL")
-    assert parse_record(sim.record()).status == ("ALARM", "FAIL")
+    assert parse_record(sim.record()).error_code == "1"
+
+
+def test_printer_records_only_while_an_alarm_or_failure_is_on() -> None:
+    sim = quiet_sim(clock=lambda: FIXED, alarm_level=10.0, layout="printer")
+    sim.set_field(5.0)
+    assert sim.unsolicited(0.0) is None
+    sim.set_field(12.0)
+    assert sim.unsolicited(0.1) == b"0012.0   03/15/24 10:15:02 ALARM\r\n"   # 34 bytes, as page 5-6
+    sim.fail()
+    assert sim.record() == "0012.0   03/15/24 10:15:02  FAIL"
+    with pytest.raises(ValueError):
+        Ludlum375Simulator(layout="csv")
 
 
 def test_one_record_per_period_and_no_commands() -> None:
@@ -77,7 +90,13 @@ def test_fail_status_over_a_pty_is_the_instruments_error() -> None:
     with serve_pty(sim) as server, connect(server) as driver:
         with pytest.raises(InstrumentReportedError) as caught:
             driver.read_now()
-    assert (caught.value.code, caught.value.instrument) == ("FAIL", "area-1")
+    assert (caught.value.code, caught.value.instrument) == ("E1", "area-1")
+    printer = quiet_sim(layout="printer")
+    printer.fail()
+    with serve_pty(printer) as server, connect(server) as driver:
+        with pytest.raises(InstrumentReportedError) as caught:
+            driver.read_now()
+    assert caught.value.code == "FAIL"
 
 
 def test_a_silent_stream_is_a_timeout_naming_instrument_resource_and_time() -> None:

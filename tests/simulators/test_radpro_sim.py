@@ -57,9 +57,9 @@ def test_lines_end_crlf_and_bad_requests_get_error(sim: RadProSimulator) -> None
     assert sim.respond(b"GET tubeSensitivity") == b"OK 153.800\r\n"
     assert sim.respond(b"GET tubeRate") == b"OK 0.000\r\n"
     for bad in (b"GET tubeColour", b"GET", b"SET deviceTime soon", b"GET tubeRate now", b"RESET everything",
-                b"GET datalog 1 2 3"):
+                b"GET datalog 1 2 3 4"):
         assert sim.respond(bad) == b"ERROR\r\n", bad
-    assert sim.split(bytearray(b"GET tubeRate\r\nGET dev")) == [b"GET tubeRate"]
+    assert sim.split(bytearray(b"GET tubeRate\r\nGET deviceId\nGET dev")) == [b"GET tubeRate", b"GET deviceId"]
     assert sim.command_of(b"GET datalog 1 2") == "GET datalog"
     assert sim.error_reply(b"GET tubeRate") == b"ERROR\r\n"
 
@@ -102,6 +102,24 @@ def test_datalog_records_every_interval_and_reset(clock: Clock, sim: RadProSimul
         assert len(driver.read_datalog(datetime.fromtimestamp(T0 + 120, timezone.utc))) == 2
         driver.reset_datalog()
         assert driver.read_datalog() == []
+
+
+def test_the_first_record_of_a_session_follows_an_empty_record(clock: Clock, sim: RadProSimulator) -> None:
+    clock.now += 125.0                                               # two records, at +60 s and +120 s
+    assert sim.respond(b"GET datalog") == b"OK time,tubePulseCount;;1700000060,0;1700000120,0\r\n"
+    assert sim.respond(b"GET datalog 1700000100") == b"OK time,tubePulseCount;1700000120,0\r\n"
+    assert sim.respond(b"GET datalog 0 4294967295 1") == b"OK time,tubePulseCount;;1700000060,0\r\n"
+    sim.respond(b"RESET datalog")
+    clock.now += 60.0
+    assert sim.respond(b"GET datalog") == b"OK time,tubePulseCount;;1700000180,0\r\n"
+
+
+def test_firmware_before_2_0rc5_ends_replies_with_lf_alone(clock: Clock) -> None:
+    sim = RadProSimulator(IDENTITY, background_usv_h=0.0, seed=11, clock=clock, reply_end="\n")
+    assert sim.respond(b"GET deviceBatteryVoltage") == b"OK 1.421\n"
+    with serve_pty(sim) as server, connect(server) as driver:
+        assert driver.identify() == IDENTITY
+        assert driver.read_battery_voltage() == Q_(1.421, "V")
 
 
 def test_set_the_clock_over_a_pty(pty: PtySimServer) -> None:

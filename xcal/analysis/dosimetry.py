@@ -31,21 +31,29 @@ def k_tp(temperature: "pint.Quantity", pressure: "pint.Quantity", t0: "pint.Quan
     return Q_((t.magnitude / t_ref.magnitude) * (p_ref / p).to("").magnitude, "")
 
 
-def k_q_from_table(hvl: "pint.Quantity", table: Sequence[tuple["pint.Quantity", Any]]) -> "pint.Quantity":
-    """Beam-quality factor k_Q at `hvl`, linear in HVL between the certificate's (HVL, k_Q) points.
+_QUALITY_UNITS = (("mm", "HVL"), ("kV", "tube voltage"))
+"""What a k_Q table may be read against: the HVL (mm Al) or the tube voltage (kV) of the beam quality."""
 
-    ValueError outside the table's HVL range: a certificate value is not extrapolated.
+
+def k_q_from_table(quality: "pint.Quantity", table: Sequence[tuple["pint.Quantity", Any]]) -> "pint.Quantity":
+    """Beam-quality factor k_Q at `quality`, linear between the certificate's (quality, k_Q) points.
+
+    `quality` is the beam's HVL (a length) or its tube voltage (kV), of the same kind as the table's first
+    column. ValueError outside the table's range: a certificate value is not extrapolated.
     """
-    h = scalar(hvl, "hvl", "mm").to("mm").magnitude
+    unit, what = next(((u, w) for u, w in _QUALITY_UNITS
+                       if hasattr(quality, "dimensionality") and quality.dimensionality == Q_(1, u).dimensionality),
+                      ("mm", "HVL"))
+    x = scalar(quality, what, unit).to(unit).magnitude
     if not table:
-        raise ValueError("the k_Q table is empty; copy the (HVL, k_Q) pairs from the calibration certificate")
-    points = sorted((scalar(pt_hvl, "a table HVL", "mm").to("mm").magnitude, number(kq, "a table k_Q"))
-                    for pt_hvl, kq in table)
+        raise ValueError(f"the k_Q table is empty; copy the ({what}, k_Q) pairs from the calibration certificate")
+    points = sorted((scalar(pt, f"a table {what}", unit).to(unit).magnitude, number(kq, "a table k_Q"))
+                    for pt, kq in table)
     try:
-        return Q_(interpolate(points, h, extrapolate=False), "")
+        return Q_(interpolate(points, x, extrapolate=False), "")
     except ValueError as exc:
-        raise ValueError(f"HVL {h:g} mm: {exc}; the k_Q table covers "
-                         f"{points[0][0]:g}-{points[-1][0]:g} mm") from None
+        raise ValueError(f"{what} {x:g} {unit}: {exc}; the k_Q table covers "
+                         f"{points[0][0]:g}-{points[-1][0]:g} {unit}") from None
 
 
 def air_kerma(reading: "pint.Quantity", n_k: "pint.Quantity", *, k_tp: Any, k_q: Any = None,

@@ -26,7 +26,8 @@ class SimulatedControl:
     drives to the room's fluoroscopy technique, for the station's `time`, the meter at the room's
     measurement point) and `leakage` (collimator closed: the meter, 1 m from the focal spot, sees only the
     housing's leakage). Fields for instruments read without an exposure come from the station's
-    `reference_rate`, its survey `point` (scatter through the barrier), or the instruments' check sources.
+    `reference_rate`, its survey `point` (scatter through the barrier), or the instruments' check sources;
+    at a `mode: background` station no source is out, so a simulated meter sees only its own background.
     """
 
     def __init__(self, model: Any, fields: list[tuple[Any, Instrument]] | None = None,
@@ -38,6 +39,10 @@ class SimulatedControl:
     def set_field(self, station: Station) -> None:
         """Put the simulated survey instruments in the station's field (µSv/h)."""
         values = station.values
+        if values.get("mode") == "background":
+            for simulator, _ in self.fields:
+                simulator.set_field(0.0)
+            return
         if values.get("mode") == "check-source":
             for simulator, inst in self.fields:
                 if inst.check_source is None:

@@ -99,9 +99,14 @@ class Evidence:
         return tuple(c for c in self.commands if not c.sources)
 
     def rows(self) -> list[tuple[str, str, str, str]]:
-        """(command, sources, level, note) for the docs and `xcal instruments show`."""
-        return [(c.text, "; ".join(self.sources[k].title for k in c.sources) or "none", self.level_of(c), c.note)
-                for c in self.commands]
+        """(command, sources, level, note) for the docs and `xcal instruments evidence`; control bytes escaped."""
+        return [(printable(c.text), "; ".join(self.sources[k].title for k in c.sources) or "none",
+                 self.level_of(c), c.note) for c in self.commands]
+
+
+def printable(text: str) -> str:
+    """`text` with control characters written as escapes, so a command such as b'\\x03' shows as `\\x03`."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def level_of_driver(cls: type) -> str:
@@ -115,7 +120,10 @@ def level_of_driver(cls: type) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "¦").replace("\n", " ") or " "
+    """Text for one cell of the page: one line, control characters escaped, reStructuredText's marks taken
+    literally (a note may hold `*`, `_` or backquotes)."""
+    shown = printable(text.replace("\n", " "))
+    return "".join("\\" + c if c in "\\*`_|" else c for c in shown) or " "
 
 
 def rst_page(classes: list[type]) -> str:
@@ -158,4 +166,7 @@ def wire_driver_classes() -> list[type]:
 
 
 if __name__ == "__main__":  # pragma: no cover - the docs page's generator
-    print(rst_page(wire_driver_classes()), end="")
+    # Run as a script this module is `__main__`, not the module whose Evidence class the drivers use.
+    from xcal.drivers import evidence
+
+    print(evidence.rst_page(evidence.wire_driver_classes()), end="")

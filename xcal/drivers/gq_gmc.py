@@ -2,7 +2,7 @@
 
 PUBLIC (vendor specs). A command is `<` + ASCII name + raw parameter bytes + `>>`; replies are binary with no
 terminator, so the driver knows each reply's length. Used here: GETVER, GETSERIAL, GETCPM, GETCPS,
-HEARTBEAT1/0, GETVOLT, GETDATETIME (RFC1801 only), SETDATETIME. Left out: GETCFG/ECFG/CFGUPDATE (the config
+HEARTBEAT1/0, GETVOLT, GETDATETIME, SETDATETIME. Left out: GETCFG/ECFG/CFGUPDATE (the config
 layout is not in the notes), POWEROFF and KEY0..3 (nothing a QC run needs; they would change the meter's state).
 """
 
@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError, InstrumentError, InstrumentTimeout, ProtocolError
 from .base import Driver
 from .capabilities import InstrumentIdentity
+from .evidence import Command, Evidence, Source
 from .link import LinkSettings
+from .settings import Option
 
 if TYPE_CHECKING:  # pragma: no cover
     import pint
@@ -124,10 +126,11 @@ def count_limits(dead_time_s: float) -> dict[str, float]:
 
 
 def parse_volt(data: bytes, variant: str) -> float:
-    """A GETVOLT reply in volts: one byte of volts × 10 (RFC1201), or 5 ASCII bytes like `3.97v` (RFC1801)."""
+    """A GETVOLT reply in volts: one byte of volts × 10 (RFC1201), or 5 ASCII bytes like `3.97v` (RFC1801),
+    which a GMC-500+ pads with NUL after tenths (`4.0v` and a NUL, recorded by pygmc)."""
     if variant == RFC1201:
         return _sized(data, 1, "an RFC1201 voltage")[0] / 10.0
-    found = _VOLT_TEXT.fullmatch(_sized(data, VOLT_RFC1801_SIZE, "an RFC1801 voltage"))
+    found = _VOLT_TEXT.fullmatch(_sized(data, VOLT_RFC1801_SIZE, "an RFC1801 voltage").rstrip(b"\x00"))
     if not found:
         raise ProtocolError(f"an RFC1801 voltage reads like b'3.97v', got {data!r}")
     return float(found.group(1))
@@ -163,6 +166,17 @@ def datetime_parameter(when: datetime) -> bytes:
     return bytes([when.year - 2000, when.month, when.day, when.hour, when.minute, when.second])
 
 
+COUNTER_OPTIONS = (
+    Option("sensitivity", "sensitivity", None, "count rate per dose rate from the calibration certificate, "
+           "e.g. '153.8 cpm/(µSv/h)'", low=0, unit="cpm/(µSv/h)", above=True),
+    Option("dead_time", "time", None, "the tube's dead time for the count-rate correction, e.g. '90 µs'", low=0,
+           unit="s", above=True),
+    Option("dead_time_model", "text", "non-paralyzable", "how the dead time is corrected",
+           choices=("non-paralyzable", "paralyzable")),
+)
+"""The site-file options of a count-rate meter: checked at site load, turned into a CounterCalibration."""
+
+
 @dataclass(frozen=True)
 class CounterCalibration:
     """The site file's figures that turn a counter's count rate into a true count rate and a dose rate.
@@ -177,31 +191,9 @@ class CounterCalibration:
     dead_time_model: str = "non-paralyzable"
 
     @classmethod
-    def from_options(cls, options: dict[str, Any], instrument: str) -> "CounterCalibration":
-        """Read `sensitivity`, `dead_time` and `dead_time_model` from a driver's options; ConfigError if wrong."""
-        from ..analysis.counting import DEAD_TIME_MODELS
-        from ..units import Q_, parse_quantity
-
-        def option(key: str, example: str, unit: str) -> "pint.Quantity | None":
-            if options.get(key) is None:
-                return None
-            try:
-                value = parse_quantity(options[key])
-            except Exception as exc:  # noqa: BLE001 - pint's parser also fails with errors other than ValueError
-                why = exc if isinstance(exc, ValueError) else f"cannot read {options[key]!r} as a quantity"
-                raise ConfigError(f"{instrument}: option {key}: {why}", fix=f"write e.g. `{key}: {example}`") \
-                    from None
-            if value.dimensionality != Q_(1, unit).dimensionality or not value.magnitude > 0:
-                raise ConfigError(f"{instrument}: option {key} must be a positive quantity like {example}, got "
-                                  f"{options[key]!r}", fix=f"write e.g. `{key}: {example}`")
-            return value
-
-        model = str(options.get("dead_time_model", "non-paralyzable"))
-        if model not in DEAD_TIME_MODELS:
-            raise ConfigError(f"{instrument}: option dead_time_model must be one of {', '.join(DEAD_TIME_MODELS)}, "
-                              f"got {model!r}", fix="write `dead_time_model: non-paralyzable`")
-        return cls(option("sensitivity", "153.8 cpm/(µSv/h)", "cpm/(µSv/h)"),
-                   option("dead_time", "90 µs", "s"), model)
+    def from_option_values(cls, values: dict[str, Any]) -> "CounterCalibration":
+        """From a driver's checked COUNTER_OPTIONS (Driver.option_values)."""
+        return cls(values["sensitivity"], values["dead_time"], values["dead_time_model"])
 
     def readings(self, count_rate: "pint.Quantity", where: str) -> dict[str, "pint.Quantity"]:
         """`count_rate` (dead-time corrected when a dead time is set) and, with a sensitivity, `dose_rate`."""
@@ -265,6 +257,65 @@ class GqGmc(Driver):
     link = LinkSettings(read_termination="", write_termination="", encoding="ascii",
                         baudrate=DEFAULT_BAUD[RFC1201])
     simulator = "xcal.simulators.gq_gmc:GmcSimulator"
+    option_specs = COUNTER_OPTIONS + (
+        Option("variant", "text", "auto", "the spec the counter speaks; auto asks <GETVER>>",
+               choices=("auto", RFC1201, RFC1801)),
+    )
+    evidence = Evidence(
+        sources={
+            "rfc1201": Source("GQ-RFC1201, GQ Geiger Counter Communication Protocol, Ver 1.40 (Jan 2015): "
+                              "GMC-280/300/320", "vendor",
+                              "https://www.gqelectronicsllc.com/download/GQ-RFC1201.txt"),
+            "rfc1801": Source("GQ-RFC1801, GQ Geiger Counter Communication Protocol, Ver 1.00 (Apr 2018): "
+                              "GMC-500/600", "vendor", "https://www.gqelectronicsllc.com/download/GQ-RFC1801.txt"),
+            "pygmc": Source("pygmc 0.14.2 (PyPI): its README marks the GMC-300S, 320+, 500+, 600+ and 800 "
+                            "'physically confirmed'; its tests replay replies recorded from a GMC-300S, a GMC-320+ "
+                            "and a GMC-500+", "hardware-client",
+                            "https://pypi.org/project/pygmc/ (pygmc/devices/device_rfc1201.py, device_rfc1801.py)"),
+            "gmc": Source("gmc 1.0.0 (PyPI): its tests talk to a connected counter (test_gmc300.py sets the clock "
+                          "and reads it back)", "hardware-client",
+                          "https://pypi.org/project/gmc/ (gmc/gmc.py, gmc/test/test_gmc300.py)"),
+            "gq-terminal": Source("gq-terminal 0.2.0 (PyPI), an RFC1201 client whose tests script a fake serial "
+                                  "port", "third-party", "https://pypi.org/project/gq-terminal/"),
+        },
+        commands=(
+            Command("<GETVER>>", ("rfc1201", "rfc1801", "pygmc", "gmc", "gq-terminal"),
+                    note="RFC1201 says 14 bytes; recorded 'GMC-300SRe 1.14' and 'GMC-500+Re 2.22' are 15"),
+            Command("<GETSERIAL>>", ("rfc1201", "rfc1801", "pygmc", "gmc", "gq-terminal"), note="7 raw bytes"),
+            Command("<GETCPM>>", ("rfc1201", "rfc1801", "pygmc", "gmc", "gq-terminal"),
+                    note="2 bytes (RFC1201), 4 bytes (RFC1801), big-endian"),
+            Command("<GETCPS>>", ("rfc1801", "pygmc"),
+                    note="RFC1801 #44, 4 bytes; no source shows it on an RFC1201 counter (unshown there)"),
+            Command("<HEARTBEAT1>>", ("rfc1201", "rfc1801", "pygmc", "gmc", "gq-terminal"),
+                    note="a CPS record every second: 2 bytes, 14 bits valid (RFC1201); 4 bytes (RFC1801)"),
+            Command("<HEARTBEAT0>>", ("rfc1201", "rfc1801", "pygmc", "gmc", "gq-terminal")),
+            Command("<GETVOLT>>", ("rfc1201", "rfc1801", "pygmc", "gmc", "gq-terminal"),
+                    note="RFC1201: 1 byte, volts x 10; RFC1801: 5 ASCII bytes, recorded as '4.0v' and a NUL"),
+            Command("<GETDATETIME>>", ("rfc1201", "rfc1801", "pygmc", "gmc", "gq-terminal"),
+                    note="YY MM DD HH MM SS 0xAA; RFC1201 from Re.3.00, recorded from a GMC-320+ and a GMC-300S"),
+            Command("<SETDATETIME{yymmddhhmmss}>>", ("rfc1201", "rfc1801", "pygmc", "gmc", "gq-terminal"),
+                    note="six raw bytes YY MM DD HH MM SS; 0xAA back"),
+        ),
+        disagreements=(
+            "GETDATETIME on RFC1201 counters: xcal's notes gave it for RFC1801 only; GQ-RFC1201 1.40 lists it (and "
+            "SETDATETIME) for GMC-280/300 Re.3.00 and later, pygmc recorded it from a GMC-320+ (Re 4.26) and a "
+            "GMC-300S (Re 1.14), and gmc's test reads it back from a GMC-300. Chosen: the recordings; xcal asks it "
+            "on RFC1201 too.",
+            "RFC1801 GETVOLT: the spec shows 5 ASCII bytes like '3.97v'; a GMC-500+ (Re 2.22) sent b'4.0v\\x00' "
+            "(pygmc's recording). Chosen: the recording; 'd.dv' padded with NUL is accepted.",
+            "GETVER length: RFC1201 says 14 bytes; a GMC-300S sent 'GMC-300SRe 1.14' (15) and gq-terminal notes 15 "
+            "on a GMC-600+ Re 2.22. The driver reads to a whole version and takes both; the simulator serves both.",
+            "Baud rate: xcal defaults RFC1201 to 57600; GQ-RFC1201 1.40 gives 57600 only for GMC-300 V3.xx and "
+            "earlier, 115200 for GMC-300 Plus V4.xx and later, and 115200 as the GMC-320's factory default. Kept "
+            "57600 (the baud must be known before the first byte); a site sets `baudrate: 115200` for such units.",
+            "GETCPS on RFC1201 counters: neither GQ-RFC1201 nor pygmc, gmc or gq-terminal sends it to a "
+            "GMC-280/300/320; xcal's read_cps does (2 bytes, 14 bits). Only RFC1801 (#44) shows it: on an RFC1201 "
+            "counter read_cps is unshown, and no procedure uses it (read_now reads GETCPM).",
+            "GMC-800: pygmc found it follows neither spec ('GMC-800Re1.08' without a space, 4-byte CPM); xcal maps "
+            "no spec to model 800 and asks for the `variant` option, which agrees. A GMC-800 running Rad Pro "
+            "answers <GETVER>> with 'GMC-800Re RADP': that is the radpro driver's device.",
+        ),
+    )
 
     def __init__(self, resource: str, *, name: str = "instrument", timeout: "pint.Quantity | None" = None,
                  transport: Any = None, **options: Any) -> None:
@@ -280,7 +331,7 @@ class GqGmc(Driver):
         self._version: GmcVersion | None = None
         self._heartbeat = False
         self._record_size = COUNT_SIZE[RFC1201]
-        self.calibration = CounterCalibration.from_options(self.options, name)
+        self.calibration = CounterCalibration.from_option_values(self.option_values)
 
     @property
     def variant(self) -> str:
@@ -345,11 +396,7 @@ class GqGmc(Driver):
         return Q_(self._query("GETVOLT", size, lambda d: parse_volt(d, self.variant)), "V")
 
     def read_datetime(self) -> datetime:
-        """GETDATETIME (RFC1801 only: the notes give RFC1201 no such command)."""
-        if self.variant != RFC1801:
-            raise InstrumentError(f"{self._where()} speaks RFC1201, which has no GETDATETIME",
-                                  instrument=self.name, resource=self.resource,
-                                  fix="read the clock on the counter's display")
+        """GETDATETIME: both specs (RFC1201 from firmware Re.3.00; recorded from a GMC-320+ and a GMC-300S)."""
         return self._query("GETDATETIME", DATETIME_SIZE, parse_datetime)
 
     def set_datetime(self, when: datetime) -> None:

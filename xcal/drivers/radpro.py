@@ -1,10 +1,17 @@
 """Rad Pro firmware counters (FS2011, FS-600/1000, GC-01, GMC-800 ...) over USB-serial, 115200 8N1.
 
-PUBLIC. ASCII lines ending CR LF both ways; success replies start `OK`, any bad request gets `ERROR`. Used
-here: every command of the notes (GET deviceId, deviceBatteryVoltage, deviceTime, tubeTime, tubePulseCount,
-tubeRate, tubeSensitivity, tubeDeadTime, datalog; SET deviceTime; RESET datalog). Strict where the notes are
-silent: a reply that is neither `OK ...` of the expected shape nor `ERROR` is a ProtocolError, and the datalog
-header must be exactly `time,tubePulseCount`.
+PUBLIC: the firmware's own protocol document (docs/comm.md) and its source (platform.io/src/peripherals/
+comm.c), listed in `RadPro.evidence`. ASCII lines; success replies start `OK`, any bad request gets `ERROR`.
+Used here: GET deviceId, deviceBatteryVoltage, deviceTime, tubeTime, tubePulseCount, tubeRate, tubeSensitivity,
+tubeDeadTime, datalog [start [end]]; SET deviceTime; RESET datalog. Every command is shown by the document.
+
+Firmware versions differ, so: commands go out ending CR LF (the firmware ends a line at CR, at LF, or at CR LF;
+before 2.0rc5 it ignored the CR), replies are read to LF with a CR before it dropped (before 2.0rc5 replies
+ended LF alone). `tubeSensitivity` exists from 2.1 (earlier `tubeConversionFactor`), the `end` of `GET datalog`
+from 2.2; an older firmware answers them `ERROR`. A datalog record that is empty (`;;`, from 3.0) starts a new
+logging session: the next record carries `session_start`. Strict where the document is silent: a reply that
+is neither `OK ...` of the expected shape nor `ERROR` is a ProtocolError, and the datalog header must be
+exactly `time,tubePulseCount`.
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InstrumentError, InstrumentReportedError, ProtocolError
 from .base import Driver
 from .capabilities import InstrumentIdentity
-from .gq_gmc import CounterCalibration
+from .evidence import Command, Evidence, Source
+from .gq_gmc import COUNTER_OPTIONS, CounterCalibration
 from .link import LinkSettings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,14 +41,22 @@ _UNSIGNED = re.compile(r"\d+")
 
 @dataclass(frozen=True)
 class DatalogRecord:
-    """One datalog entry: when (UTC) and the tube's pulse count then."""
+    """One datalog entry: when (UTC), the tube's pulse count then, and whether a logging session starts here.
+
+    Pulse-count differences are meaningful only within a session (the device may have been off between).
+    """
 
     time: datetime
     pulse_count: int
+    session_start: bool = False
 
 
 def parse_reply(reply: str, command: str) -> str:
-    """The value part of a reply (`OK 1.421` -> `1.421`, `OK` -> ``); `ERROR` -> InstrumentReportedError."""
+    """The value part of a reply (`OK 1.421` -> `1.421`, `OK` -> ``); `ERROR` -> InstrumentReportedError.
+
+    A CR at the end (the reply read to LF) is dropped.
+    """
+    reply = reply.removesuffix("\r")
     if reply == "ERROR":
         raise InstrumentReportedError(f"the device refused {command!r}", code="ERROR", meaning=ERROR_MEANING,
                                       command=command)
@@ -89,17 +105,24 @@ def unix_time(value: int) -> datetime:
 
 
 def parse_datalog(text: str) -> list[DatalogRecord]:
-    """`time,tubePulseCount;t,n;...` -> records in the order sent."""
+    """`time,tubePulseCount;;t,n;t,n...` -> records in the order sent; an empty record marks a session start."""
     header, *entries = text.split(";")
     if header != DATALOG_HEADER:
         raise ProtocolError(f"a datalog starts with the header {DATALOG_HEADER!r}, got {header!r}")
     records = []
+    session_start = False
     for entry in entries:
+        if not entry:
+            session_start = True
+            continue
         fields = entry.split(",")
         if len(fields) != 2:
             raise ProtocolError(f"a datalog entry is `time,tubePulseCount`, got {entry!r}")
         records.append(DatalogRecord(unix_time(parse_unsigned(fields[0])),
-                                     parse_unsigned(fields[1], PULSE_COUNT_MODULUS)))
+                                     parse_unsigned(fields[1], PULSE_COUNT_MODULUS), session_start))
+        session_start = False
+    if session_start:
+        raise ProtocolError(f"a datalog ends with an empty record: {text!r}")
     return records
 
 
@@ -109,9 +132,13 @@ def pulses_between(earlier: int, later: int) -> int:
 
 
 def split_hardware(hardware: str) -> tuple[str, str]:
-    """(make, model) from the hardware name: `FNIRSI GC-01` -> (`FNIRSI`, `GC-01`); one word is both."""
-    make, _, model = hardware.partition(" ")
-    return (make, model.strip()) if model.strip() else (hardware, hardware)
+    """(make, model) from the hardware name: `FNIRSI GC-01` -> (`FNIRSI`, `GC-01`); one word is both, and a
+    microcontroller in brackets stays with the model: `FS2011 (STM32F051C8)` -> (`FS2011`, `FS2011 (STM32F051C8)`)."""
+    name, bracket, mcu = hardware.partition(" (")
+    suffix = f" ({mcu}" if bracket else ""
+    make, _, model = name.partition(" ")
+    model = model.strip()
+    return (make, model + suffix) if model else (name, name + suffix)
 
 
 class RadPro(Driver):
@@ -127,13 +154,53 @@ class RadPro(Driver):
     capabilities = ("SurveyMeter",)
     protocol_status = "PUBLIC"
     transports = ("serial",)
-    link = LinkSettings(read_termination="\r\n", write_termination="\r\n", encoding="ascii", baudrate=115200)
+    link = LinkSettings(read_termination="\n", write_termination="\r\n", encoding="ascii", baudrate=115200)
     simulator = "xcal.simulators.radpro:RadProSimulator"
+    option_specs = COUNTER_OPTIONS
+    evidence = Evidence(
+        sources={
+            "comm.md": Source("Rad Pro USB communications protocol (docs/comm.md), the firmware author's document",
+                              "vendor", "https://github.com/Gissio/radpro/blob/main/docs/comm.md"),
+            "comm.c": Source("Rad Pro firmware source, platform.io/src/peripherals/comm.c and stm32_comm.c",
+                             "vendor", "https://github.com/Gissio/radpro/tree/main/platform.io/src"),
+            "radpro-tool": Source("radpro-tool.py, the firmware author's own client (not independent, so "
+                                  "counted as the vendor's)", "vendor",
+                                  "https://github.com/Gissio/radpro/blob/main/tools/radpro-tool.py"),
+        },
+        commands=(
+            Command("GET deviceId", ("comm.md", "comm.c")),
+            Command("GET deviceBatteryVoltage", ("comm.md", "comm.c")),
+            Command("GET deviceTime", ("comm.md", "comm.c")),
+            Command("SET deviceTime {unix}", ("comm.md", "comm.c", "radpro-tool")),
+            Command("GET tubeTime", ("comm.md", "comm.c")),
+            Command("GET tubePulseCount", ("comm.md", "comm.c", "radpro-tool")),
+            Command("GET tubeRate", ("comm.md", "comm.c")),
+            Command("GET tubeSensitivity", ("comm.md", "comm.c", "radpro-tool"), note="from firmware 2.1"),
+            Command("GET tubeDeadTime", ("comm.md", "comm.c")),
+            Command("GET datalog {start} {end}", ("comm.md", "comm.c", "radpro-tool"),
+                    note="end from firmware 2.2; radpro-tool always sends start and end"),
+            Command("GET datalog {start}", ("comm.md", "comm.c")),
+            Command("GET datalog", ("comm.md", "comm.c")),
+            Command("RESET datalog", ("comm.md", "comm.c")),
+        ),
+        disagreements=(
+            "Line ends: comm.md says requests and replies end CR LF (since 2.0rc5; before, LF alone); "
+            "radpro-tool sends LF alone and reads to LF; the firmware ends a request at CR, LF or CR LF. "
+            "Chosen: send CR LF (every version takes it), read to LF and drop a CR before it.",
+            "Datalog sessions: comm.md (from 3.0) and comm.c mark the start of a logging session with an empty "
+            "record (`;;`); xcal's notes gave `time,tubePulseCount;t,n;...` without it, and xcal refused "
+            "the empty record. Chosen: comm.md; the record after it has session_start.",
+            "Hardware id: comm.md's example `FS2011 (STM32F051C8)` has no make word; xcal took the MCU in "
+            "brackets for the model. Chosen: the bracket stays with the model name.",
+            "Sensitivity: comm.md before 2.1 names it `tubeConversionFactor`; xcal sends `tubeSensitivity` "
+            "(2.1 and later) and reports the device's figure without using it for the dose rate.",
+        ),
+    )
 
     def __init__(self, resource: str, *, name: str = "instrument", timeout: "pint.Quantity | None" = None,
                  transport: Any = None, **options: Any) -> None:
         super().__init__(resource, name=name, timeout=timeout, transport=transport, **options)
-        self.calibration = CounterCalibration.from_options(self.options, name)
+        self.calibration = CounterCalibration.from_option_values(self.option_values)
 
     def identify(self) -> InstrumentIdentity:
         """`GET deviceId`: make and model from the hardware name, serial = device id, firmware = software."""
@@ -209,7 +276,7 @@ class RadPro(Driver):
                 "tube_sensitivity": self.read_tube_sensitivity(), "tube_dead_time": self.read_dead_time()}
 
     def _where(self) -> str:
-        return f"{self.name} ({self.resource})"
+        return f"{self.where.instrument} ({self.where.resource})"
 
     @staticmethod
     def _utc(when: datetime) -> datetime:

@@ -268,7 +268,7 @@ class Option:
         if not math.isfinite(number) or (self.low is not None and (number <= self.low if self.above
                                                                    else number < self.low)) \
                 or (self.high is not None and number > self.high):
-            raise ConfigError(f"{owner}: option {self.name} is {value}, outside {self.bounds()}", fix=fix)
+            raise ConfigError(f"{owner}: option {self.name} must be {self.bounds()}, got {value}", fix=fix)
         return result
 
     def _quantity(self, value: Any, owner: str, fix: str) -> tuple[Any, float]:

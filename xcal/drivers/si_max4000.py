@@ -1,18 +1,17 @@
 """Standard Imaging MAX 4000 / 4000 Plus electrometer over RS-232 (19200 8N1, no handshake, RTS and DTR off).
 
-The protocol is PARTIAL: worked out by third parties, not checked against a vendor document. What the notes
-give and this driver uses: commands end `\\n`; `0x03` sent on connect clears the line; every reply ends with
-a prompt, `=>` OK, `?>` not understood, `!>` execution error, and the value is what precedes it without
-CR/LF. Replies are read byte by byte up to the prompt, so one that is garbled or cut short (its prompt never
-comes) is a ProtocolError naming the bytes that did come; no byte at all is an InstrumentTimeout.
-Commands: `*IDN?`, `*CURCHG?`, `*STATUS?`, `*MODE?`, `*NEEDZ?`, `*AUZ?`, `*RNG0`/`*RNG1`, `*BIAS?` and
-`*BIAS<n>?`, `*CHGMAX?`/`*RTCHG?`/`*CHGTHR?`, `*STARTNP?`, `*HALT?`, `*STOP?`.
+PARTIAL: no public vendor document; every command here is shown by Autodrive, an open .NET client used with
+the meter (`StandardImagingMax4000.evidence`). Commands end LF; `0x03` LF sent on connect clears the line;
+every reply ends with a prompt, `=>` OK, `?>` not understood, `!>` execution error, and the value is what
+precedes it without CR/LF. Replies are read byte by byte up to the prompt, so one that is garbled or cut short
+(its prompt never comes) is a ProtocolError naming the bytes that did come; no byte at all is an
+InstrumentTimeout. Commands: `*IDN?`, `*CURCHG?`, `*STATUS?`, `*MODE?`, `*NEEDZ?`, `*AUZ?`, `*RNG0`/`*RNG1`,
+`*BIAS?` and `*BIAS<n>?`, `*CHGMAX?`/`*RTCHG?`/`*CHGTHR?`, `*STARTNP?`, `*HALT?`, `*STOP?`.
 
-Unconfirmed, so the driver is strict about it: the layout of the `*IDN?` reply (taken as
-`make,model,serial,firmware`), the text of the replies to actions (ignored; only their prompt counts), the
-`*BIAS` reply (a whole number among -100, -50, 0, 50, 100), whether the unit echoes commands (a reply of
-more than one line is refused) and whether it answers `0x03` (assumed not). Any other reply is a
-ProtocolError.
+Unshown, so the driver is strict about it: the layout of the `*IDN?` reply (taken as
+`make,model,serial,firmware`), the text of the replies to actions (ignored; only their prompt counts), what
+the unit answers to the clearing `0x03` LF (whatever comes within `clear_wait` is dropped), whether it echoes
+commands (a reply of more than one line is refused). Any other reply is a ProtocolError.
 """
 
 from __future__ import annotations
@@ -23,18 +22,21 @@ import re
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..errors import ConfigError, InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
-from ..units import Q_, has_dimension, parse_quantity
-from .base import Driver, unexpected_reply
+from ..errors import InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
+from ..units import Q_
+from .base import Driver, Where, poll_until, unexpected_reply
 from .capabilities import InstrumentIdentity
+from .evidence import Command, Evidence, Source
 from .link import LinkSettings
+from .settings import Option
 
 if TYPE_CHECKING:  # pragma: no cover
     import pint
 
 log = logging.getLogger("xcal.drivers.si_max4000")
 
-CLEAR = b"\x03"
+CLEAR = b"\x03\n"
+"""Autodrive sends 0x03 through its line writer, which adds the LF."""
 PROMPTS: dict[bytes, str | None] = {b"=>": None, b"?>": "command not understood", b"!>": "execution error"}
 """Reply prompt -> the error it reports (None: OK)."""
 STATUS: dict[int, str] = {0: "idle", 1: "zeroing", 2: "collecting charge", 3: "threshold armed", 4: "overload"}
@@ -47,17 +49,13 @@ BIASES = (-100, -50, 0, 50, 100)
 MEASUREMENT_MODES = {"charge": "*CHGMAX?", "charge-rate": "*RTCHG?", "triggered": "*CHGTHR?"}
 RANGES = {"low": "*RNG0", "high": "*RNG1"}
 CHARGE_UNITS = ("mC", "nC", "pC")
+FIX = ("check the cable and 19200 8N1 without handshake; this protocol is PARTIAL, so an unexpected reply may "
+       "also be firmware the sources do not cover")
 
 _CHARGE = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?) +(mC|nC|pC)$", re.ASCII)
 _INTEGER = re.compile(r"^[+-]?\d+$", re.ASCII)
 _PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
-
-
-class Where(NamedTuple):
-    """Which instrument a reply came from, for the errors a parser raises."""
-
-    instrument: str = "MAX 4000"
-    resource: str | None = None
+_DEFAULT = Where("MAX 4000")
 
 
 class Coded(NamedTuple):
@@ -68,12 +66,10 @@ class Coded(NamedTuple):
 
 
 def _unexpected(where: Where, command: str, reply: object, expected: str) -> ProtocolError:
-    return unexpected_reply(where, command, reply, expected,
-                            "check the cable and 19200 8N1 without handshake; this protocol is PARTIAL, so "
-                            "an unexpected reply may also be firmware the notes do not cover")
+    return unexpected_reply(where, command, reply, expected, FIX)
 
 
-def parse_reply(command: str, raw: bytes, where: Where = Where()) -> str:
+def parse_reply(command: str, raw: bytes, where: Where = _DEFAULT) -> str:
     """The value of one prompt-terminated reply: `12.34 nC\\r\\n=>` -> `12.34 nC`; `?>` / `!>` -> typed error."""
     try:
         text = raw.decode("ascii")
@@ -96,7 +92,7 @@ def parse_reply(command: str, raw: bytes, where: Where = Where()) -> str:
     return value
 
 
-def parse_identity(value: str, where: Where = Where()) -> InstrumentIdentity:
+def parse_identity(value: str, where: Where = _DEFAULT) -> InstrumentIdentity:
     """`Standard Imaging,MAX 4000,40123,2.05` -> make, model, serial, firmware."""
     fields = [field.strip() for field in value.split(",")]
     if len(fields) != 4 or not all(fields[:2]):
@@ -104,7 +100,7 @@ def parse_identity(value: str, where: Where = Where()) -> InstrumentIdentity:
     return InstrumentIdentity(*fields)
 
 
-def parse_charge(value: str, where: Where = Where()) -> "pint.Quantity":
+def parse_charge(value: str, where: Where = _DEFAULT) -> "pint.Quantity":
     """`12.34 nC` -> 12.34 nC; the unit is mC, nC or pC."""
     found = _CHARGE.match(value)
     if found is None:
@@ -115,21 +111,21 @@ def parse_charge(value: str, where: Where = Where()) -> "pint.Quantity":
     return Q_(number, found.group(2))
 
 
-def parse_coded(command: str, value: str, table: dict[int, str], where: Where = Where()) -> Coded:
+def parse_coded(command: str, value: str, table: dict[int, str], where: Where = _DEFAULT) -> Coded:
     """A whole number that must be a key of `table` (`*STATUS?`, `*MODE?`), with its meaning."""
     if not _INTEGER.match(value) or int(value) not in table:
         raise _unexpected(where, command, value, f"one of {', '.join(str(k) for k in table)}")
     return Coded(int(value), table[int(value)])
 
 
-def parse_needs_zero(value: str, where: Where = Where()) -> bool:
+def parse_needs_zero(value: str, where: Where = _DEFAULT) -> bool:
     """`1` -> a zero is needed, `0` -> not."""
     if value not in ("0", "1"):
         raise _unexpected(where, "*NEEDZ?", value, "0 or 1")
     return value == "1"
 
 
-def parse_bias(command: str, value: str, where: Where = Where()) -> int:
+def parse_bias(command: str, value: str, where: Where = _DEFAULT) -> int:
     """The bias in % of full: one of -100, -50, 0, 50, 100."""
     if not _INTEGER.match(value) or int(value) not in BIASES:
         raise _unexpected(where, command, value, f"a bias among {', '.join(map(str, BIASES))}")
@@ -144,9 +140,6 @@ class StandardImagingMax4000(Driver):
     `wait_for_exposure` polls `*STATUS?` and `*CURCHG?`: the exposure has started once the charge moved more
     than `exposure_threshold` from the starting charge and is complete when two polls in a row then differ by
     at most `settle_fraction` of that change. Status 4 (overload) is an InstrumentReportedError (code "4").
-
-    Options: `poll_interval` (default 200 ms), `exposure_threshold` (default 1 pC), `settle_fraction`
-    (default 0.001), `zero_timeout` (default 120 s; the notes do not say how long a zero takes).
     """
 
     driver_name = "si-max4000"
@@ -156,52 +149,89 @@ class StandardImagingMax4000(Driver):
     link = LinkSettings(read_termination="\n", write_termination="\n", baudrate=19200, bytesize=8, parity="N",
                         stopbits=1, rtscts=False, xonxoff=False, dtr=False, rts=False)
     simulator = "xcal.simulators.si_max4000:Max4000Simulator"
+    unexpected_fix = FIX
+    option_specs = (
+        Option("poll_interval", "time", "200 ms", "time between status polls", low=0, above=True, unit="s"),
+        Option("zero_timeout", "time", "120 s", "longest a zero may take (no source says)", low=0, above=True,
+               unit="s"),
+        Option("zero_start_wait", "time", "2 s", "how long a zero may take to show status 1 (Autodrive waits "
+                                                  "2 s before its first poll)", low=0, unit="s"),
+        Option("exposure_threshold", "charge", "1 pC", "charge change that marks an exposure's start", low=0,
+               above=True, unit="C"),
+        Option("settle_fraction", "number", 0.001, "change between two polls, as a fraction of the exposure's "
+                                                   "charge, that counts as settled", low=0, above=True, high=1),
+        Option("clear_wait", "time", "250 ms", "time to drop whatever answers the clearing 0x03 LF (Autodrive "
+                                               "reads the port 222 ms after data starts)", low=0, unit="s"),
+    )
+    evidence = Evidence(
+        sources={
+            "autodrive": Source("rexcardan/Autodrive, .NET beam-measurement automation that lists the MAX 4000 "
+                                "and 4000 Plus as supported electrometers (Max4000.cs, RS232Processor.cs, "
+                                "SerialMessenger.cs)", "hardware-client",
+                                "https://github.com/rexcardan/Autodrive/tree/master/Autodrive/Autodrive"),
+        },
+        commands=(
+            Command("\x03", ("autodrive",), note="sent as 0x03 LF by Autodrive's line writer"),
+            Command("*IDN?", ("autodrive",), note="Autodrive checks only the prompt; the field layout is xcal's"),
+            Command("*CURCHG?", ("autodrive",), note="'<number> <unit>', unit mC, nC or pC"),
+            Command("*STATUS?", ("autodrive",)),
+            Command("*MODE?", ("autodrive",)),
+            Command("*NEEDZ?", ("autodrive",)),
+            Command("*AUZ?", ("autodrive",), note="Autodrive waits 2 s, then polls *STATUS? while 1"),
+            Command("*RNG0", ("autodrive",)),
+            Command("*RNG1", ("autodrive",)),
+            Command("*BIAS?", ("autodrive",)),
+            Command("*BIAS{percent}?", ("autodrive",), note="-100, -50, 0, 50, 100"),
+            Command("*CHGMAX?", ("autodrive",)),
+            Command("*RTCHG?", ("autodrive",)),
+            Command("*CHGTHR?", ("autodrive",)),
+            Command("*STARTNP?", ("autodrive",), note="Autodrive does not wait for its reply"),
+            Command("*HALT?", ("autodrive",)),
+            Command("*STOP?", ("autodrive",)),
+        ),
+        disagreements=(
+            "Clearing the line: xcal's notes say send 0x03; Autodrive sends it through its line writer, so "
+            "the bytes are 0x03 LF, and then waits up to 2 s for whatever comes. Chosen: 0x03 LF, then drop "
+            "what arrives within `clear_wait`.",
+            "Charge units: Autodrive multiplies mC by 10E-06, nC by 10E-09 and pC by 10E-12 (1e-5, 1e-8, "
+            "1e-11: off by 10 and, for mC, by 100 from the prefixes its own switch names). Chosen: the SI "
+            "prefixes the meter prints (1e-3, 1e-9, 1e-12 C).",
+            "Bias read-back: Autodrive maps '0' to +50 % (a slip in its table). Chosen: 0 %.",
+            "Reply to *BIAS<n>?: Autodrive checks only that the prompt is '=>'; xcal required the value to "
+            "echo the bias set and refused a prompt alone. Chosen: a prompt alone or the bias set.",
+            "Zeroing: Autodrive waits 2 s after *AUZ? before it polls *STATUS?, and fails a zero it never "
+            "saw running; xcal polled at once and took a first status 0 for a finished zero. Chosen: wait "
+            "up to `zero_start_wait` to see status 1, then for it to end; if 1 never shows, ask *NEEDZ?.",
+        ),
+    )
 
     def __init__(self, resource: str, **kwargs: Any) -> None:
         super().__init__(resource, **kwargs)
+        values = self.option_values
+        self._poll_s = float(values["poll_interval"].magnitude)
+        self._zero_timeout_s = float(values["zero_timeout"].magnitude)
+        self._zero_start_s = float(values["zero_start_wait"].magnitude)
+        self._threshold_c = float(values["exposure_threshold"].magnitude)
+        self._settle = float(values["settle_fraction"])
+        self._clear_s = float(values["clear_wait"].magnitude)
         try:
-            self._poll_s = self._positive("poll_interval", "200 ms", "time")
-            self._zero_timeout_s = self._positive("zero_timeout", "120 s", "time")
-            self._threshold_c = self._positive("exposure_threshold", "1 pC", "charge")
-            self._settle = self._fraction("settle_fraction", 0.001)
             self.clear_line()
         except Exception:
             self.close()
             raise
         self._baseline_c: float | None = None
 
-    @property
-    def where(self) -> Where:
-        """This instrument's name and resource, for errors."""
-        return Where(self.name, self.resource)
-
-    def _positive(self, name: str, default: str, dimension: str) -> float:
-        import pint
-
-        value = self.options.get(name, default)
-        try:
-            quantity = value if isinstance(value, pint.Quantity) and has_dimension(value, dimension) \
-                else parse_quantity(value, dimension)
-        except ValueError as exc:
-            raise ConfigError(f"{self.name}: option {name}: {exc}", fix=f"give {name} like '{default}'") from None
-        number = float(quantity.to_base_units().magnitude)
-        if not number > 0:
-            raise ConfigError(f"{self.name}: option {name} must be more than zero",
-                              fix=f"give {name} like '{default}'")
-        return number
-
-    def _fraction(self, name: str, default: float) -> float:
-        value = self.options.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-            raise ConfigError(f"{self.name}: option {name} must be a number between 0 and 1, got {value!r}",
-                              fix=f"give {name} like {default}")
-        return float(value)
-
     # --- the line ------------------------------------------------------------------------------------
 
     def clear_line(self) -> None:
-        """Send 0x03, which clears whatever partial command the unit holds."""
-        self.transport.write_bytes(CLEAR)
+        """Send 0x03 LF, which clears whatever partial command the unit holds, and drop what it answers."""
+        with self.transport.locked():
+            self.transport.write_bytes(CLEAR)
+            if self._clear_s > 0:
+                time.sleep(self._clear_s)
+            dropped = self.transport.discard_input()
+        if dropped:
+            log.debug("%s: dropped %r after clearing the line", self.name, dropped)
 
     def command(self, command: str) -> str:
         """Send one command (`\\n` added) and return its reply's value, prompt and CR/LF stripped."""
@@ -263,9 +293,9 @@ class StandardImagingMax4000(Driver):
             raise InstrumentError(f"{self.name}: no bias of {percent!r} %", instrument=self.name,
                                   resource=self.resource, fix=f"use one of {', '.join(map(str, BIASES))}")
         command = f"*BIAS{percent}?"
-        got = parse_bias(command, self.command(command), self.where)
-        if got != percent:
-            raise _unexpected(self.where, command, str(got), f"the bias set, {percent}")
+        value = self.command(command)
+        if value and parse_bias(command, value, self.where) != percent:
+            raise _unexpected(self.where, command, value, f"the bias set, {percent}, or the prompt alone")
 
     def set_range(self, name: str) -> None:
         """`*RNG0` (low) or `*RNG1` (high)."""
@@ -294,22 +324,36 @@ class StandardImagingMax4000(Driver):
         self._action("*STOP?")
 
     def auto_zero(self, timeout: "pint.Quantity | None" = None) -> None:
-        """`*AUZ?`, then poll `*STATUS?` until the unit is no longer zeroing (idle afterwards)."""
+        """`*AUZ?`; poll `*STATUS?` until it shows zeroing (1), then until it no longer does (idle afterwards).
+        A zero never seen running within `zero_start_wait` counts as done only if `*NEEDZ?` then says so."""
         from .transport import seconds
 
         limit = seconds(timeout, "timeout") if timeout is not None else self._zero_timeout_s
         self._action("*AUZ?")
-        deadline = time.monotonic() + limit
-        while True:
+        seen: list[Coded] = []
+
+        def started() -> bool | None:
+            seen.append(self._judged_status())
+            return True if seen[-1].code == 1 else None
+
+        try:
+            poll_until(started, timeout_s=self._zero_start_s, interval_s=self._poll_s,
+                       timed_out=lambda: InstrumentTimeout("zero not seen"))
+        except InstrumentTimeout:
+            if self.needs_zero():
+                raise InstrumentError(f"{self.name} ({self.resource}) did not start zeroing (status "
+                                      f"{seen[-1].code}, {seen[-1].meaning}) and still needs a zero",
+                                      instrument=self.name, resource=self.resource,
+                                      fix="stop the unit (*STOP?) and zero it again") from None
+            return
+
+        def finished() -> Coded | None:
             state = self._judged_status()
-            if state.code != 1:
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise InstrumentTimeout(f"{self.name} ({self.resource}) was still zeroing after {limit:g} s",
-                                        instrument=self.name, resource=self.resource,
-                                        fix="give the zero more time (option zero_timeout)")
-            time.sleep(min(self._poll_s, remaining))
+            return None if state.code == 1 else state
+
+        state = poll_until(finished, timeout_s=limit, interval_s=self._poll_s, timed_out=lambda: InstrumentTimeout(
+            f"{self.name} ({self.resource}) was still zeroing after {limit:g} s", instrument=self.name,
+            resource=self.resource, fix="give the zero more time (option zero_timeout)"))
         if state.code != 0:
             raise InstrumentError(f"{self.name} ({self.resource}) ended its zero in status {state.code} "
                                   f"({state.meaning}), not idle", instrument=self.name, resource=self.resource,
@@ -353,27 +397,29 @@ class StandardImagingMax4000(Driver):
             raise InstrumentError(f"{self.name} ({self.resource}) is not armed", instrument=self.name,
                                   resource=self.resource, fix="arm the electrometer before the exposure")
         limit = seconds(timeout, "timeout")
-        deadline = time.monotonic() + limit
-        last: float | None = None
-        while True:
+        baseline = self._baseline_c
+        polls: list[float] = []
+
+        def settled() -> bool | None:
             state = self._judged_status()
             if state.code not in (2, 3):
                 raise InstrumentError(f"{self.name} ({self.resource}) stopped collecting (status {state.code}, "
                                       f"{state.meaning})", instrument=self.name, resource=self.resource,
                                       fix="arm the electrometer again; do not stop it at its front panel")
-            charge = self._coulombs(self.charge())
-            change = abs(charge - self._baseline_c)
-            if change > self._threshold_c and last is not None and abs(charge - last) <= self._settle * change:
-                return
-            last = charge
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise InstrumentTimeout(
-                    f"{self.name} ({self.resource}) saw no complete exposure within {limit:g} s "
-                    f"({Q_(change, 'C').to('pC'):~P} since arming)", instrument=self.name, resource=self.resource,
-                    fix="check the chamber is in the beam and connected; give a longer timeout for long "
-                        "exposures")
-            time.sleep(min(self._poll_s, remaining))
+            polls.append(self._coulombs(self.charge()))
+            change = abs(polls[-1] - baseline)
+            if change > self._threshold_c and len(polls) > 1 and abs(polls[-1] - polls[-2]) <= self._settle * change:
+                return True
+            return None
+
+        def timed_out() -> InstrumentTimeout:
+            change = abs(polls[-1] - baseline) if polls else 0.0
+            return InstrumentTimeout(
+                f"{self.name} ({self.resource}) saw no complete exposure within {limit:g} s "
+                f"({Q_(change, 'C').to('pC'):~P} since arming)", instrument=self.name, resource=self.resource,
+                fix="check the chamber is in the beam and connected; give a longer timeout for long exposures")
+
+        poll_until(settled, timeout_s=limit, interval_s=self._poll_s, timed_out=timed_out)
 
     def read_exposure(self) -> dict[str, "pint.Quantity"]:
         """The collected charge; an overload is an InstrumentReportedError."""

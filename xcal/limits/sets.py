@@ -35,6 +35,9 @@ class Limit:
     mark: Mark | None = None
     """Where the tolerance is written (its value), for errors about it found later, e.g. a unit that does not
     fit the result of a check that uses it (procedures.loader)."""
+    minimum_exposures: int | None = None
+    """The least number of exposures at each setting the rule judges on (21 CFR 1020.31(b): 10), or None when
+    its source names none; a run planned with fewer is refused (procedures.plan)."""
 
     @property
     def text(self) -> str:
@@ -44,7 +47,8 @@ class Limit:
         """What a run record keeps of this limit: the value used and where it came from."""
         return {"name": self.name, "tolerance": self.text, "source": self.source,
                 "verification": self.verification, "limit_set": self.set_id,
-                "limit_set_title": self.set_title, "warn_fraction": self.warn_fraction}
+                "limit_set_title": self.set_title, "warn_fraction": self.warn_fraction,
+                "minimum_exposures": self.minimum_exposures}
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ def _warn_fraction(node: YMap) -> float | None:
 def _parse_limit(name: str, node: Any, mark: Mark, set_id: str, set_title: str, example: bool) -> Limit:
     node = expect_map(node, mark, f"limit '{name}'")
     check_keys(node, f"limit '{name}'", required=("tolerance", "source"),
-               optional=("verification", "warn", "note"))
+               optional=("verification", "warn", "note", "minimum_exposures"))
     try:
         tolerance = parse_tolerance(node["tolerance"])
     except ValueError as exc:
@@ -98,7 +102,20 @@ def _parse_limit(name: str, node: Any, mark: Mark, set_id: str, set_title: str, 
                    fix="use checked (read in the source), quoted (widely quoted), unverified, "
                        "or fictional (example sets only)")
     return Limit(name, tolerance, source.strip(), verification, set_id, set_title,
-                 _warn_fraction(node), node.get("note"), node.value_mark("tolerance"))
+                 _warn_fraction(node), node.get("note"), node.value_mark("tolerance"),
+                 _minimum_exposures(node, name))
+
+
+def _minimum_exposures(node: YMap, name: str) -> int | None:
+    """`minimum_exposures: 10`: a whole number of at least 1, as the limit's source states it."""
+    if "minimum_exposures" not in node:
+        return None
+    value = node["minimum_exposures"]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise fail(f"limit '{name}': minimum_exposures must be a whole number of at least 1, got {value!r}",
+                   node.value_mark("minimum_exposures"),
+                   fix="write the number of exposures the source judges the rule on, e.g. `minimum_exposures: 10`")
+    return value
 
 
 def load_limit_set(path: str | Path, *, display: str | None = None) -> LimitSet:

@@ -19,6 +19,11 @@ class ResultFunction:
     per: tuple[str, ...]           # where it may be used: "station", "run", "pair"
     unit: Callable[[str], str]     # the unit of its result, from a unit of its input
     doc: str
+    least: int = 1
+    """The fewest values it can be computed from (for `pair`, the fewest stations); a run planned with fewer is
+    refused before any exposure (procedures.plan)."""
+    needs: str = ""
+    """Why, in words: `a coefficient of variation needs 2` (the sample SD divides by n − 1)."""
 
 
 def _same(unit: str) -> str:
@@ -31,17 +36,20 @@ def _none(unit: str) -> str:
 
 FUNCTIONS: dict[str, ResultFunction] = {f.name: f for f in (
     ResultFunction("mean", ("station", "run"), _same, "arithmetic mean"),
-    ResultFunction("sd", ("station", "run"), _same, "sample standard deviation (n − 1)"),
-    ResultFunction("cv", ("station", "run"), _none, "coefficient of variation, sample SD / mean (21 CFR 1020.30(b))"),
+    ResultFunction("sd", ("station", "run"), _same, "sample standard deviation (n − 1)", 2,
+                   "a sample standard deviation (n − 1) needs 2"),
+    ResultFunction("cv", ("station", "run"), _none, "coefficient of variation, sample SD / mean (21 CFR 1020.30(b))",
+                   2, "a coefficient of variation needs 2 (its SD divides by n − 1)"),
     ResultFunction("min", ("station", "run"), _same, "smallest value"),
     ResultFunction("max", ("station", "run"), _same, "largest value"),
-    ResultFunction("range", ("station", "run"), _same, "largest − smallest"),
+    ResultFunction("range", ("station", "run"), _same, "largest − smallest", 2, "a range needs 2"),
     ResultFunction("range_ratio", ("station", "run"), _none,
-                   "(max − min) / mean, the 4-exposure state reproducibility rules"),
+                   "(max − min) / mean, the 4-exposure state reproducibility rules", 2, "a range needs 2"),
     ResultFunction("per_mas", ("station",), lambda u: f"({u})/mAs" if u else "1/mAs",
                    "mean divided by the station's mAs (mA × time, or mas)"),
     ResultFunction("linearity", ("pair",), _none,
-                   "|X1 − X2| / (X1 + X2) of two consecutive stations (21 CFR 1020.31(c))"),
+                   "|X1 − X2| / (X1 + X2) of two consecutive stations (21 CFR 1020.31(c))", 2,
+                   "a linearity compares 2 consecutive stations"),
     ResultFunction("hvl", ("run",), lambda u: "mm",
                    "half-value layer from the stations' added filtration and their mean readings, log-linear "
                    "between the readings straddling half the unfiltered one (never extrapolated)"),

@@ -35,8 +35,8 @@ TECHNIQUE_KEYS: dict[str, str | None] = {
 """`distance`: focal spot (or, at a survey point, the patient) to the meter; `phantom`: acrylic in the beam;
 `barrier`: lead between the source and a survey point; `occupancy`: its NCRP 147 factor T; `area`:
 controlled or uncontrolled; `point`, `position`, `scale`: names of a survey point, a leakage position,
-a survey meter's scale; `mode`: how the exposure is made (aec, fluoro-normal, fluoro-high, leakage,
-check-source)."""
+a survey meter's scale; `mode`: how the exposure is made (aec, fluoro-normal, fluoro-high, leakage), or
+what a survey meter is read in without one (check-source: its check source; background: no source at all)."""
 
 SETTING_RANGES: dict[str, str] = {
     "kv": "positive",
@@ -156,9 +156,14 @@ INSTRUMENT_VALUES: dict[str, str] = {
     "calibration_temperature": "degC",
     "calibration_pressure": "kPa",
     "check_source_expected": "µSv/h",
+    "k_q": "",
 }
 """Values a procedure's expressions may take from the site entry of the instrument in a role, named
 `ROLE_NAME` (e.g. `electrometer_calibration_temperature`); see xcal.site.Instrument.values."""
+
+STATION_INSTRUMENT_VALUES: frozenset[str] = frozenset({"k_q"})
+"""Those of INSTRUMENT_VALUES that differ from station to station, so only `per: station` results may use
+them: `k_q`, the certificate's beam-quality correction read at the station's kV (xcal.site.Instrument.k_q_at)."""
 
 _LABEL_ORDER = ("point", "position", "scale", "mode", "kv", "ma", "time", "mas", "sid", "distance", "phantom",
                 "filtration", "added_filtration", "barrier", "reference_rate", "focal_spot", "area", "occupancy")
@@ -232,6 +237,9 @@ class ResultDef:
     per: str = "station"
     report: bool = False
     unit: str | None = None
+    stations: str | None = None
+    """The station list whose stations it works on (a `background` list apart from the reference fields);
+    None: every station measured."""
 
 
 @dataclass(frozen=True)
@@ -281,8 +289,30 @@ class Procedure:
         return {k: v for s in self.steps if isinstance(s, EnterStep) for k, v in s.ranges.items()}
 
     def stations(self, parameters: dict[str, Any] | None = None, name: str = "stations") -> list[Station]:
+        """The stations of the list `name`, numbered across all station lists in the order they are written
+        under `parameters:` (a `background` list after `stations` goes on from its last number), so that a
+        number names one station of the run."""
         params = parameters if parameters is not None else self.parameters
-        return [Station(i + 1, dict(values)) for i, values in enumerate(params[name])]
+        offset = 0
+        for key, value in params.items():
+            if key == name:
+                break
+            if isinstance(value, list):
+                offset += len(value)
+        return [Station(offset + i + 1, dict(values)) for i, values in enumerate(params[name])]
+
+    def station_lists(self) -> list[str]:
+        """The station lists the steps expose or measure at, each once, in the order of the steps."""
+        names: list[str] = []
+        for step in self.steps:
+            if isinstance(step, ExposeStep) and step.stations not in names:
+                names.append(step.stations)
+        return names
+
+    def result_stations(self, parameters: dict[str, Any], result: ResultDef) -> list[Station]:
+        """The stations a result works on: those of its `stations` list, else those of every list measured."""
+        lists = [result.stations] if result.stations else self.station_lists()
+        return sorted((st for name in lists for st in self.stations(parameters, name)), key=lambda st: st.index)
 
 
 @dataclass(frozen=True)
@@ -301,10 +331,10 @@ def exposure_need(station: Station, measure: bool) -> str | None:
     in words, or None. An exposure needs `kv`, `ma` and `time` or `mas`; with `mode: aec` the kV and the
     `phantom` the AEC ends behind; with `mode: fluoro-normal`/`fluoro-high` the `time` the beam is on. A reading
     without an exposure needs the `reference_rate` of its field, or at a survey `point` the beam-on `kv` and `ma`
-    and the `distance`; `mode: check-source` needs nothing."""
+    and the `distance`; `mode: check-source` and `mode: background` need nothing."""
     values, mode = station.values, station.values.get("mode")
     if measure:
-        if mode == "check-source":
+        if mode in ("check-source", "background"):
             return None
         wanted = ("kv", "ma", "distance") if "point" in values else ("reference_rate",)
     elif mode == "aec":
@@ -322,7 +352,7 @@ def exposure_need(station: Station, measure: bool) -> str | None:
 _NEEDS = {False: "an exposure needs `kv`, `ma` and `time` (or `mas`); with `mode: aec`, `kv` and `phantom`; "
                  "with a fluoroscopy mode, `time`",
           True: "a reading without an exposure needs the field's `reference_rate`, or at a survey `point` the "
-                "beam-on `kv` and `ma` and the `distance`"}
+                "beam-on `kv` and `ma` and the `distance`, or `mode: check-source` or `mode: background`"}
 
 
 def station_fault(procedure: Procedure, parameters: dict[str, Any]) -> StationFault | None:
@@ -336,37 +366,43 @@ def station_fault(procedure: Procedure, parameters: dict[str, Any]) -> StationFa
     for step in procedure.steps:
         if hasattr(step, "reads"):
             uses.setdefault(getattr(step, "stations"), set()).add(isinstance(step, MeasureStep))
-    stations = [(name, Station(i + 1, dict(values))) for name in sorted(uses)
-                for i, values in enumerate(parameters[name])]
+    # (list, number within the list for the file's line, the station numbered across the lists)
+    stations = [(name, i + 1, station) for name in sorted(uses)
+                for i, station in enumerate(procedure.stations(parameters, name))]
+    scopes = {res.name: res.stations for res in procedure.results}
+
+    def scoped(result: str) -> list[tuple[str, int, Station]]:
+        return [entry for entry in stations if scopes.get(result) in (None, entry[0])]
+
     for res in procedure.results:
         if res.function != "expression" or res.per != "station":
             continue
         for key in sorted(Expression(res.of).names & set(TECHNIQUE_KEYS)):
-            for name, station in stations:
+            for name, local, station in scoped(res.name):
                 if key not in station.values:
                     return StationFault(f"result '{res.name}' uses the station setting '{key}', and station "
                                         f"{station.index} ({station.label()}) does not give it",
-                                        f"give `{key}:` at every station", name, station.index)
-    for name, station in stations:
+                                        f"give `{key}:` at every station", name, local)
+    for name, local, station in stations:
         for measure in sorted(uses[name]):
             missing = exposure_need(station, measure)
             if missing:
                 return StationFault(f"station {station.index} ({station.label() or 'no settings'}) gives no "
                                     f"{missing}, which the {'reading' if measure else 'exposure'} there needs",
                                     f"add {missing} to station {station.index}: {_NEEDS[measure]}",
-                                    name, station.index)
+                                    name, local)
     by_result: dict[str, list[CheckDef]] = {}
     for check in procedure.checks:
         by_result.setdefault(check.result, []).append(check)
     for result, checks in by_result.items():
         if all(c.only for c in checks):
-            for name, station in stations:
+            for name, local, station in scoped(result):
                 if not any(c.applies_to(station) for c in checks):
                     wanted = "; ".join(", ".join(f"{k}: {v}" for k, v in c.only) for c in checks)
                     return StationFault(f"station {station.index} ({station.label()}) is judged by no check of "
                                         f"'{result}' (they cover {wanted})",
                                         f"give station {station.index} the setting a check of '{result}' judges "
-                                        f"({wanted})", name, station.index)
+                                        f"({wanted})", name, local)
     return None
 
 

@@ -18,6 +18,14 @@ from ..yamlfile import fail
 from .model import ExposeStep, Procedure, Station
 
 
+@dataclass(frozen=True)
+class StationValue:
+    """A value from an instrument's site entry read for one station (k_Q at its kV), and where it came from."""
+
+    value: Any
+    source: str
+
+
 @dataclass
 class RunPlan:
     site: Site
@@ -32,6 +40,8 @@ class RunPlan:
     """Values from the instruments' site entries, named ROLE_NAME (see model.INSTRUMENT_VALUES)."""
     item: Any = None
     """The inventory item under test (a garment), for a procedure with a `subject`."""
+    station_values: dict[str, dict[int, StationValue]] = field(default_factory=dict)
+    """Values of model.STATION_INSTRUMENT_VALUES by name (ROLE_k_q), then by station number."""
 
     @property
     def simulated(self) -> bool:
@@ -102,6 +112,8 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
         limit = resolve(check.limit, list(room.limit_sets), site.limit_sets, room=room.label())
         limits[check.limit] = limit
 
+    _refuse_too_few_exposures(room, procedure, params, limits, parameters)
+
     today = today or dt.date.today()
     values = _instrument_values(procedure, instruments, today)
     expired = []
@@ -109,7 +121,8 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
         if not inst.check_calibration(today, allow_expired_calibration):
             expired.append(inst.id)
     return RunPlan(site, room, procedure, params, instruments, limits, expired,
-                   allow_expired_calibration if expired else None, values, subject)
+                   allow_expired_calibration if expired else None, values, subject,
+                   _station_values(procedure, params, instruments))
 
 
 def _parameters(room: Room, procedure: Procedure, parameters: dict[str, Any] | None) -> dict[str, Any]:
@@ -264,7 +277,7 @@ def _item(site: Site, procedure: Procedure, item: str | None) -> Any:
 def _instrument_values(procedure: Procedure, instruments: dict[str, Instrument], today: dt.date) -> dict[str, Any]:
     """The ROLE_NAME values the procedure's expressions use; ConfigError when an instrument's entry lacks one."""
     from .expressions import Expression
-    from .model import INSTRUMENT_VALUES
+    from .model import INSTRUMENT_VALUES, STATION_INSTRUMENT_VALUES
 
     used = {n for r in procedure.results if r.function == "expression" for n in Expression(r.of).names}
     values: dict[str, Any] = {}
@@ -272,7 +285,7 @@ def _instrument_values(procedure: Procedure, instruments: dict[str, Instrument],
         have = inst.values(today)
         for name in INSTRUMENT_VALUES:
             key = f"{role}_{name}"
-            if key not in used:
+            if key not in used or name in STATION_INSTRUMENT_VALUES:
                 continue
             if name not in have:
                 what = ("its calibration's reference_temperature and reference_pressure"
@@ -281,3 +294,126 @@ def _instrument_values(procedure: Procedure, instruments: dict[str, Instrument],
                                   fix=f"give the instrument {what} in the site file, as its certificate states")
             values[key] = have[name]
     return values
+
+
+def _station_values(procedure: Procedure, params: dict[str, Any], instruments: dict[str, Instrument]
+                    ) -> dict[str, dict[int, StationValue]]:
+    """ROLE_k_q at each station of the results that use it: the certificate's k_Q read at the station's kV,
+    or 1 where the certificate gives none (said so). Refused before any exposure at a station without a kV,
+    or at a kV outside the certificate's table (k_Q is not extrapolated)."""
+    from .expressions import Expression
+
+    values: dict[str, dict[int, StationValue]] = {}
+    for res in procedure.results:
+        if res.function != "expression" or res.per != "station":
+            continue
+        names = Expression(res.of).names
+        for role, inst in instruments.items():
+            key = f"{role}_k_q"
+            if key not in names:
+                continue
+            for station in procedure.result_stations(params, res):
+                where = f"{procedure.id} station {station.index} ({station.label()})"
+                kv = station.values.get("kv")
+                if kv is None:
+                    raise ConfigError(f"{where}: k_Q of {inst.describe()} is read at the station's kV, and the "
+                                      "station gives none", fix="give `kv:` at every station of this procedure")
+                try:
+                    value, source = inst.k_q_at(kv)
+                except ValueError as exc:
+                    raise ConfigError(f"{where}: {exc}",
+                                      fix=f"measure at a tube voltage the certificate covers, or have the chamber "
+                                          f"calibrated at a quality that covers {kv:~P} (e.g. RQR 10 at 150 kV) "
+                                          f"and add it under {inst.id}'s `calibration: k_q: qualities:` in the "
+                                          "site file") from None
+                values.setdefault(key, {})[station.index] = StationValue(value, source)
+    return values
+
+
+def _refuse_too_few_exposures(room: Room, procedure: Procedure, params: dict[str, Any], limits: dict[str, Limit],
+                              given: dict[str, Any] | None) -> None:
+    """ConfigError, before any exposure, when a result would rest on fewer exposures (or stations) than it
+    can be computed from (a CV needs 2, a linearity 2 stations, an HVL an open beam and two filtered ones) or
+    than the rule of the limit judging it names (`minimum_exposures`: 21 CFR 1020.31(b) judges on 10)."""
+    from .functions import FUNCTIONS
+    from .model import ResultDef
+
+    results = {r.name: r for r in procedure.results}
+    steps = [s for s in procedure.steps if isinstance(s, ExposeStep)]
+    from_room = room.parameters.get(procedure.id, {})
+
+    def repeats(step: ExposeStep) -> int:
+        return int(params[step.repeats]) if isinstance(step.repeats, str) else int(step.repeats)
+
+    def counts(res: ResultDef) -> list[tuple[Station, int, ExposeStep]]:
+        """(station, exposures there, the step that makes them) under a result, traced down to its readings."""
+        if res.function == "expression":
+            from .expressions import Expression
+
+            return [c for name in sorted(Expression(res.of).names) if name in results for c in counts(results[name])]
+        if res.of in results:
+            return counts(results[res.of])
+        found = []
+        for name in ([res.stations] if res.stations else procedure.station_lists()):
+            reading = [s for s in steps if s.stations == name and any(res.of in q for q in s.reads.values())]
+            for station in procedure.stations(params, name) if reading else []:
+                found.append((station, sum(repeats(s) for s in reading), reading[0]))
+        return found
+
+    def refuse(res: ResultDef, have: str, need: int, reasons: list[str], fix: str, param: str | None) -> None:
+        message = (f"{procedure.id} in {room.label()}: result '{res.name}' is computed from {have}, and needs at "
+                   f"least {need}: {'; '.join(reasons)}")
+        in_room = param is not None and param in from_room and param not in (given or {})
+        mark = getattr(from_room, "marks", {}).get(param) if in_room else None
+        if in_room:
+            message += f" ({param} is set in room {room.id}'s parameters)"
+            fix += f" in room {room.id}'s parameters for {procedure.id} in the site file"
+        raise fail(message, mark, fix=fix) if mark is not None else ConfigError(message, fix=fix)
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    for res in procedure.results:
+        function = FUNCTIONS.get(res.function)
+        stations = procedure.result_stations(params, res)
+        least = function.least if function is not None else 1
+        if res.function == "hvl":
+            added = [st.values.get("added_filtration") for st in stations]
+            filtered = sum(1 for a in added if a is not None and a.magnitude > 0)
+            if len(added) - filtered < 1 or filtered < 2:
+                why = ("an HVL needs a station without added filtration and two with it, to bracket half the "
+                       "open-beam reading")
+                refuse(res, f"{plural(len(added) - filtered, 'open-beam station')} and {filtered} filtered", 3,
+                       [why], "give a station with `added_filtration: 0 mm` and at least two with added filtration",
+                       "stations")
+        elif function is not None and (res.per == "pair" or (res.per == "run" and res.of in results)):
+            if len(stations) < least:
+                refuse(res, plural(len(stations), "station"), least, [function.needs],
+                       f"give at least {least} stations in `stations`", "stations")
+        elif function is not None and res.per == "run":
+            made = counts(res)
+            total = sum(n for _, n, _ in made)
+            if made and total < least:
+                param = made[0][2].repeats if isinstance(made[0][2].repeats, str) else None
+                refuse(res, f"{plural(total, 'exposure')} in all", least, [function.needs],
+                       f"give `{param}` a larger value" if param else "make more exposures", param)
+            least = 1
+        elif function is not None and res.of in results and least > 1:
+            refuse(res, "1 value at each station", least, [function.needs],
+                   "compute it over the run (`per: run`), or of a reading", None)
+        if res.function == "expression" or res.of in results:
+            least = 1
+        rules = [limits[c.limit] for c in procedure.checks
+                 if c.result == res.name and c.limit in limits and limits[c.limit].minimum_exposures]
+        need = max([least, *(lim.minimum_exposures or 0 for lim in rules)])
+        for station, n, step in counts(res):
+            if n >= need:
+                continue
+            reasons = [function.needs] if function is not None and n < least else []
+            reasons += [f"limit {lim.name} of {lim.set_id} judges it on {lim.minimum_exposures} ({lim.source})"
+                        for lim in rules if n < (lim.minimum_exposures or 0)]
+            param = step.repeats if isinstance(step.repeats, str) else None
+            fix = (f"give `{param}` a value of {need} or more" if param
+                   else f"raise the step's `repeats:` to {need} or more in the procedure file")
+            refuse(res, f"{plural(n, 'exposure')} at station {station.index} ({station.label()})", need, reasons,
+                   fix, param)

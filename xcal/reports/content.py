@@ -213,14 +213,18 @@ def _ordered_keys(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def conditions_section(snap: Mapping[str, Any]) -> Section:
-    """Technique factors and geometry: one row per station, with run-wide SID or filtration filled in."""
+    """Technique factors and geometry: one row per station, with run-wide SID or filtration filled in; a
+    second list (a background) numbered on from the first, as the run's readings are."""
     params = snap.get("parameters") if isinstance(snap.get("parameters"), Mapping) else {}
     scalars = {k: v for k, v in params.items() if not isinstance(v, list)}
     blocks: list[Any] = [Fields(tuple((parameter_label(k), Cell(plain(v))) for k, v in scalars.items()))] \
         if scalars else []
-    for name, rows in params.items():
+    numbers = snap.get("station_numbers") if isinstance(snap.get("station_numbers"), Mapping) else {}
+    first = 1     # stations are numbered on across the lists, as the run numbers them (Procedure.stations)
+    for name, rows in sorted(params.items(), key=lambda item: numbers.get(item[0], 0)):
         if not isinstance(rows, list):
             continue
+        first = numbers.get(name, first)
         dict_rows = [dict(r) if isinstance(r, Mapping) else {"value": r} for r in rows]
         if name == "stations":
             for row in dict_rows:
@@ -230,8 +234,9 @@ def conditions_section(snap: Mapping[str, Any]) -> Section:
         keys = _ordered_keys(dict_rows)
         blocks.append(Table(("Station",) + tuple(parameter_label(k) for k in keys),
                             tuple((Cell(str(i)),) + tuple(Cell(plain(r.get(k))) for k in keys)
-                                  for i, r in enumerate(dict_rows, start=1)),
+                                  for i, r in enumerate(dict_rows, start=first)),
                             caption="Stations" if name == "stations" else parameter_label(name)))
+        first += len(dict_rows)
     if not blocks:
         blocks.append(Note("no conditions recorded", ALERT_TONE))
     return Section("conditions", "Conditions", tuple(blocks))

@@ -39,6 +39,7 @@ PARAMETER_LABELS = {
     "focal_spot": "Focal spot",
     "mode": "Mode",
     "repeats": "Repeats",
+    "k_q_table": "k_Q table",
 }
 
 PARAMETER_ORDER = tuple(PARAMETER_LABELS)

@@ -50,7 +50,7 @@ class GmcSimulator:
 
     The GETVER reply is `<model>Re <firmware>` from the identity (model like `GMC-300`); a firmware that is
     not `d.dd` (a demo's `SIM-...`) is replaced by DEFAULT_FIRMWARE. The variant defaults to the model's.
-    RFC1201 needs a 14-byte version. GETSERIAL gives the identity's serial (serial_bytes). RFC1201 CPS records
+    RFC1201 needs a 14-byte version (15 for a model with a letter, as the GMC-300S sends). GETSERIAL gives the identity's serial (serial_bytes). RFC1201 CPS records
     (GETCPS, heartbeat) keep the reserved bits 15-14 clear, a count above 14 bits being sent as 3FFF. The
     counted rate is the true rate (dose rate + background) × sensitivity reduced by the non-paralyzable dead
     time: m = n/(1 + nτ).
@@ -68,9 +68,9 @@ class GmcSimulator:
             raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
         firmware = identity.firmware if _FIRMWARE.fullmatch(identity.firmware) else DEFAULT_FIRMWARE
         self.version = f"{identity.model}Re {firmware}".encode("ascii")
-        if self.variant == RFC1201 and len(self.version) != RFC1201_VERSION_LENGTH:
-            raise ValueError(f"an RFC1201 version is {RFC1201_VERSION_LENGTH} bytes; {self.version!r} is "
-                             f"{len(self.version)}")
+        if self.variant == RFC1201 and len(self.version) not in (RFC1201_VERSION_LENGTH, RFC1201_VERSION_LENGTH + 1):
+            raise ValueError(f"an RFC1201 version is {RFC1201_VERSION_LENGTH} bytes (15 as a GMC-300S sends it); "
+                             f"{self.version!r} is {len(self.version)}")
         if sensitivity_cpm_per_usv_h <= 0 or background_usv_h < 0 or dead_time_s < 0 or heartbeat_period_s <= 0:
             raise ValueError("sensitivity and heartbeat period must be positive, background and dead time "
                              "not negative")
@@ -207,9 +207,7 @@ class GmcSimulator:
         self.config[:] = b"\xff" * len(self.config)
         return ACK
 
-    def _datetime(self) -> bytes | None:
-        if self.variant != RFC1801:
-            return None
+    def _datetime(self) -> bytes:
         now = self.device_time()
         return bytes([now.year - 2000, now.month, now.day, now.hour, now.minute, now.second]) + ACK
 

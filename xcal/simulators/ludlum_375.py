@@ -1,9 +1,11 @@
-"""A simulated Ludlum 375 area monitor with its calibration-mode switch set: a record stream over a pty.
+"""A simulated Ludlum 375 area monitor with its CAL MODE dipswitch set: a record stream over a pty.
 
-Every `period_s` (2 s on the real monitor) it sends `<reading> <date> <time>[ ALARM][ FAIL]` and CR LF, in
-the layout the driver documents (space-separated; the notes give no separators). It accepts no commands.
-The reading comes from the ambient dose rate set by `set_field` plus background, counted by the detector
-with Poisson noise from a seeded generator and shown in the monitor's unit.
+Every `period_s` (2 s on the real monitor) it sends the manual's RS-232 Output record (page 4-3): the reading
+`DDDD.D`, the status digits audio, high alarm, low alarm, over range, monitor (`1` = on), the error code
+(`0`: none) and CR LF. With `layout="printer"` it sends the manual's printer record instead (page 5-6,
+`DDDD.D   MM/DD/YY HH:MM:SS ALARM` or `  FAIL`), only while an alarm or a failure is on. It accepts no
+commands. The reading comes from the ambient dose rate set by `set_field` plus background, counted by the
+detector with Poisson noise from a seeded generator and shown in the monitor's unit.
 """
 
 from __future__ import annotations
@@ -19,23 +21,34 @@ from ..drivers.capabilities import InstrumentIdentity
 DEFAULT_IDENTITY = InstrumentIdentity("Ludlum", "375", "375-0815", "unknown")
 DISPLAY_PER_USV_H_MR_H = 0.1
 """mR/h shown per µSv/h of ambient dose equivalent: the usual rule of thumb 1 mR/h ≈ 10 µSv/h."""
+TOP_OF_SCALE = 9999.9
+"""The largest reading the six-character field holds."""
+LAYOUTS = ("cal", "printer")
 
 
 class Ludlum375Simulator:
     """The record stream of one Ludlum 375; `set_field` sets the ambient dose rate at the detector.
 
     `display_per_usv_h` converts µSv/h into the unit the monitor shows (0.1 for mR/h); `alarm_level` (in
-    that unit) sets ALARM when the reading reaches it; `fail(True)` adds FAIL (a test hook).
+    that unit) sets the high alarm when the reading reaches it, `low_alarm_level` the low alarm; a reading
+    above 9999.9 shows 9999.9 with over range; `fail(True)` sets error code `1` in CAL MODE records and FAIL
+    in printer records (a test hook: the manual lists no codes). The audio digit follows the high alarm and the
+    monitor digit is always on (the manual does not say what either means beyond "1 = on").
     """
 
     name = "ludlum-375"
 
     def __init__(self, identity: InstrumentIdentity = DEFAULT_IDENTITY, *, period_s: float = 2.0,
                  display_per_usv_h: float = DISPLAY_PER_USV_H_MR_H, alarm_level: float | None = 2.0,
-                 sensitivity_cps_per_usv_h: float = 50.0, background_usv_h: float = 0.05,
-                 seed: int = 0, clock: Callable[[], datetime] = datetime.now) -> None:
+                 low_alarm_level: float | None = None, sensitivity_cps_per_usv_h: float = 50.0,
+                 background_usv_h: float = 0.05, seed: int = 0, layout: str = "cal",
+                 clock: Callable[[], datetime] = datetime.now) -> None:
         if not period_s > 0 or not display_per_usv_h > 0 or not sensitivity_cps_per_usv_h > 0:
             raise ValueError("the period, the display factor and the sensitivity must be more than zero")
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+        self.layout = layout
+        self.low_alarm_level = low_alarm_level
         self.identity = identity
         self.period_s = float(period_s)
         self.display_per_usv_h = float(display_per_usv_h)
@@ -86,18 +99,25 @@ class Ludlum375Simulator:
             self._next_at = now + self.period_s if self._next_at is None else self._next_at + self.period_s
             if self._next_at <= now:
                 self._next_at = now + self.period_s
+            line = self.record()
+            if line is None:
+                return None
             self.records_sent += 1
-            return self.record().encode("ascii") + b"\r\n"
+            return line.encode("ascii") + b"\r\n"
 
-    def record(self) -> str:
-        """One record as the monitor would send it now (without CR LF)."""
+    def record(self) -> str | None:
+        """One record as the monitor would send it now (without CR LF); None for a printer with nothing to say."""
         mean_cps = (self.field_usv_h + self.background_usv_h) * self.sensitivity
         cps = self._rng.poisson(mean_cps * self.period_s) / self.period_s
         reading = cps / self.sensitivity * self.display_per_usv_h
-        stamp = self.clock()
-        status = []
-        if self.alarm_level is not None and reading >= self.alarm_level:
-            status.append("ALARM")
-        if self.failed:
-            status.append("FAIL")
-        return " ".join([f"{reading:06.1f}", stamp.strftime("%m/%d/%y"), stamp.strftime("%H:%M:%S"), *status])
+        over = reading > TOP_OF_SCALE
+        shown = f"{min(reading, TOP_OF_SCALE):06.1f}"
+        high = self.alarm_level is not None and reading >= self.alarm_level
+        if self.layout == "printer":
+            if not (high or self.failed):
+                return None
+            word = " FAIL" if self.failed else "ALARM"
+            return f"{shown}   {self.clock():%m/%d/%y %H:%M:%S} {word}"
+        low = self.low_alarm_level is not None and reading >= self.low_alarm_level
+        bits = (high, high, low, over, True)                          # audio sounds with the high alarm
+        return shown + "".join("1" if bit else "0" for bit in bits) + ("1" if self.failed else "0")

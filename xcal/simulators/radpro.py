@@ -1,9 +1,11 @@
 """A counter running Rad Pro firmware, answering its ASCII line protocol, for tests and demos.
 
-Lines end CR LF both ways; success replies start `OK`, anything it does not understand gets `ERROR`. Pulses
-accumulate with the simulator's clock from the ambient dose rate (set_field) through the tube sensitivity,
-with Poisson noise from a seeded generator; the pulse counter wraps at 2**32 and the datalog gains a record
-every log interval.
+Requests end CR LF (or LF); replies end CR LF, or LF alone with `reply_end="\n"` as before firmware 2.0rc5.
+Success replies start `OK`, anything it does not understand gets `ERROR`. Pulses accumulate with the
+simulator's clock from the ambient dose rate (set_field) through the tube sensitivity, with Poisson noise
+from a seeded generator; the pulse counter wraps at 2**32 and the datalog gains a record every log interval,
+the first one of a logging session (after start and after `RESET datalog`) sent after an empty record (`;;`),
+as the firmware's comm.c does.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ class RadProSimulator(LineProtocol):
     def __init__(self, identity: InstrumentIdentity, *, sensitivity_cpm_per_usv_h: float = 153.8,
                  dead_time_s: float = 0.0, background_usv_h: float = 0.1, battery_v: float = 1.421,
                  pulse_count: int = 0, tube_time_s: float = 0.0, rate_window_s: float = 60.0,
-                 log_interval_s: float = 60.0, seed: int = 0, clock: Callable[[], float] = time.time) -> None:
+                 log_interval_s: float = 60.0, seed: int = 0, clock: Callable[[], float] = time.time,
+                 reply_end: str = "\r\n") -> None:
         if sensitivity_cpm_per_usv_h <= 0 or rate_window_s <= 0 or log_interval_s <= 0:
             raise ValueError("sensitivity, rate window and log interval must be positive")
         if dead_time_s < 0 or background_usv_h < 0 or not 0 <= pulse_count < PULSE_COUNT_MODULUS:
@@ -51,8 +54,10 @@ class RadProSimulator(LineProtocol):
         self.battery_v = battery_v
         self.rate_window = rate_window_s
         self.log_interval = log_interval_s
+        self.reply_end = reply_end
         self.dose_rate = 0.0
-        self.datalog: list[tuple[int, int]] = []
+        self.datalog: list[tuple[int, int, bool]] = []
+        self._session_start = True
         self._pulses = pulse_count
         self._tube_time = tube_time_s
         self._clock = clock
@@ -79,6 +84,14 @@ class RadProSimulator(LineProtocol):
         self._advance()
         return self._pulses % PULSE_COUNT_MODULUS
 
+    def split(self, buffer: bytearray) -> list[bytes]:
+        """Complete request lines: each ends at LF, a CR before it dropped (the firmware takes both)."""
+        requests = []
+        while (index := buffer.find(b"\n")) >= 0:
+            requests.append(bytes(buffer[:index]).removesuffix(b"\r"))
+            del buffer[: index + 1]
+        return requests
+
     def command_of(self, request: bytes) -> str | None:
         """The verb and the variable (`GET tubeRate`), for faults that target one command."""
         words = request.decode(self.encoding, errors="replace").split()
@@ -102,6 +115,7 @@ class RadProSimulator(LineProtocol):
             return "OK"
         if verb == "RESET" and variable == "datalog" and not arguments:
             self.datalog.clear()
+            self._session_start = True
             return "OK"
         return "ERROR"
 
@@ -123,12 +137,14 @@ class RadProSimulator(LineProtocol):
         return "ERROR" if value is None else f"OK {value()}"
 
     def _datalog(self, arguments: list[str]) -> str:
-        if len(arguments) > 2 or not all(a.isdigit() for a in arguments):
+        """`GET datalog [start] [end] [max-record-num]`: the records in range, `;;` before a session's first."""
+        if len(arguments) > 3 or not all(a.isdigit() for a in arguments):
             return "ERROR"
         start = int(arguments[0]) if arguments else 0
-        end = int(arguments[1]) if len(arguments) > 1 else None
-        kept = [f"{t},{n}" for t, n in self.datalog if t >= start and (end is None or t <= end)]
-        return "OK " + ";".join([DATALOG_HEADER, *kept])
+        end = int(arguments[1]) if len(arguments) > 1 else PULSE_COUNT_MODULUS - 1
+        most = int(arguments[2]) if len(arguments) > 2 else len(self.datalog)
+        kept = [(";" if first else "") + f";{t},{n}" for t, n, first in self.datalog if start <= t <= end][:most]
+        return "OK " + DATALOG_HEADER + "".join(kept)
 
     def _rate(self) -> float:
         return float(self._rng.poisson(self.mean_cpm() * self.rate_window / 60.0)) * 60.0 / self.rate_window
@@ -143,7 +159,9 @@ class RadProSimulator(LineProtocol):
             self._next_log = now + self.log_interval
         while self._next_log <= now:
             self._accumulate(self._next_log)
-            self.datalog.append((int(self._device_time(self._next_log)), self._pulses % PULSE_COUNT_MODULUS))
+            self.datalog.append((int(self._device_time(self._next_log)), self._pulses % PULSE_COUNT_MODULUS,
+                                 self._session_start))
+            self._session_start = False
             self._next_log += self.log_interval
         self._accumulate(now)
 

@@ -2,7 +2,9 @@
 
 Commands end `\\n` (a CR before it is ignored); `0x03` clears a partial command and is not answered. Each
 reply is the value, CR LF and the prompt `=>`, or the prompt alone: `?>` for a command the unit does not
-know, `!>` for one it cannot carry out now. It collects air kerma / N_K while collecting charge.
+know, `!>` for one it cannot carry out now. The empty line after a clearing `0x03` LF (as Autodrive sends it)
+is such a line and gets `?>`: no source shows what the meter answers, so the driver's drain is exercised.
+It collects air kerma / N_K while collecting charge.
 """
 
 from __future__ import annotations
