@@ -65,3 +65,20 @@ def test_the_evidence_page_is_the_drivers_own_tables():
 
     page = (TESTS.parents[1] / "docs" / "evidence.rst").read_text(encoding="utf-8")
     assert page == rst_page(wire_driver_classes()), "regenerate: python -m xcal.drivers.evidence > docs/evidence.rst"
+
+
+def test_the_readme_driver_table_shows_each_drivers_evidence_level():
+    import re
+
+    from xcal.drivers.evidence import level_of_driver
+
+    readme = (TESTS.parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 6:
+            for name in re.findall(r"`([a-z0-9-]+)`", cells[0]):
+                rows[name] = cells[5]
+    assert set(rows) == set(BUILTIN)
+    assert {name: level for name, level in rows.items()} == {name: level_of_driver(get_driver_class(name))
+                                                              for name in BUILTIN}
