@@ -138,3 +138,10 @@ def test_api_rejects_a_parameter_of_the_wrong_kind(tmp_path):
             session.run("kvp-accuracy", parameters={"repeats": True})
         with pytest.raises(ConfigError, match="station 1"):
             session.run("kvp-accuracy", parameters={"stations": [{"kv": 80}]})
+
+
+def test_everything_the_package_lists_it_serves():
+    import xcal
+
+    for name in xcal.__all__:
+        assert getattr(xcal, name) is not None, name

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import analysis, errors, units
-    from .api import Site, connect, load_site
+    from . import analysis, errors, testing, units
+    from .api import Check, Result, Site, connect, load_site
 
-__all__ = ["load_site", "connect", "Site", "analysis", "units", "errors", "__version__"]
+__all__ = ["load_site", "connect", "Site", "Result", "Check", "analysis", "units", "errors", "testing",
+           "__version__"]
 
 
 def __getattr__(name: str) -> Any:
