@@ -15,51 +15,13 @@ from xcal.drivers.link import LinkSettings
 from xcal.drivers.serial_transport import SerialTransport
 from xcal.drivers.transport import PartialReply
 from xcal.errors import ConfigError, ConnectionLost, InstrumentError, InstrumentTimeout, ProtocolError
-from xcal.simulators.protocol import LineProtocol
 from xcal.simulators.server import PtySimServer, TcpSimServer, WireFault, serve_pty, serve_tcp
 from xcal.units import Q_
 
+from wire_helpers import Echo, Framed
+
 LINK = LinkSettings(timeout=Q_(0.2, "s"))
 BINARY = LinkSettings(read_termination="", write_termination="", timeout=Q_(0.15, "s"))
-
-
-class Echo(LineProtocol):
-    """Answers `ECHO <line>`, except `SET ...` which has no reply; the command is the first word."""
-
-    name = "echo"
-
-    def handle_line(self, line: str) -> str | None:
-        return None if line.startswith("SET") else f"ECHO {line}"
-
-    def command_of(self, request: bytes) -> str | None:
-        return request.split(b" ")[0].decode()
-
-
-class Framed:
-    """A binary instrument: requests end `>>`; `<GIVE hex>>` answers those bytes raw, with no terminator."""
-
-    name = "framed"
-
-    def split(self, buffer: bytearray) -> list[bytes]:
-        requests = []
-        while (i := buffer.find(b">>")) >= 0:
-            requests.append(bytes(buffer[:i]))
-            del buffer[: i + 2]
-        return requests
-
-    def command_of(self, request: bytes) -> str | None:
-        return None
-
-    def respond(self, request: bytes) -> bytes | None:
-        return bytes.fromhex(request.decode().split()[1]) if request.startswith(b"<GIVE ") else None
-
-    def unsolicited(self, now: float) -> bytes | None:
-        return None
-
-    def error_reply(self, request: bytes) -> bytes | None:
-        return None
-
-
 @pytest.fixture
 def pty() -> Iterator[PtySimServer]:
     with serve_pty(Echo()) as server:

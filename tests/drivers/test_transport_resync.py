@@ -16,7 +16,7 @@ from xcal.simulators.protocol import LineProtocol
 from xcal.simulators.server import TcpSimServer, WireFault, serve_tcp
 from xcal.units import Q_
 
-from .test_transport import Echo, Framed
+from wire_helpers import Echo, Framed
 
 TIMEOUT_S = 0.3
 LINK = LinkSettings(timeout=Q_(TIMEOUT_S, "s"))

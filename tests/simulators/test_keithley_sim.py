@@ -5,29 +5,22 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-import numpy as np
 import pytest
 
 from xcal.drivers.capabilities import InstrumentIdentity
 from xcal.drivers.keithley import Keithley6514, Keithley6517B
 from xcal.errors import ConnectionLost, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from xcal.simulators.keithley import N_K_DIAGNOSTIC_30CC, KeithleySimulator
-from xcal.simulators.room import SimulatedExposure
 from xcal.simulators.server import PtySimServer, WireFault, serve_pty
 from xcal.units import Q_
+
+from wire_helpers import exposure
 
 ID_6517B = InstrumentIdentity("KEITHLEY INSTRUMENTS INC.", "MODEL 6517B", "1234567", "A13/700x")
 ID_6514 = InstrumentIdentity("KEITHLEY INSTRUMENTS INC.", "MODEL 6514", "7654321", "A04")
 SHORT = Q_(0.3, "s")
 NORMAL = Q_(3, "s")
 """For exchanges that should succeed: long enough for a loaded CI machine."""
-
-
-def exposure(air_kerma_ugy: float) -> SimulatedExposure:
-    return SimulatedExposure(index=1, kv_set=80.0, ma_set=200.0, ms_set=100.0, kv_peak_actual=80.0,
-                             ms_actual=100.0, sample_interval_ms=0.1, kv_waveform=np.zeros(4),
-                             dose_rate_waveform=np.zeros(4), air_kerma_ugy=air_kerma_ugy, hvl_mm_al=3.1)
-
 
 def ask(sim: KeithleySimulator, line: str) -> str | None:
     reply = sim.respond(line.encode("ascii"))

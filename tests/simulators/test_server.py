@@ -17,6 +17,8 @@ from xcal.simulators.commandmap_sim import CommandMapSimulator
 from xcal.simulators.server import LineServer, TcpSimServer, WireFault, garble, serve_tcp
 from xcal.units import Q_
 
+from wire_helpers import Meter
+
 EXAMPLE = Path(str(resources.files("xcal.demo") / "instruments" / "example-xr1.yaml"))
 
 
@@ -186,48 +188,6 @@ def test_injected_faults_count_from_when_they_are_added() -> None:
 def test_fault_validation(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         WireFault(**kwargs)
-
-
-class Meter:
-    """A SimProtocol: requests end CR LF; `M` answers a reading, anything else `E01`; `error_reply` is `E20`.
-
-    With `period` set, it also streams `T<n>` records every `period` seconds, as a Ludlum 375 does.
-    """
-
-    name = "meter"
-
-    def __init__(self, period: float | None = None) -> None:
-        self.period = period
-        self.next_at: float | None = None
-        self.sent = 0
-
-    def split(self, buffer: bytearray) -> list[bytes]:
-        requests = []
-        while (i := buffer.find(b"\r\n")) >= 0:
-            requests.append(bytes(buffer[:i]))
-            del buffer[: i + 2]
-        return requests
-
-    def command_of(self, request: bytes) -> str | None:
-        return request[:1].decode() or None
-
-    def respond(self, request: bytes) -> bytes | None:
-        return b"M0642.1;OK\r\n" if request == b"M" else b"E01\r\n"
-
-    def error_reply(self, request: bytes) -> bytes | None:
-        return b"E20\r\n"
-
-    def unsolicited(self, now: float) -> bytes | None:
-        if self.period is None:
-            return None
-        if self.next_at is None:
-            self.next_at = now + self.period
-        if now < self.next_at:
-            return None
-        self.next_at += self.period
-        self.sent += 1
-        return f"T{self.sent}\r\n".encode()
-
 
 class Silent(Meter):
     """The same meter without an error reply of its own."""

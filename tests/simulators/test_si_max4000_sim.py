@@ -4,28 +4,21 @@ from __future__ import annotations
 
 from typing import Iterator
 
-import numpy as np
 import pytest
 
 from xcal.drivers.capabilities import InstrumentIdentity
 from xcal.drivers.si_max4000 import StandardImagingMax4000
 from xcal.errors import ConnectionLost, InstrumentReportedError, InstrumentTimeout, ProtocolError
-from xcal.simulators.room import SimulatedExposure
 from xcal.simulators.server import PtySimServer, WireFault, serve_pty
 from xcal.simulators.si_max4000 import N_K_DIAGNOSTIC_30CC, Max4000Simulator
 from xcal.units import Q_
+
+from wire_helpers import exposure
 
 IDENTITY = InstrumentIdentity("Standard Imaging", "MAX 4000 Plus", "40999", "3.10")
 SHORT = Q_(0.3, "s")
 NORMAL = Q_(3, "s")
 """For exchanges that should succeed: long enough for a loaded CI machine."""
-
-
-def exposure(air_kerma_ugy: float) -> SimulatedExposure:
-    return SimulatedExposure(index=1, kv_set=80.0, ma_set=200.0, ms_set=100.0, kv_peak_actual=80.0,
-                             ms_actual=100.0, sample_interval_ms=0.1, kv_waveform=np.zeros(4),
-                             dose_rate_waveform=np.zeros(4), air_kerma_ugy=air_kerma_ugy, hvl_mm_al=3.1)
-
 
 class Clock:
     def __init__(self) -> None:
