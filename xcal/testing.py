@@ -38,6 +38,11 @@ class ExpectedProtocol:
 
         return Q_(1, "s")
 
+    def bind_driver(self, driver_class: type) -> None:
+        """Check the commands against `driver_class`'s evidence table (the driver calls this when given the link)."""
+        if self.evidence is None:
+            self.evidence = getattr(driver_class, "evidence", None)
+
     def _bytes(self, value: bytes | str) -> bytes:
         return value if isinstance(value, bytes) else value.encode(self.encoding)
 

@@ -156,6 +156,9 @@ class Driver:
         self.settings = self.link.with_options(**link_options)
         self.option_values = self.check_options(self.options, owner=name)
         self.transport: Transport = transport or open_transport(resource, self.settings, name=name)
+        bind = getattr(transport, "bind_driver", None)
+        if bind is not None:
+            bind(type(self))
 
     @classmethod
     def check_options(cls, options: dict[str, Any], owner: str = "instrument") -> dict[str, Any]:
