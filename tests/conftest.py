@@ -31,9 +31,11 @@ def _bytecode() -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test writes records to its own store and sees no site file from the environment."""
+    """Every test writes records to its own store, signs with its own site key and sees no site file from the
+    environment."""
     db = tmp_path / "records.sqlite3"
     monkeypatch.setenv("XCAL_DB", str(db))
+    monkeypatch.setenv("XCAL_SITE_KEY", str(tmp_path / "site-key.pem"))
     monkeypatch.delenv("XCAL_SITE", raising=False)
     return db
 

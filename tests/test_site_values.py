@@ -106,3 +106,18 @@ def test_cli_validate_and_run_refuse_a_bad_site_value_with_exit_2(xcal, site_cop
         assert result.returncode == 2, result.stdout + result.stderr
         assert "Traceback" not in result.stderr and f"{path}:" in result.stderr
         assert words in result.stderr
+
+
+@pytest.mark.parametrize("old, new, line_text, words", [
+    ("    parameters:\n", "    parameters:\n      kvp-accuracy: {repeats: 2147483648}\n", "repeats: 2147483648",
+     "parameter 'repeats' is 2147483648, more than 100"),
+    ("    parameters:\n", "    parameters:\n      kvp-accuracy:\n        stations: [" + ", ".join(
+        ["{kv: 80 kV, ma: 200 mA, time: 100 ms}"] * 201) + "]\n", "stations: [", "more than 200 stations"),
+])
+def test_a_count_past_its_bound_in_a_room_is_refused_naming_the_bound(site_copy, old, new, line_text, words):
+    path = site_copy({old: new})
+    text = path.read_text(encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_site(path)
+    assert err.value.file == str(path) and err.value.line == text[:text.index(line_text)].count("\n") + 1
+    assert words in err.value.message and err.value.fix

@@ -182,3 +182,59 @@ def test_text_that_may_nest_deep_goes_to_the_python_loader_which_checks_the_dept
     from xcal.yamlfile import _fast_loader
 
     assert _fast_loader(text) is None
+
+
+def test_a_file_larger_than_the_bound_is_refused_before_it_is_parsed(tmp_path):
+    from xcal.yamlfile import MAX_FILE_BYTES
+
+    path = tmp_path / "site.yaml"
+    line = "# " + "x" * 1000 + "\n"
+    path.write_text("kind: site\n" + line * (MAX_FILE_BYTES // len(line) + 1), encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as err:
+        load_yaml(path)
+    assert time.monotonic() - started < 2
+    assert err.value.file == str(path)
+    assert f"more than xcal reads ({MAX_FILE_BYTES // 1_000_000} MB)" in err.value.message
+    assert "alias" not in str(err.value)
+
+
+def test_a_list_longer_than_the_bound_is_refused_at_its_line():
+    from xcal.yamlfile import MAX_LIST_ITEMS
+
+    text = "kind: site\nrooms: [" + ", ".join(["1"] * (MAX_LIST_ITEMS + 1)) + "]\n"
+    with pytest.raises(ConfigError) as err:
+        parse_yaml(text, "f.yaml")
+    assert (err.value.line, err.value.column) == (2, 8)
+    assert f"more than {MAX_LIST_ITEMS} items" in err.value.message and "alias" not in str(err.value)
+
+
+def test_a_file_of_too_many_values_without_aliases_does_not_blame_aliases(monkeypatch):
+    import xcal.yamlfile
+
+    monkeypatch.setattr(xcal.yamlfile, "MAX_NODES", 1000)         # the same rule, at a size that parses quickly
+    text = "".join(f"r{i}: [" + ", ".join(["1"] * 100) + "]\n" for i in range(11))
+    with pytest.raises(ConfigError) as err:
+        parse_yaml(text, "f.yaml")
+    assert "more than 1000 values" in err.value.message and "alias" not in str(err.value)
+    assert err.value.line == 10
+
+
+@pytest.mark.parametrize("written", ['"\\uD800"', '"kvp-\\uDC00-1"', '"\\uDE00\\uD83D"'])
+def test_a_lone_surrogate_is_refused_at_its_line(written):
+    text = f"kind: site\nid: {written}\n"
+    with pytest.raises(ConfigError) as err:
+        parse_yaml(text, "f.yaml")
+    assert (err.value.line, err.value.column) == (2, 5)
+    assert "a lone UTF-16 surrogate" in err.value.message
+    str(err.value).encode("utf-8")                          # the message itself can be printed
+
+
+def test_a_lone_surrogate_in_a_key_is_refused_at_its_line():
+    with pytest.raises(ConfigError) as err:
+        parse_yaml('kind: site\n"\\uD800": 1\n', "f.yaml")
+    assert err.value.line == 2 and "a lone UTF-16 surrogate" in err.value.message
+
+
+def test_a_surrogate_pair_written_as_two_escapes_is_the_character_it_encodes():
+    assert parse_yaml('id: "\\uD83D\\uDE00 room"\n', "f.yaml")["id"] == "\U0001F600 room"

@@ -54,6 +54,8 @@ class Result:
     checks: tuple[Check, ...]
     simulated: bool
     raw: Any = field(repr=False, compare=False, default=None)
+    bundle_id: str | None = None
+    """The bundle's record id (for `xcal show-run`, `xcal report`, `Session.resume`); None for one run."""
 
     @property
     def passed(self) -> bool:
@@ -106,27 +108,33 @@ class Session:
         to Quantity, or the path of an inputs file. `item` names the garment of the site's apparel inventory
         that a procedure such as apron-inspection inspects.
         """
-        from .procedures.loader import check_inputs, load_inputs
-        from .procedures.session import BundlePlan, plan_run, run_bundle, run_plan
+        from .procedures.loader import load_inputs
+        from .procedures.session import start
 
         answers = load_inputs(inputs) if isinstance(inputs, (str, Path)) else inputs
+        prepared = start(procedure, self._room_id, site=self._site, db=self.db, parameters=parameters,
+                         inputs=answers, allow_expired_calibration=self._allow_expired, item=item)
+        return self._result(procedure, prepared.run(operator=self.operator))
 
-        plan = plan_run(procedure, self._room_id, site=self._site, parameters=parameters,
-                        allow_expired_calibration=self._allow_expired, item=item)
-        if answers is not None:
-            check_inputs(answers, plan.bundle if isinstance(plan, BundlePlan) else plan.procedure)
-        if isinstance(plan, BundlePlan):
-            if parameters:
-                raise ConfigError(f"{procedure} is a bundle; parameters apply to single procedures",
-                                  fix="run the bundle's procedures one by one to change their parameters")
-            bundle = run_bundle(plan, db=self.db, operator=self.operator, inputs=answers)
-            result = Result(procedure, bundle.verdict, tuple(r.run_id for r in bundle.results),
-                            tuple(c for r in bundle.results for c in _checks(r)),
-                            any(r.plan.simulated for r in bundle.results), bundle)
+    def resume(self, record_id: str) -> Result:
+        """Continue a cut-off run or bundle by its id (as `xcal run --resume ID`); the result is recorded."""
+        from .procedures.session import start
+
+        prepared = start(resume=record_id, site=self._site, db=self.db,
+                         allow_expired_calibration=self._allow_expired)
+        return self._result(record_id, prepared.run(operator=self.operator))
+
+    def _result(self, procedure: str, outcome: Any) -> Result:
+        """The Result of a run or bundle, remembered in `results`."""
+        from .procedures.session import BundleResult
+
+        if isinstance(outcome, BundleResult):
+            result = Result(procedure, outcome.verdict, tuple(m.run_id for m in outcome.members if m.run_id),
+                            tuple(c for r in outcome.results for c in _checks(r)),
+                            any(r.plan.simulated for r in outcome.results), outcome, outcome.bundle_id)
         else:
-            single = run_plan(plan, db=self.db, operator=self.operator, inputs=answers)
-            result = Result(procedure, single.verdict, (single.run_id,), tuple(_checks(single)), plan.simulated,
-                            single)
+            result = Result(procedure, outcome.verdict, (outcome.run_id,), tuple(_checks(outcome)),
+                            outcome.plan.simulated, outcome)
         self.results.append(result)
         return result
 

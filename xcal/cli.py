@@ -128,8 +128,8 @@ def main(ctx: click.Context, site: str | None, db: str | None, create_db_folder:
 @main.command()
 @click.argument("procedure", required=False)
 @click.option("--room", help="Room id from the site file.")
-@click.option("--resume", "resume_id", metavar="RUN_ID", help="Continue a run that was cut off: keep its readings, "
-              "make the missing exposures.")
+@click.option("--resume", "resume_id", metavar="ID", help="Continue a run or bundle that was cut off: keep its "
+              "readings, make the missing exposures (and, for a bundle, run the members not yet run).")
 @click.option("--operator", help="Who performs the test (default: the OS user).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (messages go to stderr).")
 @click.option("--allow-expired-calibration", "allow_expired", metavar="REASON",
@@ -142,40 +142,27 @@ def main(ctx: click.Context, site: str | None, db: str | None, create_db_folder:
 @_guard
 def run(obj: Context, procedure: str | None, room: str | None, resume_id: str | None, operator: str | None,
         as_json: bool, allow_expired: str | None, inputs_file: str | None, item: str | None) -> int:
-    """Run PROCEDURE (an id from `xcal list`, or a file) in a room, or continue one with --resume RUN_ID."""
+    """Run PROCEDURE (an id from `xcal list`, or a file) in a room, or continue a run or bundle with --resume ID."""
     from .console import RunConsole
-    from .errors import ConfigError
-    from .procedures.session import BundlePlan, BundleResult, plan_resume, plan_run, run_bundle, run_plan
-
-    from .procedures.loader import check_inputs, load_inputs
+    from .procedures.loader import load_inputs
+    from .procedures.session import BundleResult, start
 
     console = RunConsole(to_stderr=as_json)
     inputs = load_inputs(inputs_file) if inputs_file else None
-    stored = None
-    if resume_id is not None:
-        if procedure or room:
-            raise ConfigError("--resume takes the procedure and room from the run's record",
-                              fix=f"run `xcal run --resume {resume_id}` without PROCEDURE and --room")
-        plan, stored = plan_resume(resume_id, db=obj.db, site=obj.site, allow_expired_calibration=allow_expired)
-    elif not (procedure and room):
-        raise ConfigError("give PROCEDURE and --room (or --resume RUN_ID)",
-                          fix="e.g. xcal run kvp-accuracy --room 3")
-    else:
-        plan = plan_run(procedure, room, site=obj.site, allow_expired_calibration=allow_expired, item=item)
-    if inputs is not None:
-        check_inputs(inputs, plan.bundle if isinstance(plan, BundlePlan) else plan.procedure)
-    first = plan.plans[0] if isinstance(plan, BundlePlan) else plan
-    if first.site.is_demo:
+    prepared = start(procedure, room, resume=resume_id, site=obj.site, db=obj.db, inputs=inputs,
+                     allow_expired_calibration=allow_expired, item=item)
+    if prepared.site.is_demo:
         console.note(DEMO_NOTE)
-    with console.progress(plan):
-        if stored is not None:
-            result = run_plan(plan, db=obj.db, operator=operator, observer=console, resume=stored, inputs=inputs)
-        elif isinstance(plan, BundlePlan):
-            result = run_bundle(plan, db=obj.db, operator=operator, observer=console, inputs=inputs)
+    with console.progress(prepared.plan):
+        result = prepared.run(operator=operator, observer=console)
+        if isinstance(result, BundleResult):
             console.bundle_finished(result)
-        else:
-            result = run_plan(plan, db=obj.db, operator=operator, observer=console, inputs=inputs)
-    console.stored(result.results if isinstance(result, BundleResult) else [result])
+    if isinstance(result, BundleResult) and not result.results:
+        console.note(f"Bundle {result.bundle_id}: every member was already complete; the bundle is now closed")
+    elif isinstance(result, BundleResult):
+        console.stored(result.results, result.bundle_id)
+    else:
+        console.stored([result])
     if as_json:
         import json
 
@@ -245,23 +232,28 @@ def history(obj: Context, room: str | None, count: int, as_json: bool) -> int:
     with Store(obj.db) as store:
         obj.check_room(store, room)
         runs = store.list_runs(room=room, limit=count)
-    print_history(runs, as_json=as_json, room=room)
+        bundles = store.list_bundles(room=room, limit=count)
+    print_history(runs, as_json=as_json, room=room, bundles=bundles)
     return 0
 
 
 @main.command("show-run")
-@click.argument("run_id")
+@click.argument("run_id", metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 @_guard
 def show_run(obj: Context, run_id: str, as_json: bool) -> int:
-    """Show one recorded run with its readings and checks."""
-    from .console import print_run
+    """Show one recorded run (readings with their ids, corrections, signatures, equipment, checks) or bundle."""
+    from .console import print_bundle, print_run
     from .records.store import Store
 
     with Store(obj.db) as store:
+        if store.is_bundle(run_id):
+            print_bundle(store.get_bundle(run_id), as_json=as_json)
+            return 0
         run = store.get_run(run_id)
-    print_run(run, as_json=as_json)
+        signatures = store.signatures(run_id)
+    print_run(run, as_json=as_json, signatures=signatures)
     return 0
 
 
@@ -293,7 +285,7 @@ def shielding(workload: str, barrier: str, distance: str, area: str, design_goal
 
 
 @main.command()
-@click.argument("run_id")
+@click.argument("run_id", metavar="ID")
 @click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)
 @click.option("-o", "--output", type=click.Path(), help="Output file (default: xcal-RUN_ID.html or .pdf) in a "
               "folder that exists.")
@@ -301,23 +293,35 @@ def shielding(workload: str, barrier: str, distance: str, area: str, design_goal
 @click.pass_obj
 @_guard
 def report(obj: Context, run_id: str, fmt: str, output: str | None, force: bool) -> int:
-    """Write a self-contained report of a run (HTML or PDF) for the record and the inspector."""
+    """Write a self-contained report of a run, or a bundle's acceptance report (HTML or PDF), for the inspector."""
     from pathlib import Path
 
     from .records.outputs import check_outputs
     from .records.store import Store
-    from .reports import render_html, write_pdf
+    from .reports import build_bundle_report, html_document, write_report_pdf
+    from .reports.content import build_report
 
     path = Path(output or f"xcal-{run_id}.{fmt}")
     with Store(obj.db) as store:
         check_outputs([path], store.path, force=force)
-        run = store.get_run(run_id)
-        signatures = store.signatures(run_id)
+        from .program.actions import report_rows
+
+        def stored(rid: str) -> Any:
+            run = store.get_run(rid)
+            run.corrective_actions = report_rows(store, rid)      # read by reports/signoff.py
+            return run
+
+        if store.is_bundle(run_id):
+            bundle = store.get_bundle(run_id)
+            runs = {rid: stored(rid) for rid in bundle.run_ids()}
+            built = build_bundle_report(bundle, runs, {rid: store.signatures(rid) for rid in runs})
+        else:
+            built = build_report(stored(run_id), store.signatures(run_id))
     if fmt == "pdf":
-        write_pdf(run, path, signatures=signatures)
+        write_report_pdf(built, path)
     else:
         try:
-            path.write_text(render_html(run, signatures=signatures), encoding="utf-8")
+            path.write_text(html_document(built), encoding="utf-8")
         except OSError as exc:
             from .errors import RecordError
 
@@ -344,26 +348,96 @@ def upgrade_store(obj: Context, name: str) -> int:
     return 0
 
 
+def _public_key(public_key: str | None, key: str | None, *, needed: bool) -> Any:
+    """The key anchors are checked with: --public-key FILE, else the site key if it exists (never created here);
+    None when there is neither and `needed` is false."""
+    from .records.anchor import key_path, public_key as read_public, site_key
+
+    if public_key:
+        return read_public(public_key)
+    if key_path(key).exists():
+        return site_key(key, create=False).public
+    if needed:
+        from .errors import RecordError
+
+        raise RecordError(f"checking an anchor needs the site's public key, and there is no site key at "
+                          f"{key_path(key)}", fix="give --public-key FILE (the site prints it with "
+                                                  "`xcal anchor --public-key`)")
+    return None
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--anchor", "anchor_file", type=click.Path(), metavar="FILE",
+              help="An anchor file (`xcal anchor --out FILE`): also catch a rewritten, cut-off or swapped store.")
+@click.option("--public-key", type=click.Path(), metavar="FILE",
+              help="The site's public key (`xcal anchor --public-key`); default: the site key's own.")
+@click.option("--key", type=click.Path(), metavar="FILE", envvar="XCAL_SITE_KEY",
+              help="The site key file (default: site-key.pem in the user config folder).")
+@click.option("--since-anchor", is_flag=True,
+              help="Check only what came after the newest anchor (fast; a full verify covers the rest).")
 @click.pass_obj
 @_guard
-def verify(obj: Context, as_json: bool) -> int:
-    """Check the record store's audit chain; name the first broken entry (exit 1 if any)."""
+def verify(obj: Context, as_json: bool, anchor_file: str | None, public_key: str | None, key: str | None,
+           since_anchor: bool) -> int:
+    """Check the record store's audit chain (and anchors); name the first broken entry (exit 1 if any)."""
     import json
 
+    from .records.anchor import read_anchor
     from .records.store import Store
 
+    anchor = read_anchor(anchor_file) if anchor_file else None
+    public = _public_key(public_key, key, needed=bool(anchor or since_anchor))
+    if anchor is not None and not anchor.holds(public):
+        from .errors import RecordError
+
+        raise RecordError(f"the anchor file {anchor_file} does not hold: its signature is not that of the key "
+                          f"{anchor.key}, or the file was edited", fix="check the anchor against the public key "
+                          "of the site that made it (--public-key FILE), or get the filed copy again")
     with Store(obj.db) as store:
-        report = store.verify()
+        report = store.verify(public=public, anchor=anchor, since_anchor=since_anchor)
     if as_json:
         click.echo(json.dumps({"ok": report.ok, "entries": report.entries, "first_broken": report.first_broken,
                                "reason": report.reason, "head": report.head}, indent=2))
     elif report.ok:
-        click.echo(f"ok: {report.entries} entries, chain head {report.head}")
+        click.echo(f"ok: {report.reason}; chain head {report.head}")
     else:
         click.echo(f"BROKEN at entry {report.first_broken}: {report.reason}")
     return 0 if report.ok else 1
+
+
+@main.command()
+@click.option("--out", type=click.Path(), metavar="FILE", help="Write the anchor (or the public key) to FILE.")
+@click.option("--public-key", "show_public", is_flag=True,
+              help="Print the site's public key (PEM) for an inspector instead of making an anchor.")
+@click.option("--key", type=click.Path(), metavar="FILE", envvar="XCAL_SITE_KEY",
+              help="The site key file (default: site-key.pem in the user config folder, made on first use).")
+@click.pass_obj
+@_guard
+def anchor(obj: Context, out: str | None, show_public: bool, key: str | None) -> int:
+    """Sign the chain's head with the site key and print the anchor (JSON) for an inspector's file."""
+    from pathlib import Path
+
+    from .errors import RecordError
+    from .records.anchor import anchor_store, site_key
+    from .records.store import Store
+
+    signer = site_key(key)
+    if show_public:
+        text = signer.public_pem()
+    else:
+        with Store(obj.db) as store:
+            text = anchor_store(store, signer).to_json()
+    if out:
+        try:
+            Path(out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise RecordError(f"cannot write {out}: {exc.strerror}", fix="give a path in a folder you can write") \
+                from None
+        click.echo(f"wrote {out} (key {signer.fingerprint})", err=True)
+    else:
+        click.echo(text, nl=False)
+    return 0
 
 
 @main.command()
@@ -373,7 +447,7 @@ def verify(obj: Context, as_json: bool) -> int:
 @click.pass_obj
 @_guard
 def sign(obj: Context, run_id: str, meaning: str, name: str | None) -> int:
-    """Sign a run: bind a name, the time and a meaning to the run's hash."""
+    """Sign a run: bind a name, the time and a meaning to the run's hash and the chain head, sealed by the site key."""
     import getpass
 
     from .records.store import Store
@@ -381,7 +455,7 @@ def sign(obj: Context, run_id: str, meaning: str, name: str | None) -> int:
     with Store(obj.db) as store:
         signature = store.sign(run_id, meaning, name or getpass.getuser())
     click.echo(f"signed run {run_id}: {signature.meaning} by {signature.name} at {signature.at}, "
-               f"run hash {signature.run_hash}")
+               f"run hash {signature.run_hash}, made at entry {signature.seq - 1}, sealed with the site key")
     return 0
 
 
@@ -410,13 +484,15 @@ def correct(obj: Context, run_id: str, reading_id: int, value: str, reason: str,
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also draw the trend against its limits to FILE: .png or .svg.")
+@click.option("--all", "show_all", is_flag=True,
+              help="List every point in the table, not only the latest (JSON and the plot always hold every one).")
 @click.pass_obj
 @_guard
-def trend(obj: Context, room: str, result: str, as_json: bool, output: str | None) -> int:
+def trend(obj: Context, room: str, result: str, as_json: bool, output: str | None, show_all: bool) -> int:
     """A check's values over time in a room, against its limits (a table; JSON with --json; a plot with -o)."""
-    from .console import print_trend, print_trend_plot
+    from .console import TREND_SHOWN, print_trend, print_trend_plot
     from .records.store import Store
-    from .records.trend import trend as query
+    from .records.trend import latest, trend as query
 
     if output:
         from .reports.plots import file_format
@@ -424,8 +500,12 @@ def trend(obj: Context, room: str, result: str, as_json: bool, output: str | Non
         file_format(output)
     with Store(obj.db) as store:
         obj.check_room(store, room)
-        points = query(store, room, result)
-    print_trend(points, room, result, as_json=as_json)
+        if as_json or output or show_all:
+            points = query(store, room, result)
+            total = len(points)
+        else:
+            points, total = latest(store, room, result, TREND_SHOWN)
+    print_trend(points, room, result, as_json=as_json, total=total)
     if output:
         from .reports.plots import write_trend
 
@@ -621,3 +701,508 @@ def sim_serve(obj: Context, room: str | None, instrument: str | None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@main.group()
+def action() -> None:
+    """Corrective actions: a failed run opens one; a later passing run of the same checks verifies it."""
+
+
+def _action_out(obj: Context, call: Callable[[Any], Any], as_json: bool) -> int:
+    """Open the store, apply `call` to it, print the action it gives back."""
+    from .console import print_action
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        result = call(store)
+    print_action(result, as_json=as_json)
+    return 0
+
+
+def _person(name: str | None) -> str:
+    import getpass
+
+    return name or getpass.getuser()
+
+
+@action.command("open")
+@click.argument("run_id")
+@click.option("--to", "assignee", help="Who is to act (default: unassigned).")
+@click.option("--due", "due", metavar="YYYY-MM-DD", help="When it must be done (default: 30 days from today).")
+@click.option("--name", help="Who opens it (default: the OS user).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def action_open(obj: Context, run_id: str, assignee: str | None, due: str | None, name: str | None,
+                as_json: bool) -> int:
+    """Open a corrective action for the failed checks of RUN_ID (a FAIL opens one by itself)."""
+    from .program.actions import open_action
+
+    return _action_out(obj, lambda s: open_action(s, run_id, by=_person(name), assignee=assignee, due=due), as_json)
+
+
+@action.command("list")
+@click.option("--room", help="Only this room's actions.")
+@click.option("--status", type=click.Choice(["open", "in progress", "resolved", "verified", "unverified"]),
+              help="Only actions with this status (unverified: all but verified).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def action_list(obj: Context, room: str | None, status: str | None, as_json: bool) -> int:
+    """Every corrective action, oldest first: what failed, who has it, when it is due, its status."""
+    from .console import print_actions
+    from .program.actions import load_actions
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        obj.check_room(store, room)
+        actions = [a for a in load_actions(store) if (room is None or a.room == str(room))
+                   and (status is None or a.status == status or (status == "unverified" and a.status != "verified"))]
+    print_actions(actions, as_json=as_json)
+    return 0
+
+
+@action.command("show")
+@click.argument("action_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def action_show(obj: Context, action_id: str, as_json: bool) -> int:
+    """One corrective action with what failed, by how much, and each entry that followed."""
+    from .program.actions import get_action
+
+    return _action_out(obj, lambda s: get_action(s, action_id), as_json)
+
+
+@action.command("assign")
+@click.argument("action_id")
+@click.option("--to", "assignee", required=True, help="Who is to act.")
+@click.option("--due", "due", metavar="YYYY-MM-DD", help="A new due date (default: unchanged).")
+@click.option("--name", help="Who assigns it (default: the OS user).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def action_assign(obj: Context, action_id: str, assignee: str, due: str | None, name: str | None,
+                  as_json: bool) -> int:
+    """Give a corrective action to a person (and a due date)."""
+    from .program.actions import assign
+
+    return _action_out(obj, lambda s: assign(s, action_id, assignee, due, _person(name)), as_json)
+
+
+@action.command("progress")
+@click.argument("action_id")
+@click.option("--note", required=True, help="What is being done.")
+@click.option("--name", help="Who records it (default: the OS user).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def action_progress(obj: Context, action_id: str, note: str, name: str | None, as_json: bool) -> int:
+    """Record work under way on a corrective action (status: in progress)."""
+    from .program.actions import progress
+
+    return _action_out(obj, lambda s: progress(s, action_id, note, _person(name)), as_json)
+
+
+@action.command("resolve")
+@click.argument("action_id")
+@click.option("--done", required=True, help="What was done to correct the fault.")
+@click.option("--retest", "retest_run", metavar="RUN_ID", help="The passing retest run (same procedure, same room, "
+              "later); without it the next passing run verifies the action.")
+@click.option("--reason", help="Why this resolution replaces an earlier one.")
+@click.option("--name", help="Who resolved it (default: the OS user).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def action_resolve(obj: Context, action_id: str, done: str, retest_run: str | None, reason: str | None,
+                   name: str | None, as_json: bool) -> int:
+    """Record what was done; a passing retest verifies the action."""
+    from .program.actions import resolve
+
+    return _action_out(obj, lambda s: resolve(s, action_id, done, _person(name), retest_run, reason), as_json)
+
+
+@main.group()
+def dicom() -> None:
+    """DICOM: connectivity checks of the PACS and modalities, and a storage SCP (needs the `dicom` extra)."""
+
+
+@dicom.command("check")
+@click.option("--room", help="Only this room's modality (and the PACS).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds to wait for each answer.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.pass_obj
+@_guard
+def dicom_check(obj: Context, room: str | None, timeout_s: float, as_json: bool) -> int:
+    """Associate with each node, C-ECHO it, C-STORE a QC test object to the PACS; times in ms. Exit 1 on a failure."""
+    from .dicom.checks import check_site
+
+    site = obj.load_site()
+    if site.is_demo:
+        click.echo(DEMO_NOTE, err=True)
+    serve = None
+    if site.dicom is not None and (site.dicom.pacs is not None and site.dicom.pacs.simulated
+                                   or any(n.simulated for n in site.dicom.modalities.values())):
+        from .simulators.pacs import serve_simulated_nodes as serve
+    results = check_site(site.dicom, room, site.path, timeout_s=timeout_s, serve_simulated=serve)
+    if as_json:
+        import json
+
+        click.echo(json.dumps([r.__dict__ for r in results], indent=2))
+    else:
+        for r in results:
+            ms = f"{r.ms:8.1f} ms" if r.ms is not None else " " * 11
+            click.echo(f"{'ok  ' if r.ok else 'FAIL'} {r.node:<26} {r.step:<9} {ms}  {r.message}")
+            if r.fix:
+                click.echo(f"{'':5}fix: {r.fix}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+@dicom.command("receive")
+@click.option("--folder", type=click.Path(file_okay=False), default="xcal-received", show_default=True,
+              help="Where to file the images: one folder per room, and unmatched/.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; loopback by default, 0.0.0.0 to accept from the network.")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port (default: the site's `dicom: port`).")
+@click.option("--count", type=click.IntRange(min=1), help="Stop after this many objects.")
+@click.pass_obj
+@_guard
+def dicom_receive(obj: Context, folder: str, host: str, port: int | None, count: int | None) -> int:
+    """Run a storage SCP with the site's AE title and file each image received by room; Ctrl-C stops it."""
+    from .dicom.receiver import serve_until
+
+    site = obj.load_site()
+    if site.is_demo:
+        click.echo(DEMO_NOTE, err=True)
+
+    def received(item: Any) -> None:
+        where = f"room {item.room} (by {item.matched_on})" if item.room else "unmatched (no room matches)"
+        click.echo(f"received {item.path} from {item.calling_ae}: {where}")
+
+    def listening(receiver: Any) -> None:
+        click.echo(f"listening on {receiver.host}:{receiver.port} as {receiver.settings.ae_title}; filing into "
+                   f"{folder}", err=True)
+
+    total = serve_until(site.dicom, site.path, folder, host=host, port=port, count=count, on_received=received,
+                        on_listening=listening)
+    click.echo(f"stopped after {total} objects", err=True)
+    return 0
+
+
+@main.group()
+def service() -> None:
+    """Service events: what a service visit did to a room, and the tests it makes due at once."""
+
+
+@service.command("record")
+@click.option("--room", required=True, help="Room id.")
+@click.option("--component", required=True, help="What was worked on: generator, tube, collimator, detector...")
+@click.option("--work", required=True, type=click.Choice(["replaced", "adjusted", "repaired", "major-repair"]),
+              help="What was done to it (chooses the post-service rule).")
+@click.option("--vendor", required=True, help="Who serviced it: the company, or 'in-house'.")
+@click.option("--engineer", required=True, help="The service engineer's name.")
+@click.option("--down-from", "down_from", required=True, metavar="WHEN",
+              help="Downtime start, YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC unless an offset is given).")
+@click.option("--down-to", "down_to", required=True, metavar="WHEN", help="Downtime end (back in clinical use).")
+@click.option("--done", required=True, help="The work done, in words.")
+@click.option("--part", "parts", multiple=True, metavar="TEXT", help="A part used (repeat for each).")
+@click.option("--document", "documents", multiple=True, type=click.Path(), metavar="FILE",
+              help="The service report file (repeat for each); kept by its sha256.")
+@click.option("--name", help="Who records it (default: the OS user).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def service_record(obj: Context, room: str, component: str, work: str, vendor: str, engineer: str, down_from: str,
+                   down_to: str, done: str, parts: tuple[str, ...], documents: tuple[str, ...], name: str | None,
+                   as_json: bool) -> int:
+    """Record a service event; the procedures its work invalidates become due in `xcal due` at once."""
+    from .console import print_service
+    from .program.service import record_service
+    from .records.store import Store
+
+    site = obj.load_site()
+    with Store(obj.db) as store:
+        event = record_service(store, site, room=room, component=component, work=work, vendor=vendor,
+                               engineer=engineer, down_from=down_from, down_to=down_to, done=done,
+                               parts=list(parts), documents=list(documents), by=_person(name))
+    print_service(event, as_json=as_json)
+    return 0
+
+
+@service.command("list")
+@click.option("--room", help="Only this room's service events.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def service_list(obj: Context, room: str | None, as_json: bool) -> int:
+    """Every service event, oldest first, with the tests it made due and which are still due."""
+    from .console import print_services
+    from .program.service import load_services, outstanding
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        obj.check_room(store, room)
+        events = [{**s, "still_due": outstanding(store, s)} for s in load_services(store)
+                  if room is None or s["room"] == str(room)]
+    print_services(events, as_json=as_json)
+    return 0
+
+
+@service.command("show")
+@click.argument("service_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def service_show(obj: Context, service_id: str, as_json: bool) -> int:
+    """One service event: the visit, parts, documents with their sha256, and the tests still due after it."""
+    from .console import print_service
+    from .program.service import get_service, outstanding
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        event = get_service(store, service_id)
+        event = {**event, "still_due": outstanding(store, event)}
+    print_service(event, as_json=as_json)
+    return 0
+
+
+@service.command("rules")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_guard
+def service_rules(as_json: bool) -> int:
+    """The post-service rules: component and work -> the procedures made due, each with its source."""
+    from .console import print_service_rules
+    from .program.service import load_rules
+
+    print_service_rules(load_rules(), as_json=as_json)
+    return 0
+
+
+@dicom.command("detector")
+@click.argument("flat", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dark", type=click.Path(exists=True, dir_okay=False), help="A dark image: its mean is the offset.")
+@click.option("--offset", type=float, help="The detector's offset in pixel values (instead of --dark).")
+@click.option("--air-kerma", help="Air kerma measured at the detector for this image, e.g. '2.5 µGy': checks the EI.")
+@click.option("--grid", type=click.IntRange(2, 20), default=5, show_default=True, help="ROIs per side.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_guard
+def dicom_detector(flat: str, dark: str | None, offset: float | None, air_kerma: str | None, grid: int,
+                   as_json: bool) -> int:
+    """Detector QC numbers of a flat-field DX image: SNR, uniformity, defects, EI accuracy (no verdict)."""
+    from .dicom.assess import assess
+
+    kerma = None
+    if air_kerma is not None:
+        from .errors import ConfigError
+        from .units import parse_quantity
+
+        try:
+            kerma = parse_quantity(air_kerma, "air_kerma")
+        except ValueError as exc:
+            raise ConfigError(f"--air-kerma: {exc}",
+                              fix="write it with its unit, e.g. --air-kerma '2.5 µGy'") from None
+    result = assess(flat, dark=dark, offset=offset, air_kerma=kerma, grid=grid)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return 0
+    tags = (f"EI {result.exposure_index:g}, EI_T {result.target_exposure_index:g}, DI {result.deviation_index:+.2f}"
+            if result.exposure_index is not None and result.target_exposure_index is not None
+            and result.deviation_index is not None else "no exposure index tags")
+    uniformity = (f"non-uniformity on a {grid} × {grid} ROI grid: global {100 * result.global_nonuniformity:.2f} %, "
+                  f"local {100 * result.local_nonuniformity:.2f} %")
+    found = (f"defective pixels {result.defective_pixels}; dead rows {list(result.dead_rows) or 'none'}; "
+             f"dead columns {list(result.dead_columns) or 'none'}")
+    lines = [f"{result.source}: {tags}", f"offset {result.offset:.1f} ({result.offset_from})",
+             f"SNR (central ROI) {result.snr:.1f}", uniformity, found]
+    if result.ei_error is not None:
+        lines.append(f"EI accuracy: expected {result.expected_exposure_index:.1f} from {air_kerma}, "
+                     f"error {100 * result.ei_error:+.1f} %")
+    click.echo("\n".join(lines))
+    return 0
+
+
+@dicom.command("simulate-detector")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The DX file to write.")
+@click.option("--air-kerma", default="2.5 µGy", show_default=True, help="Air kerma at the detector.")
+@click.option("--room", help="Use this room's simulated modality: its station name, serial and detector faults.")
+@click.option("--technique", metavar="'KV MA MS'", help="With --room: fire the room's simulated X-ray tube at this "
+              "technique, e.g. '70 kV 10 mA 5 ms', and image the air kerma it delivers (instead of --air-kerma).")
+@click.option("--sid", default="100 cm", show_default=True, help="Source-to-detector distance for --technique.")
+@click.option("--dark", is_flag=True, help="A dark image (no exposure) instead of a flat field.")
+@click.option("--fault", "faults", multiple=True,
+              type=click.Choice(["dead-pixels", "dead-line", "gain-drift", "ei-25"]),
+              help="A detector fault (repeat for several), added to the room's.")
+@click.option("--presentation", is_flag=True, help="DX For Presentation instead of For Processing.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the image noise.")
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+@click.pass_obj
+@_guard
+def dicom_simulate_detector(obj: Context, output: str, air_kerma: str, room: str | None, technique: str | None,
+                            sid: str, dark: bool, faults: tuple[str, ...], presentation: bool, seed: int,
+                            force: bool) -> int:
+    """Write a SIMULATED DR detector image (flat field or dark) as a DICOM DX file, with faults on demand."""
+    from pathlib import Path
+
+    from .dicom import require
+    from .dicom.objects import save
+    from .errors import ConfigError
+    from .simulators.detector import MAX_AIR_KERMA_UGY, air_kerma_ugy, expose_detector, technique_of, with_faults
+
+    require()
+    if Path(output).exists() and not force:
+        raise ConfigError(f"{output} already exists", fix="give another -o, or --force to replace it")
+    names: dict[str, Any] = {}
+    all_faults = list(faults)
+    site = obj.load_site() if room is not None else None
+    if site is not None:
+        node = site.dicom.modalities.get(room) if site.dicom is not None else None
+        if node is None or not node.simulated:
+            raise ConfigError(f"{site.path}: room '{room}' has no simulated DICOM modality in the dicom section",
+                              fix="leave out --room, or add the room under `dicom: modalities:` with "
+                                  "`host: simulated`")
+        names = {"station_name": node.station_name or "SIMDR", "device_serial": node.device_serial or "SIM-DR-0001"}
+        all_faults = list(dict.fromkeys([*node.detector_faults, *faults]))
+    detector = with_faults(all_faults, **names)
+    if technique is not None:
+        if site is None or dark:
+            raise ConfigError("--technique fires a room's tube: it needs --room and no --dark",
+                              fix="add --room N, or give --air-kerma instead")
+        from .demo.wiring import room_model
+
+        kv, ma, ms, sid_cm = technique_of(technique, sid)
+        exposure, ds = expose_detector(room_model(site.room(room)), detector, kv, ma, ms, sid_cm=sid_cm,
+                                       for_processing=not presentation)
+        kerma = exposure.air_kerma_ugy
+        if kerma > MAX_AIR_KERMA_UGY:
+            raise ConfigError(f"{technique} at {sid} delivers {kerma:.4g} µGy at the detector, which saturates the "
+                              f"simulated detector (up to {MAX_AIR_KERMA_UGY:g} µGy)",
+                              fix="lower the mA or the time, or raise --sid")
+        what = f"{technique} at {sid}: air kerma at the detector {kerma:.4g} µGy"
+    else:
+        kerma = 0.0 if dark else air_kerma_ugy(air_kerma)
+        ds = detector.dx(kerma, seed=seed, for_processing=not presentation)
+        what = "dark image" if dark else f"flat field at {kerma:g} µGy"
+    save(ds, output)
+    ei = f", EI {float(ds.ExposureIndex):.1f}" if "ExposureIndex" in ds else ""
+    click.echo(f"wrote {output}: SIMULATED DX {ds.PresentationIntentType.lower()} {what}{ei}"
+               f"{', faults: ' + ', '.join(all_faults) if all_faults else ''}")
+    return 0
+
+
+@main.group()
+def pm() -> None:
+    """Preventive maintenance: the site file's `maintenance:` schedule, and a log of each PM done."""
+
+
+@pm.command("log")
+@click.option("--room", required=True, help="Room id.")
+@click.option("--component", required=True, help="The component maintained, as the site's `maintenance:` names it.")
+@click.option("--done", required=True, help="The work done, in words.")
+@click.option("--engineer", required=True, help="Who did it.")
+@click.option("--vendor", required=True, help="The company, or 'in-house'.")
+@click.option("--date", "on", metavar="YYYY-MM-DD", help="The day it was done (default: today).")
+@click.option("--part", "parts", multiple=True, metavar="TEXT", help="A part used (repeat for each).")
+@click.option("--name", help="Who records it (default: the OS user).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def pm_log(obj: Context, room: str, component: str, done: str, engineer: str, vendor: str, on: str | None,
+           parts: tuple[str, ...], name: str | None, as_json: bool) -> int:
+    """Record a preventive maintenance done; `xcal due` counts the next one from its date."""
+    from .console import print_pm_log
+    from .program.pm import log_pm
+    from .records.store import Store
+
+    site = obj.load_site()
+    with Store(obj.db) as store:
+        entry = log_pm(store, site, room=room, component=component, done=done, engineer=engineer, vendor=vendor,
+                       on=on, parts=list(parts), by=_person(name))
+    print_pm_log([entry], as_json=as_json, one=True)
+    return 0
+
+
+@pm.command("list")
+@click.option("--room", help="Only this room's PM.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def pm_list(obj: Context, room: str | None, as_json: bool) -> int:
+    """Every PM logged, oldest first (what is due next: `xcal due`)."""
+    from .console import print_pm_log
+    from .program.pm import load_pm_log
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        obj.check_room(store, room)
+        log = [p for p in load_pm_log(store) if room is None or p["room"] == str(room)]
+    print_pm_log(log, as_json=as_json)
+    return 0
+
+
+@main.group()
+def parts() -> None:
+    """Spare parts: received and used, each recorded; what is on hand is worked out from them."""
+
+
+@parts.command("receive")
+@click.option("--part", required=True, help="The part number.")
+@click.option("--quantity", required=True, help="How many.")
+@click.option("--description", help="What the part is (kept from its first receipt).")
+@click.option("--name", help="Who records it (default: the OS user).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def parts_receive(obj: Context, part: str, quantity: str, description: str | None, name: str | None,
+                  as_json: bool) -> int:
+    """Record parts received into stock."""
+    from .console import print_parts
+    from .program.parts import receive
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        line = receive(store, part, quantity, description, _person(name))
+    print_parts([line], as_json=as_json, one=True)
+    return 0
+
+
+@parts.command("use")
+@click.option("--part", required=True, help="The part number.")
+@click.option("--quantity", required=True, help="How many.")
+@click.option("--room", help="The room it went into.")
+@click.option("--service", "service_id", metavar="SE-N", help="The service event it was used in.")
+@click.option("--name", help="Who records it (default: the OS user).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def parts_use(obj: Context, part: str, quantity: str, room: str | None, service_id: str | None, name: str | None,
+              as_json: bool) -> int:
+    """Record parts taken from stock; refused when fewer are on hand."""
+    from .console import print_parts
+    from .program.parts import use
+    from .records.store import Store
+
+    if room is not None:
+        room = obj.load_site().room(room).id
+    with Store(obj.db) as store:
+        line = use(store, part, quantity, room, service_id, _person(name))
+    print_parts([line], as_json=as_json, one=True)
+    return 0
+
+
+@parts.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def parts_list(obj: Context, as_json: bool) -> int:
+    """Every part with how many were received, used and are on hand."""
+    from .console import print_parts
+    from .program.parts import inventory
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        lines = inventory(store)
+    print_parts(lines, as_json=as_json)
+    return 0

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
-import re
 from typing import Any, Iterator
 
 from .procedures.runner import RunObserver
@@ -61,23 +59,50 @@ class RunConsole(RunObserver):
     def ask(self, name: str, prompt: str, unit: str) -> Any:
         """Ask at the terminal for a value with its unit (a bare number is taken in `unit`); None off a terminal.
 
-        The question shows the unit (`?? Left edge: ... [cm]:`). An empty answer, one not starting with a number, one
-        that cannot be read or one of the wrong kind is refused with what is expected, and the question is
-        asked again until a value is given: nothing is ever recorded that was not typed. Ctrl-C
-        (KeyboardInterrupt) and Ctrl-D (EOFError) reach the runner, which stops the run and keeps what was
-        already entered.
+        The question shows the unit (`?? Left edge: ... [cm]:`). The answer is read as people type it
+        (units.parse_typed: `0.4 CM`, `20 mm2`, `12 mR` for air kerma). An empty answer, one not starting with
+        a number, one that cannot be read or one of the wrong kind is refused with what is expected, and the
+        question is asked again until a value is given: nothing is ever recorded that was not typed. `back`
+        is passed on (runner.BACK: retype the previous value). Ctrl-C (KeyboardInterrupt) and Ctrl-D
+        (EOFError) reach the runner, which stops the run and keeps what was already entered.
         """
         import sys
+
+        from .procedures.runner import BACK
 
         if not sys.stdin.isatty():
             return None
         question = _markup_free(f"?? {prompt} [{unit}]: ")
         while True:
-            text = self.out.input(f"[cyan]{question}[/]").strip()
+            with self._paused():
+                text = self.out.input(f"[cyan]{question}[/]").strip()
+            if text.lower() == BACK:
+                return BACK
             value, problem = _typed_value(text, unit)
             if value is not None:
                 return value
             self.out.print(f"[red]{_markup_free(problem)}[/]")
+
+    def ask_text(self, question: str) -> str:
+        """A line typed for a meter read by hand, with the progress bar stopped while it is typed."""
+        with self._paused():
+            return self.out.input(f"[cyan]{_markup_free(f'?? {question}: ')}[/]")
+
+    def understood(self, text: str) -> None:
+        """Say back what a typed value was taken as, under the line it was typed on."""
+        self.out.print(f"[green]   = {_markup_free(text)}[/]")
+
+    @contextlib.contextmanager
+    def _paused(self) -> Iterator[None]:
+        """Stop the live progress bar while a line is typed: its redraws would overwrite the line."""
+        if self._progress is None:
+            yield
+            return
+        self._progress.stop()
+        try:
+            yield
+        finally:
+            self._progress.start()
 
     def refused(self, text: str) -> None:
         self.out.print(f"[red]{_markup_free(text)}[/]")
@@ -133,9 +158,11 @@ class RunConsole(RunObserver):
     def bundle_finished(self, result: Any) -> None:
         self.out.print(_bundle_line(result))
 
-    def stored(self, results: list[Any]) -> None:
-        """The last line of a run: which records were made and where they are, so none is looked for elsewhere."""
-        self.out.print(stored_line([r.run_id for r in results], results[-1].db_path), markup=False)
+    def stored(self, results: list[Any], bundle_id: str | None = None) -> None:
+        """The last line of a run: which records were made and where they are, so none is looked for elsewhere
+        (a bundle's own record first)."""
+        ids = ([bundle_id] if bundle_id else []) + [r.run_id for r in results]
+        self.out.print(stored_line(ids, results[-1].db_path), markup=False)
 
     def finished(self, result: Any) -> None:
         from rich.table import Table
@@ -194,39 +221,20 @@ def _markup_free(text: str) -> str:
 
 
 def _typed_value(text: str, unit: str) -> tuple[Any, str]:
-    """The quantity a technician typed for a value in `unit`, or None and what is wrong with the text.
+    """The units.Typed a technician typed for a value in `unit`, or None and what is wrong with the text.
 
-    A bare number is taken in `unit`; a number with its own unit must be of the same kind. Text that does not
-    start with a number (an empty line, a unit alone) is refused: pint would read `cm^2` alone as 1 cm², a
-    value nobody typed.
+    A bare number is taken in `unit`; a number with its own unit must be of the same kind (or an exposure
+    where air kerma is asked). Text that does not start with a number (an empty line, a unit alone) is
+    refused: pint would read `cm^2` alone as 1 cm², a value nobody typed.
     """
-    from .units import Q_, parse_quantity
+    from .units import parse_typed
 
-    example = f"e.g. 0.5 or 0.5 {unit}"
     if not text:
-        return None, f"a value is needed: type a number in {unit} ({example}); Ctrl-C stops the run"
-    if not re.match(r"[+-]?\.?[0-9]", text):
-        return None, f"'{text}' does not start with a number: type a number in {unit} ({example})"
-    if "," in text:
-        return None, f"'{text}' has a comma: type the decimal point as a point ({example})"
+        return None, f"a value is needed: type a number in {unit} (e.g. 0.5 or 0.5 {unit}); Ctrl-C stops the run"
     try:
-        q = parse_quantity(f"{text} {unit}" if _is_plain_number(text) else text)
+        return parse_typed(text, unit), ""
     except ValueError as exc:
-        return None, f"{exc}; type a number in {unit} ({example})"
-    if not math.isfinite(q.magnitude):
-        return None, f"'{text}' is not a finite number: type a number in {unit} ({example})"
-    if q.dimensionality != Q_(1, unit).dimensionality:
-        return None, f"{text} is not in a unit like {unit}: type a number in {unit} ({example})"
-    return q, ""
-
-
-def _is_plain_number(text: str) -> bool:
-    """Whether `text` is a number alone (`2.5`, `1.5e2`), to be taken in the unit asked for."""
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+        return None, str(exc)
 
 
 def _source_note(limit: Any) -> str:
@@ -236,10 +244,12 @@ def _source_note(limit: Any) -> str:
 
 
 def _bundle_line(result: Any) -> str:
-    failed = [r.plan.procedure.id for r in result.results if r.verdict == "FAIL"]
+    """The bundle's closing line: its verdict, its record id, and each member's run (or why it has none)."""
+    failed = [m.procedure for m in result.members if m.verdict == "FAIL"]
     sim = " (SIMULATED)" if any(r.plan.simulated for r in result.results) else ""
-    line = (f"[{console_style(result.verdict)}]BUNDLE VERDICT: {result.verdict}[/]{sim}  {result.bundle.id}: "
-            f"{len(result.results)} procedures, runs " + ", ".join(r.run_id for r in result.results))
+    runs = ", ".join(f"{m.procedure} {m.run_id or 'not run'}" for m in result.members)
+    line = (f"BUNDLE VERDICT: {_styled(result.verdict)}{sim}  bundle "
+            f"{result.bundle_id} ({result.bundle.id}): {len(result.members)} procedures: {runs}")
     return line + (f" — failed: {', '.join(failed)}" if failed else "")
 
 
@@ -270,8 +280,16 @@ def print_procedure_list(procedures: list[Any]) -> None:
     _console().print(table)
 
 
-def print_history(runs: list[Any], as_json: bool = False, room: str | None = None) -> None:
-    """The runs as a table (or JSON), newest first; with no runs, says so (for `room` when one was asked)."""
+def print_history(runs: list[Any], as_json: bool = False, room: str | None = None,
+                  bundles: list[Any] | None = None) -> None:
+    """The runs as a table (or JSON), newest first; with no runs, says so (for `room` when one was asked).
+
+    Bundles come first as their own table, a row per bundle and under it a row per member with its run, so a
+    bundle's seven runs read as one acceptance; the JSON stays the list of runs (`show-run BUNDLE_ID --json`
+    gives a bundle's).
+    """
+    if bundles and not as_json:
+        _console().print(_bundles_table(bundles))
     if as_json:
         print(json.dumps([{k: v for k, v in r.to_dict().items() if k not in ("readings", "checks", "snapshot")}
                           for r in runs], indent=2, ensure_ascii=False))
@@ -293,7 +311,56 @@ def print_history(runs: list[Any], as_json: bool = False, room: str | None = Non
     out.print(table)
 
 
-def print_run(run: Any, as_json: bool = False) -> None:
+def _bundles_table(bundles: list[Any]) -> Any:
+    """Bundles, newest first, each followed by its members in order (procedure, run id, status, verdict)."""
+    from rich.table import Table
+
+    table = Table(title="Bundles", title_justify="left")
+    for col in ("Bundle / run", "Started (UTC)", "Room", "Bundle / procedure", "Status", "Verdict"):
+        table.add_column(col, no_wrap=col != "Bundle / procedure")
+    for b in bundles:
+        verdict = b.verdict or "-"
+        sim = " SIMULATED" if b.simulated else ""
+        table.add_row(b.bundle_id, b.started_at[:19].replace("T", " "), b.room_id,
+                      f"{b.bundle} {b.bundle_version}{sim}", b.status, _styled(verdict))
+        for n, m in enumerate(b.members, 1):
+            mv = m.verdict or "-"
+            table.add_row(f"  {m.run_id or '(not run)'}", "", "", f"  {n}. {m.procedure}", m.status or "-",
+                          _styled(mv))
+    return table
+
+
+def _styled(verdict: str) -> str:
+    """A verdict with its console style; a word that is no verdict (INCOMPLETE, -) as it is."""
+    style = console_style(verdict)
+    return f"[{style}]{verdict}[/]" if style else verdict
+
+
+def print_bundle(bundle: Any, as_json: bool = False) -> None:
+    """One bundle: what, where, by whom, status and verdict, and each member with its run (for `show-run`)."""
+    if as_json:
+        print(json.dumps(bundle.to_dict(), indent=2, ensure_ascii=False))
+        return
+    out = _console()
+    out.print(f"[bold]Bundle {bundle.bundle_id}[/]{'  [bold magenta]SIMULATED[/]' if bundle.simulated else ''}")
+    out.print(f"  bundle     {bundle.bundle} {bundle.bundle_version} ({bundle.bundle_title}), "
+              f"sha256 {bundle.bundle_sha256[:16]}…")
+    out.print(f"  site       {bundle.site}; room {bundle.room_id} {bundle.room_name}")
+    out.print(f"  operator   {bundle.operator}; started {bundle.started_at}; finished {bundle.finished_at or '-'}")
+    out.print(f"  status     {bundle.status}{(' — ' + bundle.status_note) if bundle.status_note else ''}; "
+              f"verdict {bundle.verdict or '-'}")
+    out.print(_bundles_table([bundle]))
+    if bundle.status != "complete":
+        out.print(f"  continue it with `xcal run --resume {bundle.bundle_id}`; `xcal show-run RUN_ID` shows a "
+                  f"member's readings")
+    else:
+        out.print(f"  `xcal report {bundle.bundle_id}` writes the acceptance report; `xcal show-run RUN_ID` shows "
+                  f"a member's readings")
+
+
+def print_run(run: Any, as_json: bool = False, signatures: list[Any] | None = None) -> None:
+    """One stored run: header, equipment, instruments, readings with their ids (what `xcal correct` takes) and
+    corrections, checks with the limit's value at that place and the inputs behind each ratio, signatures."""
     if as_json:
         print(json.dumps(run.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -308,30 +375,113 @@ def print_run(run: Any, as_json: bool = False) -> None:
     out.print(f"  operator   {run.operator}; started {run.started_at}; finished {run.finished_at or '-'}")
     out.print(f"  status     {run.status}{(' — ' + run.status_note) if run.status_note else ''}; "
               f"verdict {run.verdict or '-'}")
+    equipment = (snap.get("room") or {}).get("equipment") or {}
+    for line in _equipment_text(equipment).splitlines():
+        out.print(f"  equipment  {_markup_free(line)}")
     for role, inst in snap.get("instruments", {}).items():
         cal = inst.get("calibration", {})
         out.print(f"  {role}: {inst['make']} {inst['model']} serial {inst['serial']} at {inst['resource']}; "
                   f"calibration {cal.get('certificate')} {cal.get('date')}, due {cal.get('due')}")
     if snap.get("calibration_override"):
         out.print(f"  [yellow]calibration override: {snap['calibration_override']['reason']}[/]")
-    readings = Table(title="Readings", title_justify="left")
-    for col in ("Exposure", "Station", "Repeat", "Instrument", "Quantity", "Value", "Taken (UTC)"):
+    readings = Table(title="Readings (Id is what `xcal correct RUN_ID READING_ID` takes)", title_justify="left")
+    for col in ("Id", "Exposure", "Station", "Repeat", "Instrument", "Quantity", "Value", "Corrected to",
+                "Taken (UTC)"):
         readings.add_column(col)
     for r in run.readings:
         value = (f"{len(r.data['samples'])} samples @ {r.data['interval']} {r.data['interval_unit']}"
                  if r.quantity == "waveform" and r.data else f"{r.value:.5g} {r.unit}")
-        readings.add_row(str(r.exposure), str(r.station), str(r.repeat), r.instrument_id, r.quantity, value,
-                         r.taken_at[11:23])
+        fixed = f"{r.corrected.new_value:.5g} {r.corrected.unit}" if r.corrected is not None else ""
+        readings.add_row(str(r.reading_id), str(r.exposure), str(r.station), str(r.repeat), r.instrument_id,
+                         r.quantity, value, fixed, r.taken_at[11:23])
     out.print(readings)
+    for c in run.corrections:
+        out.print(f"  correction {c.correction_id} of reading {c.reading_id}: {c.original_value} "
+                  f"{c.original_unit} -> {c.new_value} {c.unit} by {c.person} at {c.at}: {_markup_free(c.reason)}")
     if run.checks:
         checks = Table(title="Checks", title_justify="left")
         for col in ("Check", "Station", "Measured", "Set", "Limit", "Source", "Verdict"):
             checks.add_column(col, overflow="fold")
         for c in run.checks:
             checks.add_row(c.title, c.setting, f"{c.value:.5g} {c.unit}",
-                           f"{c.nominal:.5g} {c.unit}" if c.nominal is not None else "", c.limit_text,
+                           f"{c.nominal:.5g} {c.unit}" if c.nominal is not None else "", _limit_here(c),
                            f"{c.source} [{c.limit_set}]", f"[{console_style(c.verdict)}]{c.verdict}[/]")
         out.print(checks)
+        lines = [f"  {c.title} at {c.setting}: {_markup_free(text)}" for c in run.checks
+                 if (text := check_inputs(c, run))]
+        if lines:
+            out.print("Inputs behind the results:")
+            for line in lines:
+                out.print(line)
+    if signatures:
+        for sig in signatures:
+            holds = "holds" if sig.valid else f"[red]does not hold: {_markup_free(sig.reason)}[/]"
+            out.print(f"  signed {sig.meaning} by {sig.name} at {sig.at}, run hash {sig.run_hash[:16]}…: {holds}")
+    else:
+        out.print(f"  not signed: `xcal sign {run.run_id} --meaning reviewed` signs it")
+
+
+def _limit_here(c: Any) -> str:
+    """The limit as written and, where the record has it, its number at this place: `≥ table hvl-minimum-c =
+    2.9 mm`, `±5 % = ±4 kV`."""
+    if c.allowed is None:
+        return c.limit_text
+    unit = f" {c.unit}" if c.unit else ""
+    number = f"±{c.allowed:.4g}{unit}" if c.nominal is not None else f"{c.allowed:.4g}{unit}"
+    return c.limit_text if c.limit_text.endswith(f"{c.allowed:.2f}") else f"{c.limit_text} = {number}"
+
+
+_DOSE_QUANTITIES = ("air_kerma", "dose", "dap", "charge", "dose_rate")
+
+
+def check_inputs(check: Any, run: Any) -> str:
+    """What a stored check's value was computed from, from the record alone: for a station (or two consecutive
+    stations) the mean of each quantity read there, and the air kerma per mAs where the technique gives mA and
+    time; for a result of the whole run the kVp read (the HVL minimum is looked up at it), the SID and the
+    values entered by hand (collimation edges, from which the percentage of SID comes). '' when none apply."""
+    import statistics
+
+    from .units import parse_quantity
+
+    stations = (snap_stations := (run.snapshot.get("parameters") or {}).get("stations")) or []
+    first = (run.snapshot.get("station_numbers") or {}).get("stations", 1)
+    by_station: dict[int, dict[str, list[Any]]] = {}
+    for r in run.readings:
+        if r.quantity != "waveform" and r.value is not None:
+            value = r.corrected.new_value if r.corrected is not None else r.value
+            by_station.setdefault(r.station, {}).setdefault(r.quantity, []).append((value, r.unit))
+    parts = []
+    if check.station is not None:
+        where = [check.station - 1, check.station] if "–" in (check.setting or "") else [check.station]
+        for n in where:
+            read = by_station.get(n, {})
+            if any(q in read for q in _DOSE_QUANTITIES):       # a dose result: its dose readings, not kVp or time
+                read = {q: v for q, v in read.items() if q in _DOSE_QUANTITIES}
+            text = []
+            for quantity, values in read.items():
+                numbers = [v for v, _ in values]
+                mean = statistics.fmean(numbers)
+                spread = f", SD {statistics.stdev(numbers):.4g} {values[0][1]}" if len(numbers) > 1 else ""
+                text.append(f"{quantity} mean {mean:.5g} {values[0][1]} of {len(numbers)}{spread}")
+                technique = stations[n - first] if isinstance(snap_stations, list) and 0 <= n - first < len(
+                    stations) else {}
+                if quantity == "air_kerma" and technique.get("ma") and technique.get("time"):
+                    mas = (parse_quantity(technique["ma"]) * parse_quantity(technique["time"])).to("mA*s")
+                    per = (mean * parse_quantity(f"1 {values[0][1]}") / mas).to("µGy/(mA*s)")
+                    text.append(f"{per.magnitude:.4g} µGy/mAs at {mas.magnitude:.4g} mAs")
+            if text:
+                parts.append(f"station {n}: " + "; ".join(text))
+    else:
+        kvp = [v for read in by_station.values() for v, _ in read.get("kvp_ppv", [])]
+        if kvp:
+            kv = sorted({str(st.get("kv")) for st in stations if isinstance(st, dict) and st.get("kv")})
+            parts.append((f"set {', '.join(kv)}; " if kv else "") + f"kVp read {statistics.fmean(kvp):.4g} kV "
+                         f"(mean of {len(kvp)}); limit there {_limit_here(check)}")
+        entered = [f"{r.quantity} {r.value:.4g} {r.unit}" for r in run.readings if r.role == "entry"]
+        sid = (run.snapshot.get("parameters") or {}).get("sid")
+        if entered:
+            parts.append((f"SID {sid}; " if sid else "") + "entered " + ", ".join(entered))
+    return "; ".join(parts)
 
 
 def print_drivers(drivers: list[Any], as_json: bool = False) -> None:
@@ -435,6 +585,34 @@ def print_procedure(proc: Any, plan: Any | None) -> None:
             lim = plan.limits[c.limit]
             out.print(f"      in {plan.room.label()}: {lim.text} from {lim.set_id} — {lim.source} "
                       f"(verification: {lim.verification})")
+            at = _table_values(lim, plan)
+            if at:
+                out.print(f"      that is {at}")
+
+
+def _table_values(limit: Any, plan: Any) -> str:
+    """A table limit's number at each station's setting (`2.9 mm at 80 kV (stations 1-6)`), '' for other forms;
+    `≥ table hvl-minimum-c` alone names a table, not the minimum a technician must reach."""
+    tol = limit.tolerance
+    variable = tol.context_variable
+    if variable is None:
+        return ""
+    key = {"kvp": "kv"}.get(variable, variable)
+    seen: dict[str, list[int]] = {}
+    for name, value in plan.parameters.items():
+        if not isinstance(value, list):
+            continue
+        for st in plan.procedure.stations(plan.parameters, name):
+            setting = st.values.get(key, st.values.get(variable))
+            if setting is None:
+                continue
+            try:
+                bound = tol.bound_at({variable: setting})
+            except (ValueError, KeyError, TypeError):
+                continue
+            seen.setdefault(f"{'≤' if tol.upper else '≥'} {_fmt(bound, 3)} at {_fmt(setting)}", []).append(st.index)
+    return "; ".join(f"{text} (station{'s' if len(n) > 1 else ''} {', '.join(map(str, n))})"
+                     for text, n in seen.items())
 
 
 def print_shielding(result: Any) -> None:
@@ -451,7 +629,15 @@ def print_shielding(result: Any) -> None:
                   f"β={t.fit.beta_per_mm:g}/mm γ={t.fit.gamma:g} (verification: {t.fit.verification})")
 
 
-def print_trend(points: list[Any], room: str, result: str, as_json: bool = False) -> None:
+TREND_SHOWN = 50
+"""How many of the latest points `xcal trend` lists unless given --all: a screenful to read drift from (a
+table of thousands takes seconds to draw and scrolls the recent points off; JSON and plots hold them all)."""
+
+
+def print_trend(points: list[Any], room: str, result: str, as_json: bool = False, total: int | None = None
+                ) -> None:
+    """The trend's points as a table (JSON with `as_json`); `total`, when more than the points given, is how many
+    the trend has in all, of which these are the latest, and the title says so."""
     if as_json:
         print(json.dumps([p.record() for p in points], indent=2, ensure_ascii=False))
         return
@@ -461,7 +647,10 @@ def print_trend(points: list[Any], room: str, result: str, as_json: bool = False
     if not points:
         out.print(f"No complete runs in room {room} with a check '{result}'.")
         return
-    table = Table(title=f"{result} in room {room}", title_justify="left")
+    title = f"{result} in room {room}"
+    if total is not None and total > len(points):
+        title += f": the latest {len(points)} of {total} points (--all lists every one)"
+    table = Table(title=title, title_justify="left")
     for col in ("Run", "Started (UTC)", "Where", "Value", "Limit", "Verdict", ""):
         table.add_column(col, overflow="fold")
     for p in points:
@@ -487,14 +676,15 @@ def print_due(items: list[Any], as_json: bool = False) -> None:
                            "last_run": i.last_run,
                            "last_date": i.last_date.isoformat() if i.last_date else None,
                            "last_verdict": i.last_verdict, "next_due": i.next_due.isoformat() if i.next_due else None, "status": i.status,
-                           "open_run": i.open_run,
+                           "open_run": i.open_run, "action": i.action, "service": i.service,
                            "instruments": [{"id": a, "calibration_due": b, "status": c} for a, b, c in i.instruments]}
                           for i in items], indent=2))
         return
     from rich.table import Table
 
     styles = {"OK": "green", "DUE": "yellow", "OVERDUE": "bold red", "NEVER RUN": "bold red", "ENDED": "dim",
-              "RETEST REQUIRED": "bold red", "INCOMPLETE": "bold red"}
+              "RETEST REQUIRED": "bold red", "INCOMPLETE": "bold red", "DUE AFTER SERVICE": "bold red",
+              "NEVER DONE": "bold red"}
     table = Table()
     for col in ("Room", "Procedure", "Every", "Last run", "Verdict", "Next due", "Status", "Instruments"):
         table.add_column(col, overflow="fold")
@@ -512,8 +702,13 @@ def print_due(items: list[Any], as_json: bool = False) -> None:
             out.print(f"RETEST REQUIRED: {what} failed on {i.last_date} (run {i.last_run}); it stays due until a "
                       f"run of it {f'of {i.item}' if i.item else f'in room {i.room}'} passes.", markup=False)
         if i.open_run:
-            out.print(f"INCOMPLETE: {what}: run {i.open_run} was not finished; continue it with "
+            noun = "bundle" if i.open_run.startswith("B") else "run"    # bundle ids start with B (bundles.py)
+            out.print(f"INCOMPLETE: {what}: {noun} {i.open_run} was not finished; continue it with "
                       f"`xcal run --resume {i.open_run}`, or start a new run.", markup=False)
+    from .program.due import due_notes
+
+    for line in due_notes(items):
+        out.print(line, markup=False)
 
 
 def print_site_rooms(site: Any, as_json: bool = False) -> None:
@@ -609,3 +804,135 @@ def print_retention(items: list[Any], rules: Any, as_json: bool = False) -> None
         out.print(f"{i.run_id}  {i.procedure_id} room {i.room_id}: kept until {i.keep_until} "
                   f"({i.days_past} days past; {i.rule.jurisdiction} {i.rule.record_type}: {i.rule.source})")
     out.print("Nothing has been deleted; removing records is for the records officer to decide.")
+
+
+def print_actions(actions: list[Any], as_json: bool = False) -> None:
+    """Corrective actions as a table: id, room, procedure, the run that failed, status, assignee, due."""
+    if as_json:
+        print(json.dumps([a.to_dict() for a in actions], indent=2, ensure_ascii=False))
+        return
+    out = _console()
+    if not actions:
+        out.print("No corrective actions recorded.")
+        return
+    from rich.table import Table
+
+    table = Table()
+    for col in ("Action", "Room", "Procedure", "Failed run", "Failed", "Status", "Assignee", "Due"):
+        table.add_column(col, overflow="fold")
+    for a in actions:
+        table.add_row(a.action_id, a.room, a.procedure, a.run_id, _failed_text(a.failed), a.status,
+                      a.assignee or "unassigned", a.due, style="green" if a.status == "verified" else None)
+    out.print(table)
+
+
+def _failed_text(failed: list[dict[str, Any]]) -> str:
+    """'kvp-accuracy at 4: 120 kV ...: 127.4 kV, 7.423 kV off (allowed 6 kV)' for each failed check."""
+    parts = []
+    for f in failed:
+        off = (f" ({f['deviation']:+.4g} {f['unit']} from set {f['nominal']:.4g}, allowed ±{f['allowed']:.4g})"
+               if f.get("deviation") is not None and f.get("allowed") is not None and f.get("nominal") is not None
+               else "")
+        parts.append(f"{f['check_id']} at {f['setting'] or 'run'}: {f['value']:.4g} {f['unit']}{off}")
+    return "; ".join(parts)
+
+
+def print_action(action: Any, as_json: bool = False) -> None:
+    """One corrective action: what failed and by how much, then each entry that followed."""
+    if as_json:
+        print(json.dumps(action.to_dict(), indent=2, ensure_ascii=False))
+        return
+    out = _console()
+    out.print(f"Corrective action {action.summary()}", markup=False)
+    out.print(f"  room {action.room}, {action.procedure}: run {action.run_id} FAILED", markup=False)
+    for f in action.failed:
+        out.print(f"    {_failed_text([f])}; limit {f['limit']} ({f['source']})", markup=False)
+    for h in action.history:
+        out.print(f"  {h['at'][:16].replace('T', ' ')}  {h['text']}  [{h['by']}]", markup=False)
+    if action.status == "verified" and action.resolution is None:
+        out.print(f"  verified, but no resolution is recorded: add what was done with `xcal action resolve "
+                  f"{action.action_id} --done ...`", markup=False)
+    elif action.status != "verified":
+        out.print(f"  open until a later run of {action.procedure} in room {action.room} passes", markup=False)
+
+
+def print_service(event: dict[str, Any], as_json: bool = False) -> None:
+    """One service event: room, component and work, who, downtime, parts, documents, the tests it made due."""
+    if as_json:
+        print(json.dumps(event, indent=2, ensure_ascii=False))
+        return
+    out = _console()
+    out.print(f"Service event {event['service_id']}: room {event['room']}, {event['component']} {event['work']} "
+              f"by {event['engineer']} ({event['vendor']})", markup=False)
+    out.print(f"  down from {event['down_from']} to {event['down_to']}; recorded by {event['by']}", markup=False)
+    out.print(f"  work done: {event['done']}", markup=False)
+    out.print(f"  parts: {'; '.join(event['parts']) or 'none listed'}", markup=False)
+    for doc in event["documents"]:
+        out.print(f"  document {doc['name']} sha256 {doc['sha256']}"
+                  f"{' kept at ' + doc['stored'] if doc['stored'] else ''}", markup=False)
+    still = event.get("still_due")
+    for item in event["invalidates"]:
+        state = "" if still is None else " — still due" if item["procedure"] in still else " — done"
+        out.print(f"  makes due: {item['procedure']}{state} ({item['source']})", markup=False)
+
+
+def print_services(events: list[dict[str, Any]], as_json: bool = False) -> None:
+    """Service events as a table, with the tests each still leaves due."""
+    if as_json:
+        print(json.dumps(events, indent=2, ensure_ascii=False))
+        return
+    out = _console()
+    if not events:
+        out.print("No service events recorded.")
+        return
+    from rich.table import Table
+
+    table = Table()
+    for col in ("Event", "Room", "Work", "Engineer", "Down", "Still due"):
+        table.add_column(col, overflow="fold")
+    for e in events:
+        table.add_row(e["service_id"], e["room"], f"{e['component']} {e['work']}",
+                      f"{e['engineer']} ({e['vendor']})", f"{e['down_from'][:16]} to {e['down_to'][:16]}",
+                      ", ".join(e["still_due"]) or "none")
+    out.print(table)
+
+
+def print_service_rules(rules: list[Any], as_json: bool = False) -> None:
+    """The post-service rule set, one rule a line with its source."""
+    if as_json:
+        print(json.dumps([{"component": r.component, "work": list(r.work), "invalidates": list(r.invalidates),
+                           "source": r.source, "rationale": r.rationale} for r in rules], indent=2,
+                         ensure_ascii=False))
+        return
+    out = _console()
+    for r in rules:
+        out.print(f"{r.component} {'/'.join(r.work)} -> {', '.join(r.invalidates)}\n  source: {r.source}\n"
+                  f"  why: {r.rationale}", markup=False)
+
+
+def print_pm_log(log: list[dict[str, Any]], as_json: bool = False, one: bool = False) -> None:
+    """PM log entries, one a line; `one`: a single entry, as an object in JSON."""
+    if as_json:
+        print(json.dumps(log[0] if one else log, indent=2, ensure_ascii=False))
+        return
+    out = _console()
+    if not log:
+        out.print("No preventive maintenance logged.")
+    for p in log:
+        parts = f"; parts: {'; '.join(p['parts'])}" if p["parts"] else ""
+        out.print(f"{p['pm_id']} {p['date']} room {p['room']} {p['component']}: {p['done']} — {p['engineer']} "
+                  f"({p['vendor']}){parts}", markup=False)
+
+
+def print_parts(lines: list[dict[str, Any]], as_json: bool = False, one: bool = False) -> None:
+    """The parts inventory, one part a line: received, used, on hand; `one`: a single part (an object in JSON)."""
+    if as_json:
+        print(json.dumps(lines[0] if one else lines, indent=2, ensure_ascii=False))
+        return
+    out = _console()
+    if not lines:
+        out.print("No parts recorded.")
+    for p in lines:
+        described = f" ({p['description']})" if p["description"] else ""
+        out.print(f"{p['part']}{described}: {p['on_hand']} on hand ({p['received']} received, {p['used']} used)",
+                  markup=False)

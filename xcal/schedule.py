@@ -2,8 +2,11 @@
 
 The site file assigns procedures to rooms with a frequency: daily, weekly, monthly, quarterly, annual (calendar
 steps from the last complete run), or an RFC 5545 rule such as `RRULE:FREQ=MONTHLY;BYMONTHDAY=1`, whose next
-occurrence after the last run is the due date. A procedure never run is due now. A bundle counts as run when
-each of its procedures has a complete run; its date is the oldest of those. A procedure that inspects a
+occurrence after the last run is the due date. A procedure never run is due now. A bundle's members are due
+together, as one line: its latest complete bundle record (records/bundles.py) gives the date and the verdict,
+and a bundle begun after it and not finished is the open record `xcal run --resume BUNDLE_ID` continues. In
+a store with no bundle record of it, a bundle counts as run when each of its procedures has a complete run;
+its date is the oldest of those. A procedure that inspects a
 garment (apron-inspection) is due per garment of the site's apparel inventory, wherever it was last inspected.
 
 A verdict is not a date: when the latest complete run of a procedure in the room FAILED, it is due now
@@ -65,6 +68,8 @@ class DueItem:
     instruments: tuple[tuple[str, str, str], ...]   # (instrument id, due date, "OK" / "EXPIRED")
     item: str | None = None                         # the garment, for a procedure that inspects one
     open_run: str | None = None                     # a run begun after the last complete one and not finished
+    action: str | None = None                       # the corrective action a RETEST REQUIRED awaits (program/)
+    service: str | None = None                      # the service event that made it DUE AFTER SERVICE (program/)
 
 
 CALIBRATION_WINDOW_DAYS = 60
@@ -202,26 +207,48 @@ def next_due(every: str, last: dt.date | None, today: dt.date) -> dt.date:
 
 
 def due_report(site: Any, store: Any, today: dt.date, room: str | None = None) -> list[DueItem]:
-    """Each scheduled room × procedure (× garment): last complete run and verdict, next due date, calibration."""
+    """Each scheduled room × procedure (× garment): last complete run and verdict, next due date, calibration.
+
+    The store is asked only for each room × procedure's latest complete run and the unfinished run after it
+    (`Store.latest_runs_of`: index searches, many lines a statement), and each procedure file is loaded
+    once, so the report takes the same time and memory however many runs the store holds."""
     from .procedures.loader import find_procedure
 
     items = []
-    for entry in site.schedule:
-        if room is not None and entry.room != str(room):
-            continue
-        proc = find_procedure(entry.procedure)
+    scheduled = [entry for entry in site.schedule if room is None or entry.room == str(room)]
+    procedures: dict[str, Any] = {}
+    for entry in scheduled:
+        if entry.procedure not in procedures:
+            procedures[entry.procedure] = find_procedure(entry.procedure)
+    latest_of = store.latest_runs_of((entry.room, pid) for entry in scheduled
+                                     for pid in getattr(procedures[entry.procedure], "procedures", (entry.procedure,)))
+    for entry in scheduled:
+        proc = procedures[entry.procedure]
         instruments = _instruments(site, entry.room, proc, today)
         if getattr(proc, "subject", None) is not None and (entry.item or site.apparel):
-            inspected = [r for r in store.list_runs() if r.procedure_id == proc.id]
+            inspected = store.runs_of_procedure(proc.id)
             for garment in _garments_of(entry, site):
                 runs = [r for r in inspected if (r.snapshot.get("item") or {}).get("id") == garment]
                 items.append(_due_item(entry, [_latest(runs)], today, instruments, garment))
             continue
-        runs = store.list_runs(room=entry.room)
+        bundles = _bundles_of(store, entry.room, proc)
+        if bundles:
+            items.append(_due_item(entry, [_latest(bundles)], today, instruments))
+            continue
         members = list(getattr(proc, "procedures", (entry.procedure,)))
-        latest = [_latest([r for r in runs if r.procedure_id == pid]) for pid in members]
+        latest = [latest_of[(entry.room, pid)] for pid in members]
         items.append(_due_item(entry, latest, today, instruments))
-    return items
+    from .program.due import program_due     # open actions named; procedures a service invalidated, due now
+
+    return program_due(site, store, today, room, items, _instruments)
+
+
+def _bundles_of(store: Any, room: str, proc: Any) -> list[Any]:
+    """The bundle records of a scheduled bundle in the room, newest first (none for a single procedure, or for a
+    store whose bundles were run before bundles were records: then the members' own runs decide)."""
+    if not hasattr(proc, "procedures") or not hasattr(store, "list_bundles"):
+        return []
+    return [b for b in store.list_bundles(room=room) if b.bundle == proc.id]
 
 
 def _latest(runs: list[Any]) -> tuple[Any, Any]:

@@ -234,6 +234,8 @@ class Site:
     retention: tuple[Any, ...] = ()
     apparel: dict[str, Item] = field(default_factory=dict)
     """The protective apparel inventory, by id."""
+    dicom: Any = None
+    """The `dicom:` section (xcal.dicom.nodes.DicomSettings), or None when the site has none."""
 
     def room(self, room_id: str | int) -> Room:
         key = str(room_id)
@@ -642,7 +644,7 @@ def load_site(path: str | Path | None = None) -> Site:
     folder = file.resolve().parent
     root = expect_map(doc.data, Mark(doc.path, 1, 1), "a site file")
     check_keys(root, "a site", required=("kind", "facility", "instruments", "rooms"),
-               optional=("limit_sets", "note", "schedule", "retention", "apparel"))
+               optional=("limit_sets", "note", "schedule", "retention", "apparel", "dicom", "maintenance"))
     if root["kind"] != "site":
         raise fail(f"kind is '{root['kind']}' but this file is read as a site", root.value_mark("kind"),
                    fix="write `kind: site`")
@@ -698,8 +700,9 @@ def load_site(path: str | Path | None = None) -> Site:
     apparel = _parse_apparel(root)
     schedule = _parse_schedule(root, rooms, apparel)
     retention = _parse_retention(root)
+    dicom = _parse_dicom(root, rooms)
     return Site(facility, rooms, instruments, limit_sets, doc.path, doc.sha256, is_demo, folder, schedule,
-                retention, apparel)
+                retention, apparel, dicom)
 
 
 def _parse_apparel(root: YMap) -> dict[str, Item]:
@@ -804,3 +807,80 @@ def _parse_retention(root: YMap) -> tuple[Any, ...]:
         except ConfigError as exc:
             raise fail(exc.message, node.mark, fix=exc.fix) from None
     return tuple(rules)
+
+
+def _parse_dicom(root: YMap, rooms: dict[str, Room]) -> Any:
+    """`dicom:` — xcal's own `ae_title` and `port`, the `pacs` (optionally `storage_commitment: true`) and the
+    `modalities` (one per room), each with ae_title, host (`simulated` for xcal's simulated SCP) and port;
+    AE titles and ports are checked here."""
+    from .dicom.nodes import DETECTOR_FAULTS, SIMULATED, DicomNode, DicomSettings, ae_title_problem
+
+    if "dicom" not in root:
+        return None
+    node = expect_map(root["dicom"], root.value_mark("dicom"), "dicom")
+    check_keys(node, "dicom", required=("ae_title",), optional=("port", "pacs", "modalities"))
+
+    def title(at: YMap, what: str) -> str:
+        text = expect_str(at["ae_title"], at.value_mark("ae_title"), f"{what} ae_title")
+        problem = ae_title_problem(text)
+        if problem:
+            raise fail(f"{what} ae_title '{text}' is not a DICOM AE title: {problem}", at.value_mark("ae_title"),
+                       fix="use 1 to 16 letters, digits, spaces or _-. as the node is configured, e.g. XCAL_QC")
+        return text.strip()
+
+    def port(at: YMap, what: str) -> int:
+        value = at["port"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+            raise fail(f"{what} port must be a whole number from 1 to 65535, got {value!r}", at.value_mark("port"),
+                       fix="write the TCP port the node listens on, e.g. `port: 104` or `port: 11112`")
+        return value
+
+    def remote(at: Any, mark: Mark, what: str, room: str | None) -> DicomNode:
+        at = expect_map(at, mark, what)
+        check_keys(at, what, required=("ae_title", "host"),
+                   optional=("port", "note") + (("room", "station_name", "device_serial", "detector")
+                                                 if room is not None else ("storage_commitment",)))
+        commitment = at.get("storage_commitment", False)
+        if not isinstance(commitment, bool):
+            raise fail(f"{what} storage_commitment must be true or false, got {commitment!r}",
+                       at.value_mark("storage_commitment"), fix="write `storage_commitment: true` or leave it out")
+        host = expect_str(at["host"], at.value_mark("host"), f"{what} host").strip()
+        if host != SIMULATED and "port" not in at:
+            raise fail(f"{what} has no port", at.mark, fix="add `port:` with the node's TCP port, e.g. `port: 104`")
+        faults: list[str] = []
+        if "detector" in at:
+            if host != SIMULATED:
+                raise fail(f"{what} has a `detector:` but is not simulated", at.key_mark("detector"),
+                           fix="leave out `detector:` (it describes a simulated DR detector), or write "
+                               "`host: simulated`")
+            det = expect_map(at["detector"], at.value_mark("detector"), f"{what} detector")
+            check_keys(det, f"{what} detector", optional=("faults",))
+            flist = expect_list(det.get("faults", YList(det.mark)), det.value_mark("faults"), f"{what} detector faults")
+            for i, name in enumerate(flist):
+                if name not in DETECTOR_FAULTS:
+                    raise fail(f"{what}: unknown detector fault '{name}'", flist.item_mark(i),
+                               fix=f"use one of: {', '.join(DETECTOR_FAULTS)}")
+                faults.append(str(name))
+        return DicomNode(what, title(at, what), host, port(at, what) if "port" in at else None, room,
+                         str(at.get("station_name", "")).strip(), str(at.get("device_serial", "")).strip(),
+                         commitment, tuple(faults))
+
+    own_port = port(node, "dicom") if "port" in node else 11112
+    pacs = remote(node["pacs"], node.value_mark("pacs"), "the PACS", None) if "pacs" in node else None
+    modalities: dict[str, DicomNode] = {}
+    if "modalities" in node:
+        items = expect_list(node["modalities"], node.value_mark("modalities"), "dicom modalities")
+        for i, item in enumerate(items):
+            item = expect_map(item, items.item_mark(i), "a DICOM modality")
+            if "room" not in item:
+                raise fail("a DICOM modality is missing the key 'room'", item.mark,
+                           fix="add `room:` with the id of the room the modality is in")
+            rid = str(item["room"])
+            if rid not in rooms:
+                raise fail(f"dicom modalities: unknown room '{rid}'", item.value_mark("room"),
+                           fix=f"use one of: {', '.join(rooms)}")
+            if rid in modalities:
+                raise fail(f"dicom modalities: room {rid} is listed twice", items.item_mark(i),
+                           fix="give each room one modality entry")
+            modalities[rid] = remote(item, items.item_mark(i), f"the modality of room {rid}", rid)
+    return DicomSettings(title(node, "dicom"), own_port, pacs, modalities)

@@ -3,7 +3,9 @@
 Only plain data comes out (mappings, lists, strings, numbers, booleans, null, dates): the safe loader never
 builds objects, so no code runs from a YAML file. Whatever the bytes, the outcome is data or one ConfigError
 with the file (and line where there is one): a non-UTF-8 file, a NUL or control character, a date that does not
-exist, nesting deeper than MAX_DEPTH and aliases expanding past MAX_NODES are all refused that way. Keys are
+exist, a lone UTF-16 surrogate (`"\\uD800"`), a file larger than MAX_FILE_BYTES, a list or mapping longer than
+MAX_LIST_ITEMS, nesting deeper than MAX_DEPTH and more than MAX_NODES values (aliases followed) are all refused
+that way. Keys are
 text as written (`on:` is 'on', not YAML 1.1's True); a key beside a merge (`<<: *base`) overrides the merged one.
 """
 
@@ -84,6 +86,11 @@ file of thousands of `[` from exhausting Python's recursion."""
 MAX_NODES = 200_000
 """Most values (scalars, lists, mappings) a file may expand to once its aliases (`*name`) are followed; the demo
 site has about 3000. Bounding it stops an "alias bomb" (aliases of aliases) from running for hours."""
+MAX_FILE_BYTES = 4_000_000
+"""Largest file xcal reads (4 MB); the demo site is 16 kB. PyYAML takes about 40 times a file's size in memory,
+so a 160 MB file would take gigabytes and minutes before any check could speak."""
+MAX_LIST_ITEMS = 10_000
+"""Most items one list (or entries one mapping) may have; no xcal file needs more than a few hundred."""
 
 
 class _Builder:
@@ -97,16 +104,33 @@ class _Builder:
         self.file, self.loader = file, loader
         self.count = 0
         self.open: list[int] = []        # ids of the containers being built, outermost first
+        self.seen: set[int] = set()      # ids of the nodes built: a node met again was reached by an alias
+        self.aliased = False
 
     def build(self, node: Any) -> Any:
         """The located value of `node`, counted against MAX_NODES."""
         import yaml
 
         self.count += 1
+        if id(node) in self.seen:
+            self.aliased = True
+        self.seen.add(id(node))
         if self.count > MAX_NODES:
-            raise ConfigError(f"the file expands to more than {MAX_NODES} values once its aliases (*name) are "
-                              "followed", file=self.file, fix="write the data out plainly, or use fewer aliases "
-                                                              "(an alias should not repeat other aliases)")
+            if self.aliased:
+                raise ConfigError(f"the file expands to more than {MAX_NODES} values once its aliases (*name) are "
+                                  "followed", file=self.file, fix="write the data out plainly, or use fewer aliases "
+                                                                  "(an alias should not repeat other aliases)")
+            m = _mark(self.file, node)
+            raise ConfigError(f"the file holds more than {MAX_NODES} values (numbers, words, lists, mappings)",
+                              file=self.file, line=m.line, column=m.column,
+                              fix="split the data over several files, or check that this is the file meant")
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and len(node.value) > MAX_LIST_ITEMS:
+            m = _mark(self.file, node)
+            what = "entries" if isinstance(node, yaml.MappingNode) else "items"
+            raise ConfigError(f"a {'mapping' if what == 'entries' else 'list'} here has {len(node.value)} {what}, "
+                              f"more than {MAX_LIST_ITEMS} {what}", file=self.file, line=m.line, column=m.column,
+                              fix=f"no xcal file needs more than {MAX_LIST_ITEMS}: check that this is the file "
+                                  "meant, or split the data")
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
             m = _mark(self.file, node)
             raise ConfigError(f"YAML tag '{node.tag}' is not allowed: xcal files hold plain data only",
@@ -190,7 +214,8 @@ class _Builder:
     def _scalar(self, node: Any) -> Any:
         """A number, text, boolean, null or date; a date that does not exist (2026-02-30) is refused here."""
         try:
-            return self.loader.construct_object(node, deep=True)
+            value = self.loader.construct_object(node, deep=True)
+            return _no_surrogates(value, self.file, node) if isinstance(value, str) else value
         except (ValueError, OverflowError) as exc:
             m = _mark(self.file, node)
             if node.tag == "tag:yaml.org,2002:timestamp":
@@ -199,6 +224,22 @@ class _Builder:
                                                        "2026-02-28), or put the text in quotes") from None
             raise ConfigError(f"cannot read the value '{node.value}' ({exc})", file=self.file, line=m.line,
                               column=m.column, fix="put the text in quotes") from None
+
+
+def _no_surrogates(text: str, file: str, node: Any) -> str:
+    """Text with each pair of surrogate escapes (`"\\uD83D\\uDE00"`) made the character it encodes; a lone
+    surrogate is refused at its place, since no file, terminal or database can hold it (printing one fails)."""
+    if not any("\ud800" <= char <= "\udfff" for char in text):
+        return text
+    try:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeDecodeError:
+        bad = next(char for char in text if "\ud800" <= char <= "\udfff")
+        m = _mark(file, node)
+        raise ConfigError(f"the text holds a lone UTF-16 surrogate (\\u{ord(bad):04X}), which is not a character",
+                          file=file, line=m.line, column=m.column,
+                          fix="write the character itself, or a complete pair of escapes (e.g. \"\\uD83D\\uDE00\"), "
+                              "or remove the escape") from None
 
 
 def _loader(text: str, file: str) -> Any:
@@ -324,6 +365,12 @@ def read_text(path: str | Path, display: str | None = None) -> tuple[bytes, str]
     place of the first bad byte (a file saved as Latin-1, say), so no caller meets a UnicodeDecodeError."""
     shown = display or str(path)
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(f"the file is {size / 1_000_000:.1f} MB, more than xcal reads "
+                              f"({MAX_FILE_BYTES // 1_000_000} MB)", file=shown,
+                              fix="check that this is the file meant: a site, procedure, limit set or inputs "
+                                  "file is a few kB")
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {shown}: {exc.strerror}",

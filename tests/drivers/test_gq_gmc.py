@@ -22,7 +22,7 @@ SERIAL = b"\xf4\x88\xe1\xa7\xb2\xc3\xd4"
 
 
 def driver_for(exchanges: list, **options) -> tuple[GqGmc, ExpectedProtocol]:
-    fake = ExpectedProtocol(exchanges)
+    fake = ExpectedProtocol(exchanges, evidence=GqGmc.evidence)
     return GqGmc("/dev/ttyUSB0", name="gmc-1", transport=fake, **options), fake
 
 

@@ -71,7 +71,7 @@ def test_a_bare_number_is_in_the_prompted_unit_and_other_units_of_the_dimension_
 def test_a_value_of_the_wrong_dimension_is_refused_and_asked_again() -> None:
     driver, tech = typed("80 mA", "80.3 kV", readings=["kvp_ppv"])
     assert driver.read_exposure() == {"kvp_ppv": Q_(80.3, "kV")}
-    assert "80 mA cannot be the kVp (PPV)" in tech.prompts[1] and "try 2 of 3" in tech.prompts[1]
+    assert "'80 mA' is not in a unit like kV" in tech.prompts[1] and "try 2 of 3" in tech.prompts[1]
 
 
 def test_three_bad_answers_are_an_instrument_error() -> None:
@@ -172,13 +172,13 @@ def test_a_wrong_unit_in_the_file_names_file_line_and_column(inputs) -> None:
         driver.read_exposure()
     err = caught.value
     assert (err.file, err.line, err.column) == (str(path), 3, 20)
-    assert "100 mA cannot be the exposure time: that needs a unit like ms" in str(err)
+    assert "'100 mA' is not in a unit like ms" in str(err) and "fix: write it with a unit like ms" in str(err)
 
 
 @pytest.mark.parametrize("text, line, column, problem", [
     ("exposures:\n  - {kvp_ppv: 80.3}\n", 2, 15, "has no unit"),
     ("exposures:\n  - {kvp_ppv: 300 kV}\n", 2, 15, "outside the plausible range"),
-    ("exposures:\n  - {kvp_ppv: eighty kV}\n", 2, 15, "cannot read"),
+    ("exposures:\n  - {kvp_ppv: eighty kV}\n", 2, 15, "does not start with a number"),
     ("exposures:\n  - {exposure_time: 100 ms}\n", 2, 5, "has no answer for 'kvp_ppv'"),
     ("exposures:\n  - {kvp: 80 kV}\n", 2, 6, "unknown key 'kvp'"),
     ("exposures:\n  - {station: 1, kvp_ppv: 80 kV}\n", 2, 5, "names only its station"),
@@ -217,3 +217,63 @@ def test_whatever_is_typed_ends_in_a_checked_value_or_an_instrument_error(answer
     except InstrumentError:
         return
     assert value.dimensionality == Q_(1, "kV").dimensionality
+
+
+@pytest.mark.parametrize("key", [KeyboardInterrupt, EOFError])
+def test_ctrl_c_or_ctrl_d_at_the_console_reaches_the_runner_as_itself(monkeypatch, key) -> None:
+    def pressed(prompt=""):
+        raise key
+
+    monkeypatch.setattr("builtins.input", pressed)
+    driver = ManualEntry("console", name="kvp-manual", readings=["kvp_ppv"])
+    with pytest.raises(key):                       # not click's Abort, which the runner would take for a fault
+        driver.read_exposure()
+
+
+def test_units_are_read_as_people_type_them_and_exposure_becomes_air_kerma() -> None:
+    driver, _ = typed("59.5 kv", "100 MS", "12 mr", readings=["kvp_ppv", "exposure_time", "air_kerma"])
+    got = driver.read_exposure()
+    # 12 mR x 8.76 mGy/R = 0.10512 mGy
+    assert got["kvp_ppv"] == Q_(59.5, "kV") and got["exposure_time"] == Q_(100, "ms")
+    assert got["air_kerma"].to("mGy").magnitude == pytest.approx(0.10512)
+    assert driver.as_typed == {"air_kerma": "12 mr"}
+
+
+def test_what_was_understood_is_said_and_back_retypes_the_previous_reading() -> None:
+    told: list[str] = []
+    driver, tech = typed("80.3 kV", "back", "80.5 kV", "10 mR", readings=["kvp_ppv", "air_kerma"])
+    driver.ask_through(None, told.append)
+    got = driver.read_exposure()
+    assert got["kvp_ppv"] == Q_(80.5, "kV") and got["air_kerma"].to("mGy").magnitude == pytest.approx(0.0876)
+    assert [p.split(": ")[1] for p in tech.prompts] == ["kVp (PPV) in kV", "air kerma in mGy", "kVp (PPV) in kV",
+                                                       "air kerma in mGy"]
+    # 10 mR x 8.76 mGy/R = 0.0876 mGy
+    assert told == ["kVp (PPV) 80.3 kV; type 'back' at the next question to retype it",
+                    "kVp (PPV) 80.5 kV; type 'back' at the next question to retype it",
+                    "air kerma 10 mR = 0.0876 mGy (8.76 mGy/R)"]
+
+
+def test_back_at_the_first_reading_is_an_answer_it_cannot_read() -> None:
+    driver, tech = typed("back", "80.3", readings=["kvp_ppv"])
+    assert driver.read_exposure() == {"kvp_ppv": Q_(80.3, "kV")}
+    assert "'back' does not start with a number" in tech.prompts[1]
+
+
+def test_an_inputs_file_is_read_as_typed_too(inputs) -> None:
+    path = inputs("exposures:\n  - {kvp_ppv: 80.3 kv, air_kerma: 100 mR}\n")
+    driver = ManualEntry(f"inputs:{path}", name="kvp-manual", readings=["kvp_ppv", "air_kerma"])
+    got = driver.read_exposure()
+    # 100 mR x 8.76 mGy/R = 0.876 mGy
+    assert got["kvp_ppv"] == Q_(80.3, "kV") and got["air_kerma"].to("mGy").magnitude == pytest.approx(0.876)
+    assert driver.as_typed == {"air_kerma": "100 mR"}
+
+
+def test_the_exposure_number_the_runner_gives_is_the_one_asked_and_taken_from_a_file(inputs) -> None:
+    driver, tech = typed("80.3 kV", readings=["kvp_ppv"])
+    driver.expect_exposure(1, 2, 2)
+    driver.read_exposure()
+    assert tech.prompts[0].startswith("kvp-manual, exposure 2 (station 1, repeat 2): ")
+    path = inputs("exposures:\n  - {kvp_ppv: 80.1 kV}\n  - {kvp_ppv: 80.2 kV}\n")
+    from_file = ManualEntry(f"inputs:{path}", name="kvp-manual", readings=["kvp_ppv"])
+    from_file.expect_exposure(1, 2, 2)
+    assert from_file.read_exposure() == {"kvp_ppv": Q_(80.2, "kV")}

@@ -18,7 +18,7 @@ def test_a_pbl_field_short_in_length_fails_with_exit_1(xcal, tmp_path):
                env={"XCAL_DB": str(tmp_path / "r.sqlite3")})
     assert run.returncode == 1, run.stderr
     result = json.loads(run.stdout)
-    assert result["procedure"]["version"] == "1.1.0"
+    assert result["procedure"]["version"] == "1.2.0"
     assert {c["id"]: (round(c["value"], 6), c["verdict"]) for c in result["checks"]} == {
         "pbl-length": (0.035, "FAIL"), "pbl-width": (0.01, "PASS"), "pbl-sum": (0.045, "FAIL")}
 

@@ -154,3 +154,114 @@ def test_ctrl_d_or_ctrl_c_at_a_prompt_stops_the_run_keeps_the_value_and_resume_a
     run = _run(xcal, run_id)
     assert run["status"] == "complete"
     assert _entries(run) == [("left", 0.4, "cm"), ("right", -0.3, "cm"), ("top", 0.5, "cm"), ("bottom", -0.6, "cm")]
+
+
+CLINIC = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "clinic", "site.yaml")
+TYPED_KVP = """\
+kind: procedure
+id: kvp-two-typed
+version: 1.0.0
+title: Two exposures read by hand
+modality: radiography
+description: Two exposures at 80 kV whose readings are typed from the meter's display.
+instruments:
+  kvp_meter: KvpMeter
+parameters:
+  repeats: 2
+  stations:
+    - {kv: 80 kV, ma: 200 mA, time: 100 ms}
+steps:
+  - prompt: Place the kVp meter on the table, detector face up.
+  - expose:
+      stations: stations
+      repeats: repeats
+      read:
+        kvp_meter: [kvp_ppv, kvp_max, exposure_time, air_kerma]
+results:
+  kvp_mean:
+    function: mean
+    of: kvp_ppv
+checks:
+  - id: kvp-accuracy
+    title: kVp accuracy
+    result: kvp_mean
+    limit: kvp-accuracy
+    nominal: kv
+"""
+
+
+def _stored(run_id):
+    """The run's status and its readings (quantity, value, unit) from the store the test's xcal writes."""
+    from xcal.records.store import Store
+
+    with Store(os.environ["XCAL_DB"]) as store:
+        run = store.get_run(run_id)
+    return run.status, [(r.quantity, r.value, r.unit) for r in run.readings]
+
+
+@pytest.mark.parametrize("key, said", [(b"\x03", "Ctrl-C"), (b"\x04", "Ctrl-D")])
+def test_a_stop_at_a_typed_meter_reading_exits_3_and_resume_asks_the_stored_exposure_number(
+        xcal, xcal_exe, tmp_path, key, said):
+    procedure = tmp_path / "kvp-two-typed.yaml"
+    procedure.write_text(TYPED_KVP, encoding="utf-8")
+    term = Terminal(xcal_exe, "--site", CLINIC, "run", str(procedure), "--room", "1")
+    term.expect(">> Place the kVp meter on the table, detector face up.")
+    term.expect("?? kvp-1, exposure 1 (station 1, repeat 1): kVp (PPV) in kV: ")
+    term.type("80.4 kv")
+    term.expect("= kVp (PPV) 80.4 kV; type 'back' at the next question to retype it")
+    term.expect("kVp (maximum) in kV: ")
+    term.type("81")
+    term.expect("exposure time in ms: ")
+    term.type("100 MS")
+    term.expect("air kerma in mGy: ")
+    term.type("12 mr")
+    term.expect("= air kerma 12 mR = 0.1051 mGy (8.76 mGy/R)")  # 12 mR x 8.76 mGy/R = 0.10512 mGy
+    term.expect("?? kvp-1, exposure 2 (station 1, repeat 2): kVp (PPV) in kV: ")
+    time.sleep(0.5)
+    term.key(key)
+    if not term.shows("stopped", 10):
+        term.key(key)
+    code, shown = term.finish()
+    run_id = _only_run_id(xcal)
+    assert code == 3, shown
+    assert said in shown and f"xcal run --resume {run_id}" in shown and "Aborted!" not in shown
+    assert "Traceback" not in term.transcript
+    status, readings = _stored(run_id)
+    assert status == "incomplete" and len(readings) == 4
+
+    again = Terminal(xcal_exe, "--site", CLINIC, "run", "--resume", run_id)
+    again.expect("?? kvp-1, exposure 2 (station 1, repeat 2): kVp (PPV) in kV: ")
+    for text in ("80.2", "81", "101", "0.1"):
+        again.type(text)
+    code, shown = again.finish()
+    assert code == 0, shown
+    assert "exposure 1 (" not in again.transcript
+    assert _stored(run_id)[0] == "complete"
+
+
+def test_a_typed_only_procedure_shows_its_set_up_first_and_back_retypes_the_last_value(xcal, xcal_exe):
+    term = Terminal(xcal_exe, "run", "collimation", "--room", "3")
+    term.expect(">> At 100 cm SID, centre the test tool on the table")
+    term.expect(LEFT)
+    assert "??" not in term.transcript.split(">> At 100 cm SID")[0]   # no question before the set-up
+    term.type("4 mm")
+    term.expect("= left 4 mm = 0.4 cm; type 'back' at the next question to retype it")
+    term.expect(RIGHT)
+    term.type("back")
+    term.expect(LEFT)
+    term.type("16 cm")                                   # outside -10 cm to 10 cm: refused, asked again
+    term.expect("outside its plausible range")
+    term.expect(LEFT)
+    term.type("0.5 CM")
+    term.expect(RIGHT)
+    for text, question in (("-0.3", TOP), ("0.5", BOTTOM), ("-0.6", None)):
+        term.type(text)
+        if question:
+            term.expect(question)
+    code, shown = term.finish()
+    assert code == 0, shown
+    status, readings = _stored(_only_run_id(xcal))
+    assert status == "complete" and readings == [("left", 0.5, "cm"), ("right", -0.3, "cm"), ("top", 0.5, "cm"),
+                                                 ("bottom", -0.6, "cm")]
+    # width (0.5 + 0.3) / 100 = 0.008; length (0.5 + 0.6) / 100 = 0.011
+    assert "0.008" in shown and "0.011" in shown

@@ -4,7 +4,8 @@ Needs a server: XCAL_TEST_PG=postgresql://... (`.ci/run` starts one). Each test 
 
 kvp-accuracy, counted from its procedure file: 4 stations x 3 repeats = 12 exposures, each read for kvp_ppv,
 kvp_max, exposure_time, air_kerma and waveform = 60 readings, one entry each; with run_created, one checks
-entry (4 checks, one per station) and run_finished the run is 63 entries. Room 3 of the demo site is healthy.
+entry (4 checks, one per station) and run_finished the run is 63 entries, and the anchor made at its end one
+more. Room 3 of the demo site is healthy.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def test_run_verify_history_and_a_tampered_row_on_postgresql(xcal, pg_url, _isol
     verified = xcal("--db", pg_url, "verify", "--json")
     assert verified.returncode == 0, verified.stderr
     report = json.loads(verified.stdout)
-    assert report["ok"] is True and report["entries"] == 63
+    assert report["ok"] is True and report["entries"] == 64
     history = xcal("history", "--json", env={"XCAL_DB": pg_url})
     assert history.returncode == 0, history.stderr
     [listed] = json.loads(history.stdout)

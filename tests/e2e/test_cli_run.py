@@ -63,8 +63,9 @@ def test_room_4_fails_at_120_kv_only_with_exit_1(runs):
     # The fault makes the generator 7 % high above 100 kV: 128.4 kV crest; the allowance is 6 kV.
     assert failed["deviation"] > failed["allowed"] == pytest.approx(6.0)
     assert 4.0 < failed["deviation_percent"] < 8.0
-    verdict_line, stored = human.stdout.splitlines()[-2:]
-    assert "120 kV" in verdict_line and "FAIL" in verdict_line
+    verdict_line, action, stored = human.stdout.splitlines()[-3:]
+    assert verdict_line.startswith("VERDICT: FAIL") and "120 kV" in verdict_line
+    assert action.startswith("corrective action CA-") and "opened for this FAIL" in action
     assert stored.startswith("Record ") and " stored in " in stored
 
 

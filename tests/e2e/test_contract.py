@@ -29,12 +29,16 @@ RUN_STATION = {"index", "setting", "readings", "results"}
 RUN_CHECK = {"id", "title", "station", "where", "setting", "value", "unit", "nominal", "deviation",
              "deviation_percent", "allowed", "allowed_unit", "tolerance", "source", "verification", "limit_set",
              "limit_set_title", "warn_fraction", "limit", "limit_name", "verdict"}
-BUNDLE = {"bundle", "verdict", "runs"}
+BUNDLE = {"bundle", "bundle_id", "verdict", "members", "runs"}
 BUNDLE_INFO = {"id", "version", "title", "sha256"}
+BUNDLE_MEMBER = {"procedure", "run_id", "status", "verdict"}
 HISTORY = {"run_id", "procedure_id", "procedure_version", "procedure_sha256", "procedure_title", "site", "room_id",
            "room_name", "operator", "simulated", "status", "verdict", "started_at", "finished_at",
            "software_version", "status_note", "corrections"}
 SHOW_RUN = HISTORY | {"snapshot", "readings", "checks"}
+SHOW_BUNDLE = {"bundle_id", "bundle", "bundle_version", "bundle_sha256", "bundle_title", "site", "room_id",
+               "room_name", "operator", "simulated", "software_version", "snapshot", "started_at", "status",
+               "verdict", "finished_at", "status_note", "members"}
 SNAPSHOT = {"site", "room", "procedure", "parameters", "station_numbers", "station_values", "instruments", "limits",
             "calibration_override"}
 SNAPSHOT_SITE = {"name", "file", "sha256", "demo", "facility"}
@@ -57,19 +61,29 @@ TREND = {"run_id", "started_at", "where", "value", "unit", "limit_text", "source
 DRIVER = {"name", "capabilities", "protocol_status", "transports", "evidence"}
 EVIDENCE = {"driver", "level", "sources", "title", "kind", "where", "commands", "command", "note", "disagreements"}
 DUE = {"room", "procedure", "item", "every", "last_run", "last_date", "last_verdict", "next_due", "status", "open_run",
-       "instruments"}
+       "action", "service", "instruments"}
 SITE_ROOM = {"id", "name", "modality", "equipment", "limit_sets", "instruments"}
 SITE_INSTRUMENT = {"id", "make", "model", "serial", "driver", "resource", "capabilities", "simulated", "rooms",
                    "calibration", "days_left", "status"}
 SITE_INSTRUMENT_ROOM = {"room", "role"}
 SITE_CALIBRATION = {"certificate", "laboratory", "date", "due"}
 DUE_INSTRUMENT = {"id", "calibration_due", "status"}
+ACTION = {"action_id", "run_id", "room", "procedure", "status", "assignee", "due", "opened_at", "opened_by", "failed",
+          "progress", "resolution", "retests", "verified_by", "verified_at", "history"}
+ACTION_FAILED = {"check_id", "title", "setting", "value", "unit", "nominal", "deviation", "allowed", "limit", "source"}
+ACTION_PARTS = {"at", "by", "note", "done", "retest_run", "supersedes", "reason", "run_id", "verdict", "failed", "seq",
+                "kind", "text"}
+SERVICE = {"service_id", "room", "component", "work", "vendor", "engineer", "down_from", "down_to", "done", "parts",
+           "documents", "invalidates", "by", "recorded_at"}
+SERVICE_PARTS = {"name", "sha256", "bytes", "stored", "procedure", "source"}
+SERVICE_RULE = {"component", "work", "invalidates", "source", "rationale"}
 
 DOCUMENTED = {
-    "run": RUN | RUN_PROCEDURE | RUN_ROOM | RUN_STATION | RUN_CHECK | BUNDLE | BUNDLE_INFO,
+    "run": RUN | RUN_PROCEDURE | RUN_ROOM | RUN_STATION | RUN_CHECK | BUNDLE | BUNDLE_INFO | BUNDLE_MEMBER,
     "history": HISTORY,
     "show-run": SHOW_RUN | SNAPSHOT | SNAPSHOT_SITE | SNAPSHOT_ROOM | SNAPSHOT_PROCEDURE | SNAPSHOT_INSTRUMENT
-    | SNAPSHOT_CALIBRATION | SNAPSHOT_IDENTITY | SNAPSHOT_LIMIT | READING | STORED_CHECK | CORRECTION,
+    | SNAPSHOT_CALIBRATION | SNAPSHOT_IDENTITY | SNAPSHOT_LIMIT | READING | STORED_CHECK | CORRECTION
+    | SHOW_BUNDLE | BUNDLE_MEMBER,
     "verify": VERIFY,
     "trend": TREND,
     "instruments list": DRIVER,
@@ -77,6 +91,13 @@ DOCUMENTED = {
     "due": DUE | DUE_INSTRUMENT,
     "site rooms": SITE_ROOM,
     "site instruments": SITE_INSTRUMENT | SITE_INSTRUMENT_ROOM | SITE_CALIBRATION,
+    "action show": ACTION | ACTION_FAILED | ACTION_PARTS,
+    "service record": SERVICE | SERVICE_PARTS,
+    "service list": {"still_due"},
+    "service rules": SERVICE_RULE,
+    "parts receive": {"part", "description", "received", "used", "on_hand", "last_used", "at", "room", "service",
+                      "by"},
+    "pm log": {"pm_id", "room", "component", "date", "done", "engineer", "vendor", "parts", "by", "recorded_at"},
 }
 
 SILENT_METER = "      seed: 3\n"
@@ -178,10 +199,15 @@ def test_run_json_of_a_bundle_and_of_a_run_level_check(xcal, tmp_path):
     bundle = tmp_path / "hvl-only.yaml"
     bundle.write_text("kind: bundle\nid: hvl-only\nversion: 1.0.0\ntitle: HVL alone\nprocedures: [hvl]\n",
                       encoding="utf-8")
-    result = xcal("run", str(bundle), "--room", "3", "--json")
+    db = str(tmp_path / "bundle.sqlite3")
+    result = xcal("--db", db, "run", str(bundle), "--room", "3", "--json")
     assert result.returncode == 0, result.stderr
     document = _json(result)
+    shown = _json(xcal("--db", db, "show-run", document["bundle_id"], "--json"))
+    assert set(shown) == SHOW_BUNDLE and [set(m) for m in shown["members"]] == [BUNDLE_MEMBER]
+    assert shown["verdict"] == "PASS" and shown["members"][0]["run_id"] == document["runs"][0]["run_id"]
     assert set(document) == BUNDLE and set(document["bundle"]) == BUNDLE_INFO
+    assert [set(m) for m in document["members"]] == [BUNDLE_MEMBER]
     (run,) = document["runs"]
     assert set(run) == RUN and document["verdict"] == run["verdict"] == "PASS"
     (check,) = run["checks"]

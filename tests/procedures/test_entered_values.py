@@ -83,7 +83,7 @@ def test_pbl_counts_a_field_smaller_than_the_receptor_without_regard_to_sign(tmp
     result = run_plan(plan_run("pbl", 3), db=tmp_path / "r.sqlite3", inputs=load_inputs(INPUTS / "pbl-short.yaml"))
     judged = {c.check_id: (round(c.value.magnitude, 6), c.verdict) for c in result.checks}
     assert judged == {"pbl-length": (0.035, "FAIL"), "pbl-width": (0.01, "PASS"), "pbl-sum": (0.045, "FAIL")}
-    assert result.verdict == "FAIL" and result.plan.procedure.version == "1.1.0"
+    assert result.verdict == "FAIL" and result.plan.procedure.version == "1.2.0"
 
 
 def test_entered_values_are_recorded_as_readings(tmp_path):
@@ -192,3 +192,102 @@ def test_a_thyroid_shield_is_judged_on_the_thyroid_limit_only(tmp_path):
     apron = run_plan(plan_run("apron-inspection", 10, item="APR-01"), db=tmp_path / "r.sqlite3", inputs=defects)
     assert apron.verdict == "PASS" and {c.check_id for c in apron.checks} == {"apron-defect-critical",
                                                                              "apron-defect-other"}
+
+
+def test_every_value_a_built_in_procedure_asks_has_a_plausible_range():
+    from xcal.procedures.loader import find_procedure, library_paths
+
+    for pid in library_paths():
+        procedure = find_procedure(pid)
+        if not hasattr(procedure, "entered_ranges"):                  # a bundle: its procedures are listed too
+            continue
+        ranges = procedure.entered_ranges()
+        assert set(ranges) == set(procedure.entered_names()), pid
+        for name, (low, high) in ranges.items():
+            assert low < high, (pid, name)
+            if low.dimensionality == Q_(1, "mm**2").dimensionality:  # an area is never negative
+                assert low.magnitude == 0, (pid, name)
+
+
+@pytest.mark.parametrize("procedure, room, item, typed, kept, said", [
+    # a 16 cm edge offset is a slip (10 cm is already half a 43 cm receptor's width away): refused, asked again
+    ("collimation", 3, None, [Q_(16, "cm"), Q_(0.4, "cm"), Q_(-0.3, "cm"), Q_(0.5, "cm"), Q_(-0.6, "cm")], "left",
+     "'left' = 16 cm is outside its plausible range -10 cm to 10 cm"),
+    # a defect's area cannot be negative
+    ("apron-inspection", 10, "APR-01", [Q_(-3, "mm**2"), Q_(3, "mm**2"), Q_(0, "mm**2"), Q_(0, "mm**2")],
+     "critical_defect", "'critical_defect' = -3 mm² is negative, and an area never is"),
+    # a field 4 mm long is a length in centimetres typed as millimetres
+    ("pbl", 3, None, [Q_(4, "mm"), Q_(40, "cm"), Q_(35, "cm"), Q_(43, "cm"), Q_(35, "cm")], "field_length",
+     "'field_length' = 4 mm is outside its plausible range 1 cm to 60 cm"),
+])
+def test_an_entry_outside_its_range_or_of_the_wrong_sign_is_refused_and_asked_again(tmp_path, procedure, room,
+                                                                                     item, typed, kept, said):
+    from xcal.procedures.runner import RunObserver
+
+    class Typist(RunObserver):
+        can_ask = True
+
+        def __init__(self):
+            self.answers, self.asked, self.refusals = list(typed), [], []
+
+        def ask(self, name, prompt, unit):
+            self.asked.append(name)
+            return self.answers.pop(0)
+
+        def refused(self, text):
+            self.refusals.append(text)
+
+    typist = Typist()
+    result = run_plan(plan_run(procedure, room, item=item), db=tmp_path / "r.sqlite3", observer=typist)
+    assert typist.asked[:2] == [kept, kept] and not typist.answers
+    assert len(typist.refusals) == 1 and typist.refusals[0].startswith(said)
+    assert result.entered[kept] == typed[1]
+
+
+AREA_WITHOUT_RANGE = """\
+kind: procedure
+id: crack-size
+version: 1.0.0
+title: Crack size
+modality: radiography
+description: One defect area, entered without a range of its own.
+parameters:
+  sid: 100 cm
+steps:
+  - prompt: Measure the crack.
+  - enter:
+      crack: {unit: mm², prompt: "Area of the crack"}
+results:
+  crack_area:
+    expression: crack
+    report: true
+checks: []
+"""
+
+
+def test_an_area_without_a_range_of_its_own_is_never_negative(tmp_path):
+    from xcal.procedures.runner import RunObserver
+
+    class Typist(RunObserver):
+        can_ask = True
+
+        def __init__(self):
+            self.answers, self.refusals = [Q_(-3, "mm**2"), Q_(3, "mm**2")], []
+
+        def ask(self, name, prompt, unit):
+            return self.answers.pop(0)
+
+        def refused(self, text):
+            self.refusals.append(text)
+
+    path = tmp_path / "crack-size.yaml"
+    path.write_text(AREA_WITHOUT_RANGE, encoding="utf-8")
+    typist = Typist()
+    result = run_plan(plan_run(str(path), 3), db=tmp_path / "r.sqlite3", observer=typist)
+    assert result.entered["crack"] == Q_(3, "mm**2") and len(typist.refusals) == 1
+    assert "'crack' = -3 mm² is negative, and an area never is" in typist.refusals[0]
+    inputs = tmp_path / "in.yaml"
+    inputs.write_text("kind: inputs\nvalues:\n  crack: -3 mm²\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        run_plan(plan_run(str(path), 3), db=tmp_path / "r.sqlite3", inputs=load_inputs(inputs))
+    assert "is negative, and an area never is" in refused.value.message and refused.value.line == 3

@@ -232,3 +232,47 @@ def test_the_whole_chain_is_read_page_by_page_without_loss(db, store, make_run, 
     assert [e.seq for e in store.entries(page=page)] == list(range(1, 13))
     raw(db, "DELETE FROM entries WHERE seq = 6")
     assert [e.seq for e in store.entries(page=page)] == [1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12]
+
+
+def test_a_rewrite_with_fresh_hashes_is_caught_by_the_anchor_after_it(db, store, make_run):
+    """Anchors in the chain hold heads no one can re-sign: a rewrite before one shows, named from the last holder."""
+    from xcal.records.anchor import anchor_store, site_key
+
+    key = site_key()
+    make_run("R1")
+    anchor_store(store, key)
+    make_run("R2")
+    anchor_store(store, key)
+    rows = raw(db, "SELECT seq, at, kind, run_id, payload FROM entries ORDER BY seq")
+    prev = "0" * 64
+    for seq, at, kind, run_id, payload in rows:
+        if seq == 10:
+            payload = payload.replace('"value":79.9', '"value":80.0')
+            raw(db, "UPDATE entries SET payload = ? WHERE seq = 10", (payload,))
+            raw(db, "UPDATE readings SET value = 80.0 WHERE run_id = 'R2' AND exposure = 2")
+        digest = _sha(prev + kind + run_id + payload + at)
+        raw(db, "UPDATE entries SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, seq))
+        prev = digest
+    assert store.verify().first_broken == 8
+    report = store.verify(public=key.public)
+    assert not report.ok and report.first_broken == 8
+    assert report.reason.startswith("entry 8 (run R2 created) or a later entry up to entry 13 was rewritten after "
+                                    "it was anchored: entry 13 now hashes to")
+
+
+def test_the_rows_are_checked_by_worker_processes_with_the_same_findings(db, store, make_run, monkeypatch):
+    """A large SQLite store's rows are compared by two workers while the chain is walked; they find what one does."""
+    from xcal.records import verify
+
+    for n in range(1, 6):
+        make_run(f"R{n}")
+    raw(db, "UPDATE readings SET value = 81.2 WHERE run_id = 'R4' AND exposure = 1")
+    alone = store.verify()
+    monkeypatch.setattr(verify, "PARALLEL_RUNS", 2)
+    started = []
+    real = verify._share_out
+    monkeypatch.setattr(verify, "_share_out", lambda *a: started.append(real(*a)) or started[-1])
+    shared = store.verify()
+    assert started[0] is not None or store.backend != "sqlite"
+    assert (shared.first_broken, shared.reason) == (alone.first_broken, alone.reason) == \
+        (20, "entry 20 (reading of run R4, exposure 1 kvp_ppv): stored value 81.2 differs from the recorded 80.4")

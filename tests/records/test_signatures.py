@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 
@@ -103,3 +104,31 @@ def test_a_running_unknown_or_tampered_run_is_not_signed(db, store, make_run):
     raw(db, "UPDATE checks SET verdict = 'FAIL'")
     with pytest.raises(RecordError, match="does not verify"):
         store.sign("R1", "performed", "A. Tech")
+
+
+def test_a_signature_records_the_head_it_was_made_at_sealed_by_the_site_key(db, store, make_run):
+    from xcal.records.anchor import check_signature, seal_message, site_key
+
+    make_run("R1")
+    signed = store.sign("R1", "performed", "A. Tech")
+    payload = json.loads(raw(db, "SELECT payload FROM entries WHERE seq = 7")[0][0])
+    head = raw(db, "SELECT hash FROM entries WHERE seq = 6")[0][0]
+    assert payload["anchor"] == {"seq": 6, "head": head, "store_id": ""}
+    assert check_signature(site_key().public, seal_message("R1", "performed", "A. Tech", signed.run_hash, 6, head, ""),
+                           payload["seal"])
+
+
+def test_an_unsealed_signature_after_anchoring_is_named(db, store, make_run):
+    from xcal.records.anchor import anchor_store, site_key
+
+    make_run("R1")
+    anchor_store(store, site_key())
+    at, prev = "2026-12-01T10:00:00.000+00:00", raw(db, "SELECT hash FROM entries WHERE seq = 7")[0][0]
+    payload = json.dumps({"meaning": "approved", "name": "D. Impostor", "run_hash": _run_hash_by_hand(db, "R1")},
+                         sort_keys=True, separators=(",", ":"))
+    raw(db, "INSERT INTO entries (seq, at, kind, run_id, payload, prev_hash, hash) VALUES (8, ?, 'signature', 'R1', ?,"
+            " ?, ?)", (at, payload, prev, hashlib.sha256((prev + "signature" + "R1" + payload + at).encode()).hexdigest()))
+    report = store.verify()
+    assert report.first_broken == 8
+    assert report.reason.startswith("entry 8 (approved signature of run R1 by D. Impostor): it carries no site-key "
+                                    "seal, yet the store was anchored before it")

@@ -1,13 +1,14 @@
 """Manual entry: the technician types what a meter's display shows, for meters with no usable remote protocol.
 
-Each reading is asked with its expected unit, parsed with xcal.units, and checked for its dimension (mA where
-kV is expected is refused) and for a plausible range (PLAUSIBLE). For tests, demos and unattended runs the
-answers come from an inputs YAML file instead of the console.
+Each reading is asked with its expected unit, read as a person types it (xcal.units.parse_typed: `59.5 kv`,
+`812 uGy`, `12 mR` where air kerma is asked), and checked for its dimension (mA where kV is expected is
+refused) and for a plausible range (PLAUSIBLE). What was understood is said back; `back` at the next question
+retypes the previous reading of the same exposure, whose readings are committed together only once all are
+typed. For tests, demos and unattended runs the answers come from an inputs YAML file instead of the console.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -24,6 +25,8 @@ CONSOLE = "console"
 INPUTS_PREFIX = "inputs:"
 POSITION_KEYS = ("station", "repeat")
 YES = ("y", "yes")
+BACK = "back"
+"""Typed at a question instead of a value: ask the previous reading of this exposure again."""
 
 PLAUSIBLE: dict[str, tuple[str, str]] = {
     "kvp_max": ("20 kV", "150 kV"),
@@ -76,34 +79,29 @@ def out_of_range(name: str, value: "pint.Quantity") -> str | None:
     return f"{value:~P} is outside the plausible range {low:~P} to {high:~P} for {LABELS[name]}"
 
 
-def quantity(text: Any) -> "pint.Quantity":
-    """xcal.units.parse_quantity, with any failure inside pint's parser (it asserts on some control
-    characters) turned into the ValueError parse_quantity gives for text it cannot read."""
-    from ..units import parse_quantity
-
-    try:
-        return parse_quantity(text)
-    except ValueError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - pint's tokenizer fails on odd input with assorted errors
-        raise ValueError(f"cannot read {text!r} as a quantity ({type(exc).__name__})") from None
-
-
 def parse_typed(text: str, name: str) -> "pint.Quantity":
     """A value as typed at the prompt: `80.3 kV`, or a bare number meaning the prompted unit."""
-    from ..units import Q_
+    return typed_reading(text, name).value
 
-    cleaned = (text or "").strip()
-    if not cleaned:
-        raise ValueError("nothing was typed")
-    try:
-        value = Q_(float(cleaned), READING_UNITS[name])
-    except ValueError:
-        value = quantity(cleaned)
-    if not math.isfinite(float(value.magnitude)):
-        raise ValueError(f"{cleaned!r} is not a finite number")
-    check_reading(name, value)
-    return value
+
+def typed_reading(text: str, name: str) -> Any:
+    """xcal.units.parse_typed for reading `name`: lenient unit spelling, and an exposure (R, mR) taken as air
+    kerma; ValueError naming the text and the unit to type otherwise."""
+    from ..units import parse_typed as parse
+
+    entry = parse(text, READING_UNITS[name])
+    check_reading(name, entry.value)
+    return entry
+
+
+def understood(label: str, entry: Any) -> str:
+    """What a typed value was taken as, in words: `air kerma 12 mR = 0.1051 mGy (8.76 mGy/R)`."""
+    from ..units import AIR_KERMA_PER_ROENTGEN, format_quantity
+
+    said = f"{label} {format_quantity(entry.read)}"
+    if entry.converted:
+        return f"{said} = {format_quantity(entry.value)} ({AIR_KERMA_PER_ROENTGEN})"
+    return said
 
 
 def reading_names(value: Any, what: str) -> tuple[str, ...]:
@@ -121,9 +119,9 @@ def reading_names(value: Any, what: str) -> tuple[str, ...]:
 
 
 def _ask_console(prompt: str) -> str:
-    import click
-
-    return str(click.prompt(prompt, default="", show_default=False))
+    """The question on standard input; Ctrl-C and Ctrl-D reach the runner as KeyboardInterrupt and EOFError,
+    which stop the run and keep what was committed (click.prompt would turn both into its own Abort)."""
+    return input(f"{prompt}: ")
 
 
 class InputsFile:
@@ -206,20 +204,26 @@ class InputsFile:
                 raise fail(f"{key} must be a whole number from 1, got {value!r}", entry.value_mark(key),
                            fix=f"write e.g. `{key}: 1`")
 
+    def values(self, entry: YMap, names: tuple[str, ...], what: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """The answers for `names` in `entry`, checked, and the text of those converted (`100 mR` for air
+        kerma), to be kept beside them."""
+        values = {n: self.value(entry, n, what) for n in names}
+        converted = {n: entry[n] for n in names if isinstance(entry[n], str)
+                     and typed_reading(entry[n], n).converted}
+        return values, converted
+
     def value(self, entry: YMap, name: str, what: str) -> "pint.Quantity":
         """The answer for reading `name` in `entry`, checked; ConfigError at its line and column otherwise."""
         if name not in entry:
             raise fail(f"{what} has no answer for '{name}'", entry.mark,
                        fix=f"add `{name}: <value> {READING_UNITS[name]}` to it")
+        raw = entry[name]
         try:
-            value = quantity_at(entry, name, None, f"{what}, {name}")
+            value = typed_reading(raw, name).value if isinstance(raw, str) else \
+                quantity_at(entry, name, None, f"{what}, {name}")
+            check_reading(name, value)
         except ConfigError:
             raise
-        except Exception:  # noqa: BLE001 - see quantity()
-            raise fail(f"{what}, {name}: cannot read {entry[name]!r} as a quantity", entry.value_mark(name),
-                       fix=f"write a number and a unit, e.g. '80.3 {READING_UNITS[name]}'") from None
-        try:
-            check_reading(name, value)
         except ValueError as exc:
             raise fail(f"{what}, {name}: {exc}", entry.value_mark(name),
                        fix=f"write it with a unit like {READING_UNITS[name]}") from None
@@ -275,6 +279,10 @@ class ManualEntry(Driver):
         self._exposures = 0
         self._nows = 0
         self._position: tuple[int, int] | None = None
+        self._number: int | None = None
+        self._tell: Callable[[str], None] | None = None
+        self.as_typed: dict[str, str] = {}
+        """The text typed for each reading of the last read whose value was converted (R to air kerma)."""
 
     def identify(self) -> InstrumentIdentity:
         """The identity the options give (make, model, serial); the meter itself is not asked."""
@@ -282,9 +290,18 @@ class ManualEntry(Driver):
                                   str(self.options.get("model", "readings typed from the display")),
                                   str(self.options.get("serial", "")), "")
 
-    def expect_exposure(self, station: int, repeat: int) -> None:
-        """Tell the driver which station and repeat the next read_exposure is (for keyed inputs files)."""
+    def expect_exposure(self, station: int, repeat: int, number: int | None = None) -> None:
+        """Tell the driver which station and repeat the next read_exposure is (for keyed inputs files) and, from
+        the runner, its exposure number in the record, so that after a resume it is asked as stored."""
         self._position = (int(station), int(repeat))
+        self._number = number
+
+    def ask_through(self, ask: Callable[[str], str] | None, tell: Callable[[str], None] | None = None) -> None:
+        """Ask through the run's front end (which keeps its progress display off the line being typed) and
+        tell it what each typed value was understood as; a driver given its own `ask` keeps it."""
+        if ask is not None and self._ask is _ask_console:
+            self._ask = ask
+        self._tell = tell
 
     def arm(self) -> None:
         """Nothing to send: the technician resets the meter as the procedure's prompt says."""
@@ -294,24 +311,26 @@ class ManualEntry(Driver):
 
     def read_exposure(self) -> dict[str, "pint.Quantity"]:
         """Ask each of `readings` for the next exposure."""
-        self._exposures += 1
-        position, self._position = self._position, None
+        self._exposures = self._number or self._exposures + 1
+        position, self._position, self._number = self._position, None, None
         what = f"exposure {self._exposures}"
         if position:
             what += f" (station {position[0]}, repeat {position[1]})"
         if self.inputs is not None:
             entry = self.inputs.exposure(self._exposures, position)
-            return {n: self.inputs.value(entry, n, f"{self.inputs.path}: {what}") for n in self.readings}
-        return {n: self._ask_reading(n, f"{self.name}, {what}") for n in self.readings}
+            values, self.as_typed = self.inputs.values(entry, self.readings, f"{self.inputs.path}: {what}")
+            return values
+        return self._ask_readings(self.readings, f"{self.name}, {what}")
 
     def read_now(self) -> dict[str, "pint.Quantity"]:
         """Ask each of `now_readings` as the display shows them now."""
         self._nows += 1
         if self.inputs is not None:
             entry = self.inputs.now(self._nows)
-            what = f"{self.inputs.path}: reading {self._nows} of `now:`"
-            return {n: self.inputs.value(entry, n, what) for n in self.now_readings}
-        return {n: self._ask_reading(n, self.name) for n in self.now_readings}
+            values, self.as_typed = self.inputs.values(entry, self.now_readings,
+                                                       f"{self.inputs.path}: reading {self._nows} of `now:`")
+            return values
+        return self._ask_readings(self.now_readings, self.name)
 
     gives_waveform = False
 
@@ -323,19 +342,42 @@ class ManualEntry(Driver):
     def close(self) -> None:
         """Nothing to release."""
 
-    def _ask_reading(self, name: str, context: str) -> "pint.Quantity":
+    def _ask_readings(self, names: tuple[str, ...], context: str) -> dict[str, "pint.Quantity"]:
+        """Ask each of `names` in turn; `back` at a question asks the one before it again."""
+        values: dict[str, Any] = {}
+        index = 0
+        while index < len(names):
+            name = names[index]
+            entry = self._ask_reading(name, context, index > 0, index == len(names) - 1)
+            if entry is None:
+                index -= 1
+                continue
+            values[name] = entry
+            index += 1
+        self.as_typed = {n: e.typed for n, e in values.items() if e.converted}
+        return {n: e.value for n, e in values.items()}
+
+    def _ask_reading(self, name: str, context: str, can_go_back: bool, last: bool) -> Any:
+        """A units.Typed for reading `name`, or None when `back` was typed (and can_go_back); once taken it is
+        said back, with the offer to retype it unless it is the `last` before the readings are committed."""
         unit, label = READING_UNITS[name], LABELS[name]
         prompt = f"{context}: {label} in {unit}"
         for attempt in range(2, MAX_ATTEMPTS + 2):
             again = f"type {label} again, in {unit} (try {attempt} of {MAX_ATTEMPTS})"
+            text = self._ask(prompt)
+            if can_go_back and text.strip().lower() == BACK:
+                return None
             try:
-                value = parse_typed(self._ask(prompt), name)
+                entry = typed_reading(text, name)
             except ValueError as exc:
                 prompt = f"{exc}; {again}"
                 continue
-            problem = out_of_range(name, value)
+            problem = out_of_range(name, entry.value)
             if problem is None or self._ask(f"{problem}. Keep it? (yes/no)").strip().lower() in YES:
-                return value
+                if self._tell is not None:
+                    self._tell(understood(label, entry) + ("" if last else
+                                                           "; type 'back' at the next question to retype it"))
+                return entry
             prompt = again
         raise InstrumentError(f"{self.name}: no usable {label} after {MAX_ATTEMPTS} tries", instrument=self.name,
                               resource=self.resource,

@@ -66,8 +66,39 @@ def station_mas(station: Station) -> Any:
     raise ValueError(f"station {station.index} ({station.label()}) gives neither mas nor ma and time")
 
 
+def _finite(name: str, value: Any, what: str = "the readings") -> Any:
+    """The value when its number is finite; else a ValueError (which the runner makes a resumable stop), so that
+    readings too large to compute with (1.7e308 kV) are never judged as an infinite FAIL."""
+    import math
+    import warnings
+
+    number = getattr(value, "magnitude", value)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            finite = math.isfinite(float(number))
+    except (TypeError, ValueError, OverflowError):
+        finite = False
+    if not finite:
+        raise ValueError(f"{name} of {what} is not a finite number ({number}): the values are too large to "
+                         "compute with")
+    return value
+
+
 def over_values(name: str, values: list[Any], station: Station | None = None) -> Any:
-    """Apply a station- or run-level function to a list of Quantities."""
+    """Apply a station- or run-level function to a list of Quantities; a result that is not finite is refused."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            return _finite(name, _over_values(name, values, station))
+        except (ArithmeticError, FloatingPointError) as exc:
+            raise ValueError(f"{name} of the readings cannot be computed ({exc or type(exc).__name__})") from None
+
+
+def _over_values(name: str, values: list[Any], station: Station | None = None) -> Any:
+    """The function `name` over the values, as analysis computes it (over_values checks the result)."""
     from .. import analysis
 
     if not values:
@@ -95,10 +126,15 @@ def over_values(name: str, values: list[Any], station: Station | None = None) ->
 
 
 def over_pair(name: str, first: Any, second: Any) -> Any:
+    """A pair function of two consecutive stations' results; a result that is not finite is refused."""
+    import warnings
+
     from .. import analysis
 
     if name == "linearity":
-        return analysis.linearity(first, second)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return _finite(name, analysis.linearity(first, second), "two stations")
     raise ValueError(f"{name} is not a pair function")
 
 

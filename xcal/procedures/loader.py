@@ -66,7 +66,8 @@ def _parse_parameters(node: YMap, *, fixed_meanings: bool = False) -> dict[str, 
     (`sid`, `distance`) or listed in model.PARAMETER_KINDS (`workload`) must have that meaning's unit and range;
     a room's values are checked against the procedure's own when a run is prepared (plan.prepare). The result
     remembers where each value was written (model.ParameterValues)."""
-    from .model import RANGE_FIX, ParameterValues, form_problem, parameter_kind, value_problem
+    from .model import (MAX_REPEATS, MAX_STATIONS, RANGE_FIX, ParameterValues, form_problem, parameter_kind,
+                        value_problem)
 
     params = ParameterValues()
     for name, value in node.items():
@@ -75,6 +76,9 @@ def _parse_parameters(node: YMap, *, fixed_meanings: bool = False) -> dict[str, 
         if isinstance(value, YList):
             if not value:
                 raise fail(f"parameter '{name}' is an empty list", mark, fix="list at least one station")
+            if len(value) > MAX_STATIONS:
+                raise fail(f"parameter '{name}' lists {len(value)} stations, more than {MAX_STATIONS} stations",
+                           mark, fix=f"list at most {MAX_STATIONS} stations, or split the procedure")
             params[name] = [_parse_station(item, value.item_mark(i), i + 1) for i, item in enumerate(value)]
             params.station_marks[str(name)] = [value.item_mark(i) for i in range(len(value))]
         elif isinstance(value, bool) or value is None or isinstance(value, YMap):
@@ -84,6 +88,10 @@ def _parse_parameters(node: YMap, *, fixed_meanings: bool = False) -> dict[str, 
             if value < 1:
                 raise fail(f"parameter '{name}' must be at least 1, got {value}", mark,
                            fix="use a positive whole number")
+            if value > MAX_REPEATS:
+                raise fail(f"parameter '{name}' is {value}, more than {MAX_REPEATS}, the most exposures a "
+                           "whole-number parameter (a count of repeats) may ask for", mark,
+                           fix=f"use a whole number from 1 to {MAX_REPEATS}, e.g. `repeats: 3`")
             params[name] = value
         else:
             kind = parameter_kind(str(name)) if fixed_meanings else None
@@ -101,6 +109,8 @@ def _parse_parameters(node: YMap, *, fixed_meanings: bool = False) -> dict[str, 
 
 
 def _parse_expose(node: Any, mark: Mark, params: dict[str, Any], roles: dict[str, str]) -> ExposeStep:
+    from .model import MAX_REPEATS
+
     node = expect_map(node, mark, "an expose step")
     check_keys(node, "an expose step", required=("read",), optional=("stations", "repeats"))
     stations = str(node.get("stations", "stations"))
@@ -116,6 +126,9 @@ def _parse_expose(node: Any, mark: Mark, params: dict[str, Any], roles: dict[str
     elif not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
         raise fail("expose step: repeats must be a positive whole number", node.value_mark("repeats"),
                    fix="write e.g. `repeats: 3`")
+    elif repeats > MAX_REPEATS:
+        raise fail(f"expose step: repeats is {repeats}, more than {MAX_REPEATS} exposures at a station",
+                   node.value_mark("repeats"), fix=f"write a whole number from 1 to {MAX_REPEATS}, e.g. `repeats: 3`")
     read_node = expect_map(node["read"], node.value_mark("read"), "read")
     caps = _capabilities()
     reads: dict[str, tuple[str, ...]] = {}
@@ -200,8 +213,9 @@ def _check_expression(node: YMap, name: str, entered: dict[str, tuple[str, str]]
             raise fail(f"result '{name}': the units do not fit together ({exc})", node.value_mark("expression"),
                        fix="add or compare only quantities of the same kind") from None
         raise fail(f"result '{name}': {exc}", node.value_mark("expression"),
-                   fix="use entered values, parameters, station settings (with `per: station`), earlier results, "
-                       "numbers, + - * / **, abs, min, max, sqrt, k_tp") from None
+                   fix=getattr(exc, "fix", None) or
+                   "use entered values, parameters, station settings (with `per: station`), earlier results, "
+                   "numbers, + - * / **, abs, min, max, sqrt, k_tp") from None
     return f"{value.units}" if hasattr(value, "units") else ""
 
 
@@ -377,6 +391,7 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
     inst_node = expect_map(root.get("instruments", YMap(root.mark)), root.value_mark("instruments"), "instruments")
     roles: dict[str, str] = {}
     for role, cap in inst_node.items():
+        cap = expect_str(cap, inst_node.value_mark(role), f"the capability of instrument role '{role}'")
         if cap not in caps:
             raise fail(f"unknown capability '{cap}' for instrument role '{role}'", inst_node.value_mark(role),
                        fix=f"use one of: {', '.join(caps)}")
@@ -506,7 +521,8 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
         if result not in results:
             raise fail(f"check '{node['id']}': unknown result '{result}'", node.value_mark("result"),
                        fix=f"use one of: {', '.join(results) or '(define results first)'}")
-        nominal = node.get("nominal")
+        nominal = expect_str(node["nominal"], node.value_mark("nominal"), f"check '{node['id']}' nominal") \
+            if "nominal" in node else None
         references = station_keys | {r for r in results if results[r].per == "run" and r != result}
         if nominal is not None and nominal not in references:
             raise fail(f"check '{node['id']}': nominal '{nominal}' is neither a station setting nor a run result",
@@ -669,9 +685,9 @@ def _refuse(inputs: Any, mark: Mark | None, message: str, fix: str) -> ConfigErr
 
 
 def check_entered_value(inputs: dict[str, Any], name: str, unit: str, bounds: tuple[Any, Any] | None) -> None:
-    """ConfigError (at the value's line in an inputs file) when inputs[name] is not of `unit`'s kind or lies
-    outside `bounds`."""
-    from ..units import Q_
+    """ConfigError (at the value's line in an inputs file) when inputs[name] is not of `unit`'s kind, breaks
+    its kind's sign rule (units.sign_problem) or lies outside `bounds`."""
+    from ..units import Q_, sign_problem
 
     value = inputs[name]
     marks: dict[str, Mark] = getattr(inputs, "marks", {})
@@ -679,6 +695,10 @@ def check_entered_value(inputs: dict[str, Any], name: str, unit: str, bounds: tu
         shown = f"{value:~P}" if hasattr(value, "units") else repr(value)
         raise _refuse(inputs, marks.get(name), f"'{name}' = {shown} is not in a unit like {unit}",
                       f"give '{name}' in {unit} or another unit of the same kind, e.g. `{name}: 1 {unit}`")
+    problem = sign_problem(name, value)
+    if problem:
+        raise _refuse(inputs, marks.get(name), problem, f"check the reading and the unit of '{name}' and write it "
+                                                        "again")
     if bounds is not None:
         low, high = bounds
         if not low <= value <= high:

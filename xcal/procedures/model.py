@@ -83,6 +83,12 @@ def parameter_kind(name: str) -> tuple[str, str | None, str, str] | None:
     return None
 
 
+MAX_STATIONS = 200
+"""Most stations one station list may have (the library's longest has 6): a file's typing error, not a survey."""
+MAX_REPEATS = 100
+"""Most exposures at one station (`repeats`, and every whole-number parameter, which counts them); the library's
+most is 10. Without a bound `repeats: 2147483648` passed validation and made a run that never ends."""
+
 RANGE_FIX = {"positive": "of more than zero", "not negative": "of zero or more",
              "fraction": "of more than 0 and at most 1 (the NCRP 147 occupancy factor T: 1 for an office, "
                          "1/8 for a corridor door)"}

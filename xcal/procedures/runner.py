@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from .. import __version__
-from ..errors import InstrumentError, InternalFault, RunAborted, XcalError
+from ..errors import InstrumentError, InternalFault, RecordError, RunAborted, XcalError
 from ..limits.tolerance import PASS, WARN
 from ..records.store import RunHeader, Store, StoredCheck, StoredReading, now_utc
 from ..verdict import Verdict, run_verdict
@@ -43,11 +43,24 @@ class RunObserver:
     """Whether `ask` can reach a person (a terminal); scripts and CI cannot."""
 
     def ask(self, name: str, prompt: str, unit: str) -> Any:
-        """A value the technician types, as a Quantity; None where nobody can be asked (scripts, CI)."""
+        """A value the technician types, as a Quantity or a units.Typed (which keeps the text as typed); None
+        where nobody can be asked (scripts, CI). BACK (`back`) asks the previous value of the step again."""
         return None
+
+    def ask_text(self, question: str) -> str:
+        """A line typed at `question` for an instrument read by hand (the manual driver), asked only where
+        can_ask; the front end keeps its progress display off the line being typed."""
+        return input(f"{question}: ")
 
     def refused(self, text: str) -> None:
         """A typed value was refused (why, and that it is asked again)."""
+
+    def understood(self, text: str) -> None:
+        """What a typed value was taken as, in the procedure's unit (`top 5 mm = 0.5 cm`)."""
+
+
+BACK = "back"
+"""What RunObserver.ask returns when the technician typed `back` to retype the previous value."""
 
 
 class OperatorControl:
@@ -248,6 +261,18 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
         raise _faulted(exc, created[0], store) from exc
 
 
+def _anchor(store: Store, run_id: str) -> None:
+    """Sign the chain's head with the site key once the run is sealed (anchor.py), so that a later rewrite or a
+    cut-off tail shows against the anchor; the run stays recorded if the key cannot be used."""
+    from ..records.anchor import anchor_store, site_key
+
+    try:
+        anchor_store(store, site_key())
+    except RecordError as exc:
+        raise RecordError(f"run {run_id} is recorded in {store.path}, but its anchor could not be made: "
+                          f"{exc.message}", fix=exc.fix) from None
+
+
 def _faulted(exc: Exception, run_id: str, store: Store) -> InternalFault:
     """Mark the run a fault cut off incomplete (not one already complete) and say how many readings it keeps."""
     try:
@@ -292,11 +317,15 @@ def _execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, s
 
     total, n, done = plan.total_exposures(), 0, 0
     station_results: dict[int, StationResult] = {}
+    for driver in drivers.values():
+        if hasattr(driver, "ask_through"):
+            driver.ask_through(observer.ask_text if observer.can_ask else None, observer.understood)
 
-    def record_entry(name: str, q: Any) -> None:
-        """Commit one entered value the moment it is accepted (exposure 0, role `entry`)."""
+    def record_entry(name: str, q: Any, data: dict[str, Any] | None = None) -> None:
+        """Commit one entered value (exposure 0, role `entry`); `data` keeps the text as typed when it was
+        converted (an exposure in R entered as air kerma)."""
         store.add_readings(run_id, [StoredReading(0, 0, 0, "entry", "operator", name, float(q.magnitude),
-                                                  f"{q.units:~P}", now_utc())])
+                                                  f"{q.units:~P}", now_utc(), data)])
         entered[name] = q
 
     try:
@@ -305,7 +334,7 @@ def _execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, s
                 _enter(step, entered, inputs or {}, observer, plan, record_entry)
                 continue
             if isinstance(step, PromptStep):
-                if len(kept) < total:
+                if len(kept) < total or _asks_more(plan, entered, inputs or {}):
                     observer.prompt(fill_text(step.text, plan.parameters))
                 continue
             for station in plan.stations(step):
@@ -331,14 +360,19 @@ def _execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, s
     ordered = [station_results[k] for k in sorted(station_results)]
     try:
         checks = _judge(plan, ordered, entered)
+    except (KeyboardInterrupt, EOFError) as exc:          # Ctrl-C after the last exposure, as the results are made
+        raise _stopped(exc, run_id, store, plan, done, len(entered)) from None
     except RunAborted as exc:
-        store.mark_incomplete(run_id, str(exc).splitlines()[0])
-        raise RunAborted(f"run {run_id}: {exc.message} Its {store.reading_count(run_id)} readings are kept in "
-                         f"{store.path}; the run is marked incomplete.", run_id=run_id,
+        unmarked = _mark_incomplete(store, run_id, str(exc).splitlines()[0])
+        raise RunAborted(f"run {run_id}: {exc.message} {_what_is_kept(store, run_id, unmarked)}", run_id=run_id,
                          fix=f"{exc.fix}; or, when the readings themselves are right, continue this record with "
                              f"`xcal run --resume {run_id}`, which judges them again") from None
     verdict = run_verdict(c.verdict for c in checks)
-    store.finish_run(run_id, verdict, checks=[_stored_check(c) for c in checks])
+    try:
+        store.finish_run(run_id, verdict, checks=[_stored_check(c) for c in checks])
+    except RecordError as exc:
+        raise _stopped(exc, run_id, store, plan, done, len(entered)) from None
+    _anchor(store, run_id)
     result = RunResult(run_id, plan, ordered, checks, verdict, str(store.path), entered)
     observer.finished(result)
     return result
@@ -354,14 +388,15 @@ def _one_measurement(step: MeasureStep, station: Station, repeat: int, n: int, p
     rows: list[StoredReading] = []
     for role, wanted in step.reads.items():
         values[role] = _scalars(drivers[role].read_now(), wanted, plan.instruments[role], role, n, station,
-                                repeat, rows)
+                                repeat, rows, getattr(drivers[role], "as_typed", None))
     store.add_readings(run_id, rows)
     return values
 
 
 def _scalars(got: dict[str, Any], wanted: tuple[str, ...], inst: Any, role: str, n: int, station: Station,
-             repeat: int, rows: list[StoredReading]) -> dict[str, Any]:
-    """The wanted scalar readings out of an instrument's reply, each added to `rows` for the record."""
+             repeat: int, rows: list[StoredReading], typed: dict[str, str] | None = None) -> dict[str, Any]:
+    """The wanted scalar readings out of an instrument's reply, each added to `rows` for the record (with the
+    text as typed, in `typed`, of a value read by hand and converted: `12 mR` kept beside its air kerma)."""
     taken = now_utc()
     values = {}
     for name in wanted:
@@ -375,7 +410,7 @@ def _scalars(got: dict[str, Any], wanted: tuple[str, ...], inst: Any, role: str,
                                       "such as `sensitivity`)")
         q = got[name]
         rows.append(StoredReading(n, station.index, repeat, role, inst.id, name, float(q.magnitude),
-                                  f"{q.units:~P}", taken))
+                                  f"{q.units:~P}", taken, _as_typed((typed or {}).get(name))))
         values[name] = q
     return values
 
@@ -390,13 +425,16 @@ def _one_exposure(step: ExposeStep, station: Station, repeat: int, n: int, plan:
     """
     for role in step.reads:
         drivers[role].arm()
+        if hasattr(drivers[role], "expect_exposure"):
+            drivers[role].expect_exposure(station.index, repeat, n)
     control.request_exposure(station)
     values: dict[str, dict[str, Any]] = {}
     rows: list[StoredReading] = []
     for role, wanted in step.reads.items():
         driver, inst = drivers[role], plan.instruments[role]
         driver.wait_for_exposure(timeout)
-        values[role] = _scalars(driver.read_exposure(), wanted, inst, role, n, station, repeat, rows)
+        values[role] = _scalars(driver.read_exposure(), wanted, inst, role, n, station, repeat, rows,
+                                getattr(driver, "as_typed", None))
         if "waveform" in wanted:
             wave = driver.read_waveform()
             samples = wave.samples
@@ -439,44 +477,107 @@ def _check_answerable(plan: RunPlan, inputs: dict[str, Any], recorded: dict[str,
 
 
 def _enter(step: EnterStep, entered: dict[str, Any], inputs: dict[str, Any], observer: RunObserver,
-           plan: RunPlan, record: Callable[[str, Any], None]) -> None:
+           plan: RunPlan, record: Callable[..., None]) -> None:
     """Take the values of an enter step not yet in the record, from the inputs file or else from the
-    technician, and `record` each one the moment it is accepted, so that an interruption at the next prompt
-    loses none already typed (and a resumed run does not ask for them again)."""
-    from ..errors import ConfigError
-    from ..units import Q_
+    technician, and `record` each one, so that an interruption at a later prompt loses none already typed
+    (and a resumed run does not ask for them again).
 
-    for name, (unit, prompt) in step.values.items():
-        if name in entered:
-            continue
-        value = inputs.get(name)
-        if value is None:
-            value = _typed(name, prompt, unit, step.ranges.get(name), observer)
-        if value is None:
-            raise ConfigError(f"{plan.procedure.id} needs the value '{name}' ({prompt}) and nobody can be asked",
-                              fix=f"give it in an inputs file (`values: {{{name}: ... {unit}}}`) with --inputs")
-        if value.dimensionality != Q_(1, unit).dimensionality:
-            raise ConfigError(f"'{name}' = {value:~P} is not in a unit like {unit}",
-                              fix=f"give '{name}' in {unit} or a unit of the same kind")
-        _in_range(name, value, step.ranges.get(name))
-        record(name, value)
+    Each typed value is said back in the step's unit and held until the next question of the step is
+    answered: `back` there drops it and asks it again. It is recorded once the next value is taken, at the
+    end of the step, or when the run stops (Ctrl-C, Ctrl-D, an error), so only a crash of xcal itself in
+    the seconds of one question can lose it. Values from an inputs file are recorded at once.
+    """
+    from ..errors import ConfigError
+    from ..units import Q_, Typed
+
+    pending = [name for name in step.values if name not in entered]
+    held: tuple[Any, ...] | None = None
+
+    def commit() -> None:
+        nonlocal held
+        if held is not None:
+            item, held = held, None
+            record(*item)
+
+    index = 0
+    try:
+        while index < len(pending):
+            name = pending[index]
+            unit, prompt = step.values[name]
+            value = inputs.get(name)
+            asked = value is None
+            if asked:
+                value = _typed(name, prompt, unit, step.ranges.get(name), observer, held is not None)
+                if value is BACK:
+                    held, index = None, index - 1
+                    continue
+            if value is None:
+                raise ConfigError(f"{plan.procedure.id} needs the value '{name}' ({prompt}) and nobody can be "
+                                  f"asked", fix=f"give it in an inputs file (`values: {{{name}: ... {unit}}}`) "
+                                                f"with --inputs")
+            typed = value if isinstance(value, Typed) else None
+            q = typed.value if typed else value
+            if q.dimensionality != Q_(1, unit).dimensionality:
+                raise ConfigError(f"'{name}' = {q:~P} is not in a unit like {unit}",
+                                  fix=f"give '{name}' in {unit} or a unit of the same kind")
+            _in_range(name, q, step.ranges.get(name))
+            commit()
+            held = (name, q, _as_typed(typed.typed) if typed is not None and typed.converted else None)
+            index += 1
+            if not asked:
+                commit()
+                continue
+            more = index < len(pending)
+            observer.understood(_understood(name, typed.read if typed else q, q, unit) +
+                                ("; type 'back' at the next question to retype it" if more else ""))
+    finally:
+        commit()
+
+
+def _understood(name: str, read: Any, value: Any, unit: str) -> str:
+    """`top 5 mm = 0.5 cm`: a value as read and in the procedure's unit (once, when they are the same)."""
+    from ..units import Q_, format_quantity
+
+    shown = value.to(Q_(1, unit).units)
+    said = f"{name} {format_quantity(read)}"
+    return said if f"{read.units:~P}" == f"{shown.units:~P}" else f"{said} = {format_quantity(shown)}"
+
+
+def _as_typed(text: str | None) -> dict[str, str] | None:
+    """The data kept beside a value converted from what was typed (an exposure in R taken as air kerma)."""
+    from ..units import AIR_KERMA_PER_ROENTGEN
+
+    return {"typed": text, "factor": AIR_KERMA_PER_ROENTGEN} if text else None
+
+
+def _asks_more(plan: RunPlan, entered: dict[str, Any], inputs: dict[str, Any]) -> bool:
+    """Whether the run still asks the technician for a value (so a set-up prompt is worth showing)."""
+    return any(name not in entered and inputs.get(name) is None for name in plan.procedure.entered_names())
 
 
 _TYPING_ATTEMPTS = 5
 
 
-def _typed(name: str, prompt: str, unit: str, bounds: tuple[Any, Any] | None, observer: RunObserver) -> Any:
+def _typed(name: str, prompt: str, unit: str, bounds: tuple[Any, Any] | None, observer: RunObserver,
+           can_go_back: bool = False) -> Any:
     """A value typed by the technician, asked again while it lies outside its plausible range (a slip such as
-    9.90 kPa for 99.0 kPa), at most _TYPING_ATTEMPTS times; then the last one is returned to be refused."""
+    9.90 kPa for 99.0 kPa), at most _TYPING_ATTEMPTS times; then the last one is returned to be refused.
+    BACK is returned as it is when the previous value may be retyped."""
     from ..errors import ConfigError
+    from ..units import Typed
 
     value = None
     for attempt in range(1, _TYPING_ATTEMPTS + 1):
         value = observer.ask(name, prompt, unit)
         if value is None:
             return None
+        if isinstance(value, str) and value == BACK:
+            if can_go_back:
+                return BACK
+            observer.refused("there is no value of this step to retype here; type this one")
+            continue
         try:
-            _in_range(name, value, bounds)
+            _in_range(name, value.value if isinstance(value, Typed) else value, bounds)
         except ConfigError as exc:
             if attempt < _TYPING_ATTEMPTS:
                 observer.refused(f"{exc.message}: check the reading and its unit, and type it again")
@@ -498,8 +599,7 @@ def _stopped(exc: BaseException, run_id: str, store: Store, plan: RunPlan, done:
         reason = "input ended at a prompt (Ctrl-D)"
     else:
         reason = str(exc).splitlines()[0]
-    store.mark_incomplete(run_id, reason)
-    kept = store.reading_count(run_id)
+    unmarked = _mark_incomplete(store, run_id, reason)
     total = plan.total_exposures()
     names = len(plan.procedure.entered_names())
     progress = (f"after {done} of {total} exposures" if total
@@ -509,15 +609,45 @@ def _stopped(exc: BaseException, run_id: str, store: Store, plan: RunPlan, done:
     fix = (f"{cause.fix}; then continue the run with {resume}" if cause is not None and cause.fix
            else f"check what stopped it, then continue the run with {resume}" if cause is not None
            else f"continue the run with {resume}; what is kept is not asked or measured again")
-    return RunAborted(f"run {run_id} stopped {progress}: {reason}. The {kept} reading{'' if kept == 1 else 's'} "
-                      f"taken {'is' if kept == 1 else 'are'} kept in "
-                      f"{store.path}; the run is marked incomplete.", run_id=run_id, cause=cause, fix=fix)
+    return RunAborted(f"run {run_id} stopped {progress}: {reason}. {_what_is_kept(store, run_id, unmarked)}",
+                      run_id=run_id, cause=cause, fix=fix)
+
+
+def _mark_incomplete(store: Store, run_id: str, reason: str) -> str | None:
+    """Mark the run incomplete; when the store itself refuses (locked, disk full), say why instead of failing,
+    so a store fault stops the run like any other stop and the readings already committed stay."""
+    try:
+        store.mark_incomplete(run_id, reason)
+    except RecordError as exc:
+        return "for the same reason" if exc.message == reason else f"({exc.message})"
+    return None
+
+
+def _what_is_kept(store: Store, run_id: str, unmarked: str | None) -> str:
+    """'The 10 readings taken are kept in PATH; the run is marked incomplete.', or what is known when the store
+    could not be read or marked (its run then shows as interrupted once this process has ended)."""
+    try:
+        kept: int | None = store.reading_count(run_id)
+    except RecordError:
+        kept = None
+    said = (f"The readings committed before the stop are kept in {store.path}" if kept is None
+            else f"The {kept} reading{'' if kept == 1 else 's'} taken {'is' if kept == 1 else 'are'} kept in "
+                 f"{store.path}")
+    if unmarked is None:
+        return f"{said}; the run is marked incomplete."
+    return (f"{said}; the run could not be marked incomplete {unmarked}, so it shows as interrupted once this "
+            f"xcal has ended.")
 
 
 def _in_range(name: str, value: Any, bounds: tuple[Any, Any] | None) -> None:
-    """ConfigError for an entry outside its plausible range (a typing error such as 9.90 kPa for 99.0 kPa)."""
+    """ConfigError for an entry outside its plausible range (a typing error such as 9.90 kPa for 99.0 kPa), or
+    of a sign its kind never has (a negative area), range or not."""
     from ..errors import ConfigError
+    from ..units import sign_problem
 
+    problem = sign_problem(name, value)
+    if problem:
+        raise ConfigError(problem, fix=f"check the reading and the unit of '{name}' and enter it again")
     if bounds is None:
         return
     low, high = bounds

@@ -30,6 +30,9 @@ from ..errors import RecordError
 from .dialect import POSTGRES, SQLITE, Dialect
 
 URL_SCHEMES = ("postgresql", "postgres")
+WRITE_WAIT_SECONDS = 10.0
+"""How long a write waits for another process's lock on the store before it gives up (SQLite's busy timeout,
+PostgreSQL's lock_timeout)."""
 TABLES = ("meta", "entries", "runs", "readings", "checks", "leases")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 INSTALL_FIX = "pip install 'xcal[postgres]' (it installs psycopg, the PostgreSQL driver)"
@@ -129,6 +132,8 @@ class Backend(Protocol):
 
     def reason(self, exc: BaseException) -> str: ...
 
+    def fix(self, exc: BaseException, fallback: str) -> str: ...
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
 
     def insert_many(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None: ...
@@ -210,11 +215,14 @@ class SQLiteBackend(_Transactions):
                               fix=f"check --db (or XCAL_DB) for a typo; to start a new store there, create the "
                                   f"folder first: `xcal --create-db-folder --db {path} ...` (or mkdir -p "
                                   f"{path.parent})")
+        if path.is_dir():
+            raise RecordError(f"cannot open the record store {path}: it is a folder, not a file",
+                              fix=f"give --db (or XCAL_DB) a file name inside it, such as {path / 'xcal.sqlite3'}")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=10, isolation_level=None)
+            self._db = sqlite3.connect(path, timeout=WRITE_WAIT_SECONDS, isolation_level=None)
         except (sqlite3.Error, OSError) as exc:
-            raise RecordError(f"cannot open the record store {path}: {exc}", fix=self.fixes.open) from None
+            raise self._open_error(exc) from None
         try:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -222,10 +230,20 @@ class SQLiteBackend(_Transactions):
             self._db.execute("PRAGMA synchronous=FULL")
         except sqlite3.Error as exc:
             self._db.close()
-            raise RecordError(f"cannot open the record store {path}: {exc}", fix=self.fixes.open) from None
+            raise self._open_error(exc) from None
+
+    def _open_error(self, exc: BaseException) -> RecordError:
+        """The RecordError for a file that cannot be opened: the cause in plain words and its own fix."""
+        cause, fix = _sqlite_problem(exc, Path(self.path))
+        return RecordError(f"cannot open the record store {self.path}: {cause}", fix=fix or self.fixes.open)
 
     def reason(self, exc: BaseException) -> str:
-        return str(exc)
+        """What went wrong in plain words (locked, disk full, read-only, not a database), then SQLite's own words."""
+        return _sqlite_problem(exc, Path(self.path))[0]
+
+    def fix(self, exc: BaseException, fallback: str) -> str:
+        """The fix for this very failure (free the disk, close the program holding the lock...), else `fallback`."""
+        return _sqlite_problem(exc, Path(self.path))[1] or fallback
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return self._db.execute(sql, params)
@@ -243,7 +261,15 @@ class SQLiteBackend(_Transactions):
         """Make a new store in one transaction, unless another process made it first (it has a meta table)."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            if "meta" not in self.tables():
+            present = self.tables()
+            if "meta" not in present:
+                foreign = sorted(t for t in present if not t.startswith("sqlite_"))
+                if foreign:
+                    shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+                    raise RecordError(f"the file {self.path} is a SQLite database of another program (its tables: "
+                                      f"{shown}), not an xcal record store; xcal leaves it as it is",
+                                      fix="give --db (or XCAL_DB) the path of an xcal record store, or a new file "
+                                          "name to start one")
                 for statement in statements:
                     self._db.execute(statement)
         except BaseException:
@@ -303,8 +329,9 @@ def _row_factory(cursor: Any) -> Any:
 class PostgresBackend(_Transactions):
     """A PostgreSQL database through psycopg 3, in autocommit mode with explicit transactions.
 
-    Writes wait at most 10 s for the chain's lock (`lock_timeout`), as a SQLite write waits for the file. A
-    server set to `synchronous_commit=off` is overridden for this session: a commit must be on disk on return.
+    Writes wait at most WRITE_WAIT_SECONDS for the chain's lock (`lock_timeout`), as a SQLite write waits for the
+    file. A server set to `synchronous_commit=off` is overridden for this session: a commit must be on disk on
+    return.
     """
 
     dialect = POSTGRES
@@ -340,7 +367,7 @@ class PostgresBackend(_Transactions):
             raise RecordError(f"cannot connect to the record store {self.location}: {self.reason(exc)}",
                               fix=self.fixes.open) from None
         try:
-            self._db.execute("SET lock_timeout = '10s'")
+            self._db.execute(f"SET lock_timeout = '{WRITE_WAIT_SECONDS:g}s'")
             if self._db.execute("SHOW synchronous_commit").fetchone()[0] == "off":
                 self._db.execute("SET synchronous_commit = on")
         except psycopg.Error as exc:
@@ -352,6 +379,14 @@ class PostgresBackend(_Transactions):
         """The driver's message on one line, without the password should the server echo it."""
         text = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
         return text.replace(self._secret, "***") if self._secret else text
+
+    def fix(self, exc: BaseException, fallback: str) -> str:
+        """The fix for a lock wait that ran out (another session held the store), else `fallback`."""
+        if isinstance(exc, self._psycopg.errors.LockNotAvailable):
+            return ("another session held the store's lock for more than "
+                    f"{WRITE_WAIT_SECONDS:g} s: find it in pg_stat_activity (and end it with pg_terminate_backend "
+                    "if it is stuck)")
+        return fallback
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return self._db.execute(self.dialect.sql(sql), tuple(params))
@@ -406,6 +441,49 @@ class PostgresBackend(_Transactions):
 
     def close(self) -> None:
         self._db.close()
+
+
+def _sqlite_problem(exc: BaseException, path: Path) -> tuple[str, str | None]:
+    """SQLite's error as a person reads it, with SQLite's own words after it, and the fix when it is specific.
+
+    A busy store, a full disk, a read-only file or folder and a file that is no database each get their own
+    words; anything else is shown as SQLite says it.
+    """
+    raw = str(exc) if not isinstance(exc, OSError) else (exc.strerror or str(exc))
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    folder = path.parent
+    said = f"(SQLite: {raw})"
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or raw in ("database is locked", "database is busy"):
+        return (f"another program held the store's lock for more than {WRITE_WAIT_SECONDS:g} s {said}",
+                ("find the program that holds the file open (`fuser` or `lsof` on it: a database browser, a "
+                 "backup or sync tool, a stuck xcal) and close it"))
+    if name.startswith("SQLITE_FULL") or "disk is full" in raw or getattr(exc, "errno", None) == 28:
+        return (f"the disk that holds {folder} is full {said}",
+                f"free space on the disk of {folder} (`df -h {folder}`)")
+    cannot_open = name.startswith(("SQLITE_CANTOPEN", "SQLITE_IOERR")) or raw == "unable to open database file"
+    if name.startswith("SQLITE_READONLY") or "readonly" in raw or (cannot_open and _read_only_fs(folder)):
+        where = (f"the file system that holds {folder} is mounted read-only" if _read_only_fs(folder)
+                 else f"{path} or its folder {folder} is read-only for this user")
+        return (f"{where} {said}",
+                ("xcal needs to write beside the store even to read it (SQLite keeps its -wal and -shm files "
+                 "there): make the folder and file writable (or remount the disk read-write), or copy the store "
+                 "to a writable folder and give that path with --db"))
+    if name.startswith("SQLITE_NOTADB") or raw == "file is not a database":
+        return (f"the file is not a SQLite database, so not an xcal record store {said}",
+                ("give --db (or XCAL_DB) the path of an xcal record store, or a new file name to start one; if "
+                 "this was your store, it is damaged: restore it from its backup"))
+    if cannot_open and folder.is_dir() and not os.access(folder, os.W_OK):
+        return (f"this user may not write in its folder {folder} {said}",
+                f"make {folder} writable for this user, or give --db a store in a folder you may write in")
+    return raw, None
+
+
+def _read_only_fs(folder: Path) -> bool:
+    """True when `folder` lies on a file system mounted read-only."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
 
 
 def _password(url: str) -> str:

@@ -2,7 +2,8 @@
 
 A run recorded live takes a transaction per write (created, each exposure's readings, checks, finished). An
 imported run leaves exactly the same rows and the same chain entries, in the same order and built by the
-same functions (projection.py, ledger.py), so `verify`, signatures and corrections treat it like any other;
+same functions (projection.py, ledger.py; a reading's or check's row and payload text come from one
+pass, `projection.reading_row` / `check_row`), so `verify`, signatures and corrections treat it like any other;
 only the entries' `at` differs: it is the time of the import, one per batch. Ids are reserved up front
 (`Transaction.reserve_ids`) so each reading's payload names its row before the row is written.
 
@@ -17,8 +18,8 @@ from typing import Any
 from .chain import CHECKS, READING, RUN_CREATED, RUN_FINISHED, RUN_INCOMPLETE
 from .ledger import Transaction
 from .models import ImportedRun
-from .projection import CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, check_payload, columns, \
-    reading_payload, run_payload
+from .projection import CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, check_row, reading_row, run_payload, \
+    run_row
 
 RUN_COLUMNS = ("run_id",) + RUN_FIELDS + STATUS_FIELDS
 READING_COLUMNS = ("reading_id", "run_id") + READING_FIELDS
@@ -55,30 +56,30 @@ def write_batch(tx: Transaction, runs: list[ImportedRun]) -> ImportSummary:
     next_reading = tx.reserve_ids("readings", "reading_id", sum(len(r.readings) for r in runs))
     next_check = tx.reserve_ids("checks", "check_row", sum(len(r.checks) for r in runs))
     run_rows, reading_rows, check_rows = [], [], []
-    entries: list[tuple[str, str, dict[str, Any]]] = []
+    entries: list[tuple[str, str, dict[str, Any] | str]] = []        # readings' and checks' payloads as text
     for run in runs:
         run_id = run.header.run_id
         created = run_payload(run.header)
         kind, change = final_status(run)
-        row = {**created, **change}
-        run_rows.append((run_id,) + columns(row, RUN_FIELDS + STATUS_FIELDS))
-        entries.append((RUN_CREATED, run_id, created))
+        row, text = run_row(created, change)
+        run_rows.append((run_id,) + row)
+        entries.append((RUN_CREATED, run_id, text))
         for reading in run.readings:
-            payload = reading_payload(reading, next_reading)
-            reading_rows.append((next_reading, run_id) + columns(payload, READING_FIELDS))
-            entries.append((READING, run_id, payload))
+            row, text = reading_row(reading, next_reading, run_id)
+            reading_rows.append(row)
+            entries.append((READING, run_id, text))
             next_reading += 1
         if run.checks or run.verdict is not None:
             recorded = []
             for check in run.checks:
-                payload = check_payload(check, next_check)
-                check_rows.append((next_check, run_id, run.header.room_id) + columns(payload, CHECK_FIELDS))
-                recorded.append(payload)
+                row, text = check_row(check, next_check, run_id, run.header.room_id)
+                check_rows.append(row)
+                recorded.append(text)
                 next_check += 1
-            entries.append((CHECKS, run_id, {"checks": recorded}))
+            entries.append((CHECKS, run_id, '{"checks":[' + ",".join(recorded) + "]}"))
         entries.append((kind, run_id, change))
     tx.insert_many("runs", RUN_COLUMNS, run_rows)
     tx.insert_many("readings", READING_COLUMNS, reading_rows)
     tx.insert_many("checks", CHECK_COLUMNS, check_rows)
-    tx.append_many(entries)
-    return ImportSummary(len(runs), len(reading_rows), len(check_rows), len(entries), 1)
+    appended = tx.append_many(entries)
+    return ImportSummary(len(runs), len(reading_rows), len(check_rows), appended, 1)

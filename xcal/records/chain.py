@@ -26,8 +26,35 @@ CORRECTION = "correction"
 SIGNATURE = "signature"
 ADOPTED = "adopted"
 SCHEMA_UPGRADED = "schema_upgraded"
+ANCHOR = "anchor"
+"""A signed chain head (anchor.py): store-level, run_id ''; it makes no row."""
+BUNDLE_CREATED = "bundle_created"
+BUNDLE_MEMBER = "bundle_member"
+BUNDLE_FINISHED = "bundle_finished"
+BUNDLE_RESUMED = "bundle_resumed"
+BUNDLE_KINDS = frozenset({BUNDLE_CREATED, BUNDLE_MEMBER, BUNDLE_FINISHED, BUNDLE_RESUMED})
+"""A bundle's entries (bundles.py): its run_id is the bundle's id; they make a bundles row, never a runs row."""
+RESUME_CHANGES = "resume_changes"
+"""Site-file changes a resume accepted (ports, timeouts, notes: nothing the run measured with); no row."""
 KINDS = frozenset({RUN_CREATED, READING, CHECKS, RUN_FINISHED, RUN_INCOMPLETE, RUN_RESUMED, CORRECTION, SIGNATURE,
-                   ADOPTED, SCHEMA_UPGRADED})
+                   ADOPTED, SCHEMA_UPGRADED, RESUME_CHANGES}) | BUNDLE_KINDS
+# Program records (xcal/program): store-level entries (run_id ''), read back by kind; they make no table rows.
+ACTION_OPENED = "action_opened"
+ACTION_ASSIGNED = "action_assigned"
+ACTION_PROGRESS = "action_progress"
+ACTION_RESOLVED = "action_resolved"
+ACTION_RETESTED = "action_retested"
+ACTION_VERIFIED = "action_verified"
+SERVICE_RECORDED = "service_recorded"
+PM_LOGGED = "pm_logged"
+PART_RECEIVED = "part_received"
+PART_USED = "part_used"
+PROGRAM_KINDS = frozenset({ACTION_OPENED, ACTION_ASSIGNED, ACTION_PROGRESS, ACTION_RESOLVED, ACTION_RETESTED,
+                           ACTION_VERIFIED, SERVICE_RECORDED, PM_LOGGED, PART_RECEIVED, PART_USED})
+KINDS = KINDS | PROGRAM_KINDS
+
+
+KINDS = KINDS | {ANCHOR}
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -109,6 +136,14 @@ def describe(kind: str, run_id: str, payload: dict[str, Any]) -> str:
         return f"correction of reading {payload.get('reading_id')} of run {run_id}"
     if kind == SIGNATURE:
         return f"{payload.get('meaning')} signature of run {run_id} by {payload.get('name')}"
+    if kind == RESUME_CHANGES:
+        return f"site file changes accepted to resume run {run_id}"
+    if kind == BUNDLE_MEMBER:
+        return f"bundle {run_id} member {payload.get('procedure')} started as run {payload.get('run_id')}"
+    if kind in BUNDLE_KINDS:
+        return f"bundle {run_id} {kind.split('_', 1)[1]}"
+    if kind == ANCHOR:
+        return f"anchor of entry {payload.get('seq')} signed with the site key"
     if kind == SCHEMA_UPGRADED:
         return f"store upgraded from schema version {payload.get('from')} to {payload.get('to')} by {payload.get('by')}"
     return {RUN_CREATED: f"run {run_id} created", CHECKS: f"checks of run {run_id}",

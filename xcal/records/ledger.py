@@ -52,27 +52,28 @@ class Transaction:
         self.execute(_ENTRY_INSERT, _row(entry))
         return entry
 
-    def append_many(self, items: Iterable[tuple[str, str, dict[str, Any]]]) -> list[Entry]:
-        """Append entries (kind, run_id, payload) in order after the current head, with one time for all.
+    def append_many(self, items: Iterable[tuple[str, str, dict[str, Any] | str]]) -> int:
+        """Append entries (kind, run_id, payload) in order after the current head, with one time for all; how many.
 
         Each is the entry `append` would write, chained to the one before it; they go in with one bulk insert,
-        each hashed as it is sent (so PostgreSQL stores one while the next is hashed).
+        each hashed as it is sent (so PostgreSQL stores one while the next is hashed). A payload given as text
+        is taken as its canonical JSON already (bulk.py makes readings' so, to encode them once). No Entry
+        objects are made: a bulk import appends millions, and only the rows are needed.
         """
-        seq, prev = self._head()
+        first, prev = self._head()
+        seq = first
         at = now_utc()
-        entries: list[Entry] = []
 
         def rows() -> Iterator[tuple[Any, ...]]:
             nonlocal seq, prev
             for kind, run_id, payload in items:
                 seq += 1
-                entry = _entry(seq, at, kind, run_id, canonical(payload), prev)
-                entries.append(entry)
-                prev = entry.hash
-                yield _row(entry)
+                text = payload if type(payload) is str else canonical(payload)
+                before, prev = prev, entry_hash(prev, kind, run_id, text, at)
+                yield seq, at, kind, run_id, text, before, prev
 
         self.insert_many("entries", ENTRY_COLUMNS, rows())
-        return entries
+        return seq - first
 
 
 def _entry(seq: int, at: str, kind: str, run_id: str, text: str, prev: str) -> Entry:
@@ -91,13 +92,13 @@ def write(db: Backend) -> Iterator[Transaction]:
     except db.errors as exc:
         _rollback(db)
         raise RecordError(f"cannot write to the record store {db.location}: {db.reason(exc)}",
-                          fix=db.fixes.write) from None
+                          fix=db.fix(exc, db.fixes.write)) from None
     try:
         yield Transaction(db)
     except db.errors as exc:
         _rollback(db)
         raise RecordError(f"cannot write to the record store {db.location}: {db.reason(exc)}",
-                          fix=db.fixes.commit) from None
+                          fix=db.fix(exc, db.fixes.commit)) from None
     except BaseException:
         _rollback(db)
         raise
@@ -106,7 +107,7 @@ def write(db: Backend) -> Iterator[Transaction]:
     except db.errors as exc:
         _rollback(db)
         raise RecordError(f"cannot commit to the record store {db.location}: {db.reason(exc)}",
-                          fix=db.fixes.commit) from None
+                          fix=db.fix(exc, db.fixes.commit)) from None
 
 
 def _rollback(db: Backend) -> None:

@@ -7,6 +7,7 @@ into the chain is `explicit`: it never runs when a store is merely opened, only 
 themselves (`xcal upgrade-store`), so a dropped chain cannot be rebuilt over edited rows
 unnoticed. A store that lacks a table of its version, or claims a version it is not, is refused.
 
+Version 4 adds `bundles` (bundles.py): a bundle of procedures as one record, projected from its chain entries.
 Version 3 adds `leases` (lease.py), which process runs a live run: operating state, outside the chain.
 Version 2 adds the append-only `entries` table (the record) and a denormalised `room_id` on `checks` for
 trends: each run of a version-1 store, as it stands, becomes one `adopted` entry, so `verify` vouches for
@@ -27,17 +28,19 @@ from .. import __version__
 from ..errors import RecordError
 from . import ledger
 from .backend import Backend
+from .bundles import BUNDLES_INDEX, BUNDLES_TABLE
 from .chain import ADOPTED, SCHEMA_UPGRADED
 from .dialect import Dialect
 from .ledger import Transaction
 from .projection import CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, row_payload
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TABLES_AT: dict[int, tuple[str, ...]] = {
     1: ("meta", "runs", "readings", "checks"),
     2: ("meta", "entries", "runs", "readings", "checks"),
     3: ("meta", "entries", "runs", "readings", "checks", "leases"),
+    4: ("meta", "entries", "runs", "readings", "checks", "leases", "bundles"),
 }
 AUTOMATIC = "xcal (automatic)"
 RESTORE = "restore the store from a backup, then run `xcal verify`; xcal never rebuilds a chain over existing " \
@@ -119,10 +122,16 @@ CREATE TABLE IF NOT EXISTS leases (
 INDEXES = """
 CREATE INDEX IF NOT EXISTS entries_run ON entries (run_id, seq);
 CREATE INDEX IF NOT EXISTS runs_room ON runs (room_id, started_at);
-CREATE INDEX IF NOT EXISTS readings_run ON readings (run_id, exposure);
 CREATE INDEX IF NOT EXISTS checks_run ON checks (run_id);
 CREATE INDEX IF NOT EXISTS checks_room_result ON checks (room_id, check_id, run_id);
+CREATE INDEX IF NOT EXISTS runs_started ON runs (started_at, run_id);
+CREATE INDEX IF NOT EXISTS runs_procedure_room ON runs (procedure_id, room_id, started_at, run_id);
+CREATE INDEX IF NOT EXISTS entries_corrections ON entries (run_id, seq) WHERE kind = 'correction';
 """
+_INDEX_NAMES = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'index'",
+    "postgresql": "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()",
+}
 
 
 def statements(script: str) -> list[str]:
@@ -136,13 +145,37 @@ def table_statements(dialect: Dialect) -> list[str]:
 
 
 def index_statements() -> list[str]:
-    """CREATE INDEX IF NOT EXISTS for every index (the same in every dialect)."""
+    """CREATE INDEX IF NOT EXISTS for every index (the same in every dialect).
+
+    A run's readings are found through the index of their UNIQUE (run_id, exposure, role, quantity); stores
+    made by an earlier xcal also have readings_run (run_id, exposure), which new ones leave out: it indexed
+    nothing more and cost every bulk-imported reading a second index insert.
+    """
     return statements(INDEXES)
+
+
+def add_missing_indexes(db: Backend) -> list[str]:
+    """Create the indexes of `index_statements` a store opened lacks (one made by an older xcal); their names.
+
+    Indexes only speed reads, so this is no schema version and no entry. Only missing ones are created (a
+    PostgreSQL CREATE INDEX locks out writers even when the index exists); a store that cannot take them
+    (read-only) is read without them. The first open of a large older store takes seconds for this, once.
+    """
+    present = {row[0] for row in db.execute(_INDEX_NAMES[db.dialect.name]).fetchall()}
+    missing = [s for s in index_statements() if s.split()[5] not in present]
+    if missing:
+        try:
+            with ledger.write(db) as tx:
+                for statement in missing:
+                    tx.execute(statement)
+        except RecordError:
+            return []
+    return [s.split()[5] for s in missing]
 
 
 def new_store_statements(dialect: Dialect) -> list[str]:
     """Every table and index of this version, and the version stamp: what a new store is made of."""
-    return table_statements(dialect) + index_statements() + [
+    return table_statements(dialect) + [BUNDLES_TABLE] + index_statements() + [BUNDLES_INDEX] + [
         f"INSERT INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}')"]
 
 
@@ -190,6 +223,7 @@ def prepare(db: Backend, upgrade_by: str | None = None) -> list[int]:
                 done.append(version)
         version = read_version(db, where)
     _require_tables(db, where, SCHEMA_VERSION)
+    add_missing_indexes(db)
     return done
 
 
@@ -283,8 +317,16 @@ def _upgrade_from_2(tx: Transaction) -> dict[str, Any]:
     return {}
 
 
+def _upgrade_from_3(tx: Transaction) -> dict[str, Any]:
+    """Add the bundles table; no existing row changes, so it runs when a store is opened."""
+    tx.execute(BUNDLES_TABLE)
+    tx.execute(BUNDLES_INDEX)
+    return {}
+
+
 UPGRADES: dict[int, Upgrade] = {
     1: Upgrade(1, "adds the audit chain and adopts every existing run into it as it stands", _upgrade_from_1,
                explicit=True),
     2: Upgrade(2, "adds the leases table: which process runs a live run", _upgrade_from_2),
+    3: Upgrade(3, "adds the bundles table: a bundle of procedures as one record", _upgrade_from_3),
 }

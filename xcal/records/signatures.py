@@ -4,15 +4,20 @@ The run hash covers every entry of the run except signatures, so several people 
 Any later entry of the run, a correction included, changes the run hash: signatures made before it no longer
 hold and the run must be signed again. A signature also fails when the stored run no longer agrees with its
 entries (a table edited behind the store's back).
+
+Each signature also records the chain head it was made at (entry number, hash, store id) and a seal: the site
+key's signature over the run, meaning, name, run hash and that head (anchor.py). Someone who can write the store
+but lacks the site key can then neither forge, move, nor re-word a signature unnoticed by `xcal verify`.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RecordError
-from .chain import SIGNATURE, Entry, run_hash
+from .chain import ANCHOR, GENESIS, SIGNATURE, Entry, run_hash
 from .verify import check_run
 
 if TYPE_CHECKING:
@@ -56,6 +61,21 @@ def require_meaning(meaning: str, name: str) -> tuple[str, str]:
     return meaning, signer
 
 
+def sealed(tx: Any, run_id: str, meaning: str, name: str, bound: str) -> dict[str, Any]:
+    """The payload of a signature entry about to be appended in `tx`: what it binds, the chain head it is made
+    at and the site key's seal over both (the key is created on first use, see anchor.site_key)."""
+    from .anchor import seal_message, site_key
+
+    row = tx.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, head = (int(row[0]), row[1]) if row else (0, GENESIS)
+    first = tx.execute("SELECT payload FROM entries WHERE run_id = '' AND kind = ? ORDER BY seq LIMIT 1",
+                       (ANCHOR,)).fetchone()
+    store_id = str(json.loads(first[0]).get("store_id", "")) if first else ""
+    seal = site_key().sign(seal_message(run_id, meaning, name, bound, seq, head, store_id))
+    return {"meaning": meaning, "name": name, "run_hash": bound,
+            "anchor": {"seq": seq, "head": head, "store_id": store_id}, "seal": seal}
+
+
 def statuses(store: "Store", run_id: str) -> list[SignatureStatus]:
     """The run's signatures, oldest first, each checked against the run as stored now."""
     entries = list(store.entries(run_id))
@@ -70,7 +90,8 @@ def statuses(store: "Store", run_id: str) -> list[SignatureStatus]:
         except RecordError as exc:
             found.append(SignatureStatus("", "", entry.at, "", False, exc.message))
             continue
-        reason = _why_not(entry, signed.get("run_hash"), current, entries, problem.reason if problem else "")
+        reason = _why_not(entry, signed.get("run_hash"), current, entries, problem.reason if problem else "") \
+            or _head_moved(store, entry, signed.get("anchor"))
         found.append(SignatureStatus(signed.get("name", ""), signed.get("meaning", ""), entry.at,
                                      signed.get("run_hash", ""), not reason, reason))
     return found
@@ -86,4 +107,16 @@ def _why_not(sig: Entry, signed_hash: str | None, current: str, entries: list[En
         return "the run's entries were altered after signing"
     if problem:
         return f"the stored run no longer agrees with its record: {problem}"
+    return ""
+
+
+def _head_moved(store: "Store", sig: Entry, made_at: Any) -> str:
+    """Why the chain head a signature records is no longer the entry before it ('' when it still is)."""
+    if not isinstance(made_at, dict):
+        return ""
+    rows = list(store.select("SELECT seq, at, kind, run_id, payload, prev_hash, hash FROM entries WHERE seq = ?",
+                             (made_at.get("seq"),)))
+    if made_at.get("seq") != sig.seq - 1 or (rows and Entry(*rows[0]).recomputed_hash() != made_at.get("head")):
+        return (f"it was made at entry {made_at.get('seq')}, which no longer hashes to the head it recorded: the "
+                f"signature was moved or the chain before it rewritten")
     return ""

@@ -15,12 +15,15 @@ from .projection import CHECK_FIELDS
 if TYPE_CHECKING:
     from .store import Store
 
-TREND_SQL = (
-    "SELECT r.run_id, r.started_at, r.simulated, " + ", ".join(f"c.{name}" for name in CHECK_FIELDS) +
-    " FROM checks c JOIN runs r ON r.run_id = c.run_id"
-    " WHERE c.room_id = ? AND c.check_id = ? AND r.status = 'complete'"
-    " ORDER BY r.started_at, r.run_id, c.check_row"
-)
+_FROM = (" FROM checks c JOIN runs r ON r.run_id = c.run_id"
+         " WHERE c.room_id = ? AND c.check_id = ? AND r.status = 'complete'")
+_COLUMNS = "SELECT r.run_id, r.started_at, r.simulated, " + ", ".join(f"c.{name}" for name in CHECK_FIELDS)
+TREND_SQL = _COLUMNS + _FROM + " ORDER BY r.started_at, r.run_id, c.check_row"
+_NEWEST_FIRST = " ORDER BY r.started_at DESC, r.run_id DESC, c.check_row DESC"
+LATEST_SQL = (_COLUMNS + " FROM checks c JOIN runs r ON r.run_id = c.run_id WHERE c.check_row IN (SELECT c.check_row"
+              + _FROM + _NEWEST_FIRST + " LIMIT ?)" + _NEWEST_FIRST)
+"""The last points newest first: their rows chosen first by a narrow sort, then read (a third of the time)."""
+COUNT_SQL = "SELECT COUNT(*) AS n" + _FROM
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,19 @@ class TrendPoint:
 
 def trend(store: "Store", room: str, result: str) -> list[TrendPoint]:
     """Outcomes of check `result` in `room` from complete runs, oldest first."""
-    points = []
-    for r in store.select(TREND_SQL, (str(room), result)):
-        check = StoredCheck(*(r[name] for name in CHECK_FIELDS))
-        points.append(TrendPoint(r["run_id"], r["started_at"], check.setting or "", check.value, check.unit,
-                                 check.limit_text, check.source, check.verdict, bool(r["simulated"]), check))
-    return points
+    return [_point(r) for r in store.select(TREND_SQL, (str(room), result))]
+
+
+def latest(store: "Store", room: str, result: str, last: int) -> tuple[list[TrendPoint], int]:
+    """The last `last` points of `trend(store, room, result)`, oldest first, and how many points it has in all:
+    what the table of `xcal trend` shows, without making a point of every one."""
+    with store._snapshot():
+        total = next(iter(store.select(COUNT_SQL, (str(room), result))))["n"]
+        points = [_point(r) for r in store.select(LATEST_SQL, (str(room), result, int(last)))]
+    return points[::-1], total
+
+
+def _point(r: Any) -> TrendPoint:
+    check = StoredCheck(*(r[name] for name in CHECK_FIELDS))
+    return TrendPoint(r["run_id"], r["started_at"], check.setting or "", check.value, check.unit, check.limit_text,
+                      check.source, check.verdict, bool(r["simulated"]), check)

@@ -6,19 +6,25 @@ produced and compares every column (a store-level `schema_upgraded` entry produc
 the lowest-numbered broken entry; a row that no entry accounts for has no seq and is reported only when no
 entry is broken.
 
-Limit: deleting the newest entries (a truncated tail) leaves a valid shorter chain; it shows only where a row
-loses its entry, or against a head hash noted down earlier (the report gives `head`).
+Alone, the chain vouches only for itself: an entry edited with every later hash recomputed, or a cut-off tail,
+leaves a valid chain. With the site's public key, each anchor entry and sealed signature is also held against
+the entry before it, and with an anchor file the chain is held against that (anchor.py), which catches both.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..errors import RecordError
-from .chain import (ADOPTED, CHECKS, CORRECTION, GENESIS, KINDS, READING, RUN_CREATED, RUN_FINISHED,
-                    RUN_INCOMPLETE, RUN_RESUMED, SCHEMA_UPGRADED, Entry)
-from .projection import CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, row_value
+from .chain import (ADOPTED, CHECKS, CORRECTION, GENESIS, KINDS, PROGRAM_KINDS, READING, RUN_CREATED,
+                    RUN_FINISHED, RUN_INCOMPLETE, RUN_RESUMED, SCHEMA_UPGRADED, Entry)
+from .chain import BUNDLE_KINDS
+from .chain import ANCHOR
+from .projection import CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, columns, row_value
 
 if TYPE_CHECKING:
     from .store import Store
@@ -58,26 +64,173 @@ def _key(seq: int | None) -> tuple[int, int]:
     return (1, 0) if seq is None else (0, seq)
 
 
-def verify_store(store: "Store") -> VerifyReport:
-    """Check the whole chain, then every run's rows against its entries; report the first broken entry."""
+def verify_store(store: "Store", *, public: Any = None, anchor: Any = None, since_anchor: bool = False
+                 ) -> VerifyReport:
+    """Check the chain (with `public`, the site's key, also its anchors and sealed signatures; with `anchor`, an
+    anchor file, against it too), then the rows of every run against its entries; report the first broken entry.
+
+    `since_anchor` checks only what came after the newest anchor entry that holds for `public`: the anchored
+    entry must still hash to the signed head, the entries after it must chain on, and only the runs they touch
+    are compared with their rows. The entries before it are taken as checked by an earlier full verify.
+    """
+    from .anchor import Checkpoints
+
     worst, count, head = _Worst(), 0, GENESIS
     prev_seq = 0
     chain_broken = False
-    for entry in store.entries():
+    start, scope = _since(store, public) if since_anchor else (None, "")
+    seals = Checkpoints(public, anchor, (start.seq, start.prev_hash, start.store_id) if start else None)
+    entries = _entries_from(store, start.seq) if start else store.entries()
+    pending = _share_out(store, None if start else _all_run_ids(store))
+    if start:
+        prev_seq, head = start.seq - 1, start.prev_hash
+    for entry in entries:
         count += 1
+        recomputed = entry.recomputed_hash()
         if not chain_broken:
-            reason = _link_problem(entry, prev_seq, head) or _content_problem(entry)
+            reason = _link_problem(entry, prev_seq, head) or _content_problem(entry, recomputed)
             if reason:
                 worst.add(prev_seq + 1 if entry.seq > prev_seq + 1 else entry.seq, reason)
                 chain_broken = True
+        seals.see(entry, recomputed)
         prev_seq, head = entry.seq, entry.hash
-    for run_id in _all_run_ids(store):
-        problem = check_run(store, run_id, hashes=False)
-        if problem:
-            worst.add(problem.seq, problem.reason)
+    if start and start.hash != start.signed:
+        worst.add(start.seq, f"{start.label}: it no longer has the hash the site key signed; the chain was "
+                             f"rewritten before the last anchor: run `xcal verify` without --since-anchor")
+    seals.finish()
+    for seq, reason in seals.problems:
+        worst.add(seq, reason)
+    for seq, reason in _projection_problems(store, _run_ids_after(store, start.seq) if start else
+                                            _all_run_ids(store), pending):
+        worst.add(seq, reason)
     if worst.problem is None:
-        return VerifyReport(True, count, None, f"{count} entries verified; the tables agree with them", head)
+        return VerifyReport(True, count, None, f"{count} entries verified{scope}; the tables agree with them", head)
     return VerifyReport(False, count, worst.problem.seq, worst.problem.reason, head)
+
+
+@dataclass(frozen=True)
+class _Start:
+    """Where --since-anchor begins: the anchored entry, its stored and signed hashes, the hash before it."""
+
+    seq: int
+    hash: str
+    signed: str
+    prev_hash: str
+    label: str
+    store_id: str
+
+
+def _since(store: "Store", public: Any) -> tuple[_Start | None, str]:
+    from .anchor import latest
+
+    if public is None:
+        raise RecordError("--since-anchor needs the site's public key to trust the anchor it starts from",
+                          fix="give --public-key FILE, or run it where the site key is")
+    found = latest(store)
+    if found is None:
+        return None, " (the store has no anchor yet, so all of it)"
+    seq, anchor = found
+    if not anchor.holds(public):
+        raise RecordError(f"the newest anchor, entry {seq}, does not hold for the site key",
+                          fix="run `xcal verify --public-key FILE` without --since-anchor to find what was edited")
+    rows = list(store.select("SELECT seq, at, kind, run_id, payload, prev_hash, hash FROM entries WHERE seq = ?",
+                             (anchor.seq,)))
+    if not rows and anchor.seq == 0:
+        return None, " (its only anchor is of the empty chain, so all of it)"
+    if not rows:
+        return _Start(anchor.seq, "", anchor.head, GENESIS, f"entry {anchor.seq} (missing)", anchor.store_id), ""
+    entry = Entry(*rows[0])
+    return (_Start(entry.seq, entry.recomputed_hash(), anchor.head, entry.prev_hash, entry.label(), anchor.store_id),
+            f" since the anchor of entry {anchor.seq} made at {anchor.at}")
+
+
+def _entries_from(store: "Store", first: int, page: int = 10_000) -> Iterable[Entry]:
+    sql = "SELECT seq, at, kind, run_id, payload, prev_hash, hash FROM entries WHERE seq >= ? ORDER BY seq LIMIT "
+    rows = list(store.select(sql + str(page), (first,)))
+    while rows:
+        yield from (Entry(*r) for r in rows)
+        if len(rows) < page:
+            return
+        rows = list(store.select(sql + str(page), (rows[-1][0] + 1,)))
+
+
+PARALLEL_RUNS = 2_000
+"""From this many runs on, a SQLite store's rows are compared with their entries by two worker processes while
+this one walks the chain: the two passes are independent, and each worker reads in its own transaction, in
+which every run's rows and entries agree (they are committed together), so the split cannot show a false break."""
+
+
+def _share_out(store: "Store", run_ids: list[str] | None) -> Any:
+    """Start two workers on `run_ids` (a SQLite store with many runs); None when this process does it all.
+
+    A worker is `python -m xcal.records.verify` given the store's path and its runs as JSON on stdin."""
+    if run_ids is None or len(run_ids) < PARALLEL_RUNS or store.backend != "sqlite" or (os.cpu_count() or 1) < 2 \
+            or not os.path.isfile(str(store.path)):     # an in-memory store: a worker would open another one
+        return None
+    import json
+    import subprocess
+    import sys
+
+    workers = []
+    for share in (run_ids[0::2], run_ids[1::2]):
+        try:
+            worker = subprocess.Popen([sys.executable, "-m", "xcal.records.verify"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        except OSError:
+            for started, _ in workers:
+                started.kill()
+                started.wait()
+            return None
+        workers.append((worker, share))
+    for worker, share in workers:
+        try:
+            assert worker.stdin is not None
+            worker.stdin.write(json.dumps({"path": str(store.path), "runs": share}))
+            worker.stdin.close()
+        except OSError:
+            pass    # a worker that died is noticed by its exit code; its share is checked here then
+    return workers
+
+
+def _check_runs(path: str, run_ids: list[str]) -> list[tuple[int | None, str]]:
+    """A worker's share: the first problem of each run, read in one transaction of the worker's own."""
+    from .store import Store
+
+    with Store(path) as store, store._snapshot():
+        return [(p.seq, p.reason) for p in map(lambda r: check_run(store, r, hashes=False), run_ids) if p]
+
+
+def _projection_problems(store: "Store", run_ids: list[str], pending: Any) -> list[tuple[int | None, str]]:
+    if pending is None:
+        return [(p.seq, p.reason) for p in map(lambda r: check_run(store, r, hashes=False), run_ids) if p]
+    import json
+
+    found: list[tuple[int | None, str]] = []
+    for worker, share in pending:
+        assert worker.stdout is not None
+        out = worker.stdout.read()
+        worker.stdout.close()
+        worker.wait()
+        try:
+            if worker.returncode != 0:
+                raise ValueError
+            found += [(seq, reason) for seq, reason in json.loads(out)]
+        except (ValueError, TypeError):
+            found += [(p.seq, p.reason) for p in map(lambda r: check_run(store, r, hashes=False), share) if p]
+    return found
+
+
+def _worker() -> None:
+    """`python -m xcal.records.verify`: check the runs named on stdin, print their problems as JSON."""
+    import json
+    import sys
+
+    task = json.load(sys.stdin)
+    json.dump(_check_runs(task["path"], task["runs"]), sys.stdout)
+
+
+def _run_ids_after(store: "Store", seq: int) -> list[str]:
+    return [r[0] for r in store.select("SELECT DISTINCT run_id FROM entries WHERE seq > ? ORDER BY run_id", (seq,))]
 
 
 def _link_problem(entry: Entry, prev_seq: int, prev_hash: str) -> str:
@@ -93,8 +246,8 @@ def _link_problem(entry: Entry, prev_seq: int, prev_hash: str) -> str:
     return ""
 
 
-def _content_problem(entry: Entry) -> str:
-    if entry.recomputed_hash() != entry.hash:
+def _content_problem(entry: Entry, recomputed: str | None = None) -> str:
+    if (recomputed or entry.recomputed_hash()) != entry.hash:
         return f"{entry.label()}: its hash does not match its content; the entry was edited after it was written"
     if entry.kind not in KINDS:
         return f"{entry.label()}: '{entry.kind}' is not a kind of entry xcal writes"
@@ -103,6 +256,7 @@ def _content_problem(entry: Entry) -> str:
 
 def _all_run_ids(store: "Store") -> list[str]:
     rows = store.select("SELECT run_id FROM runs UNION SELECT run_id FROM entries UNION "
+                        "SELECT bundle_id FROM bundles UNION "
                         "SELECT run_id FROM readings UNION SELECT run_id FROM checks ORDER BY run_id")
     return [r["run_id"] for r in rows]
 
@@ -127,6 +281,11 @@ def check_run(store: "Store", run_id: str, *, hashes: bool = True) -> Problem | 
     _compare_run(store, expected, worst)
     _compare_rows(store, expected, worst, "readings", "reading_id", READING_FIELDS)
     _compare_rows(store, expected, worst, "checks", "check_row", CHECK_FIELDS + ("room_id",))
+    from .bundles import check_bundle
+
+    bundle_problem = check_bundle(store, run_id)
+    if bundle_problem:
+        worst.add(*bundle_problem)
     return worst.problem
 
 
@@ -134,9 +293,17 @@ def check_run(store: "Store", run_id: str, *, hashes: bool = True) -> Problem | 
 class _Recorded:
     """A row as the entries say it should be: each column's value and the seq of the entry that set it."""
 
-    label: str
+    where: Callable[[], str]
     seq: int
     columns: dict[str, tuple[Any, int]] = field(default_factory=dict)
+    payload: dict[str, Any] | None = None
+    """A reading's payload, kept whole: its row is first compared with it in one go (`_same`), column by column
+    only when they differ."""
+
+    @property
+    def label(self) -> str:
+        """Built only for a message: labelling every row would cost as much as checking it."""
+        return self.where()
 
     def set(self, values: dict[str, Any], names: Iterable[str], seq: int) -> None:
         for name in names:
@@ -156,14 +323,18 @@ class _Expected:
 
     def replay(self, entry: Entry) -> None:
         data = entry.data()
-        if entry.kind == SCHEMA_UPGRADED:
+        if entry.kind == ANCHOR:    # store-level: checked by anchor.Checkpoints, no row to replay
+            return
+        if entry.kind == SCHEMA_UPGRADED or entry.kind in PROGRAM_KINDS:    # store-level: no run row to replay
+            return
+        if entry.kind in BUNDLE_KINDS:      # a bundle's entries make its bundles row (bundles.check_bundle)
             return
         if entry.kind in (RUN_CREATED, ADOPTED):
             if self.run is not None:
                 self.problems.append((entry.seq, f"{entry.label()}: the run was already created by an earlier "
                                                  f"entry"))
                 return
-            self.run = _Recorded(entry.label(), entry.seq)
+            self.run = _Recorded(entry.label, entry.seq)
             run = data.get("run", {}) if entry.kind == ADOPTED else data
             self.run.set(run, RUN_FIELDS + STATUS_FIELDS, entry.seq)
         elif self.run is None:
@@ -188,16 +359,16 @@ class _Expected:
         if reading_id in self.readings:
             self.problems.append((entry.seq, f"{entry.label()}: reading {reading_id} was already recorded"))
             return
-        label = entry.label() if entry.kind == READING else (
-            f"{entry.label()[:-1]}, reading {reading_id}: exposure {payload.get('exposure')} "
-            f"{payload.get('quantity')})")
-        recorded = _Recorded(label, entry.seq)
-        recorded.set(payload, READING_FIELDS, entry.seq)
-        self.readings[reading_id] = recorded
+        def label() -> str:
+            return entry.label() if entry.kind == READING else (
+                f"{entry.label()[:-1]}, reading {reading_id}: exposure {payload.get('exposure')} "
+                f"{payload.get('quantity')})")
+        self.readings[reading_id] = _Recorded(label, entry.seq, payload=payload)
 
     def _check(self, entry: Entry, payload: dict[str, Any]) -> None:
         row = payload.get("check_row")
-        label = f"{entry.label()[:-1]}, check {payload.get('check_id')} at {payload.get('setting')})"
+        def label() -> str:
+            return f"{entry.label()[:-1]}, check {payload.get('check_id')} at {payload.get('setting')})"
         recorded = _Recorded(label, entry.seq)
         recorded.set(payload, CHECK_FIELDS, entry.seq)
         if self.run is not None and "room_id" in self.run.columns:
@@ -232,18 +403,42 @@ def _compare_rows(store: "Store", expected: _Expected, worst: _Worst, table: str
         row = rows.get(row_id)
         if row is None:
             worst.add(rec.seq, f"{rec.label}: its {table} row {row_id} is missing")
-        else:
+        elif rec.payload is None:
+            _compare(row, rec, worst, names)
+        elif not _same(row, rec.payload, names):
+            rec.set(rec.payload, names, rec.seq)
             _compare(row, rec, worst, names)
     for row_id in sorted(rows.keys() - recorded.keys()):
         worst.add(None, f"{table} row {row_id} of run {expected.run_id} has no entry in the audit chain")
 
 
+def _same(row: Any, payload: dict[str, Any], names: tuple[str, ...]) -> bool:
+    """Whether the row holds exactly what the payload records, in the columns' stored form (projection.columns).
+
+    Equal values of another type (1 and 1.0, 0 and False) count as different here; `_compare` then decides."""
+    try:
+        expected = columns(payload, names)
+    except (KeyError, RecordError):
+        return False
+    stored = _getter(names)(row)
+    return stored == expected and list(map(type, stored)) == list(map(type, expected))
+
+
+@functools.lru_cache(maxsize=None)
+def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    return itemgetter(*names)
+
+
 def _compare(row: Any, rec: _Recorded, worst: _Worst, names: Iterable[str] | None = None) -> None:
-    for name in names or rec.columns:
-        if name not in rec.columns:
+    recorded = rec.columns
+    for name in names or recorded:
+        if name not in recorded:
             continue
-        value, seq = rec.columns[name]
-        stored = row_value(name, row[name])
+        value, seq = recorded[name]
+        raw = row[name]
+        if raw == value and type(raw) is type(value) and name not in _AS_STORED:
+            continue    # the common case, without converting the column (most columns hold what the payload does)
+        stored = row_value(name, raw)
         if stored != value:
             worst.add(seq, f"{rec.label}: {_difference(name, stored, value)}")
 
@@ -265,6 +460,10 @@ def _first_difference(path: str, a: Any, b: Any) -> tuple[str, Any, Any]:
     return path, a, b
 
 
+_AS_STORED = frozenset({"snapshot", "data", "simulated"})
+"""Columns whose stored form differs from the payload's (JSON text, 0/1): always converted before comparing."""
+
+
 class _Absent:
     def __repr__(self) -> str:
         return "(absent)"
@@ -282,3 +481,7 @@ def _show(value: Any) -> str:
         text = repr(value)
         return text if len(text) <= 80 else text[:77] + "..."
     return repr(value)
+
+
+if __name__ == "__main__":
+    _worker()
