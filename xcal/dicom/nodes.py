@@ -7,6 +7,7 @@ Plain data and the DICOM PS3.5 rules for an AE title; no pydicom here, so the si
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Self
 
 SIMULATED = "simulated"
 DETECTOR_FAULTS = ("dead-pixels", "dead-line", "gain-drift", "ei-25")
@@ -75,3 +76,23 @@ class DicomSettings:
                 if getattr(node, attribute) == key:
                     return room
         return None
+
+
+class ScpLifetime:
+    """The start/stop of a pynetdicom server object in `_server`: a `with` block runs it, `stop` ends it once."""
+
+    _server: Any = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

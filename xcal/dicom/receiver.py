@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from ..errors import ConfigError
-from .nodes import DicomSettings
+from .nodes import DicomSettings, ScpLifetime
 
 UNMATCHED = "unmatched"
 
@@ -36,7 +36,7 @@ def _safe(uid: str) -> str:
     return re.sub(r"[^0-9.]", "_", uid) or "unnamed"
 
 
-class StorageReceiver:
+class StorageReceiver(ScpLifetime):
     """A storage SCP on host:port (loopback by default) with the site's AE title; files into `folder`.
 
     `on_received` is called (in the SCP's thread) for each object filed.
@@ -77,17 +77,6 @@ class StorageReceiver:
                                   "the program that holds this one; ports below 1024 need root") from None
         self.port = self._server.server_address[1]
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def file(self, ds: Any, calling_ae: str) -> Received:
         """File one dataset (with its file meta) under its room's folder and return where it went."""

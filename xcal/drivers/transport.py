@@ -728,13 +728,15 @@ class VisaTransport(BaseTransport):
         except OSError as exc:
             raise LinkDown(exc.strerror or str(exc), sent=True) from None
 
-    def _visa_read(self, count: int) -> bytes:
-        """Up to `count` bytes in one VISA read, ending on the count (not a warning here); b'' on a timeout."""
+    def _visa_read(self, count: int, *, counted: bool = True) -> bytes:
+        """Up to `count` bytes in one VISA read; b'' on a timeout. `counted`: a read that ends on its byte count
+        is what was asked, not the VISA "warning" it is reported as."""
         import pyvisa
 
         inst = self._inst
         try:
-            with inst.ignore_warning(pyvisa.constants.StatusCode.success_max_count_read):
+            with (inst.ignore_warning(pyvisa.constants.StatusCode.success_max_count_read) if counted
+                  else contextlib.nullcontext()):
                 data, _ = inst.visalib.read(inst.session, count)
         except pyvisa.errors.VisaIOError as exc:
             if exc.error_code == pyvisa.constants.StatusCode.error_timeout:
@@ -746,7 +748,6 @@ class VisaTransport(BaseTransport):
 
     def _receive_framed(self, wait_s: float, *, count: int | None, endings: tuple[bytes, ...]) -> bytes:
         """A read on interfaces that cannot say what is waiting: up to the shared last byte of `endings`."""
-        import pyvisa
 
         counted = count is not None
         if count is None:
@@ -754,17 +755,4 @@ class VisaTransport(BaseTransport):
             self._use_termchar(shared)
             count, counted = (65536, False) if shared is not None else (1, True)
         self._use_timeout(wait_s)
-        inst = self._inst
-        try:
-            if counted:  # a read that ends on its byte count is a VISA "warning"; it is what was asked
-                with inst.ignore_warning(pyvisa.constants.StatusCode.success_max_count_read):
-                    data, _ = inst.visalib.read(inst.session, count)
-            else:
-                data, _ = inst.visalib.read(inst.session, count)
-        except pyvisa.errors.VisaIOError as exc:
-            if exc.error_code == pyvisa.constants.StatusCode.error_timeout:
-                return b""
-            raise LinkDown(exc.description, sent=True) from None
-        except OSError as exc:
-            raise LinkDown(exc.strerror or str(exc), sent=True) from None
-        return bytes(data)
+        return self._visa_read(count, counted=counted)

@@ -19,13 +19,13 @@ from xcal.dicom.checks import (
     STORAGE_COMMITMENT_INSTANCE,
     VERIFICATION,
 )
-from xcal.dicom.nodes import DicomNode, DicomSettings
+from xcal.dicom.nodes import DicomNode, DicomSettings, ScpLifetime
 from xcal.dicom.objects import DX_FOR_PRESENTATION, DX_FOR_PROCESSING, SECONDARY_CAPTURE
 
 STORABLE = (SECONDARY_CAPTURE, DX_FOR_PRESENTATION, DX_FOR_PROCESSING)
 
 
-class SimulatedScp:
+class SimulatedScp(ScpLifetime):
     """An SCP with AE title `ae_title` on 127.0.0.1 (port 0 = any free port).
 
     known_callers: when given, a calling AE title not in it is rejected (reason 3); the called AE title must
@@ -71,17 +71,6 @@ class SimulatedScp:
         self._server = ae.start_server(("127.0.0.1", self.port), block=False, evt_handlers=handlers)
         self.port = self._server.server_address[1]
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def node(self, name: str = "the simulated PACS") -> DicomNode:
         return DicomNode(name, self.ae_title, "127.0.0.1", self.port)
