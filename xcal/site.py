@@ -179,7 +179,24 @@ class Instrument:
     def snapshot(self) -> dict[str, Any]:
         return {"id": self.id, "make": self.make, "model": self.model, "serial": self.serial,
                 "driver": self.driver, "resource": self.resource, "simulated": self.simulated,
-                "capabilities": list(self.capabilities), "calibration": self.calibration.snapshot()}
+                "capabilities": list(self.capabilities), "calibration": self.calibration.snapshot(),
+                "options": self.measuring_options()}
+
+    def measuring_options(self) -> dict[str, str]:
+        """The driver options that shape a reading (a counter's sensitivity, a dead time, a command map), as text.
+
+        Link settings (baud rate, terminations) and the options a driver declares as timing (a poll interval) are
+        left out: they change how bytes travel, not what is measured; an option the driver does not declare is
+        kept, as it may shape a reading."""
+        from .drivers.link import LinkSettings
+        from .drivers.registry import get_driver_class
+
+        left_out = set(LinkSettings.__dataclass_fields__)
+        try:
+            left_out |= {o.name for o in getattr(get_driver_class(self.driver), "option_specs", ()) if o.timing}
+        except ConfigError:
+            pass
+        return {str(k): str(v) for k, v in sorted(self.options.items()) if k not in left_out}
 
 
 @dataclass(frozen=True)

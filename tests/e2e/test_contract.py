@@ -45,7 +45,7 @@ SNAPSHOT_SITE = {"name", "file", "sha256", "demo", "facility"}
 SNAPSHOT_ROOM = {"id", "name", "modality", "equipment", "limit_sets"}
 SNAPSHOT_PROCEDURE = {"id", "version", "sha256", "file"}
 SNAPSHOT_INSTRUMENT = {"id", "make", "model", "serial", "driver", "resource", "simulated", "capabilities",
-                       "calibration", "reported_identity"}
+                       "calibration", "reported_identity", "options"}
 SNAPSHOT_CALIBRATION = {"certificate", "laboratory", "date", "due", "note"}
 SNAPSHOT_IDENTITY = {"make", "model", "serial", "firmware"}
 SNAPSHOT_LIMIT = {"name", "tolerance", "source", "verification", "limit_set", "limit_set_title", "warn_fraction",

@@ -264,3 +264,24 @@ def test_a_version_3_store_gains_the_bundles_table_when_opened(tmp_path):
         (entry,) = [e for e in store.entries() if e.kind == "schema_upgraded"]
         assert store.list_bundles() == [] and store.verify().ok
     assert entry.data()["what"] == "adds the bundles table: a bundle of procedures as one record"
+
+
+def test_resume_refuses_another_command_map_and_takes_a_changed_poll_interval_or_baud_rate(site_copy, tmp_path):
+    # kvp-1 reads through its command map: another map may be another meter's reading; a poll interval or a baud
+    # rate only paces the bytes.
+    import shutil
+
+    site = site_copy()
+    db = tmp_path / "r.sqlite3"
+    run_id = _stopped_on_site(site, db)
+    text = site.read_text(encoding="utf-8")
+    assert "      command_map: example-xr1\n" in text
+    paced = "      command_map: example-xr1\n      poll_interval: 50 ms\n      baudrate: 19200\n"
+    site.write_text(text.replace("      command_map: example-xr1\n", paced, 1), encoding="utf-8")
+    plan_resume(run_id, db=db, site=str(site))
+    shutil.copy(Path(xcal.__file__).parent / "demo" / "instruments" / "example-xr1.yaml", site.parent / "xr1-copy.yaml")
+    site.write_text(text.replace("command_map: example-xr1", "command_map: xr1-copy.yaml", 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        plan_resume(run_id, db=db, site=str(site))
+    assert "instruments.kvp_meter.options.command_map:" in refused.value.message
+    assert "xr1-copy.yaml' now" in refused.value.message

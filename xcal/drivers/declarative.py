@@ -18,6 +18,7 @@ from ..units import Q_
 from .capabilities import CAPABILITIES, InstrumentIdentity, Waveform
 from ..errors import InstrumentReportedError
 from .base import check_serial
+from .settings import Option
 from .commandmap import CommandMap, load_command_map
 from .link import LinkSettings, open_transport
 from .transport import seconds
@@ -56,6 +57,8 @@ class DeclarativeDriver:
     protocol_status: str = "DECLARATIVE (command map supplied by the user)"
     transports: tuple[str, ...] = ("tcp", "serial", "gpib")
     simulator = "xcal.simulators.commandmap_sim:CommandMapSimulator"
+    option_specs = (Option("poll_interval", "time", "20 ms", "time between state polls while waiting for an "
+                           "exposure", low=0, unit="s", above=True, timing=True),)
 
     def __init__(self, resource: str, *, command_map: str | Path | CommandMap, name: str = "instrument",
                  timeout: "pint.Quantity | None" = None, poll_interval: "pint.Quantity" = Q_(20, "ms"),

@@ -363,7 +363,7 @@ class _KeithleyElectrometer(Driver):
     format_elements: ClassVar[str] = ""
     option_specs = (
         Option("poll_interval", "time", "100 ms", "how often wait_for_exposure reads the charge", low=0, unit="s",
-               above=True),
+               above=True, timing=True),
         Option("exposure_threshold", "charge", "1 pC", "the change from the starting charge that means an exposure "
                "started", low=0, unit="C", above=True),
         Option("settle_fraction", "number", 0.001, "how still the charge must hold, as a fraction of its change, "

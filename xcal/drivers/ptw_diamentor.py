@@ -313,7 +313,7 @@ class PtwDiamentor(Driver):
                "readings in R·cm², e.g. '8.76 mGy/R'"),
         Option("rate_time_base", "text", "s", "the time the meter's DAP rate is per", choices=("s", "min", "h")),
         Option("poll_interval", "time", "200 ms", "time between M polls while waiting for an exposure", low=0,
-               unit="s", above=True),
+               unit="s", above=True, timing=True),
     )
 
     pressure: Setting[pint.Quantity] = Setting(

@@ -516,7 +516,7 @@ class PtwUnidos(Driver):
                         baudrate=9600, bytesize=8, parity="N", stopbits=1)
     simulator = "xcal.simulators.ptw_unidos:UnidosSimulator"
     option_specs = (Option("poll_interval", "time", "200 ms", "time between polls while waiting", unit="s",
-                           low=0, above=True),)
+                           low=0, above=True, timing=True),)
     evidence = EVIDENCE
     unexpected_fix = _FIX
 

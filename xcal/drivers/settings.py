@@ -248,6 +248,8 @@ class Option:
     unit: str | None = None
     above: bool = False
     choices: tuple[str, ...] = ()
+    timing: bool = False
+    """True for an option that only paces the exchange (a poll interval, a wait): it changes no reading."""
 
     def check(self, value: Any, owner: str) -> Any:
         """The option's value (a Quantity in `unit`, a float, or text); ConfigError naming the option and fix."""

@@ -151,17 +151,17 @@ class StandardImagingMax4000(Driver):
     simulator = "xcal.simulators.si_max4000:Max4000Simulator"
     unexpected_fix = FIX
     option_specs = (
-        Option("poll_interval", "time", "200 ms", "time between status polls", low=0, above=True, unit="s"),
+        Option("poll_interval", "time", "200 ms", "time between status polls", low=0, above=True, unit="s", timing=True),
         Option("zero_timeout", "time", "120 s", "longest a zero may take (no source says)", low=0, above=True,
-               unit="s"),
+               unit="s", timing=True),
         Option("zero_start_wait", "time", "2 s", "how long a zero may take to show status 1 (Autodrive waits "
-                                                  "2 s before its first poll)", low=0, unit="s"),
+                                                  "2 s before its first poll)", low=0, unit="s", timing=True),
         Option("exposure_threshold", "charge", "1 pC", "charge change that marks an exposure's start", low=0,
                above=True, unit="C"),
         Option("settle_fraction", "number", 0.001, "change between two polls, as a fraction of the exposure's "
                                                    "charge, that counts as settled", low=0, above=True, high=1),
         Option("clear_wait", "time", "250 ms", "time to drop whatever answers the clearing 0x03 LF (Autodrive "
-                                               "reads the port 222 ms after data starts)", low=0, unit="s"),
+                                               "reads the port 222 ms after data starts)", low=0, unit="s", timing=True),
     )
     evidence = Evidence(
         sources={
