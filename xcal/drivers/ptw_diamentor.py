@@ -97,7 +97,8 @@ EVIDENCE = Evidence(
             "tests/instruments/ptw/test_ptwDIAMENTOR.py (test_ptwDIAMENTOR_with_device.py only reads these "
             "settings)"),
         _NOTES: Source("xcal protocol notes, PTW DIAMENTOR section", "third-party",
-                       "the project's domain/protocols.md"),
+                       "xcal's notes on each meter's published protocol (protocols reference); a summary of "
+                       "public sources, not itself tested on a meter"),
     },
     commands=(
         Command("PTW", (_PYMEASURE, _NOTES), "identity: model word and firmware, e.g. `CRS 1.2.4`"),

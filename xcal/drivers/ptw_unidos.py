@@ -135,7 +135,8 @@ EVIDENCE = Evidence(
             "the E;nn error list; RDA ... REC)"),
         "notes": Source(
             "xcal protocols reference, PTW UNIDOS section (corrected)", "third-party",
-            "the project's shared domain notes, domain/protocols.md, section PTW UNIDOS Tango / Romeo"),
+            "xcal's notes on each meter's published protocol (protocols reference), section PTW UNIDOS Tango / "
+            "Romeo; a summary of public sources, not itself tested on a meter"),
     },
     commands=(
         Command("PTW", ("pymeasure", "pymeasure-draft", "notes"),
