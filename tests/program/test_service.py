@@ -28,7 +28,8 @@ def _json(result):
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    """Now, to the millisecond: a run begun earlier in the same second is before the downtime's end."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _record(xcal, *extra, room="3", component="tube", work="replaced", down_from="2026-12-01T08:00", down_to=None):
@@ -144,3 +145,20 @@ def test_verify_catches_a_service_event_edited_in_the_store(xcal, _isolated_stor
                    "WHERE kind = 'service_recorded'")
     broken = xcal("verify", "--json")
     assert broken.returncode == 1 and "service_recorded" in json.loads(broken.stdout)["reason"]
+
+
+def test_a_run_begun_in_the_same_second_but_before_the_downtime_ended_does_not_clear_it(tmp_path):
+    # The downtime ends at 10:00:00.600; a run begun at 10:00:00.250 is before it (a text comparison of
+    # '…:00.250+00:00' with '…:00+00:00' would have taken it as after), one begun at 10:00:00.700 is after.
+    from types import SimpleNamespace
+
+    from xcal.program.service import outstanding
+
+    def run(started: str) -> SimpleNamespace:
+        return SimpleNamespace(status="complete", verdict="PASS", procedure_id="kvp-accuracy", started_at=started)
+
+    service = {"room": "3", "down_to": "2026-12-05T10:00:00.600+00:00", "invalidates": [{"procedure": "kvp-accuracy"}]}
+    before = SimpleNamespace(list_runs=lambda room: [run("2026-12-05T10:00:00.250+00:00")])
+    after = SimpleNamespace(list_runs=lambda room: [run("2026-12-05T10:00:00.700+00:00")])
+    assert outstanding(before, service) == ["kvp-accuracy"]
+    assert outstanding(after, service) == []

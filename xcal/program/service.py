@@ -94,7 +94,7 @@ def _instant(text: str, what: str) -> str:
                           fix=f"give {what} as YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC), e.g. 2026-12-01T08:30") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds" if value.microsecond else "seconds")
 
 
 def store_document(store: Any, file: str | Path) -> dict[str, Any]:
@@ -171,8 +171,9 @@ def outstanding(store: Any, service: dict[str, Any]) -> list[str]:
     downtime ended (a bundle: each of its procedures)."""
     from ..procedures.loader import find_procedure
 
+    ended = dt.datetime.fromisoformat(service["down_to"])
     runs = [r for r in store.list_runs(room=service["room"]) if r.status == "complete" and r.verdict != "FAIL"
-            and r.started_at >= service["down_to"]]
+            and dt.datetime.fromisoformat(r.started_at) >= ended]
     done = {r.procedure_id for r in runs}
     left = []
     for item in service["invalidates"]:
