@@ -15,14 +15,14 @@ import tempfile
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_fuzz_files import (ODD_TEXT, SEEDS, TIME_BOUND, TOKENS, Hang, Workspace, mutate, render,  # noqa: E402
-                             time_bound)
+from test_fuzz_files import ODD_TEXT, SEEDS, TIME_BOUND, TOKENS, Hang, Workspace, mutate, render, time_bound  # noqa: E402
 
 UNITS = ["cm", "kV", "mGy", "R", "mR", "µGy", "kPa", "1/0", "", "cm**9999", "mm2", "uGy", "°C"]
 

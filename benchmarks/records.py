@@ -67,10 +67,10 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from xcal.records.backend import display_location, is_url
@@ -88,7 +88,7 @@ TREND_COMMAND_TARGET = 200.0    # ms, median, at 10 000 points
 TEN_MILLION_RUNS = round(10_000_000 / 42)
 VERIFY_TARGET = 100_000         # entries per second (1 million per 10 s)
 SINCE_ANCHOR_TARGET = 1.0       # s, after a day's runs
-START = dt.datetime(2016, 1, 4, 8, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2016, 1, 4, 8, 0, tzinfo=dt.UTC)
 
 KVP_STATIONS = [(60, 200, 100), (80, 200, 100), (100, 200, 50), (120, 200, 50)]     # kV, mA, ms
 OUTPUT_STATIONS = [(80, 100, 100), (80, 200, 100), (80, 320, 100), (80, 400, 100)]
@@ -444,7 +444,7 @@ def _progress(runs: Iterator[ImportedRun], count: int) -> Iterator[ImportedRun]:
 
 def _commit_times(store: Store, rooms: int) -> list[float]:
     """Milliseconds of each of 200 add_reading calls of a new run in the store, as a live run commits them."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     room = rooms // 2
     header = RunHeader("kvp-accuracy", "1.0.0", "ab" * 32, "kVp accuracy", "Example Health Network", str(room),
                        f"Radiography {room}", "t.technician", False, "0.9.0", snapshot(room, "kvp-accuracy"))

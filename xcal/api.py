@@ -14,8 +14,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .errors import ConfigError
-
 
 @dataclass(frozen=True)
 class Check:
@@ -93,7 +91,7 @@ class Session:
         self._allow_expired = allow_expired_calibration
         self.results: list[Result] = []
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -142,7 +140,7 @@ class Session:
 class Room:
     """A room of a site: its equipment, limit sets and instruments; open a session to run procedures."""
 
-    def __init__(self, site: "Site", room: Any) -> None:
+    def __init__(self, site: Site, room: Any) -> None:
         self._site, self._room = site, room
 
     @property

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -351,7 +352,8 @@ def upgrade_store(obj: Context, name: str) -> int:
 def _public_key(public_key: str | None, key: str | None, *, needed: bool) -> Any:
     """The key anchors are checked with: --public-key FILE, else the site key if it exists (never created here);
     None when there is neither and `needed` is false."""
-    from .records.anchor import key_path, public_key as read_public, site_key
+    from .records.anchor import key_path, site_key
+    from .records.anchor import public_key as read_public
 
     if public_key:
         return read_public(public_key)
@@ -492,7 +494,8 @@ def trend(obj: Context, room: str, result: str, as_json: bool, output: str | Non
     """A check's values over time in a room, against its limits (a table; JSON with --json; a plot with -o)."""
     from .console import TREND_SHOWN, print_trend, print_trend_plot
     from .records.store import Store
-    from .records.trend import latest, trend as query
+    from .records.trend import latest
+    from .records.trend import trend as query
 
     if output:
         from .reports.plots import file_format

@@ -238,7 +238,7 @@ def due_report(site: Any, store: Any, today: dt.date, room: str | None = None) -
         members = list(getattr(proc, "procedures", (entry.procedure,)))
         latest = [latest_of[(entry.room, pid)] for pid in members]
         items.append(_due_item(entry, latest, today, instruments))
-    from .program.due import program_due     # open actions named; procedures a service invalidated, due now
+    from .program.due import program_due  # open actions named; procedures a service invalidated, due now
 
     return program_due(site, store, today, room, items, _instruments)
 

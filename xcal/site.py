@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CalibrationExpiredError, ConfigError
-from .yamlfile import (Mark, YList, YMap, check_keys, expect_list, expect_map, expect_str, fail, load_yaml,
-                       quantity_at)
+from .yamlfile import Mark, YList, YMap, check_keys, expect_list, expect_map, expect_str, fail, load_yaml, quantity_at
 
 DEMO_SITE = Path(__file__).parent / "demo" / "site.yaml"
 SIMULATED = "simulated"

@@ -10,7 +10,8 @@ exchange was left unused; reading more than the instrument sent raises Instrumen
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from .errors import InstrumentTimeout
 

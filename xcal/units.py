@@ -25,7 +25,7 @@ _DEFINITIONS = (
 
 
 @lru_cache(maxsize=1)
-def registry() -> "pint.UnitRegistry":
+def registry() -> pint.UnitRegistry:
     """Build the registry once, on first use.
 
     pint keeps its parsed definitions in the user's cache folder (`cache_folder=":auto:"`), which brings the
@@ -58,7 +58,7 @@ class _LazyRegistry:
 ureg: Any = _LazyRegistry()
 
 
-def Q_(value: Any, unit: str | None = None) -> "pint.Quantity":
+def Q_(value: Any, unit: str | None = None) -> pint.Quantity:
     """Build a Quantity: `Q_(80, "kV")` or `Q_("80 kV")`."""
     return registry().Quantity(value, unit) if unit is not None else registry().Quantity(value)
 
@@ -83,7 +83,7 @@ DIMENSIONS: dict[str, str] = {
 }
 
 
-def dimension_name(quantity: "pint.Quantity") -> str:
+def dimension_name(quantity: pint.Quantity) -> str:
     """The name from DIMENSIONS that fits this quantity, or its raw pint dimensionality."""
     for name, unit in DIMENSIONS.items():
         if quantity.dimensionality == registry().Quantity(1, unit).dimensionality:
@@ -91,7 +91,7 @@ def dimension_name(quantity: "pint.Quantity") -> str:
     return str(quantity.dimensionality)
 
 
-def has_dimension(quantity: "pint.Quantity", name: str) -> bool:
+def has_dimension(quantity: pint.Quantity, name: str) -> bool:
     """Whether `quantity` has the named dimension (a key of DIMENSIONS)."""
     return quantity.dimensionality == registry().Quantity(1, DIMENSIONS[name]).dimensionality
 
@@ -131,7 +131,7 @@ def bounded_text(text: str) -> str:
     return text
 
 
-def parse_quantity(text: Any, dimension: str | None = None) -> "pint.Quantity":
+def parse_quantity(text: Any, dimension: str | None = None) -> pint.Quantity:
     """Parse `"80 kV"`; raise ValueError naming what is wrong (no unit, unknown unit, wrong dimension, text
     too long or too deep for the parser: see bounded_text). The one place a quantity's text is parsed."""
     import pint
@@ -176,7 +176,7 @@ def _finite_enough(magnitude: Any, shown: str) -> Any:
     return magnitude
 
 
-def format_quantity(q: "pint.Quantity", digits: int = 4) -> str:
+def format_quantity(q: pint.Quantity, digits: int = 4) -> str:
     """Short display form, e.g. `80.12 kV`."""
     return f"{q.magnitude:.{digits}g} {q.units:~P}".strip()
 
@@ -229,8 +229,8 @@ class Typed:
     (`read` itself, or an exposure in R converted to air kerma by AIR_KERMA_PER_ROENTGEN)."""
 
     typed: str
-    read: "pint.Quantity"
-    value: "pint.Quantity"
+    read: pint.Quantity
+    value: pint.Quantity
 
     @property
     def converted(self) -> bool:
@@ -275,7 +275,7 @@ NEVER_NEGATIVE: dict[str, str] = {"an area": "m**2", "a volume": "m**3"}
 """Kinds of entered value that cannot be below zero, whatever range a procedure gives (or does not give)."""
 
 
-def sign_problem(name: str, value: "pint.Quantity") -> str | None:
+def sign_problem(name: str, value: pint.Quantity) -> str | None:
     """Why an entered value breaks its kind's sign rule (`'crack' = -3 mm² is negative, and an area never is`),
     or None."""
     for kind, unit in NEVER_NEGATIVE.items():

@@ -26,7 +26,7 @@ class Verdict(StrEnum):
         return _ORDER.index(self)
 
     @property
-    def look(self) -> "Look":
+    def look(self) -> Look:
         return LOOKS[self]
 
 

@@ -12,7 +12,8 @@ report lists the room's tests one by one, and a failure shows the station, value
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

@@ -10,9 +10,8 @@ from hypothesis import strategies as st
 
 from xcal.drivers.capabilities import InstrumentIdentity
 from xcal.drivers.commandmap import CommandMap
-from xcal.errors import InstrumentReportedError
 from xcal.drivers.declarative import DeclarativeDriver
-from xcal.errors import InstrumentError, InstrumentTimeout, ProtocolError
+from xcal.errors import InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from xcal.units import Q_
 
 from .protocol import ExpectedProtocol

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from xcal.drivers.commandmap import CommandMap
-from xcal.errors import InstrumentReportedError
 from xcal.drivers.declarative import DeclarativeDriver
+from xcal.errors import InstrumentReportedError
 from xcal.simulators.commandmap_sim import CommandMapSimulator
 from xcal.simulators.server import LineServer
 from xcal.units import Q_

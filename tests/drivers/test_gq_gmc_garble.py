@@ -11,7 +11,7 @@ other reply of the right length is a count the counter could have sent: accepted
 from __future__ import annotations
 
 import random
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -7,8 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xcal.drivers.keithley import (UNIT_SUFFIXES, Keithley6514, Keithley6517B, parse_6514_reading,
-                                   parse_6517b_reading, parse_error, parse_identity)
+from xcal.drivers.keithley import (
+    UNIT_SUFFIXES,
+    Keithley6514,
+    Keithley6517B,
+    parse_6514_reading,
+    parse_6517b_reading,
+    parse_error,
+    parse_identity,
+)
 from xcal.drivers.registry import get_driver_class
 from xcal.errors import ConfigError, InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from xcal.testing import refused_setting_cases, setting_cases

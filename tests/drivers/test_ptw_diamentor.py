@@ -10,7 +10,8 @@ import contextlib
 import os
 import threading
 import tty
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given, settings

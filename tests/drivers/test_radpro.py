@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +16,7 @@ from xcal.units import Q_
 
 from .protocol import ExpectedProtocol
 
-T0 = datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)     # unix 1700000000
+T0 = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)     # unix 1700000000
 
 
 def driver_for(exchanges: list, **options) -> tuple[RadPro, ExpectedProtocol]:
@@ -100,7 +100,7 @@ def test_datalog_with_and_without_bounds_and_reset() -> None:
         ("RESET datalog", "OK"),
     ])
     assert driver.read_datalog() == [DatalogRecord(T0, 100),
-                                     DatalogRecord(datetime(2023, 11, 14, 22, 14, 20, tzinfo=timezone.utc), 250)]
+                                     DatalogRecord(datetime(2023, 11, 14, 22, 14, 20, tzinfo=UTC), 250)]
     assert len(driver.read_datalog(T0, datetime(2023, 11, 14, 22, 14, 20))) == 1
     assert driver.read_datalog(T0) == []
     driver.reset_datalog()
@@ -169,14 +169,14 @@ def test_the_protocol_documents_examples_in_si_units() -> None:
     assert driver.identify() == InstrumentIdentity("FS2011", "FS2011 (STM32F051C8)", "b5706d937087f975b5812810",
                                                    "Rad Pro 2.0/en")
     assert driver.read_battery_voltage().to("V").magnitude == pytest.approx(1.421)
-    assert driver.read_time() == datetime(2023, 7, 22, 4, 26, 40, tzinfo=timezone.utc)     # unix 1690000000
-    driver.set_time(datetime(2023, 7, 22, 4, 31, 40, tzinfo=timezone.utc))                # 300 s later
+    assert driver.read_time() == datetime(2023, 7, 22, 4, 26, 40, tzinfo=UTC)     # unix 1690000000
+    driver.set_time(datetime(2023, 7, 22, 4, 31, 40, tzinfo=UTC))                # 300 s later
     assert driver.read_tube_time().to("s").magnitude == 16000
     assert driver.read_pulse_count() == 1500
     assert driver.read_tube_rate().to("1/s").magnitude == pytest.approx(142.857 / 60)
     assert driver.read_tube_sensitivity().to("1/µSv").magnitude == pytest.approx(153.8 * 60)  # cpm per µSv/h
     assert driver.read_dead_time().to("s").magnitude == pytest.approx(242e-6)
-    log = driver.read_datalog(datetime(2023, 7, 22, 4, 26, 40, tzinfo=timezone.utc))
+    log = driver.read_datalog(datetime(2023, 7, 22, 4, 26, 40, tzinfo=UTC))
     assert [(int(r.time.timestamp()), r.pulse_count, r.session_start) for r in log] == [
         (1690000000, 1542, True), (1690000060, 1618, False), (1690000120, 1693, False)]
     driver.reset_datalog()

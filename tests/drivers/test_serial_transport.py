@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import serial
+from wire_helpers import Echo, Framed
 
 from xcal.drivers import transport
 from xcal.drivers.link import LinkSettings
@@ -17,8 +18,6 @@ from xcal.drivers.transport import PartialReply
 from xcal.errors import ConfigError, ConnectionLost, InstrumentError, InstrumentTimeout, ProtocolError
 from xcal.simulators.server import PtySimServer, TcpSimServer, WireFault, serve_pty, serve_tcp
 from xcal.units import Q_
-
-from wire_helpers import Echo, Framed
 
 LINK = LinkSettings(timeout=Q_(0.2, "s"))
 BINARY = LinkSettings(read_termination="", write_termination="", timeout=Q_(0.15, "s"))

@@ -7,8 +7,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xcal.drivers.registry import get_driver_class
-from xcal.drivers.si_max4000 import (MODES, STATUS, Coded, StandardImagingMax4000, parse_bias,
-                                     parse_charge, parse_coded, parse_identity, parse_needs_zero, parse_reply)
+from xcal.drivers.si_max4000 import (
+    MODES,
+    STATUS,
+    Coded,
+    StandardImagingMax4000,
+    parse_bias,
+    parse_charge,
+    parse_coded,
+    parse_identity,
+    parse_needs_zero,
+    parse_reply,
+)
 from xcal.errors import ConfigError, InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from xcal.units import Q_
 

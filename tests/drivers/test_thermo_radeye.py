@@ -14,8 +14,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xcal.drivers.registry import get_driver_class
-from xcal.drivers.thermo_radeye import (ThermoRadEye, parse_clock, parse_count_rates, parse_day, parse_record,
-                                        parse_reply, parse_serial, parse_type, parse_wake)
+from xcal.drivers.thermo_radeye import (
+    ThermoRadEye,
+    parse_clock,
+    parse_count_rates,
+    parse_day,
+    parse_record,
+    parse_reply,
+    parse_serial,
+    parse_type,
+    parse_wake,
+)
 from xcal.errors import ConfigError, InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from xcal.units import Q_
 

@@ -6,22 +6,21 @@ import logging
 import socket
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
+from wire_helpers import Echo, Framed
 
+from xcal.drivers import transport
 from xcal.drivers.commandmap import CommandMap
 from xcal.drivers.declarative import DeclarativeDriver
 from xcal.drivers.link import LinkSettings, open_transport, resource_kind
 from xcal.drivers.serial_transport import SerialTransport
-from xcal.drivers import transport
 from xcal.drivers.transport import PartialReply, VisaTransport
 from xcal.errors import ConfigError, ConnectionLost, InstrumentError, InstrumentTimeout, ProtocolError
 from xcal.simulators.commandmap_sim import CommandMapSimulator
 from xcal.simulators.server import LineServer, PtySimServer, TcpSimServer, WireFault, serve_pty, serve_tcp
 from xcal.units import Q_
-
-from wire_helpers import Echo, Framed
 
 from .conftest import EXAMPLE_VALUES, IDENTITY
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
+from wire_helpers import Echo, Framed
 
 from xcal.drivers.link import LinkSettings
 from xcal.drivers.serial_transport import SerialTransport
@@ -15,8 +16,6 @@ from xcal.errors import InstrumentTimeout, ProtocolError
 from xcal.simulators.protocol import LineProtocol
 from xcal.simulators.server import TcpSimServer, WireFault, serve_tcp
 from xcal.units import Q_
-
-from wire_helpers import Echo, Framed
 
 TIMEOUT_S = 0.3
 LINK = LinkSettings(timeout=Q_(TIMEOUT_S, "s"))

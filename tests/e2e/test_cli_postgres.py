@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest

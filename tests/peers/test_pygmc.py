@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Iterator
 
 import pytest
 

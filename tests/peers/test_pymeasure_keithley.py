@@ -10,7 +10,7 @@ says so (see the driver's evidence table).
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

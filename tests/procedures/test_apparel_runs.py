@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from xcal.procedures.session import plan_run, run_plan
 from xcal.procedures.loader import load_inputs
+from xcal.procedures.session import plan_run, run_plan
 from xcal.units import Q_
 
 INPUTS = Path(__file__).parents[2] / "xcal" / "demo" / "inputs"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from xcal.procedures.session import BundlePlan, plan_run, run_bundle, run_plan
 from xcal.procedures.loader import library_paths
+from xcal.procedures.session import BundlePlan, plan_run, run_bundle, run_plan
 
 
 def _run(procedure, room, tmp_path):

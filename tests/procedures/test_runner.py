@@ -4,8 +4,8 @@ import pytest
 
 from xcal.drivers.capabilities import InstrumentIdentity
 from xcal.errors import InstrumentTimeout, RunAborted
-from xcal.procedures.plan import known_limits, prepare
 from xcal.procedures.loader import find_procedure
+from xcal.procedures.plan import known_limits, prepare
 from xcal.procedures.runner import RunObserver, execute
 from xcal.records.store import Store
 from xcal.site import load_site

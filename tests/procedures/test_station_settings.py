@@ -108,7 +108,7 @@ def test_a_reading_without_an_exposure_needs_its_field(tmp_path, station, missin
     text = SURVEY.replace("STATION", station)
     with pytest.raises(ConfigError) as err:
         load_procedure(_write(tmp_path, text))
-    assert f"station 2 " in err.value.message
+    assert "station 2 " in err.value.message
     assert f"gives no {missing}, which the reading there needs" in err.value.message
     assert err.value.line == _line_of(text, station)
     assert load_procedure(_write(tmp_path, SURVEY.replace("STATION", "{mode: check-source}"))).id == "survey-check"

@@ -165,7 +165,7 @@ def test_a_bundle_line_names_the_action_of_its_failed_member(tmp_path):
     # Room 3 schedules the radiographic-acceptance bundle, which holds hvl: an HVL of 2.1 mm against a 2.9 mm
     # minimum fails by 0.8 mm; the later HVL of 3.2 mm passes and verifies the action.
     from xcal.program.actions import after_run, load_actions
-    from xcal.records.store import StoredCheck, Store
+    from xcal.records.store import Store, StoredCheck
     from xcal.schedule import due_report
     from xcal.site import load_site
 

@@ -29,7 +29,7 @@ def _json(result):
 
 def _now() -> str:
     """Now, to the millisecond: a run begun earlier in the same second is before the downtime's end."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def _record(xcal, *extra, room="3", component="tube", work="replaced", down_from="2026-12-01T08:00", down_to=None):

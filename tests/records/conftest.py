@@ -8,8 +8,8 @@ PostgreSQL runs are reported as skipped, never as passed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 

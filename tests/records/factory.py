@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from xcal.records.store import RunHeader, StoredCheck, StoredReading

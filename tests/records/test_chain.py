@@ -14,7 +14,6 @@ import json
 import pytest
 
 from xcal.errors import RecordError
-from xcal.records.store import Store
 
 from .factory import header, raw, reading
 

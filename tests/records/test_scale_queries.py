@@ -10,8 +10,15 @@ import pytest
 from xcal.errors import RecordError
 from xcal.records.chain import canonical
 from xcal.records.models import StoredCheck, StoredReading
-from xcal.records.projection import (CHECK_FIELDS, READING_FIELDS, check_payload, check_row, columns,
-                                     reading_payload, reading_row)
+from xcal.records.projection import (
+    CHECK_FIELDS,
+    READING_FIELDS,
+    check_payload,
+    check_row,
+    columns,
+    reading_payload,
+    reading_row,
+)
 from xcal.records.schema import index_statements
 from xcal.records.store import Store
 from xcal.records.trend import latest, trend

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
+from wire_helpers import exposure
 
 from xcal.drivers.capabilities import InstrumentIdentity
 from xcal.drivers.keithley import Keithley6514, Keithley6517B
@@ -13,8 +14,6 @@ from xcal.errors import ConnectionLost, InstrumentReportedError, InstrumentTimeo
 from xcal.simulators.keithley import N_K_DIAGNOSTIC_30CC, KeithleySimulator
 from xcal.simulators.server import PtySimServer, WireFault, serve_pty
 from xcal.units import Q_
-
-from wire_helpers import exposure
 
 ID_6517B = InstrumentIdentity("KEITHLEY INSTRUMENTS INC.", "MODEL 6517B", "1234567", "A13/700x")
 ID_6514 = InstrumentIdentity("KEITHLEY INSTRUMENTS INC.", "MODEL 6514", "7654321", "A04")

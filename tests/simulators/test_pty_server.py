@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import select
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
+from wire_helpers import Meter
 
 from xcal.simulators.server import PtySimServer, WireFault, garble, serve_pty
 
-from wire_helpers import Meter
 
 class PortClient:
     """The other end of the pty, opened as a program opens a serial port."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -97,9 +97,9 @@ def test_datalog_records_every_interval_and_reset(clock: Clock, sim: RadProSimul
     with connect(pty) as driver:
         clock.now += 185.0
         records = driver.read_datalog()
-        assert [r.time for r in records] == [datetime.fromtimestamp(T0 + 60 * k, timezone.utc) for k in (1, 2, 3)]
+        assert [r.time for r in records] == [datetime.fromtimestamp(T0 + 60 * k, UTC) for k in (1, 2, 3)]
         assert [r.pulse_count for r in records] == sorted(r.pulse_count for r in records)
-        assert len(driver.read_datalog(datetime.fromtimestamp(T0 + 120, timezone.utc))) == 2
+        assert len(driver.read_datalog(datetime.fromtimestamp(T0 + 120, UTC))) == 2
         driver.reset_datalog()
         assert driver.read_datalog() == []
 
@@ -124,8 +124,8 @@ def test_firmware_before_2_0rc5_ends_replies_with_lf_alone(clock: Clock) -> None
 
 def test_set_the_clock_over_a_pty(pty: PtySimServer) -> None:
     with connect(pty) as driver:
-        driver.set_time(datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
-        assert driver.read_time() == datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+        driver.set_time(datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC))
+        assert driver.read_time() == datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def test_the_error_fault_is_the_devices_typed_error(pty: PtySimServer) -> None:

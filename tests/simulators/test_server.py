@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from wire_helpers import Meter
 
 from xcal.drivers.capabilities import InstrumentIdentity
 from xcal.drivers.commandmap import load_command_map
@@ -16,8 +17,6 @@ from xcal.errors import InstrumentReportedError
 from xcal.simulators.commandmap_sim import CommandMapSimulator
 from xcal.simulators.server import LineServer, TcpSimServer, WireFault, garble, serve_tcp
 from xcal.units import Q_
-
-from wire_helpers import Meter
 
 EXAMPLE = Path(str(resources.files("xcal.demo") / "instruments" / "example-xr1.yaml"))
 
@@ -51,7 +50,7 @@ class Client:
         self.sock.settimeout(seconds)
         try:
             self.sock.recv(4096)
-        except socket.timeout:
+        except TimeoutError:
             return True
         finally:
             self.sock.settimeout(1.0)

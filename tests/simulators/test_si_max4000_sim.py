@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
+from wire_helpers import exposure
 
 from xcal.drivers.capabilities import InstrumentIdentity
 from xcal.drivers.si_max4000 import StandardImagingMax4000
@@ -12,8 +13,6 @@ from xcal.errors import ConnectionLost, InstrumentReportedError, InstrumentTimeo
 from xcal.simulators.server import PtySimServer, WireFault, serve_pty
 from xcal.simulators.si_max4000 import N_K_DIAGNOSTIC_30CC, Max4000Simulator
 from xcal.units import Q_
-
-from wire_helpers import exposure
 
 IDENTITY = InstrumentIdentity("Standard Imaging", "MAX 4000 Plus", "40999", "3.10")
 SHORT = Q_(0.3, "s")

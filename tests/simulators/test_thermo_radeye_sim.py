@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Iterator
 
 import numpy as np
 import pytest

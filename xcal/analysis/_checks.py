@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pint
 
 
-def scalar(value: Any, what: str, like: str | None = None) -> "pint.Quantity":
+def scalar(value: Any, what: str, like: str | None = None) -> pint.Quantity:
     """`value` as a scalar float Quantity whose dimension is that of the unit `like` (None: any).
 
     TypeError for a bare number or a non-scalar; ValueError for a wrong dimension or a non-finite value.
@@ -47,7 +47,7 @@ def number(value: Any, what: str) -> float:
     return float(value)
 
 
-def positive(quantity: "pint.Quantity", what: str) -> "pint.Quantity":
+def positive(quantity: pint.Quantity, what: str) -> pint.Quantity:
     """Refuse a zero or negative quantity (a distance, a half-life, a dead time...)."""
     if quantity.magnitude <= 0:
         raise ValueError(f"{what} must be greater than zero, got {quantity:~P}")

@@ -33,8 +33,8 @@ class ApronDefectVerdict:
     """The decision on one defect: its location and area, the area allowed there, and whether to reject."""
 
     location: str
-    area: "pint.Quantity"
-    limit: "pint.Quantity"
+    area: pint.Quantity
+    limit: pint.Quantity
     reject: bool
 
     @property
@@ -43,7 +43,7 @@ class ApronDefectVerdict:
         return "reject" if self.reject else "accept"
 
 
-def apron_defect_verdict(location: str, area: "pint.Quantity") -> ApronDefectVerdict:
+def apron_defect_verdict(location: str, area: pint.Quantity) -> ApronDefectVerdict:
     """Reject when the defect area is larger than the limit for its location (Lambert & McKeon 2001).
 
     `location` is "critical-organ", "elsewhere" or "thyroid-shield"; a defect exactly at the limit is kept.

@@ -8,9 +8,9 @@ written to disk. Both forms give the same sums to rounding (tests/analysis/test_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 

@@ -22,8 +22,8 @@ HALF_LIVES: dict[str, tuple[float, str, str]] = {
 DEAD_TIME_MODELS = ("non-paralyzable", "paralyzable")
 
 
-def dead_time_correct(measured_rate: "pint.Quantity", tau: "pint.Quantity",
-                      model: str = "non-paralyzable") -> "pint.Quantity":
+def dead_time_correct(measured_rate: pint.Quantity, tau: pint.Quantity,
+                      model: str = "non-paralyzable") -> pint.Quantity:
     """True count rate n from the measured rate m and the dead time τ, in the unit of `measured_rate`.
 
     non-paralyzable: n = m/(1 − mτ), ValueError if mτ ≥ 1. paralyzable: solves m = n·e^(−nτ) on its low
@@ -51,7 +51,7 @@ def dead_time_correct(measured_rate: "pint.Quantity", tau: "pint.Quantity",
     return (true_x / t).to(m.units)
 
 
-def decay(a0: "pint.Quantity", elapsed: "pint.Quantity", half_life: "pint.Quantity") -> "pint.Quantity":
+def decay(a0: pint.Quantity, elapsed: pint.Quantity, half_life: pint.Quantity) -> pint.Quantity:
     """A(t) = A0 · 2^(−t/T½) for activity, or any quantity proportional to it (a reference air-kerma rate)."""
     start = scalar(a0, "a0")
     t = scalar(elapsed, "elapsed", "s")

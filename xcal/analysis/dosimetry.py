@@ -17,8 +17,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pint
 
 
-def k_tp(temperature: "pint.Quantity", pressure: "pint.Quantity", t0: "pint.Quantity",
-         p0: "pint.Quantity") -> "pint.Quantity":
+def k_tp(temperature: pint.Quantity, pressure: pint.Quantity, t0: pint.Quantity,
+         p0: pint.Quantity) -> pint.Quantity:
     """k_TP = ((273.15 + T)/(273.15 + T0)) · (P0/P) for a vented chamber (qc-reference.md §3, IAEA TRS-457).
 
     T0 and P0 are those of the calibration certificate (22 °C for NIST/ADCL, 20 °C for IEC 61674 / TRS-457;
@@ -35,7 +35,7 @@ _QUALITY_UNITS = (("mm", "HVL"), ("kV", "tube voltage"))
 """What a k_Q table may be read against: the HVL (mm Al) or the tube voltage (kV) of the beam quality."""
 
 
-def k_q_from_table(quality: "pint.Quantity", table: Sequence[tuple["pint.Quantity", Any]]) -> "pint.Quantity":
+def k_q_from_table(quality: pint.Quantity, table: Sequence[tuple[pint.Quantity, Any]]) -> pint.Quantity:
     """Beam-quality factor k_Q at `quality`, linear between the certificate's (quality, k_Q) points.
 
     `quality` is the beam's HVL (a length) or its tube voltage (kV), of the same kind as the table's first
@@ -56,9 +56,9 @@ def k_q_from_table(quality: "pint.Quantity", table: Sequence[tuple["pint.Quantit
                          f"{points[0][0]:g}-{points[-1][0]:g} {unit}") from None
 
 
-def air_kerma(reading: "pint.Quantity", n_k: "pint.Quantity", *, k_tp: Any, k_q: Any = None,
-              hvl: "pint.Quantity | None" = None, k_q_table: Sequence[tuple["pint.Quantity", Any]] | None = None,
-              k_elec: Any = 1.0, k_pol: Any = 1.0) -> "pint.Quantity":
+def air_kerma(reading: pint.Quantity, n_k: pint.Quantity, *, k_tp: Any, k_q: Any = None,
+              hvl: pint.Quantity | None = None, k_q_table: Sequence[tuple[pint.Quantity, Any]] | None = None,
+              k_elec: Any = 1.0, k_pol: Any = 1.0) -> pint.Quantity:
     """K = M · N_K · k_TP · k_Q · k_elec · k_pol, in mGy (or mGy/s for a current reading).
 
     Give k_Q either directly (`k_q`) or as the certificate table with the beam's HVL (`k_q_table`, `hvl`).
@@ -83,15 +83,15 @@ def air_kerma(reading: "pint.Quantity", n_k: "pint.Quantity", *, k_tp: Any, k_q:
                      "is in air kerma per unit of the reading, e.g. mGy/nC")
 
 
-def inverse_square(k: "pint.Quantity", d_ref: "pint.Quantity", d: "pint.Quantity") -> "pint.Quantity":
+def inverse_square(k: pint.Quantity, d_ref: pint.Quantity, d: pint.Quantity) -> pint.Quantity:
     """K(d) = K(d_ref) · (d_ref/d)², for air kerma, its rate or any point-source quantity; unit of `k`."""
     value = scalar(k, "k")
     ratio = (positive(scalar(d_ref, "d_ref", "m"), "d_ref") / positive(scalar(d, "d", "m"), "d")).to("")
     return value * ratio.magnitude ** 2
 
 
-def esak(output_per_mas_at_ref: "pint.Quantity", mas: "pint.Quantity", d_ref: "pint.Quantity",
-         d_fsd: "pint.Quantity") -> "pint.Quantity":
+def esak(output_per_mas_at_ref: pint.Quantity, mas: pint.Quantity, d_ref: pint.Quantity,
+         d_fsd: pint.Quantity) -> pint.Quantity:
     """Entrance surface air kerma ESAK = Y(d_ref) · mAs · (d_ref/d_FSD)², in mGy, without backscatter.
 
     Y is the tube output per mAs measured at d_ref (e.g. µGy/mAs at 100 cm); d_FSD is the focus-skin

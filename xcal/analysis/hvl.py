@@ -93,11 +93,11 @@ HVL_TABLE_1: tuple[HvlBand, ...] = (
 class HvlResult:
     """A measured HVL, with the two readings it was interpolated between and how it was obtained."""
 
-    value: "pint.Quantity"
+    value: pint.Quantity
     method: str
-    half_reading: "pint.Quantity"
-    lower: tuple["pint.Quantity", "pint.Quantity"]
-    upper: tuple["pint.Quantity", "pint.Quantity"]
+    half_reading: pint.Quantity
+    lower: tuple[pint.Quantity, pint.Quantity]
+    upper: tuple[pint.Quantity, pint.Quantity]
 
 
 def hvl(thicknesses: QuantityLike, readings: QuantityLike, m0: Any) -> HvlResult:
@@ -148,7 +148,7 @@ def hvl(thicknesses: QuantityLike, readings: QuantityLike, m0: Any) -> HvlResult
     return HvlResult(Q_(value, unit_t), method, Q_(half, unit_m), lower, upper)
 
 
-def hvl_minimum(kvp: "pint.Quantity", column: str | None = None, mammography: bool = False) -> "pint.Quantity":
+def hvl_minimum(kvp: pint.Quantity, column: str | None = None, mammography: bool = False) -> pint.Quantity:
     """Minimum HVL in mm Al at the kVp in use, from 21 CFR 1020.30(m)(1) Table 1 column "A", "B" or "C".
 
     Linear in kVp between the rows of one design-range band (below 51, 51-70, above 70 kVp), extrapolated
@@ -172,7 +172,7 @@ def hvl_minimum(kvp: "pint.Quantity", column: str | None = None, mammography: bo
     return Q_(interpolate(points, kv, extrapolate=True), "mm")
 
 
-def _unfiltered(m0: Any) -> "pint.Quantity":
+def _unfiltered(m0: Any) -> pint.Quantity:
     """M0 as one Quantity: the value given, or the mean of the bracketing readings."""
     if isinstance(m0, registry().Quantity) and np.ndim(m0.magnitude) == 0:
         return scalar(m0, "m0")

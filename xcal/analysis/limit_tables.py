@@ -31,9 +31,9 @@ class LimitTable:
     unit: str
     source: str
     verification: str
-    function: Callable[["pint.Quantity"], "pint.Quantity"]
+    function: Callable[[pint.Quantity], pint.Quantity]
 
-    def variable_from(self, context: Mapping[str, Any] | None) -> "pint.Quantity":
+    def variable_from(self, context: Mapping[str, Any] | None) -> pint.Quantity:
         """The table's variable out of `context`; ValueError naming the key and the unit it needs."""
         for key in (self.variable, *self.aliases):
             if context and key in context:
@@ -42,23 +42,23 @@ class LimitTable:
         raise ValueError(f"table '{self.name}' needs the {keys} of the measurement (in {self.variable_unit}) "
                          f"in `context`, e.g. context={{'{self.variable}': Q_(80, '{self.variable_unit}')}}")
 
-    def bound(self, context: Mapping[str, Any] | None) -> "pint.Quantity":
+    def bound(self, context: Mapping[str, Any] | None) -> pint.Quantity:
         """The bound at the condition given in `context`, in the table's unit."""
         return self.function(self.variable_from(context)).to(self.unit)
 
 
-def _aec_minimum_time(ma: "pint.Quantity") -> "pint.Quantity":
+def _aec_minimum_time(ma: pint.Quantity) -> pint.Quantity:
     current = scalar(ma, "ma", "mA")
     if current.magnitude <= 0:
         raise ValueError(f"the tube current must be positive, got {current:~P}")
     return max(Q_(1 / 60, "s"), (Q_(5, "mAs") / current).to("s"))
 
 
-def _aec_backup_mas(kvp: "pint.Quantity") -> "pint.Quantity":
+def _aec_backup_mas(kvp: pint.Quantity) -> pint.Quantity:
     return Q_(2000.0 if kvp.to("kV").magnitude < 51 else 600.0, "mAs")
 
 
-def _hvl_column(column: str) -> Callable[["pint.Quantity"], "pint.Quantity"]:
+def _hvl_column(column: str) -> Callable[[pint.Quantity], pint.Quantity]:
     return lambda kvp: hvl_minimum(kvp, column)
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pint
 
 
-def linearity(x1: "pint.Quantity", x2: "pint.Quantity") -> "pint.Quantity":
+def linearity(x1: pint.Quantity, x2: pint.Quantity) -> pint.Quantity:
     """|X1 − X2| / (X1 + X2) for the output per mAs (e.g. mGy/mAs) of two consecutive mA or mAs stations.
 
     21 CFR 1020.31(c) requires |X1 − X2| ≤ 0.10 (X1 + X2), i.e. this result ≤ 0.10 — not "±10 % of the
@@ -34,7 +34,7 @@ def linearity(x1: "pint.Quantity", x2: "pint.Quantity") -> "pint.Quantity":
     return Q_(abs(first.magnitude - second.magnitude) / total, "")
 
 
-def range_ratio(values: QuantityLike) -> "pint.Quantity":
+def range_ratio(values: QuantityLike) -> pint.Quantity:
     """(max − min) / mean of repeated readings, the state shortcuts for reproducibility from 4 exposures.
 
     Washington WAC 246-225-090 passes when (max − min) ≤ 0.10 × mean: this result ≤ 0.10.

@@ -35,12 +35,12 @@ class ArcherFit:
     source: str = f"{NCRP_147}, transmission fit parameters (Archer)"
 
     @property
-    def alpha(self) -> "pint.Quantity":
+    def alpha(self) -> pint.Quantity:
         """α as a Quantity in 1/mm."""
         return Q_(self.alpha_per_mm, "1/mm")
 
     @property
-    def beta(self) -> "pint.Quantity":
+    def beta(self) -> pint.Quantity:
         """β as a Quantity in 1/mm."""
         return Q_(self.beta_per_mm, "1/mm")
 
@@ -130,15 +130,15 @@ def occupancy_factor(area: str) -> float:
     raise ValueError(f"no NCRP 147 occupancy factor for {area!r}; known areas: {', '.join(known)}")
 
 
-def design_goal(area: str) -> "pint.Quantity":
+def design_goal(area: str) -> pint.Quantity:
     """Design goal P for a "controlled" or "uncontrolled" area, in mGy/week."""
     if area not in DESIGN_GOALS:
         raise ValueError(f"area must be one of {', '.join(DESIGN_GOALS)}, got {area!r}")
     return Q_(*DESIGN_GOALS[area])
 
 
-def transmission(x: "pint.Quantity", alpha: "pint.Quantity", beta: "pint.Quantity", gamma: Any
-                 ) -> "pint.Quantity":
+def transmission(x: pint.Quantity, alpha: pint.Quantity, beta: pint.Quantity, gamma: Any
+                 ) -> pint.Quantity:
     """Broad-beam transmission B(x) = [(1 + β/α) e^(αγx) − β/α]^(−1/γ) (Archer; NCRP 147), dimensionless."""
     a, b, g = _fit(alpha, beta, gamma)
     thickness = scalar(x, "x", "mm").to("mm").magnitude
@@ -148,7 +148,7 @@ def transmission(x: "pint.Quantity", alpha: "pint.Quantity", beta: "pint.Quantit
     return Q_(base ** (-1.0 / g), "")
 
 
-def barrier_thickness(b: Any, alpha: "pint.Quantity", beta: "pint.Quantity", gamma: Any) -> "pint.Quantity":
+def barrier_thickness(b: Any, alpha: pint.Quantity, beta: pint.Quantity, gamma: Any) -> pint.Quantity:
     """x = ln[(B^(−γ) + β/α)/(1 + β/α)] / (αγ), the inverse of `transmission`, in mm (NCRP 147).
 
     A required transmission B ≥ 1 needs no barrier: 0 mm. ValueError for B ≤ 0.
@@ -162,9 +162,9 @@ def barrier_thickness(b: Any, alpha: "pint.Quantity", beta: "pint.Quantity", gam
     return Q_(math.log((required ** (-g) + bb / a) / (1.0 + bb / a)) / (a * g), "mm")
 
 
-def required_transmission(barrier: str, design_goal: "pint.Quantity", distance: "pint.Quantity",
-                          k1: "pint.Quantity", patients_per_week: "pint.Quantity", occupancy: Any,
-                          use_factor: Any = None) -> "pint.Quantity":
+def required_transmission(barrier: str, design_goal: pint.Quantity, distance: pint.Quantity,
+                          k1: pint.Quantity, patients_per_week: pint.Quantity, occupancy: Any,
+                          use_factor: Any = None) -> pint.Quantity:
     """Transmission a barrier must achieve, dimensionless (NCRP 147; qc-reference.md §5).
 
     primary: B = P d² / (K1_P · U · N · T); secondary: B = P d² / (K1_sec · N · T), with P the design goal
@@ -188,7 +188,7 @@ def required_transmission(barrier: str, design_goal: "pint.Quantity", distance: 
     return Q_(float((p * d ** 2 / (kerma * u * n * t)).to("").magnitude), "")
 
 
-def _fit(alpha: "pint.Quantity", beta: "pint.Quantity", gamma: Any) -> tuple[float, float, float]:
+def _fit(alpha: pint.Quantity, beta: pint.Quantity, gamma: Any) -> tuple[float, float, float]:
     """α and β in 1/mm and γ as plain numbers, all checked to be positive."""
     a = positive(scalar(alpha, "alpha", "1/mm"), "alpha").to("1/mm").magnitude
     b = scalar(beta, "beta", "1/mm").to("1/mm").magnitude

@@ -20,7 +20,7 @@ QuantityLike = Any
 """A pint Quantity (scalar or 1-D array) or a sequence of scalar Quantities."""
 
 
-def as_quantity_array(values: QuantityLike, what: str = "values") -> "pint.Quantity":
+def as_quantity_array(values: QuantityLike, what: str = "values") -> pint.Quantity:
     """Turn a Quantity array or a sequence of Quantities into a 1-D float Quantity array.
 
     Items of a sequence are converted to the unit of the first one; bare numbers are refused because
@@ -53,13 +53,13 @@ def as_quantity_array(values: QuantityLike, what: str = "values") -> "pint.Quant
     return quantity_type(magnitudes, quantity.units)
 
 
-def mean(values: QuantityLike) -> "pint.Quantity":
+def mean(values: QuantityLike) -> pint.Quantity:
     """Arithmetic mean of the readings, in their unit."""
     q = as_quantity_array(values)
     return registry().Quantity(float(np.mean(q.magnitude)), q.units)
 
 
-def sample_sd(values: QuantityLike) -> "pint.Quantity":
+def sample_sd(values: QuantityLike) -> pint.Quantity:
     """Sample standard deviation (divisor n − 1), in the unit of the readings; needs n ≥ 2."""
     q = as_quantity_array(values)
     if q.magnitude.size < 2:
@@ -67,7 +67,7 @@ def sample_sd(values: QuantityLike) -> "pint.Quantity":
     return registry().Quantity(float(np.std(q.magnitude, ddof=1)), q.units)
 
 
-def cv(values: QuantityLike) -> "pint.Quantity":
+def cv(values: QuantityLike) -> pint.Quantity:
     """Coefficient of variation s / |mean| with the sample SD, as a dimensionless Quantity.
 
     This is the C of 21 CFR 1020.30(b); the absolute mean keeps a limit test `cv <= 0.05` honest for
@@ -81,14 +81,14 @@ def cv(values: QuantityLike) -> "pint.Quantity":
     return Q_(spread / abs(centre), "")
 
 
-def error(measured: "pint.Quantity", nominal: "pint.Quantity") -> "pint.Quantity":
+def error(measured: pint.Quantity, nominal: pint.Quantity) -> pint.Quantity:
     """Measured minus nominal, in the unit of the nominal value (e.g. kV error of a kVp reading)."""
     _require_quantity(measured, "measured")
     _require_quantity(nominal, "nominal")
     return measured.to(nominal.units) - nominal
 
 
-def percent_error(measured: "pint.Quantity", nominal: "pint.Quantity") -> "pint.Quantity":
+def percent_error(measured: pint.Quantity, nominal: pint.Quantity) -> pint.Quantity:
     """(measured − nominal) / nominal in percent, the usual form of a technique-factor accuracy check."""
     _require_quantity(measured, "measured")
     _require_quantity(nominal, "nominal")

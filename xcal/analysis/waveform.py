@@ -82,7 +82,7 @@ _WEIGHT_FORMS: Mapping[str, Callable[[np.ndarray, Mapping[str, float]], np.ndarr
 })
 
 
-def ppv(samples: QuantityLike, weighting: str = "tungsten") -> "pint.Quantity":
+def ppv(samples: QuantityLike, weighting: str = "tungsten") -> pint.Quantity:
     """IEC 61676 practical peak voltage of a uniformly sampled kV waveform: Σ w(Uᵢ)·Uᵢ / Σ w(Uᵢ).
 
     Samples whose weight is zero or negative (the tungsten polynomial between about 20 and 28 kV) are
@@ -249,7 +249,7 @@ _CONDITION_LIMIT = 16.0
 _CONDITION_SCAN_TO = 1000.0
 
 
-def ripple(samples: QuantityLike) -> "pint.Quantity":
+def ripple(samples: QuantityLike) -> pint.Quantity:
     """Voltage ripple (Umax − Umin) / Umax in percent, over the samples given."""
     q = _voltage_array(samples)
     top, bottom = float(np.max(q.magnitude)), float(np.min(q.magnitude))
@@ -258,8 +258,8 @@ def ripple(samples: QuantityLike) -> "pint.Quantity":
     return Q_((top - bottom) / top * 100.0, "percent")
 
 
-def exposure_time(signal: QuantityLike, sample_interval: "pint.Quantity",
-                  threshold: float = 0.5) -> "pint.Quantity":
+def exposure_time(signal: QuantityLike, sample_interval: pint.Quantity,
+                  threshold: float = 0.5) -> pint.Quantity:
     """Time from the first rise above to the last fall below `threshold` × peak of a sampled signal.
 
     Crossing times are interpolated linearly between samples. The signal must start and end below the
@@ -296,8 +296,8 @@ def _first_at_or_above(values: np.ndarray, level: float) -> int:
         begin, length = begin + length, min(2 * length, 1 << 18)
 
 
-def _magnitudes(values: QuantityLike, validate: Callable[[QuantityLike], "pint.Quantity"],
-                dimension: str | None = None) -> tuple[np.ndarray, "pint.Unit"]:
+def _magnitudes(values: QuantityLike, validate: Callable[[QuantityLike], pint.Quantity],
+                dimension: str | None = None) -> tuple[np.ndarray, pint.Unit]:
     """The magnitudes (not copied) and unit of a 1-D float Quantity array, checked like `validate` does.
 
     Only the check that every value is finite is left to the caller, which must do it (as a min and a max, or
@@ -315,18 +315,18 @@ def _magnitudes(values: QuantityLike, validate: Callable[[QuantityLike], "pint.Q
 
 
 @lru_cache(maxsize=64)
-def _has_dimension(units: "pint.Unit", dimension: str) -> bool:
+def _has_dimension(units: pint.Unit, dimension: str) -> bool:
     """`has_dimension` for a unit, remembered."""
     return has_dimension(registry().Quantity(1.0, units), dimension)
 
 
 @lru_cache(maxsize=64)
-def _factor(from_units: "pint.Unit | str", to_units: "pint.Unit | str") -> float:
+def _factor(from_units: pint.Unit | str, to_units: pint.Unit | str) -> float:
     """The number that converts a magnitude in `from_units` to `to_units`."""
     return float(registry().Quantity(1.0, from_units).to(to_units).magnitude)
 
 
-def _voltage_array(samples: QuantityLike) -> "pint.Quantity":
+def _voltage_array(samples: QuantityLike) -> pint.Quantity:
     """Samples as a 1-D Quantity array that must be a voltage."""
     q = as_quantity_array(samples, "samples")
     if not has_dimension(q, "voltage"):
@@ -334,7 +334,7 @@ def _voltage_array(samples: QuantityLike) -> "pint.Quantity":
     return q
 
 
-def _time_interval(sample_interval: "pint.Quantity") -> "pint.Quantity":
+def _time_interval(sample_interval: pint.Quantity) -> pint.Quantity:
     """Check that the sample interval is a positive time."""
     q = as_quantity_array(sample_interval, "sample_interval")
     if q.magnitude.size != 1 or not has_dimension(q, "time") or q.magnitude[0] <= 0:

@@ -16,7 +16,8 @@ import functools
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, NamedTuple, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
 from ..errors import InstrumentError, ProtocolError
 from .capabilities import InstrumentIdentity
@@ -78,7 +79,7 @@ def check_serial(name: str, resource: str, expected: str | None, identity: Instr
 
 def _checking_serial(identify: Callable[[Any], InstrumentIdentity]) -> Callable[[Any], InstrumentIdentity]:
     @functools.wraps(identify)
-    def checked(self: "Driver") -> InstrumentIdentity:
+    def checked(self: Driver) -> InstrumentIdentity:
         return self.checked_identity(identify(self))
 
     checked._checks_serial = True  # type: ignore[attr-defined]
@@ -143,7 +144,7 @@ class Driver:
         if own is not None and not getattr(own, "_checks_serial", False):
             cls.identify = _checking_serial(own)  # type: ignore[method-assign]
 
-    def __init__(self, resource: str, *, name: str = "instrument", timeout: "pint.Quantity | None" = None,
+    def __init__(self, resource: str, *, name: str = "instrument", timeout: pint.Quantity | None = None,
                  transport: Transport | None = None, expected_serial: str | None = None, **options: Any) -> None:
         self.resource = resource
         self.name = name
@@ -194,7 +195,7 @@ class Driver:
     def close(self) -> None:
         self.transport.close()
 
-    def __enter__(self) -> "Driver":
+    def __enter__(self) -> Driver:
         return self
 
     def __exit__(self, *exc: object) -> None:

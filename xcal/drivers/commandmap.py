@@ -11,17 +11,16 @@ from __future__ import annotations
 import codecs
 import numbers
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InstrumentError
 from ..units import Q_, parse_quantity
-from ..yamlfile import (Mark, YMap, check_keys, expect_list, expect_map, expect_str, fail,
-                        load_yaml, quantity_at)
+from ..yamlfile import Mark, YMap, check_keys, expect_list, expect_map, expect_str, fail, load_yaml, quantity_at
 from .capabilities import CAPABILITIES, READING_UNITS
-from .template import (INT_FORMAT_RE, NAME_RE, NUMBER_FORMAT_RE, Placeholder, Template, TemplateError,
-                       parse_template)
+from .template import INT_FORMAT_RE, NAME_RE, NUMBER_FORMAT_RE, Placeholder, Template, TemplateError, parse_template
 
 if TYPE_CHECKING:  # pragma: no cover
     import pint
@@ -72,7 +71,7 @@ class TransportSettings:
 
     read_termination: str
     write_termination: str
-    timeout: "pint.Quantity"
+    timeout: pint.Quantity
     encoding: str
 
 

@@ -144,7 +144,7 @@ class CsvImport(Driver):
     def arm(self) -> None:
         """Nothing to send: the meter is armed in its vendor program."""
 
-    def wait_for_exposure(self, timeout: "pint.Quantity") -> None:
+    def wait_for_exposure(self, timeout: pint.Quantity) -> None:
         """Poll the export until it has a complete row not yet taken; InstrumentTimeout after `timeout`."""
         from .transport import seconds
 
@@ -160,7 +160,7 @@ class CsvImport(Driver):
                                             "exposure, or give a longer timeout")
             time.sleep(min(self._poll_s, remaining))
 
-    def read_exposure(self) -> dict[str, "pint.Quantity"]:
+    def read_exposure(self) -> dict[str, pint.Quantity]:
         """The readings of the next row not yet taken; InstrumentError if the export has none."""
         path, header, rows = self._rows()
         if len(rows) <= self._taken:
@@ -171,7 +171,7 @@ class CsvImport(Driver):
         self._taken += 1
         return values
 
-    def read_now(self) -> dict[str, "pint.Quantity"]:
+    def read_now(self) -> dict[str, pint.Quantity]:
         """The readings of the export's last complete row, without taking it."""
         path, header, rows = self._rows()
         if not rows:
@@ -278,7 +278,7 @@ class CsvImport(Driver):
                                 resource=self.resource,
                                 fix="set the `encoding` option the vendor program writes (often cp1252)") from None
 
-    def _values(self, path: Path | None, header: Row | None, row: Row) -> dict[str, "pint.Quantity"]:
+    def _values(self, path: Path | None, header: Row | None, row: Row) -> dict[str, pint.Quantity]:
         from ..units import Q_
 
         assert path is not None and header is not None

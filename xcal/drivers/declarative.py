@@ -13,14 +13,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import InstrumentError, InstrumentTimeout, ProtocolError
+from ..errors import InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from ..units import Q_
-from .capabilities import CAPABILITIES, InstrumentIdentity, Waveform
-from ..errors import InstrumentReportedError
 from .base import check_serial
-from .settings import Option
+from .capabilities import CAPABILITIES, InstrumentIdentity, Waveform
 from .commandmap import CommandMap, load_command_map
 from .link import LinkSettings, open_transport
+from .settings import Option
 from .transport import seconds
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,7 +60,7 @@ class DeclarativeDriver:
                            "exposure", low=0, unit="s", above=True, timing=True),)
 
     def __init__(self, resource: str, *, command_map: str | Path | CommandMap, name: str = "instrument",
-                 timeout: "pint.Quantity | None" = None, poll_interval: "pint.Quantity" = Q_(20, "ms"),
+                 timeout: pint.Quantity | None = None, poll_interval: pint.Quantity = Q_(20, "ms"),
                  transport: LineTransport | None = None, expected_serial: str | None = None) -> None:
         self.command_map = (command_map if isinstance(command_map, CommandMap)
                             else load_command_map(command_map))
@@ -77,7 +76,7 @@ class DeclarativeDriver:
                 name=name)
         self.transport: LineTransport = transport
 
-    def __enter__(self) -> "DeclarativeDriver":
+    def __enter__(self) -> DeclarativeDriver:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -108,7 +107,7 @@ class DeclarativeDriver:
                             f"name", instrument=self.name, resource=self.resource,
                             fix=f"add it to `states:` in {self.command_map.path}")
 
-    def wait_for_exposure(self, timeout: "pint.Quantity") -> None:
+    def wait_for_exposure(self, timeout: pint.Quantity) -> None:
         """Poll the status until the meter reports `done`; InstrumentTimeout after `timeout`.
 
         A meter that reports `idle` while waited on was never armed (or lost its arming): that is an
@@ -132,7 +131,7 @@ class DeclarativeDriver:
                                             "give a longer timeout for long exposures")
             time.sleep(min(self._poll_s, remaining))
 
-    def read_exposure(self) -> dict[str, "pint.Quantity"]:
+    def read_exposure(self) -> dict[str, pint.Quantity]:
         """The last exposure's KvpMeter readings, each in the unit the map gives it; other fields are left out."""
         readings = CAPABILITIES["KvpMeter"]
         return {name: value for name, value in self.execute("read").items() if name in readings}

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .transport import seconds
 
@@ -38,7 +39,7 @@ def _serial_ports() -> list[str]:
     return [port.device for port in list_ports.comports()]
 
 
-def list_resources(timeout: "pint.Quantity", *, backend: str = "@py") -> list[str]:
+def list_resources(timeout: pint.Quantity, *, backend: str = "@py") -> list[str]:
     """VISA resources and serial ports found within `timeout`, sorted; never waits longer than that.
 
     A port may appear twice, as a VISA string (ASRL/dev/ttyUSB0::INSTR) and as a path (/dev/ttyUSB0): both

@@ -186,16 +186,16 @@ class CounterCalibration:
     xcal.analysis.dead_time_correct (`dead_time_model`: non-paralyzable n = m/(1 − mτ) unless set otherwise).
     """
 
-    sensitivity: "pint.Quantity | None" = None
-    dead_time: "pint.Quantity | None" = None
+    sensitivity: pint.Quantity | None = None
+    dead_time: pint.Quantity | None = None
     dead_time_model: str = "non-paralyzable"
 
     @classmethod
-    def from_option_values(cls, values: dict[str, Any]) -> "CounterCalibration":
+    def from_option_values(cls, values: dict[str, Any]) -> CounterCalibration:
         """From a driver's checked COUNTER_OPTIONS (Driver.option_values)."""
         return cls(values["sensitivity"], values["dead_time"], values["dead_time_model"])
 
-    def readings(self, count_rate: "pint.Quantity", where: str) -> dict[str, "pint.Quantity"]:
+    def readings(self, count_rate: pint.Quantity, where: str) -> dict[str, pint.Quantity]:
         """`count_rate` (dead-time corrected when a dead time is set) and, with a sensitivity, `dose_rate`."""
         from ..analysis.counting import dead_time_correct
 
@@ -213,7 +213,7 @@ class CounterCalibration:
             values["dose_rate"] = (rate / self.sensitivity).to("µSv/h")
         return values
 
-    def dose(self, counts: int) -> "pint.Quantity | None":
+    def dose(self, counts: int) -> pint.Quantity | None:
         """The dose that `counts` pulses stand for, or None without a sensitivity (no dead-time correction)."""
         from ..units import Q_
 
@@ -317,7 +317,7 @@ class GqGmc(Driver):
         ),
     )
 
-    def __init__(self, resource: str, *, name: str = "instrument", timeout: "pint.Quantity | None" = None,
+    def __init__(self, resource: str, *, name: str = "instrument", timeout: pint.Quantity | None = None,
                  transport: Any = None, **options: Any) -> None:
         variant = str(options.pop("variant", "auto"))
         if variant not in (*VARIANTS, "auto"):
@@ -356,7 +356,7 @@ class GqGmc(Driver):
         serial = self._query("GETSERIAL", SERIAL_SIZE, parse_serial)
         return InstrumentIdentity("GQ Electronics", found.model, serial, found.firmware)
 
-    def read_cpm(self) -> "pint.Quantity":
+    def read_cpm(self) -> pint.Quantity:
         """GETCPM: counts in the last minute, as the counter shows them (no correction), checked as the class
         docstring says."""
         from ..units import Q_
@@ -376,19 +376,19 @@ class GqGmc(Driver):
 
         return Q_(self._reading("GETCPM", size, check), "cpm")
 
-    def read_cps(self) -> "pint.Quantity":
+    def read_cps(self) -> pint.Quantity:
         """GETCPS: counts in the last second (RFC1201: 14 bits, the reserved 2 must be clear), checked as the
         class docstring says."""
         from ..units import Q_
 
         return Q_(self._reading("GETCPS", COUNT_SIZE[self.variant], self._cps), "cps")
 
-    def read_now(self) -> dict[str, "pint.Quantity"]:
+    def read_now(self) -> dict[str, pint.Quantity]:
         """`count_rate` from GETCPM (dead-time corrected with a site `dead_time`) and, with a site `sensitivity`,
         `dose_rate`."""
         return self.calibration.readings(self.read_cpm(), self._where())
 
-    def read_voltage(self) -> "pint.Quantity":
+    def read_voltage(self) -> pint.Quantity:
         """GETVOLT: the battery voltage."""
         from ..units import Q_
 
@@ -422,7 +422,7 @@ class GqGmc(Driver):
             self._send("HEARTBEAT1")
         self._heartbeat = True
 
-    def read_heartbeat(self) -> "pint.Quantity":
+    def read_heartbeat(self) -> pint.Quantity:
         """The next CPS record of the heartbeat stream (InstrumentTimeout if none comes in the timeout)."""
         from ..units import Q_
 

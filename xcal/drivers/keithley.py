@@ -412,14 +412,14 @@ class _KeithleyElectrometer(Driver):
         return values
 
     @classmethod
-    def _checked_range(cls, function: str, value: "pint.Quantity", owner: str) -> float:
+    def _checked_range(cls, function: str, value: pint.Quantity, owner: str) -> float:
         setting = getattr(cls, f"{function}_range")
         try:
             return float(setting.validator.encode(value))
         except Refused as refused:
             raise ConfigError(f"{owner}: {refused.why}", fix=refused.fix) from None
 
-    def check_range(self, function: str, value: "pint.Quantity") -> float:
+    def check_range(self, function: str, value: pint.Quantity) -> float:
         """The range in C or A; ConfigError for a range this model does not have."""
         return self._checked_range(function, value, self.name)
 
@@ -494,7 +494,7 @@ class _KeithleyElectrometer(Driver):
             self.function = function
             self.set_range(self._range[function])
 
-    def set_range(self, value: "pint.Quantity | float | None") -> None:
+    def set_range(self, value: pint.Quantity | float | None) -> None:
         """The present function's range: None for auto, else a Quantity this model has (ConfigError if not).
 
         A float in C or A is sent as given, so the instrument's error queue judges it.
@@ -515,7 +515,7 @@ class _KeithleyElectrometer(Driver):
                                   resource=self.resource, fix="call set_function or arm first")
         return self.function
 
-    def reading(self, command: str = ":READ?") -> "pint.Quantity":
+    def reading(self, command: str = ":READ?") -> pint.Quantity:
         """One reading of the present function by `:READ?` (or `:FETC?`), in nC or pA."""
         function = self._require_function()
         value = self._value(self.ask(command), command, function)
@@ -551,10 +551,10 @@ class _KeithleyElectrometer(Driver):
             self._baseline_c = self._coulombs(self.reading(":FETC?"))
 
     @staticmethod
-    def _coulombs(charge: "pint.Quantity") -> float:
+    def _coulombs(charge: pint.Quantity) -> float:
         return float(charge.to("C").magnitude)
 
-    def wait_for_exposure(self, timeout: "pint.Quantity") -> None:
+    def wait_for_exposure(self, timeout: pint.Quantity) -> None:
         """Poll `:READ?` until the charge rose and then held still (see the class docstring)."""
         from .transport import seconds
 
@@ -585,14 +585,14 @@ class _KeithleyElectrometer(Driver):
 
         poll_until(settled, timeout_s=limit, interval_s=self._poll_s, timed_out=timed_out)
 
-    def read_exposure(self) -> dict[str, "pint.Quantity"]:
+    def read_exposure(self) -> dict[str, pint.Quantity]:
         """The integrated charge."""
         if self.function != "charge":
             raise InstrumentError(f"{self.name} ({self.resource}) is not measuring charge",
                                   instrument=self.name, resource=self.resource, fix="arm it first")
         return {"charge": self.reading()}
 
-    def read_now(self) -> dict[str, "pint.Quantity"]:
+    def read_now(self) -> dict[str, pint.Quantity]:
         """One reading of the present function (charge when none is set yet)."""
         if self.function is None:
             self.set_function("charge")
@@ -617,8 +617,8 @@ class Keithley6517B(_KeithleyElectrometer):
 
     reading_format: Setting[str] = Setting(":FORM:ELEM?", ":FORM:ELEM {}", "The reading's elements: the bare value",
                              Choice("READ"))
-    charge_range: Setting["pint.Quantity"] = _range_setting("6517B", "charge", 2.1e-6)
-    current_range: Setting["pint.Quantity"] = _range_setting("6517B", "current", 21e-3)
+    charge_range: Setting[pint.Quantity] = _range_setting("6517B", "charge", 2.1e-6)
+    current_range: Setting[pint.Quantity] = _range_setting("6517B", "current", 21e-3)
 
     def _value(self, reply: str, command: str, function: str) -> float:
         reading = parse_6517b_reading(reply, command, self.where)
@@ -648,8 +648,8 @@ class Keithley6514(_KeithleyElectrometer):
 
     reading_format: Setting[str] = Setting(":FORM:ELEM?", ":FORM:ELEM {}", "The reading's elements: reading, timestamp, status",
                              Choice("READ,TIME,STAT"))
-    charge_range: Setting["pint.Quantity"] = _range_setting("6514", "charge", 2e-5, ranges["charge"])
-    current_range: Setting["pint.Quantity"] = _range_setting("6514", "current", 2e-2, ranges["current"])
+    charge_range: Setting[pint.Quantity] = _range_setting("6514", "charge", 2e-5, ranges["charge"])
+    current_range: Setting[pint.Quantity] = _range_setting("6514", "current", 2e-2, ranges["current"])
 
     def _value(self, reply: str, command: str, function: str) -> float:
         return self._checked(parse_6514_reading(reply, command, self.where).value, command, reply)

@@ -45,7 +45,7 @@ class LinkSettings:
     rts: bool | None = None
     reconnects: int = 3                      # reopen attempts after a lost link (0: none)
 
-    def with_options(self, **options: Any) -> "LinkSettings":
+    def with_options(self, **options: Any) -> LinkSettings:
         """A copy with site-file overrides (baudrate, parity, timeout ...) applied."""
         return replace(self, **options)
 
@@ -64,7 +64,7 @@ class Transport(Protocol):
     resource: str
 
     @property
-    def timeout(self) -> "pint.Quantity": ...
+    def timeout(self) -> pint.Quantity: ...
     def write(self, text: str) -> None: ...
     def read(self) -> str: ...
     def query(self, text: str) -> str: ...

@@ -85,7 +85,7 @@ def parse_record(line: str, where: Where = _DEFAULT) -> Record:
                                    "record `DDDD.D MM/DD/YY HH:MM:SS ALARM|FAIL` (Ludlum's manual, pages 4-3, 5-6)")
 
 
-def reading_name(unit: "pint.Quantity") -> str:
+def reading_name(unit: pint.Quantity) -> str:
     """`count_rate` for counts per time, `dose_rate` for dose (Sv, Gy) per time, `exposure_rate` for R per time.
 
     Exposure (R) is not dose: it is kept as an exposure rate and never turned into µSv/h behind the user's back.
@@ -142,7 +142,7 @@ class Ludlum375(Driver):
         ),
     )
 
-    def __init__(self, resource: str, *, timeout: "pint.Quantity | None" = None, **kwargs: Any) -> None:
+    def __init__(self, resource: str, *, timeout: pint.Quantity | None = None, **kwargs: Any) -> None:
         if timeout is None:
             timeout = Q_(2.5 * RECORD_PERIOD_S, "s")
         super().__init__(resource, timeout=timeout, **kwargs)
@@ -213,7 +213,7 @@ class Ludlum375(Driver):
             meaning=meaning, command=STREAM, instrument=self.name, resource=self.resource,
             fix="look at the monitor's display and its detector cable; have it serviced if this persists")
 
-    def read_now(self) -> dict[str, "pint.Quantity"]:
+    def read_now(self) -> dict[str, pint.Quantity]:
         """The next record's reading in the configured unit."""
         record = self.next_record()
         return {self.reading_name: Q_(record.reading, self.unit)}

@@ -9,8 +9,9 @@ typed. For tests, demos and unattended runs the answers come from an inputs YAML
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, InstrumentError
 from ..yamlfile import Mark, YMap, check_keys, expect_list, expect_map, fail, load_yaml, quantity_at
@@ -58,7 +59,7 @@ NOW_DEFAULTS: dict[str, tuple[str, ...]] = {"SurveyMeter": ("dose_rate",),
 """read_now asks these when no `now_readings` option is given (a survey meter's display shows one dose rate)."""
 
 
-def check_reading(name: str, value: "pint.Quantity") -> None:
+def check_reading(name: str, value: pint.Quantity) -> None:
     """ValueError unless `value` has the dimension of reading `name` (a bare number has none)."""
     from ..units import Q_
 
@@ -69,7 +70,7 @@ def check_reading(name: str, value: "pint.Quantity") -> None:
         raise ValueError(f"{value:~P} cannot be the {LABELS[name]}: that needs a unit like {unit}")
 
 
-def out_of_range(name: str, value: "pint.Quantity") -> str | None:
+def out_of_range(name: str, value: pint.Quantity) -> str | None:
     """Why `value` is implausible for reading `name`, or None if it lies in PLAUSIBLE."""
     from ..units import Q_
 
@@ -79,7 +80,7 @@ def out_of_range(name: str, value: "pint.Quantity") -> str | None:
     return f"{value:~P} is outside the plausible range {low:~P} to {high:~P} for {LABELS[name]}"
 
 
-def parse_typed(text: str, name: str) -> "pint.Quantity":
+def parse_typed(text: str, name: str) -> pint.Quantity:
     """A value as typed at the prompt: `80.3 kV`, or a bare number meaning the prompted unit."""
     return typed_reading(text, name).value
 
@@ -212,7 +213,7 @@ class InputsFile:
                      and typed_reading(entry[n], n).converted}
         return values, converted
 
-    def value(self, entry: YMap, name: str, what: str) -> "pint.Quantity":
+    def value(self, entry: YMap, name: str, what: str) -> pint.Quantity:
         """The answer for reading `name` in `entry`, checked; ConfigError at its line and column otherwise."""
         if name not in entry:
             raise fail(f"{what} has no answer for '{name}'", entry.mark,
@@ -306,10 +307,10 @@ class ManualEntry(Driver):
     def arm(self) -> None:
         """Nothing to send: the technician resets the meter as the procedure's prompt says."""
 
-    def wait_for_exposure(self, timeout: "pint.Quantity") -> None:
+    def wait_for_exposure(self, timeout: pint.Quantity) -> None:
         """Returns at once: the technician types the reading once the meter shows it."""
 
-    def read_exposure(self) -> dict[str, "pint.Quantity"]:
+    def read_exposure(self) -> dict[str, pint.Quantity]:
         """Ask each of `readings` for the next exposure."""
         self._exposures = self._number or self._exposures + 1
         position, self._position, self._number = self._position, None, None
@@ -322,7 +323,7 @@ class ManualEntry(Driver):
             return values
         return self._ask_readings(self.readings, f"{self.name}, {what}")
 
-    def read_now(self) -> dict[str, "pint.Quantity"]:
+    def read_now(self) -> dict[str, pint.Quantity]:
         """Ask each of `now_readings` as the display shows them now."""
         self._nows += 1
         if self.inputs is not None:
@@ -342,7 +343,7 @@ class ManualEntry(Driver):
     def close(self) -> None:
         """Nothing to release."""
 
-    def _ask_readings(self, names: tuple[str, ...], context: str) -> dict[str, "pint.Quantity"]:
+    def _ask_readings(self, names: tuple[str, ...], context: str) -> dict[str, pint.Quantity]:
         """Ask each of `names` in turn; `back` at a question asks the one before it again."""
         values: dict[str, Any] = {}
         index = 0

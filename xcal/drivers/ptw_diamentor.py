@@ -163,9 +163,9 @@ EVIDENCE = Evidence(
 class DapMeasurement:
     """One M reply in the display unit it was read in: DAP, DAP rate and irradiation time."""
 
-    dap: "pint.Quantity"
-    dap_rate: "pint.Quantity"
-    exposure_time: "pint.Quantity"
+    dap: pint.Quantity
+    dap_rate: pint.Quantity
+    exposure_time: pint.Quantity
     unit_code: int
 
 
@@ -267,7 +267,7 @@ class _Exponential(Number):
         return super().encode(value).replace("E+", "E")
 
 
-def _kerma_per_exposure(value: Any, owner: str) -> "pint.Quantity | None":
+def _kerma_per_exposure(value: Any, owner: str) -> pint.Quantity | None:
     """The site's air-kerma-per-exposure factor (e.g. '8.76 mGy/R'), needed only for R·cm²."""
     import pint
 
@@ -337,7 +337,7 @@ class PtwDiamentor(Driver):
     def __init__(self, resource: str, **kwargs: Any) -> None:
         super().__init__(resource, **kwargs)
         self.unit_code: int | None = self.option_values["unit"]
-        self.kerma_per_exposure: "pint.Quantity | None" = self.option_values["kerma_per_exposure"]
+        self.kerma_per_exposure: pint.Quantity | None = self.option_values["kerma_per_exposure"]
         self.rate_time_base: str = self.option_values["rate_time_base"]
         self._poll_s = float(self.option_values["poll_interval"].magnitude)
         self._unit_to_select = self.unit_code
@@ -393,7 +393,7 @@ class PtwDiamentor(Driver):
             code = self._shown_unit()
             return parse_measurement(self.command("M"), code, self.rate_time_base, self.where)
 
-    def readings(self, measurement: DapMeasurement) -> dict[str, "pint.Quantity"]:
+    def readings(self, measurement: DapMeasurement) -> dict[str, pint.Quantity]:
         """`dap` and `dap_rate`; R·cm² is turned into Gy·cm² with the site's kerma_per_exposure."""
         if measurement.unit_code != EXPOSURE_AREA:
             return {"dap": measurement.dap, "dap_rate": measurement.dap_rate}
@@ -416,7 +416,7 @@ class PtwDiamentor(Driver):
         self.reset()
         self._baseline = abs(self.measure().dap.magnitude)
 
-    def wait_for_exposure(self, timeout: "pint.Quantity") -> None:
+    def wait_for_exposure(self, timeout: pint.Quantity) -> None:
         """Poll M until the DAP rose above its value at arm() and then read the same on two polls in a row.
 
         The meter has no status to say an exposure ended, so a stable, risen DAP is the sign. Without arm()
@@ -446,11 +446,11 @@ class PtwDiamentor(Driver):
         poll_until(step, timeout_s=limit, interval_s=self._poll_s, timed_out=timed_out)
         self._baseline = None
 
-    def read_exposure(self) -> dict[str, "pint.Quantity"]:
+    def read_exposure(self) -> dict[str, pint.Quantity]:
         """The exposure's `dap` and `dap_rate`."""
         return self.readings(self.measure())
 
-    def read_now(self) -> dict[str, "pint.Quantity"]:
+    def read_now(self) -> dict[str, pint.Quantity]:
         """What the meter shows now: `dap` and `dap_rate`."""
         return self.readings(self.measure())
 

@@ -26,9 +26,10 @@ import json
 import logging
 import math
 import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     InstrumentError,
@@ -230,10 +231,10 @@ class Measurement:
 
     status: str
     unit: str
-    value: "pint.Quantity"
-    rate: "pint.Quantity"
-    measuring_time: "pint.Quantity"
-    high_voltage: "pint.Quantity"
+    value: pint.Quantity
+    rate: pint.Quantity
+    measuring_time: pint.Quantity
+    high_voltage: pint.Quantity
     flags: int
 
     @property
@@ -260,8 +261,8 @@ class ZeroStatus:
     """The NUS reply: the zeroing's status word, the time it still needs and its total time."""
 
     status: str
-    remaining: "pint.Quantity"
-    total: "pint.Quantity"
+    remaining: pint.Quantity
+    total: pint.Quantity
 
 
 @dataclass(frozen=True)
@@ -269,9 +270,9 @@ class SelfTest:
     """The ASS reply: status, time still needed and total, and the charge each range measured (name -> C)."""
 
     status: str
-    remaining: "pint.Quantity"
-    total: "pint.Quantity"
-    charges: dict[str, "pint.Quantity"]
+    remaining: pint.Quantity
+    total: pint.Quantity
+    charges: dict[str, pint.Quantity]
 
 
 @dataclass(frozen=True)
@@ -279,8 +280,8 @@ class RangeResolution:
     """The MVR reply: the range, the smallest step of its integrated value and of its rate (or current)."""
 
     range: str
-    value: "pint.Quantity"
-    rate: "pint.Quantity"
+    value: pint.Quantity
+    rate: pint.Quantity
 
 
 def _unexpected(where: Where, command: str, reply: object, expected: str) -> ProtocolError:
@@ -364,7 +365,7 @@ def parse_token(command: str, reply: str, where: Where = _NOWHERE) -> bool:
     return parse_bool(command, reply, where)
 
 
-def _scaled(fields: list[str], unit: str, command: str, reply: str, where: Where) -> "pint.Quantity":
+def _scaled(fields: list[str], unit: str, command: str, reply: str, where: Where) -> pint.Quantity:
     """mantissa; exponent; prefix -> the mantissa in the prefixed `unit`, once the exponent is the prefix's."""
     mantissa, exponent, prefix = fields
     mantissa = mantissa.lstrip(" ")
@@ -387,7 +388,7 @@ def _scaled(fields: list[str], unit: str, command: str, reply: str, where: Where
 
 
 def _amount(fields: list[str], command: str, reply: str, where: Where,
-            units: tuple[str, ...] = DOSE_UNITS) -> "pint.Quantity":
+            units: tuple[str, ...] = DOSE_UNITS) -> pint.Quantity:
     """mantissa; exponent; prefix; unit -> the integrated value (Gy, Sv, R or C)."""
     *number, unit = fields
     if unit not in units:
@@ -395,7 +396,7 @@ def _amount(fields: list[str], command: str, reply: str, where: Where,
     return _scaled(number, unit, command, reply, where)
 
 
-def _rate(fields: list[str], command: str, reply: str, where: Where) -> "pint.Quantity":
+def _rate(fields: list[str], command: str, reply: str, where: Where) -> pint.Quantity:
     """mantissa; exponent; prefix; unit; time base -> a rate (Gy/min ...), or a current for `A` or C per time."""
     *number, unit, base = fields
     if unit == "A" and base == "":
@@ -411,7 +412,7 @@ def _rate(fields: list[str], command: str, reply: str, where: Where) -> "pint.Qu
     return value
 
 
-def _plain(text: str, unit: str, want: str, command: str, reply: str, where: Where) -> "pint.Quantity":
+def _plain(text: str, unit: str, want: str, command: str, reply: str, where: Where) -> pint.Quantity:
     if not _NUMBER.fullmatch(text) or unit != want:
         raise _unexpected(where, command, reply, f"a number in {want}, got {text!r} {unit!r}")
     return Q_(float(text), want)
@@ -438,7 +439,7 @@ def _range_name(fields: list[str], command: str, reply: str, where: Where) -> st
     return fields[0]
 
 
-def parse_range_limit(command: str, reply: str, where: Where = _NOWHERE) -> tuple[str, "pint.Quantity"]:
+def parse_range_limit(command: str, reply: str, where: Where = _NOWHERE) -> tuple[str, pint.Quantity]:
     """`MVM;MEDIUM;1.65;E-06;µ;Gy;min` -> ("MEDIUM", 1.65 µGy/min): a range and the largest rate it measures."""
     fields = _fields(command, reply, 6, where)
     return _range_name(fields, command, reply, where), _rate(fields[1:], command, reply, where)
@@ -451,8 +452,8 @@ def parse_resolution(reply: str, where: Where = _NOWHERE) -> RangeResolution:
                            _rate(fields[5:], "MVR", reply, where))
 
 
-def _progress(command: str, reply: str, fields: list[str], where: Where) -> tuple[str, "pint.Quantity",
-                                                                                   "pint.Quantity"]:
+def _progress(command: str, reply: str, fields: list[str], where: Where) -> tuple[str, pint.Quantity,
+                                                                                   pint.Quantity]:
     """status; ms remaining; ms total (NUS, and the head of ASS)."""
     status, remaining, total = fields[:3]
     if not status or not _WHOLE.fullmatch(remaining) or not _WHOLE.fullmatch(total):
@@ -472,7 +473,7 @@ def parse_self_test(reply: str, where: Where = _NOWHERE) -> SelfTest:
         raise _unexpected(where, "ASS", reply, "status, ms remaining, ms total, then per range: name, mantissa, "
                                                "exponent, prefix, unit")
     status, remaining, total = _progress("ASS", reply, fields, where)
-    charges: dict[str, "pint.Quantity"] = {}
+    charges: dict[str, pint.Quantity] = {}
     for start in range(3, len(fields), 5):
         name = fields[start]
         if not name or name in charges:
@@ -522,10 +523,10 @@ class PtwUnidos(Driver):
     unexpected_fix = _FIX
 
     measuring_range: Setting[str] = Setting("RGE", "RGE;{}", "The measuring range", Choice(*RANGES))
-    high_voltage: Setting["pint.Quantity"] = Setting(
+    high_voltage: Setting[pint.Quantity] = Setting(
         "HV", "HV;{}", "The chamber voltage (the detector's own limits also apply)",
         Number(-400, 400, unit="V", whole=True, format="{:d}"))
-    interval_time: Setting["pint.Quantity"] = Setting(
+    interval_time: Setting[pint.Quantity] = Setting(
         "IT", "IT;{}", "The interval measurement's duration",
         Number(1, 3_599_999, unit="s", whole=True, format="{:d}"))
     autostart: Setting[bool] = Setting("ASE", "ASE;{}", "Start measuring by itself when radiation is detected",
@@ -651,7 +652,7 @@ class PtwUnidos(Driver):
     def _size(measurement: Measurement) -> float:
         return abs(float(measurement.value.to_base_units().magnitude))
 
-    def wait_for_exposure(self, timeout: "pint.Quantity") -> None:
+    def wait_for_exposure(self, timeout: pint.Quantity) -> None:
         """Poll MV until the exposure is complete; InstrumentTimeout after `timeout`.
 
         Complete means: the status is one that holds a finished value (HOLD, INTHLD, AUTO_HOLD, EOM), or
@@ -712,7 +713,7 @@ class PtwUnidos(Driver):
                 fix="choose a higher range for an overload, check the chamber cable and HV for an HV error; "
                     "a detector without calibration can only be read in electrical units (UEL;true)")
 
-    def readings(self, reading: Measurement) -> dict[str, "pint.Quantity"]:
+    def readings(self, reading: Measurement) -> dict[str, pint.Quantity]:
         """charge/current for electrical units, air_kerma/air_kerma_rate for Gy; refused otherwise."""
         self._judge(reading)
         if reading.unit == "C":
@@ -723,15 +724,15 @@ class PtwUnidos(Driver):
                               f"air kerma (Gy) nor charge (C)", instrument=self.name, resource=self.resource,
                               fix="set the instrument's unit to Gy, or to electrical units (UEL;true)")
 
-    def read_exposure(self) -> dict[str, "pint.Quantity"]:
+    def read_exposure(self) -> dict[str, pint.Quantity]:
         """The exposure's readings (see `readings`)."""
         return self.readings(self.measure())
 
-    def read_now(self) -> dict[str, "pint.Quantity"]:
+    def read_now(self) -> dict[str, pint.Quantity]:
         """What the instrument shows now (see `readings`)."""
         return self.readings(self.measure())
 
-    def range_maximum(self) -> "pint.Quantity":
+    def range_maximum(self) -> pint.Quantity:
         """The largest rate (or current) the present range measures (MVM)."""
         return parse_range_limit("MVM", self.command("MVM"), self.where)[1]
 
@@ -739,7 +740,7 @@ class PtwUnidos(Driver):
         """The present range's resolution of the integrated value and of the rate (MVR)."""
         return parse_resolution(self.command("MVR"), self.where)
 
-    def _until_done(self, what: str, ask: Callable[[], Any], timeout: "pint.Quantity") -> Any:
+    def _until_done(self, what: str, ask: Callable[[], Any], timeout: pint.Quantity) -> Any:
         """Poll `ask` (NUS or ASS) until no time remains, then require `Passed`."""
         from .transport import seconds
 
@@ -763,7 +764,7 @@ class PtwUnidos(Driver):
                                       "the self test fails again, have the instrument serviced")
         return state
 
-    def zero(self, timeout: "pint.Quantity | None" = None) -> ZeroStatus:
+    def zero(self, timeout: pint.Quantity | None = None) -> ZeroStatus:
         """Start zeroing (NUL, with the token); with a timeout, poll NUS until done and require `Passed`."""
         self._act("NUL")
         if timeout is None:
@@ -774,7 +775,7 @@ class PtwUnidos(Driver):
         """The zeroing's status (NUS)."""
         return parse_zero_status(self.command("NUS"), self.where)
 
-    def self_test(self, timeout: "pint.Quantity | None" = None) -> SelfTest:
+    def self_test(self, timeout: pint.Quantity | None = None) -> SelfTest:
         """Start the electrometer self test (AST, with the token); with a timeout, poll ASS until done, require
         `Passed`."""
         self._act("AST")

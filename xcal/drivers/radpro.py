@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InstrumentError, InstrumentReportedError, ProtocolError
@@ -99,7 +99,7 @@ def parse_device_id(text: str) -> tuple[str, str, str]:
 def unix_time(value: int) -> datetime:
     """A unix time (s) as an aware UTC datetime; ProtocolError if out of the datetime range."""
     try:
-        return datetime.fromtimestamp(value, timezone.utc)
+        return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
         raise ProtocolError(f"{value} is not a usable unix time") from None
 
@@ -197,7 +197,7 @@ class RadPro(Driver):
         ),
     )
 
-    def __init__(self, resource: str, *, name: str = "instrument", timeout: "pint.Quantity | None" = None,
+    def __init__(self, resource: str, *, name: str = "instrument", timeout: pint.Quantity | None = None,
                  transport: Any = None, **options: Any) -> None:
         super().__init__(resource, name=name, timeout=timeout, transport=transport, **options)
         self.calibration = CounterCalibration.from_option_values(self.option_values)
@@ -208,12 +208,12 @@ class RadPro(Driver):
         make, model = split_hardware(hardware)
         return InstrumentIdentity(make, model, device, software)
 
-    def read_now(self) -> dict[str, "pint.Quantity"]:
+    def read_now(self) -> dict[str, pint.Quantity]:
         """`count_rate` from `GET tubeRate` (dead-time corrected with a site `dead_time`) and, with a site
         `sensitivity`, `dose_rate`."""
         return self.calibration.readings(self.read_tube_rate(), self._where())
 
-    def read_tube_rate(self) -> "pint.Quantity":
+    def read_tube_rate(self) -> pint.Quantity:
         """`GET tubeRate`: the count rate the device shows, in cpm."""
         from ..units import Q_
 
@@ -223,25 +223,25 @@ class RadPro(Driver):
         """`GET tubePulseCount`: the wrapping uint32 pulse counter (use pulses_between for differences)."""
         return self._get("tubePulseCount", lambda t: parse_unsigned(t, PULSE_COUNT_MODULUS))
 
-    def read_tube_sensitivity(self) -> "pint.Quantity":
+    def read_tube_sensitivity(self) -> pint.Quantity:
         """`GET tubeSensitivity`: the device's own figure, in cpm per µSv/h (reported, not used for dose)."""
         from ..units import Q_
 
         return Q_(self._get("tubeSensitivity", parse_number), "cpm/(µSv/h)")
 
-    def read_dead_time(self) -> "pint.Quantity":
+    def read_dead_time(self) -> pint.Quantity:
         """`GET tubeDeadTime`: the tube's dead time as the device has it."""
         from ..units import Q_
 
         return Q_(self._get("tubeDeadTime", parse_number), "s")
 
-    def read_tube_time(self) -> "pint.Quantity":
+    def read_tube_time(self) -> pint.Quantity:
         """`GET tubeTime`: how long the tube has been powered."""
         from ..units import Q_
 
         return Q_(self._get("tubeTime", parse_unsigned), "s")
 
-    def read_battery_voltage(self) -> "pint.Quantity":
+    def read_battery_voltage(self) -> pint.Quantity:
         """`GET deviceBatteryVoltage`."""
         from ..units import Q_
 
@@ -253,7 +253,7 @@ class RadPro(Driver):
 
     def set_time(self, when: datetime) -> None:
         """`SET deviceTime <unix>`; a naive datetime is taken as UTC."""
-        aware = when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+        aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
         self._command(f"SET deviceTime {int(aware.timestamp())}")
 
     def read_datalog(self, start: datetime | None = None, end: datetime | None = None) -> list[DatalogRecord]:
@@ -280,7 +280,7 @@ class RadPro(Driver):
 
     @staticmethod
     def _utc(when: datetime) -> datetime:
-        return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
     def _query(self, line: str) -> str:
         try:

@@ -16,8 +16,9 @@ once, when the site file is loaded, by `check_options`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Iterable, Mapping, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 from ..errors import ConfigError, InstrumentError
 
@@ -191,7 +192,7 @@ class Setting(Generic[_T]):
         self.name = name
 
     @overload
-    def __get__(self, driver: None, owner: type) -> "Setting[_T]": ...
+    def __get__(self, driver: None, owner: type) -> Setting[_T]: ...
 
     @overload
     def __get__(self, driver: Any, owner: type) -> _T: ...

@@ -100,7 +100,7 @@ def parse_identity(value: str, where: Where = _DEFAULT) -> InstrumentIdentity:
     return InstrumentIdentity(*fields)
 
 
-def parse_charge(value: str, where: Where = _DEFAULT) -> "pint.Quantity":
+def parse_charge(value: str, where: Where = _DEFAULT) -> pint.Quantity:
     """`12.34 nC` -> 12.34 nC; the unit is mC, nC or pC."""
     found = _CHARGE.match(value)
     if found is None:
@@ -265,7 +265,7 @@ class StandardImagingMax4000(Driver):
         """`*IDN?`, read as make,model,serial,firmware."""
         return parse_identity(self.command("*IDN?"), self.where)
 
-    def charge(self) -> "pint.Quantity":
+    def charge(self) -> pint.Quantity:
         """The present charge (`*CURCHG?`) in its own unit (mC, nC or pC)."""
         return parse_charge(self.command("*CURCHG?"), self.where)
 
@@ -323,7 +323,7 @@ class StandardImagingMax4000(Driver):
         """`*STOP?`: stop collecting and reset."""
         self._action("*STOP?")
 
-    def auto_zero(self, timeout: "pint.Quantity | None" = None) -> None:
+    def auto_zero(self, timeout: pint.Quantity | None = None) -> None:
         """`*AUZ?`; poll `*STATUS?` until it shows zeroing (1), then until it no longer does (idle afterwards).
         A zero never seen running within `zero_start_wait` counts as done only if `*NEEDZ?` then says so."""
         from .transport import seconds
@@ -386,10 +386,10 @@ class StandardImagingMax4000(Driver):
             self._baseline_c = self._coulombs(self.charge())
 
     @staticmethod
-    def _coulombs(charge: "pint.Quantity") -> float:
+    def _coulombs(charge: pint.Quantity) -> float:
         return float(charge.to("C").magnitude)
 
-    def wait_for_exposure(self, timeout: "pint.Quantity") -> None:
+    def wait_for_exposure(self, timeout: pint.Quantity) -> None:
         """Poll status and charge until the charge rose and then held still (see the class docstring)."""
         from .transport import seconds
 
@@ -421,12 +421,12 @@ class StandardImagingMax4000(Driver):
 
         poll_until(settled, timeout_s=limit, interval_s=self._poll_s, timed_out=timed_out)
 
-    def read_exposure(self) -> dict[str, "pint.Quantity"]:
+    def read_exposure(self) -> dict[str, pint.Quantity]:
         """The collected charge; an overload is an InstrumentReportedError."""
         with self.transport.locked():
             self._judged_status()
             return {"charge": self.charge()}
 
-    def read_now(self) -> dict[str, "pint.Quantity"]:
+    def read_now(self) -> dict[str, pint.Quantity]:
         """The charge the unit shows now."""
         return {"charge": self.charge()}

@@ -190,7 +190,7 @@ def parse_record(raw: bytes, where: Where = _DEFAULT) -> Record:
     return Record(int(fields[0]) / per_unit, unit, code, detector, status, fields)
 
 
-def reading_of(record: Record) -> tuple[str, "pint.Quantity"]:
+def reading_of(record: Record) -> tuple[str, pint.Quantity]:
     """The record as (reading name, quantity in its own unit)."""
     return UNIT_CODES[record.code][2], Q_(record.value, record.unit)
 
@@ -285,7 +285,7 @@ class ThermoRadEye(Driver):
 
     # --- options ---------------------------------------------------------------------------------------
 
-    def _calibration(self) -> "dict[str, pint.Quantity] | None":
+    def _calibration(self) -> dict[str, pint.Quantity] | None:
         """µSv/h per cps and per cpm, from `sensitivity` or `calibration_factor`; None without either."""
         import pint
 
@@ -401,7 +401,7 @@ class ThermoRadEye(Driver):
             log.warning("%s: the RadEye reports a low battery", self.name)
         return record
 
-    def read_now(self) -> dict[str, "pint.Quantity"]:
+    def read_now(self) -> dict[str, pint.Quantity]:
         """The next record's reading in the unit the meter shows; a count rate also as a site-calibrated
         dose rate."""
         record = self.next_record()

@@ -14,7 +14,8 @@ import select
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Self, TypeVar
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 from ..errors import ConfigError, ConnectionLost, InstrumentError, InstrumentTimeout, ProtocolError
 from ..units import Q_, has_dimension
@@ -133,7 +134,7 @@ class BaseTransport:
         self._open_link()
 
     @property
-    def timeout(self) -> "pint.Quantity":
+    def timeout(self) -> pint.Quantity:
         """How long a read waits for a reply."""
         return Q_(self._timeout_s, "s")
 

@@ -7,9 +7,10 @@ over, and if no set gives a number the error cites that entry.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import ConfigError
 from ..yamlfile import Mark, YMap, check_keys, expect_map, expect_str, fail, load_yaml

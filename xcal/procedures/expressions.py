@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import ast
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MAX_LENGTH = 1000
 """Most characters an expression may have; the library's longest has under 200."""

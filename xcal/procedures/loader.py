@@ -6,12 +6,23 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..yamlfile import (Mark, YList, YMap, check_keys, expect_list, expect_map, expect_str, fail,
-                        load_yaml, quantity_at)
-from .functions import FUNCTIONS
+from ..yamlfile import Mark, YList, YMap, check_keys, expect_list, expect_map, expect_str, fail, load_yaml, quantity_at
 from .expressions import Expression
-from .model import (INSTRUMENT_VALUES, TECHNIQUE_KEYS, Bundle, CheckDef, EnterStep, ExposeStep, MeasureStep, Procedure,
-                    PromptStep, ResultDef, _PLACEHOLDER, station_fault)
+from .functions import FUNCTIONS
+from .model import (
+    _PLACEHOLDER,
+    INSTRUMENT_VALUES,
+    TECHNIQUE_KEYS,
+    Bundle,
+    CheckDef,
+    EnterStep,
+    ExposeStep,
+    MeasureStep,
+    Procedure,
+    PromptStep,
+    ResultDef,
+    station_fault,
+)
 
 LIBRARY = Path(__file__).with_name("library")
 
@@ -66,8 +77,15 @@ def _parse_parameters(node: YMap, *, fixed_meanings: bool = False) -> dict[str, 
     (`sid`, `distance`) or listed in model.PARAMETER_KINDS (`workload`) must have that meaning's unit and range;
     a room's values are checked against the procedure's own when a run is prepared (plan.prepare). The result
     remembers where each value was written (model.ParameterValues)."""
-    from .model import (MAX_REPEATS, MAX_STATIONS, RANGE_FIX, ParameterValues, form_problem, parameter_kind,
-                        value_problem)
+    from .model import (
+        MAX_REPEATS,
+        MAX_STATIONS,
+        RANGE_FIX,
+        ParameterValues,
+        form_problem,
+        parameter_kind,
+        value_problem,
+    )
 
     params = ParameterValues()
     for name, value in node.items():
@@ -655,7 +673,7 @@ def load_inputs(path: str | Path) -> Inputs:
     return inputs
 
 
-def check_inputs(inputs: dict[str, Any], procedures: "Procedure | Bundle | list[Procedure]") -> None:
+def check_inputs(inputs: dict[str, Any], procedures: Procedure | Bundle | list[Procedure]) -> None:
     """Refuse, before a run, an inputs file that does not fit the procedure (or the procedures of a bundle) being
     run: written for another procedure (`procedure:`), a value the procedure does not ask for (a misspelt name,
     with the nearest one), a value of the wrong kind or outside its plausible range. Errors name the inputs

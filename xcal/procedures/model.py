@@ -266,7 +266,7 @@ class CheckDef:
     def judges_item(self, item: Any) -> bool:
         return not self.kinds or item is None or any(item.kind.startswith(k) for k in self.kinds)
 
-    def applies_to(self, station: "Station | None") -> bool:
+    def applies_to(self, station: Station | None) -> bool:
         return all(station is not None and station.values.get(k) == v for k, v in self.only)
 
 
@@ -371,7 +371,7 @@ def station_fault(procedure: Procedure, parameters: dict[str, Any]) -> StationFa
     uses: dict[str, set[bool]] = {}
     for step in procedure.steps:
         if hasattr(step, "reads"):
-            uses.setdefault(getattr(step, "stations"), set()).add(isinstance(step, MeasureStep))
+            uses.setdefault(step.stations, set()).add(isinstance(step, MeasureStep))
     # (list, number within the list for the file's line, the station numbered across the lists)
     stations = [(name, i + 1, station) for name in sorted(uses)
                 for i, station in enumerate(procedure.stations(parameters, name))]

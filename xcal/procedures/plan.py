@@ -133,8 +133,17 @@ def _parameters(room: Room, procedure: Procedure, parameters: dict[str, Any] | N
     default is not), a whole number of at least 1, stations whose settings have their units and ranges and give
     what each exposure needs. Errors name the room's parameters and, where it is known, the site file's line."""
     from ..units import DIMENSIONS, has_dimension
-    from .model import (RANGE_FIX, SETTING_EXAMPLES, SETTING_RANGES, TECHNIQUE_KEYS, form_problem, parameter_kind,
-                        station_fault, unit_form, value_problem)
+    from .model import (
+        RANGE_FIX,
+        SETTING_EXAMPLES,
+        SETTING_RANGES,
+        TECHNIQUE_KEYS,
+        form_problem,
+        parameter_kind,
+        station_fault,
+        unit_form,
+        value_problem,
+    )
 
     from_room = room.parameters.get(procedure.id, {})
     given = parameters or {}

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from .. import __version__
 from ..errors import InstrumentError, InternalFault, RecordError, RunAborted, XcalError
@@ -37,7 +38,7 @@ class RunObserver:
     def exposure(self, n: int, total: int, station: Station, repeat: int) -> None: ...
     def reading(self, n: int, total: int, station: Station, repeat: int,
                 values: dict[str, dict[str, Any]]) -> None: ...
-    def finished(self, result: "RunResult") -> None: ...
+    def finished(self, result: RunResult) -> None: ...
 
     can_ask = False
     """Whether `ask` can reach a person (a terminal); scripts and CI cannot."""

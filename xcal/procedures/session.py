@@ -7,16 +7,15 @@ take the same path.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..drivers.registry import get_driver_class
 from ..errors import ConfigError, InstrumentError
+from ..limits.tolerance import PASS
 from ..records.store import Store
 from ..site import Instrument, Site, load_site
-from dataclasses import dataclass, field
-
-from ..limits.tolerance import PASS
 from ..verdict import run_verdict
 from .loader import find_procedure
 from .model import Bundle
@@ -164,7 +163,7 @@ def plan_resume(run_id: str, *, db: str | Path | None = None, site: Site | str |
     if site_obj.sha256 != snap["site"]["sha256"]:
         # carried on the stored run to run_plan, which records it before the run resumes (not a StoredRun field,
         # so show-run's JSON keeps its keys)
-        setattr(run, "resume_changes", site_changes(snap, plan, f"run {run_id}"))
+        run.resume_changes = site_changes(snap, plan, f"run {run_id}")
     return plan, run
 
 
@@ -286,7 +285,7 @@ def run_plan(plan: RunPlan, *, db: str | Path | None = None, operator: str | Non
             drivers[role] = driver
         result = execute(plan, drivers, control, store, operator=operator, observer=observer,
                          exposure_timeout=exposure_timeout, resume=resume, inputs=inputs, on_created=on_created)
-        from ..program.actions import after_run    # a FAIL opens a corrective action; a pass verifies one
+        from ..program.actions import after_run  # a FAIL opens a corrective action; a pass verifies one
 
         for line in after_run(store, result.run_id):
             getattr(observer, "note", observer.prompt)(line)

@@ -20,8 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
-from ..records.chain import (ACTION_ASSIGNED, ACTION_OPENED, ACTION_PROGRESS, ACTION_RESOLVED, ACTION_RETESTED,
-                             ACTION_VERIFIED)
+from ..records.chain import (
+    ACTION_ASSIGNED,
+    ACTION_OPENED,
+    ACTION_PROGRESS,
+    ACTION_RESOLVED,
+    ACTION_RETESTED,
+    ACTION_VERIFIED,
+)
 
 ACTION_DUE_DAYS = 30
 """Days from opening to an action's due date unless `--due` says otherwise."""

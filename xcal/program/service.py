@@ -93,8 +93,8 @@ def _instant(text: str, what: str) -> str:
         raise ConfigError(f"{what} {text!r} is not a date and time",
                           fix=f"give {what} as YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC), e.g. 2026-12-01T08:30") from None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds" if value.microsecond else "seconds")
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds" if value.microsecond else "seconds")
 
 
 def store_document(store: Any, file: str | Path) -> dict[str, Any]:

@@ -61,11 +61,11 @@ def _crypto() -> Any:
 class SiteKey:
     """The site's signing key and where it was read from."""
 
-    private: "Ed25519PrivateKey"
+    private: Ed25519PrivateKey
     path: Path
 
     @property
-    def public(self) -> "Ed25519PublicKey":
+    def public(self) -> Ed25519PublicKey:
         return self.private.public_key()
 
     @property
@@ -81,7 +81,7 @@ class SiteKey:
                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
 
 
-def fingerprint(public: "Ed25519PublicKey") -> str:
+def fingerprint(public: Ed25519PublicKey) -> str:
     """'sha256:' and the hex sha256 of the raw 32-byte public key: how an anchor names the key that signed it."""
     serialization, _ = _crypto()
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -125,7 +125,7 @@ def site_key(path: str | os.PathLike[str] | None = None, *, create: bool = True)
     return SiteKey(private, where)
 
 
-def public_key(path: str | os.PathLike[str]) -> "Ed25519PublicKey":
+def public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
     """An Ed25519 public key from a PEM file (`xcal anchor --public-key`'s output, or the site key itself)."""
     serialization, ed25519 = _crypto()
     try:
@@ -146,7 +146,7 @@ def public_key(path: str | os.PathLike[str]) -> "Ed25519PublicKey":
     return key
 
 
-def check_signature(public: "Ed25519PublicKey", message: bytes, signature: str) -> bool:
+def check_signature(public: Ed25519PublicKey, message: bytes, signature: str) -> bool:
     """Whether `signature` (base64) is the key's signature of `message`."""
     from cryptography.exceptions import InvalidSignature
 
@@ -171,7 +171,7 @@ class Anchor:
     def message(self) -> bytes:
         return _DOMAIN + canonical({n: getattr(self, n) for n in ANCHOR_FIELDS}).encode("utf-8")
 
-    def holds(self, public: "Ed25519PublicKey") -> bool:
+    def holds(self, public: Ed25519PublicKey) -> bool:
         """Whether the signature is `public`'s over these fields (and the key named is that key)."""
         return self.key == fingerprint(public) and check_signature(public, self.message(), self.signature)
 
@@ -203,7 +203,7 @@ def read_anchor(path: str | os.PathLike[str]) -> Anchor:
     return from_payload(data, f"the anchor file {path}")
 
 
-def store_id(store: "Store") -> str | None:
+def store_id(store: Store) -> str | None:
     """The store's id: the one its first anchor entry made, or None before the first anchor."""
     for row in store.select("SELECT payload FROM entries WHERE run_id = '' AND kind = ? ORDER BY seq LIMIT 1",
                             (ANCHOR,)):
@@ -214,7 +214,7 @@ def store_id(store: "Store") -> str | None:
     return None
 
 
-def latest(store: "Store") -> tuple[int, Anchor] | None:
+def latest(store: Store) -> tuple[int, Anchor] | None:
     """The newest anchor entry of the chain: its seq and the anchor it holds (None when there is none)."""
     for row in store.select("SELECT seq, payload FROM entries WHERE run_id = '' AND kind = ? ORDER BY seq DESC "
                             "LIMIT 1", (ANCHOR,)):
@@ -225,7 +225,7 @@ def latest(store: "Store") -> tuple[int, Anchor] | None:
     return None
 
 
-def anchor_store(store: "Store", key: SiteKey) -> Anchor:
+def anchor_store(store: Store, key: SiteKey) -> Anchor:
     """Sign the chain's head with the site key and append the anchor as an entry; returns the anchor.
 
     The anchor vouches for the entry before its own entry (the head at that moment, or entry 0 of an empty chain).
@@ -265,7 +265,7 @@ class Checkpoints:
     anchored entry's content hashes to. The break is named from the last anchored entry that still holds.
     """
 
-    def __init__(self, public: "Ed25519PublicKey | None", outside: Anchor | None = None,
+    def __init__(self, public: Ed25519PublicKey | None, outside: Anchor | None = None,
                  since: tuple[int, str, str] | None = None) -> None:
         """`since` (verify --since-anchor): the entry the walk starts at, the prev_hash it stores, the store id."""
         self.public, self.outside = public, outside

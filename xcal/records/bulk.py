@@ -18,8 +18,16 @@ from typing import Any
 from .chain import CHECKS, READING, RUN_CREATED, RUN_FINISHED, RUN_INCOMPLETE
 from .ledger import Transaction
 from .models import ImportedRun
-from .projection import CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, check_row, reading_row, run_payload, \
-    run_row
+from .projection import (
+    CHECK_FIELDS,
+    READING_FIELDS,
+    RUN_FIELDS,
+    STATUS_FIELDS,
+    check_row,
+    reading_row,
+    run_payload,
+    run_row,
+)
 
 RUN_COLUMNS = ("run_id",) + RUN_FIELDS + STATUS_FIELDS
 READING_COLUMNS = ("reading_id", "run_id") + READING_FIELDS
@@ -36,7 +44,7 @@ class ImportSummary:
     entries: int = 0
     batches: int = 0
 
-    def add(self, other: "ImportSummary") -> None:
+    def add(self, other: ImportSummary) -> None:
         self.runs += other.runs
         self.readings += other.readings
         self.checks += other.checks

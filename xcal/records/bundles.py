@@ -141,7 +141,7 @@ def from_row(row: Any) -> StoredBundle:
                         finished_at=row["finished_at"], status_note=row["status_note"], members=members, **fields)
 
 
-def check_bundle(store: "Store", bundle_id: str) -> tuple[int | None, str] | None:
+def check_bundle(store: Store, bundle_id: str) -> tuple[int | None, str] | None:
     """The first way `bundle_id`'s bundles row disagrees with its entries, as (seq, reason); None if it agrees.
 
     Called by verify for every id in the chain; an id with no bundle entry and no bundles row is not a bundle.

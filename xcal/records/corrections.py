@@ -8,7 +8,8 @@ do not re-judge the run's checks or verdict: those stay as they were recorded.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..errors import RecordError
 from .chain import ADOPTED, CORRECTION, READING, Entry

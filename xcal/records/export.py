@@ -29,7 +29,7 @@ READING_COLUMNS = ("run_id", "simulated", "room_id", "procedure_id", "reading_id
 FORMATS = ("csv", "json")
 
 
-def export_runs(store: "Store", out_path: str | Path, fmt: str = "csv", room: str | None = None, *,
+def export_runs(store: Store, out_path: str | Path, fmt: str = "csv", room: str | None = None, *,
                 force: bool = False) -> list[Path]:
     """Write the store's runs (of `room`, or all) and return the files written.
 
@@ -54,7 +54,7 @@ def export_runs(store: "Store", out_path: str | Path, fmt: str = "csv", room: st
                           fix="choose a folder that exists and is writable") from None
 
 
-def _write_json(out: Path, store: "Store", room: str | None, runs: list[StoredRun],
+def _write_json(out: Path, store: Store, room: str | None, runs: list[StoredRun],
                 signed: dict[str, list[Any]]) -> Path:
     document = {"format": "xcal-records", "format_version": 1, "exported_at": now_utc(), "store": str(store.path),
                 "room": room,

@@ -7,8 +7,9 @@ entry after the other. Entries are only ever INSERTed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from ..errors import RecordError
 from .backend import Backend, Cursor

@@ -13,12 +13,12 @@ from typing import Any
 
 def now_utc() -> str:
     """The current UTC time, ISO 8601 to the millisecond."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def new_run_id() -> str:
     """Sortable and short enough to type: UTC date-time plus four random hex digits."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
 @dataclass

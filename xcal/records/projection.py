@@ -7,9 +7,10 @@ here, and `verify` compares them column by column through `row_value`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from json.encoder import encode_basestring as _json_text
 from operator import attrgetter, itemgetter
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .chain import canonical
 from .models import RunHeader, StoredCheck, StoredReading

@@ -11,8 +11,9 @@ periods and are out of scope.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Collection, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, RecordError
 
@@ -63,7 +64,7 @@ class RetentionItem:
     days_past: int
 
 
-def retention_report(store: "Store", rules: Iterable[RetentionRule], today: dt.date, *,
+def retention_report(store: Store, rules: Iterable[RetentionRule], today: dt.date, *,
                      jurisdictions: Mapping[str, Collection[str]] | None = None) -> list[RetentionItem]:
     """Runs past retention on `today`, oldest first; a run no rule covers is kept and not listed.
 
@@ -111,5 +112,5 @@ def _start_date(run_id: str, started_at: str) -> dt.date:
         raise RecordError(f"run {run_id} has a start time '{started_at}' that is not an ISO date",
                           fix="run `xcal verify`; the runs table may have been edited") from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc)
+        moment = moment.astimezone(dt.UTC)
     return moment.date()

@@ -76,7 +76,7 @@ def sealed(tx: Any, run_id: str, meaning: str, name: str, bound: str) -> dict[st
             "anchor": {"seq": seq, "head": head, "store_id": store_id}, "seal": seal}
 
 
-def statuses(store: "Store", run_id: str) -> list[SignatureStatus]:
+def statuses(store: Store, run_id: str) -> list[SignatureStatus]:
     """The run's signatures, oldest first, each checked against the run as stored now."""
     entries = list(store.entries(run_id))
     current = run_hash(entries)
@@ -110,7 +110,7 @@ def _why_not(sig: Entry, signed_hash: str | None, current: str, entries: list[En
     return ""
 
 
-def _head_moved(store: "Store", sig: Entry, made_at: Any) -> str:
+def _head_moved(store: Store, sig: Entry, made_at: Any) -> str:
     """Why the chain head a signature records is no longer the entry before it ('' when it still is)."""
     if not isinstance(made_at, dict):
         return ""

@@ -17,21 +17,40 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from ..errors import RecordError
-from . import bulk, bundles, lease, ledger, signatures as sig
+from . import bulk, bundles, lease, ledger
+from . import signatures as sig
 from .backend import default_location, display_location, is_url, open_backend
-from .chain import (CHECKS, CORRECTION, READING, RESUME_CHANGES, RUN_CREATED, RUN_FINISHED, RUN_INCOMPLETE, RUN_RESUMED,
-                    SIGNATURE, Entry,
-                    run_hash)
+from .chain import (
+    CHECKS,
+    CORRECTION,
+    READING,
+    RESUME_CHANGES,
+    RUN_CREATED,
+    RUN_FINISHED,
+    RUN_INCOMPLETE,
+    RUN_RESUMED,
+    SIGNATURE,
+    Entry,
+    run_hash,
+)
 from .corrections import corrections_of, latest_by_reading, recorded_reading, require_text, require_value
-from .models import (Correction, ImportedRun, RunHeader, StoredCheck, StoredReading, StoredRun, new_run_id,
-                     now_utc)
-from .projection import (CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, check_payload, column,
-                         reading_payload, run_payload)
+from .models import Correction, ImportedRun, RunHeader, StoredCheck, StoredReading, StoredRun, new_run_id, now_utc
+from .projection import (
+    CHECK_FIELDS,
+    READING_FIELDS,
+    RUN_FIELDS,
+    STATUS_FIELDS,
+    check_payload,
+    column,
+    reading_payload,
+    run_payload,
+)
 from .schema import SCHEMA_VERSION, prepare
 from .verify import VerifyReport, check_run, verify_store
 
@@ -119,7 +138,7 @@ class Store:
         self._heartbeat.stop()
         self._db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:

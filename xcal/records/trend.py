@@ -51,12 +51,12 @@ class TrendPoint:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "check"}
 
 
-def trend(store: "Store", room: str, result: str) -> list[TrendPoint]:
+def trend(store: Store, room: str, result: str) -> list[TrendPoint]:
     """Outcomes of check `result` in `room` from complete runs, oldest first."""
     return [_point(r) for r in store.select(TREND_SQL, (str(room), result))]
 
 
-def latest(store: "Store", room: str, result: str, last: int) -> tuple[list[TrendPoint], int]:
+def latest(store: Store, room: str, result: str, last: int) -> tuple[list[TrendPoint], int]:
     """The last `last` points of `trend(store, room, result)`, oldest first, and how many points it has in all:
     what the table of `xcal trend` shows, without making a point of every one."""
     with store._snapshot():

@@ -15,15 +15,29 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RecordError
-from .chain import (ADOPTED, CHECKS, CORRECTION, GENESIS, KINDS, PROGRAM_KINDS, READING, RUN_CREATED,
-                    RUN_FINISHED, RUN_INCOMPLETE, RUN_RESUMED, SCHEMA_UPGRADED, Entry)
-from .chain import BUNDLE_KINDS
-from .chain import ANCHOR
+from .chain import (
+    ADOPTED,
+    ANCHOR,
+    BUNDLE_KINDS,
+    CHECKS,
+    CORRECTION,
+    GENESIS,
+    KINDS,
+    PROGRAM_KINDS,
+    READING,
+    RUN_CREATED,
+    RUN_FINISHED,
+    RUN_INCOMPLETE,
+    RUN_RESUMED,
+    SCHEMA_UPGRADED,
+    Entry,
+)
 from .projection import CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, columns, row_value
 
 if TYPE_CHECKING:
@@ -64,7 +78,7 @@ def _key(seq: int | None) -> tuple[int, int]:
     return (1, 0) if seq is None else (0, seq)
 
 
-def verify_store(store: "Store", *, public: Any = None, anchor: Any = None, since_anchor: bool = False
+def verify_store(store: Store, *, public: Any = None, anchor: Any = None, since_anchor: bool = False
                  ) -> VerifyReport:
     """Check the chain (with `public`, the site's key, also its anchors and sealed signatures; with `anchor`, an
     anchor file, against it too), then the rows of every run against its entries; report the first broken entry.
@@ -120,7 +134,7 @@ class _Start:
     store_id: str
 
 
-def _since(store: "Store", public: Any) -> tuple[_Start | None, str]:
+def _since(store: Store, public: Any) -> tuple[_Start | None, str]:
     from .anchor import latest
 
     if public is None:
@@ -144,7 +158,7 @@ def _since(store: "Store", public: Any) -> tuple[_Start | None, str]:
             f" since the anchor of entry {anchor.seq} made at {anchor.at}")
 
 
-def _entries_from(store: "Store", first: int, page: int = 10_000) -> Iterable[Entry]:
+def _entries_from(store: Store, first: int, page: int = 10_000) -> Iterable[Entry]:
     sql = "SELECT seq, at, kind, run_id, payload, prev_hash, hash FROM entries WHERE seq >= ? ORDER BY seq LIMIT "
     rows = list(store.select(sql + str(page), (first,)))
     while rows:
@@ -160,7 +174,7 @@ this one walks the chain: the two passes are independent, and each worker reads 
 which every run's rows and entries agree (they are committed together), so the split cannot show a false break."""
 
 
-def _share_out(store: "Store", run_ids: list[str] | None) -> Any:
+def _share_out(store: Store, run_ids: list[str] | None) -> Any:
     """Start two workers on `run_ids` (a SQLite store with many runs); None when this process does it all.
 
     A worker is `python -m xcal.records.verify` given the store's path and its runs as JSON on stdin."""
@@ -200,7 +214,7 @@ def _check_runs(path: str, run_ids: list[str]) -> list[tuple[int | None, str]]:
         return [(p.seq, p.reason) for p in map(lambda r: check_run(store, r, hashes=False), run_ids) if p]
 
 
-def _projection_problems(store: "Store", run_ids: list[str], pending: Any) -> list[tuple[int | None, str]]:
+def _projection_problems(store: Store, run_ids: list[str], pending: Any) -> list[tuple[int | None, str]]:
     if pending is None:
         return [(p.seq, p.reason) for p in map(lambda r: check_run(store, r, hashes=False), run_ids) if p]
     import json
@@ -229,7 +243,7 @@ def _worker() -> None:
     json.dump(_check_runs(task["path"], task["runs"]), sys.stdout)
 
 
-def _run_ids_after(store: "Store", seq: int) -> list[str]:
+def _run_ids_after(store: Store, seq: int) -> list[str]:
     return [r[0] for r in store.select("SELECT DISTINCT run_id FROM entries WHERE seq > ? ORDER BY run_id", (seq,))]
 
 
@@ -254,14 +268,14 @@ def _content_problem(entry: Entry, recomputed: str | None = None) -> str:
     return ""
 
 
-def _all_run_ids(store: "Store") -> list[str]:
+def _all_run_ids(store: Store) -> list[str]:
     rows = store.select("SELECT run_id FROM runs UNION SELECT run_id FROM entries UNION "
                         "SELECT bundle_id FROM bundles UNION "
                         "SELECT run_id FROM readings UNION SELECT run_id FROM checks ORDER BY run_id")
     return [r["run_id"] for r in rows]
 
 
-def check_run(store: "Store", run_id: str, *, hashes: bool = True) -> Problem | None:
+def check_run(store: Store, run_id: str, *, hashes: bool = True) -> Problem | None:
     """The first way `run_id`'s rows disagree with its entries (and, with `hashes`, an entry with its hash)."""
     worst = _Worst()
     expected = _Expected(run_id)
@@ -383,7 +397,7 @@ class _Expected:
                                              f"entries do not hold"))
 
 
-def _compare_run(store: "Store", expected: _Expected, worst: _Worst) -> None:
+def _compare_run(store: Store, expected: _Expected, worst: _Worst) -> None:
     rows = list(store.select("SELECT * FROM runs WHERE run_id = ?", (expected.run_id,)))
     if expected.run is None:
         if rows:
@@ -395,7 +409,7 @@ def _compare_run(store: "Store", expected: _Expected, worst: _Worst) -> None:
     _compare(rows[0], expected.run, worst)
 
 
-def _compare_rows(store: "Store", expected: _Expected, worst: _Worst, table: str, key: str,
+def _compare_rows(store: Store, expected: _Expected, worst: _Worst, table: str, key: str,
                   names: tuple[str, ...]) -> None:
     recorded: dict[int, _Recorded] = getattr(expected, table)
     rows = {r[key]: r for r in store.select(f"SELECT * FROM {table} WHERE run_id = ?", (expected.run_id,))}
@@ -424,7 +438,7 @@ def _same(row: Any, payload: dict[str, Any], names: tuple[str, ...]) -> bool:
     return stored == expected and list(map(type, stored)) == list(map(type, expected))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
     return itemgetter(*names)
 

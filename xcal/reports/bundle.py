@@ -39,7 +39,7 @@ def build_bundle_report(bundle: Any, runs: Mapping[str, Any],
         title=f"X-ray QC acceptance record: {bundle.bundle_title or bundle.bundle}",
         subtitle=f"{bundle.site} · room {bundle.room_id} {bundle.room_name} · {(bundle.started_at or '')[:10]}",
         run_id=bundle.bundle_id, simulated=bool(bundle.simulated), verdict=verdict,
-        generated_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         generator=f"xcal {__version__}", sections=tuple(sections))
 
 

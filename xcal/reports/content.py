@@ -11,8 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import __version__
-from .model import (ALERT_TONE, FAIL_TONE, PASS_TONE, WARN_TONE, Cell, Fields, Note, Report, Section, Table,
-                    verdict_cell)
+from .model import ALERT_TONE, FAIL_TONE, PASS_TONE, WARN_TONE, Cell, Fields, Note, Report, Section, Table, verdict_cell
 from .readings import corrections_section, readings_section, waveforms_section
 from .results import limits_section, results_section
 from .signoff import corrective_actions_section, signatures_section
@@ -47,7 +46,7 @@ def build_report(run: Any, signatures: Sequence[Any] | None = None) -> Report:
         subtitle=f"{facility.get('name') or run.site} · room {run.room_id} {run.room_name} · "
                  f"{(run.started_at or '')[:10]}",
         run_id=run.run_id, simulated=bool(run.simulated), verdict=verdict,
-        generated_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         generator=f"xcal {__version__}", sections=tuple(s for s in sections if s is not None))
 
 

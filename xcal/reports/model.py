@@ -6,8 +6,9 @@ is plain text taken from the record: each renderer escapes it for its own format
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 from ..verdict import LOOKS
 

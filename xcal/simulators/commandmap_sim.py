@@ -9,12 +9,14 @@ and the driver times out, as a real meter without error replies would.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ..drivers.capabilities import InstrumentIdentity
 from ..drivers.commandmap import Command, CommandMap, load_command_map
 from .server import LineServer, WireFault
+
 
 class CommandMapSimulator:
     """A meter serving `command_map` with the given identity.

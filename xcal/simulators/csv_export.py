@@ -9,9 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from xcal.simulators.manual_inputs import exposure_readings
 
@@ -51,7 +52,7 @@ class CsvExportSimulator:
                 "delimiter": self.delimiter, "decimal": self.decimal, "skip_rows": len(self.preamble),
                 "encoding": self.encoding}
 
-    def on_exposure(self, exposure: "SimulatedExposure") -> None:
+    def on_exposure(self, exposure: SimulatedExposure) -> None:
         """Append the row for one exposure of the room."""
         readings = exposure_readings(exposure)
         self.add_row({r: float(readings[r].to(unit).magnitude) for r, (_, unit) in self.columns.items()})

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from xcal.errors import ConfigError
 from xcal.drivers.base import serial_digits
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.gq_gmc import (ACK, CPS_RFC1201_MASK, COUNT_SIZE, RFC1201, RFC1201_VERSION_LENGTH, RFC1801,
-                                 SERIAL_SIZE, VARIANT_OF_MODEL, VARIANTS)
+from xcal.drivers.gq_gmc import (
+    ACK,
+    COUNT_SIZE,
+    CPS_RFC1201_MASK,
+    RFC1201,
+    RFC1201_VERSION_LENGTH,
+    RFC1801,
+    SERIAL_SIZE,
+    VARIANT_OF_MODEL,
+    VARIANTS,
+)
+from xcal.errors import ConfigError
 
 SETDATETIME = b"SETDATETIME"
 DATETIME_PARAMETER = 6
@@ -173,7 +182,7 @@ class GmcSimulator:
 
     def device_time(self) -> datetime:
         """The counter's clock (UTC wall time plus whatever SETDATETIME moved it by), whole seconds."""
-        now = datetime.fromtimestamp(self._clock() + self._clock_offset, timezone.utc).replace(tzinfo=None)
+        now = datetime.fromtimestamp(self._clock() + self._clock_offset, UTC).replace(tzinfo=None)
         return now.replace(microsecond=0)
 
     def _draw(self, mean: float) -> int:
@@ -217,6 +226,6 @@ class GmcSimulator:
             wanted = datetime(2000 + yy, month, day, hour, minute, second)
         except ValueError:
             return None
-        current = datetime.fromtimestamp(self._clock(), timezone.utc).replace(tzinfo=None)
+        current = datetime.fromtimestamp(self._clock(), UTC).replace(tzinfo=None)
         self._clock_offset = (wanted - current) / timedelta(seconds=1)
         return ACK

@@ -20,9 +20,10 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from ..drivers.capabilities import InstrumentIdentity
 from .protocol import LineProtocol
@@ -127,7 +128,7 @@ class _Keyword:
     numbered: bool
 
     @classmethod
-    def parse(cls, word: str) -> "_Keyword":
+    def parse(cls, word: str) -> _Keyword:
         optional = word.startswith("[")
         word = word.strip("[]")
         numbered = word.endswith("#")

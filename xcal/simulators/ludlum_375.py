@@ -11,8 +11,8 @@ detector with Poisson noise from a seeded generator and shown in the monitor's u
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 import numpy as np
 

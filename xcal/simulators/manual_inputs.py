@@ -7,8 +7,9 @@ values a kVp meter's display would show, so a run with the manual driver can go 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from xcal.drivers.capabilities import READING_UNITS
 
@@ -22,7 +23,7 @@ DISPLAY_UNITS: dict[str, str] = {"kvp_max": "kV", "kvp_avg": "kV", "kvp_ppv": "k
 """The readings an exposure gives (as a kVp meter measures it) and the unit the file writes each in."""
 
 
-def exposure_readings(exposure: "SimulatedExposure") -> dict[str, "pint.Quantity"]:
+def exposure_readings(exposure: SimulatedExposure) -> dict[str, pint.Quantity]:
     """What a kVp meter's display shows for one simulated exposure."""
     from xcal.simulators.meters import measure_kvp
     from xcal.units import Q_
@@ -52,12 +53,12 @@ class ManualInputsWriter:
         self.exposures: list[dict[str, Any]] = []
         self.now: list[dict[str, Any]] = []
 
-    def on_exposure(self, exposure: "SimulatedExposure") -> None:
+    def on_exposure(self, exposure: SimulatedExposure) -> None:
         """Add the entry for one exposure of the room and rewrite the file."""
         values = exposure_readings(exposure)
         self.add_exposure({n: values[n] for n in self.readings})
 
-    def add_exposure(self, values: Mapping[str, "pint.Quantity"], *, station: int | None = None,
+    def add_exposure(self, values: Mapping[str, pint.Quantity], *, station: int | None = None,
                      repeat: int | None = None) -> None:
         """Add an exposure entry from quantities (optionally keyed by station and repeat); rewrite the file."""
         entry: dict[str, Any] = {"station": station, "repeat": repeat} if station is not None else {}
@@ -65,7 +66,7 @@ class ManualInputsWriter:
         self.exposures.append(entry)
         self.write()
 
-    def add_now(self, values: Mapping[str, "pint.Quantity"]) -> None:
+    def add_now(self, values: Mapping[str, pint.Quantity]) -> None:
         """Add an answer for read_now (a survey meter's or thermometer's display); rewrite the file."""
         self.now.append({name: self._text(name, value) for name, value in values.items()})
         self.write()
@@ -84,6 +85,6 @@ class ManualInputsWriter:
         os.replace(partial, self.path)
         return self.path
 
-    def _text(self, name: str, value: "pint.Quantity") -> str:
+    def _text(self, name: str, value: pint.Quantity) -> str:
         unit = DISPLAY_UNITS.get(name, READING_UNITS[name])
         return f"{float(value.to(unit).magnitude):.{self.digits}g} {unit}"

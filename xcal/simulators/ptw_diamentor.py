@@ -115,7 +115,7 @@ class DiamentorSimulator(LineProtocol):
         """E25 (input buffer overrun), what the meter says when a command reached it damaged."""
         return b"E25" + self.reply_end.encode(self.encoding)
 
-    def on_exposure(self, exposure: "SimulatedExposure") -> bool:
+    def on_exposure(self, exposure: SimulatedExposure) -> bool:
         """Add the exposure's DAP (air kerma × field area); a DAP meter always integrates."""
         dap = exposure.air_kerma_ugy * 1e-6 * self.field_area_cm2
         seconds = max(exposure.ms_actual / 1000.0, 1e-6)

@@ -19,7 +19,8 @@ import json
 import math
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..drivers.capabilities import InstrumentIdentity
 from .protocol import LineProtocol
@@ -186,7 +187,7 @@ class UnidosSimulator(LineProtocol):
             except _Refused as refused:
                 return refused.code
 
-    def on_exposure(self, exposure: "SimulatedExposure") -> bool:
+    def on_exposure(self, exposure: SimulatedExposure) -> bool:
         """Collect the exposure's charge (air kerma / N_K); False if the instrument was not integrating."""
         charge = exposure.air_kerma_ugy * 1e-6 * self.air_density_factor / self.n_k
         current = charge / max(exposure.ms_actual / 1000.0, 1e-6)

@@ -11,7 +11,7 @@ as the firmware's comm.c does.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -14,8 +14,9 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Protocol, Self
+from typing import Protocol, Self
 
 from .protocol import LineProtocol, SimProtocol
 

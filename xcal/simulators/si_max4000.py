@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..drivers.capabilities import InstrumentIdentity
 from .protocol import SimProtocol
@@ -114,7 +115,7 @@ class Max4000Simulator(SimProtocol):
 
     # --- the room model and test hooks ---------------------------------------------------------------
 
-    def on_exposure(self, exposure: "SimulatedExposure") -> bool:
+    def on_exposure(self, exposure: SimulatedExposure) -> bool:
         """Collect air kerma / N_K (signed by the bias); False when not collecting or armed for a threshold."""
         with self._lock:
             self._advance()

@@ -13,8 +13,8 @@ in the display unit.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 import numpy as np
 
