@@ -14,7 +14,7 @@ import time
 
 import pyvisa
 
-from xcal.drivers.ptw_unidos import PtwUnidos
+from xcal.drivers.instruments.ptw.unidos import PtwUnidos
 from xcal.simulators.ptw_unidos import UnidosSimulator
 from xcal.simulators.server import serve_tcp
 

@@ -78,9 +78,9 @@ def test_clinic_site_validates(xcal):
 
 
 def test_clinic_site_is_a_real_site_whose_drivers_accept_their_settings():
-    from xcal.drivers.gq_gmc import CounterCalibration
+    from xcal.drivers.generic.manual import ManualEntry
+    from xcal.drivers.instruments.gq.gmc import CounterCalibration
     from xcal.drivers.link import resource_kind
-    from xcal.drivers.manual import ManualEntry
     from xcal.drivers.registry import get_driver_class
     from xcal.site import load_site
 

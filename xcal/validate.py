@@ -28,7 +28,7 @@ def _kind(path: Path) -> str:
 
 def validate_paths(paths: list[str], site: str | None = None) -> Iterator[str]:
     """Yield one 'ok' line per valid file; raise ConfigError at the first invalid one."""
-    from .drivers.commandmap import load_command_map
+    from .drivers.generic.commandmap import load_command_map
     from .limits.sets import load_library, load_limit_set
     from .procedures.loader import find_procedure, library_paths, load_bundle, load_inputs, load_procedure
     from .procedures.model import Bundle

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.commandmap import CommandMap, load_command_map
+from xcal.drivers.generic.commandmap import CommandMap, load_command_map
 from xcal.simulators.commandmap_sim import CommandMapSimulator
 from xcal.simulators.server import LineServer
 

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from xcal.drivers.capabilities import CAPABILITIES, READING_UNITS, InstrumentIdentity, KvpMeter, Waveform
-from xcal.drivers.declarative import DeclarativeDriver
+from xcal.drivers.generic.declarative import DeclarativeDriver
 from xcal.units import Q_
 
 from .protocol import ExpectedProtocol

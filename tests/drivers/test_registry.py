@@ -7,7 +7,7 @@ from importlib import metadata
 import pytest
 
 from xcal.drivers import registry
-from xcal.drivers.declarative import DeclarativeDriver
+from xcal.drivers.generic.declarative import DeclarativeDriver
 from xcal.errors import ConfigError
 
 
@@ -37,7 +37,7 @@ def test_an_unknown_name_lists_the_known_ones(monkeypatch) -> None:
 
 def test_a_third_party_driver_is_found_by_its_entry_point(monkeypatch) -> None:
     monkeypatch.setattr(registry.metadata, "entry_points", fake_entry_points(
-        ("acme-meter", "xcal.drivers.declarative:DeclarativeDriver"),
+        ("acme-meter", "xcal.drivers.generic.declarative:DeclarativeDriver"),
         ("declarative", "json:JSONDecoder")))
     assert registry.driver_names() == sorted(["acme-meter", *registry.BUILTIN])
     assert registry.get_driver_class("acme-meter") is DeclarativeDriver

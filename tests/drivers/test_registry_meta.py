@@ -36,10 +36,12 @@ def test_driver_has_a_simulator(name):
 @pytest.mark.parametrize("name", sorted(BUILTIN))
 def test_driver_has_a_protocol_test(name):
     cls = get_driver_class(name)
-    module = cls.__module__.rsplit(".", 1)[-1]
-    candidates = [TESTS / f"test_{module}.py", TESTS / f"test_{module}_protocol.py"]
+    # Tests mirror the package: xcal/drivers/instruments/ptw/unidos.py is tested in instruments/ptw/test_unidos.py.
+    *folders, module = cls.__module__.removeprefix("xcal.drivers.").split(".")
+    here = TESTS.joinpath(*folders)
+    candidates = [here / f"test_{module}.py", here / f"test_{module}_protocol.py"]
     found = [p for p in candidates if p.exists()]
-    assert found, f"no protocol test for {name}: expected one of {[p.name for p in candidates]}"
+    assert found, f"no protocol test for {name}: expected one of {[str(p.relative_to(TESTS)) for p in candidates]}"
     if cls.protocol_status.split()[0] in WIRE_STATUSES:
         assert any("ExpectedProtocol" in p.read_text(encoding="utf-8") and "assert_done" in
                    p.read_text(encoding="utf-8") for p in found)

@@ -12,15 +12,15 @@ import pytest
 
 from xcal.drivers.base import Driver, SerialMismatch, serial_key
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.declarative import DeclarativeDriver
-from xcal.drivers.gq_gmc import GqGmc
-from xcal.drivers.keithley import Keithley6517B
-from xcal.drivers.manual import ManualEntry
-from xcal.drivers.ptw_diamentor import PtwDiamentor
-from xcal.drivers.ptw_unidos import PtwUnidos
-from xcal.drivers.radpro import RadPro
-from xcal.drivers.si_max4000 import StandardImagingMax4000
-from xcal.drivers.thermo_radeye import ThermoRadEye
+from xcal.drivers.generic.declarative import DeclarativeDriver
+from xcal.drivers.generic.manual import ManualEntry
+from xcal.drivers.instruments.gq.gmc import GqGmc
+from xcal.drivers.instruments.keithley.electrometers import Keithley6517B
+from xcal.drivers.instruments.ptw.diamentor import PtwDiamentor
+from xcal.drivers.instruments.ptw.unidos import PtwUnidos
+from xcal.drivers.instruments.radpro.radpro import RadPro
+from xcal.drivers.instruments.standard_imaging.max4000 import StandardImagingMax4000
+from xcal.drivers.instruments.thermo.radeye import ThermoRadEye
 from xcal.errors import InstrumentError
 from xcal.units import Q_
 

@@ -12,8 +12,8 @@ import pytest
 from wire_helpers import Echo, Framed
 
 from xcal.drivers import transport
-from xcal.drivers.commandmap import CommandMap
-from xcal.drivers.declarative import DeclarativeDriver
+from xcal.drivers.generic.commandmap import CommandMap
+from xcal.drivers.generic.declarative import DeclarativeDriver
 from xcal.drivers.link import LinkSettings, open_transport, resource_kind
 from xcal.drivers.serial_transport import SerialTransport
 from xcal.drivers.transport import PartialReply, VisaTransport

@@ -20,7 +20,7 @@ from datetime import datetime
 import pytest
 
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.gq_gmc import GqGmc
+from xcal.drivers.instruments.gq.gmc import GqGmc
 from xcal.errors import InstrumentTimeout
 from xcal.simulators.gq_gmc import GmcSimulator
 from xcal.simulators.server import serve_pty

@@ -21,7 +21,7 @@ from pymeasure.instruments.keithley.keithley6517b import Keithley6517B as PeerKe
 
 from xcal.demo.wiring import room_model  # noqa: E402
 from xcal.drivers.capabilities import InstrumentIdentity  # noqa: E402
-from xcal.drivers.keithley import Keithley6517B  # noqa: E402
+from xcal.drivers.instruments.keithley.electrometers import Keithley6517B  # noqa: E402
 from xcal.errors import InstrumentError, InstrumentReportedError  # noqa: E402
 from xcal.simulators.keithley import KeithleySimulator  # noqa: E402
 from xcal.simulators.server import serve_tcp  # noqa: E402

@@ -32,7 +32,7 @@ pytest.importorskip("pyvisa_py", reason="pyvisa-py (pymeasure's VISA backend her
 from pymeasure.instruments.ptw.ptwDIAMENTOR import ptwDIAMENTOR  # noqa: E402
 
 from xcal.demo.wiring import room_model, start_simulator  # noqa: E402
-from xcal.drivers.ptw_diamentor import PtwDiamentor  # noqa: E402
+from xcal.drivers.instruments.ptw.diamentor import PtwDiamentor  # noqa: E402
 from xcal.errors import InstrumentReportedError  # noqa: E402
 from xcal.simulators.ptw_diamentor import DiamentorSimulator  # noqa: E402
 from xcal.simulators.room import SimulatedExposure  # noqa: E402

@@ -24,7 +24,7 @@ pytest.importorskip("pyvisa_py", reason="pyvisa-py (pymeasure's VISA backend her
 from pymeasure.instruments.ptw.ptwUNIDOS import ptwUNIDOS
 
 from xcal.demo.wiring import room_model, start_simulator
-from xcal.drivers.ptw_unidos import PtwUnidos
+from xcal.drivers.instruments.ptw.unidos import PtwUnidos
 from xcal.errors import InstrumentError, ProtocolError
 from xcal.site import DEMO_SITE, load_site
 from xcal.testing import expected_protocol

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from xcal.drivers.thermo_radeye import ThermoRadEye, parse_record
+from xcal.drivers.instruments.thermo.radeye import ThermoRadEye, parse_record
 from xcal.errors import InstrumentError
 from xcal.simulators.server import serve_pty
 from xcal.simulators.thermo_radeye import RadEyeSimulator

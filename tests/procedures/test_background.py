@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.gq_gmc import CounterCalibration
+from xcal.drivers.instruments.gq.gmc import CounterCalibration
 from xcal.errors import ConfigError
 from xcal.procedures.loader import load_procedure
 from xcal.procedures.runner import OperatorControl, RunObserver, execute

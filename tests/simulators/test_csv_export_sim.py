@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from xcal.drivers.csv_import import CsvImport
+from xcal.drivers.generic.csv_import import CsvImport
 from xcal.simulators.csv_export import CsvExportSimulator
 from xcal.simulators.meters import measure_kvp
 from xcal.simulators.room import RoomModel

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.gq_gmc import RFC1201, RFC1801, GqGmc
+from xcal.drivers.instruments.gq.gmc import RFC1201, RFC1801, GqGmc
 from xcal.errors import ConnectionLost, InstrumentTimeout, ProtocolError
 from xcal.simulators.gq_gmc import GmcSimulator
 from xcal.simulators.server import PtySimServer, WireFault, serve_pty

@@ -9,7 +9,7 @@ import pytest
 from wire_helpers import exposure
 
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.keithley import Keithley6514, Keithley6517B
+from xcal.drivers.instruments.keithley.electrometers import Keithley6514, Keithley6517B
 from xcal.errors import ConnectionLost, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from xcal.simulators.keithley import N_K_DIAGNOSTIC_30CC, KeithleySimulator
 from xcal.simulators.server import PtySimServer, WireFault, serve_pty

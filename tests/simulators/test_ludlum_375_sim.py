@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from xcal.drivers.ludlum_375 import Ludlum375, parse_record
+from xcal.drivers.instruments.ludlum.model375 import Ludlum375, parse_record
 from xcal.errors import ConnectionLost, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from xcal.simulators.ludlum_375 import Ludlum375Simulator
 from xcal.simulators.server import PtySimServer, garble, serve_pty

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from xcal.drivers.manual import ManualEntry
+from xcal.drivers.generic.manual import ManualEntry
 from xcal.simulators.manual_inputs import ManualInputsWriter
 from xcal.simulators.meters import measure_kvp
 from xcal.simulators.room import RoomModel

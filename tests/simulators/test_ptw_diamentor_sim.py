@@ -10,7 +10,7 @@ import pytest
 import serial
 
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.ptw_diamentor import PtwDiamentor
+from xcal.drivers.instruments.ptw.diamentor import PtwDiamentor
 from xcal.errors import ConfigError, ConnectionLost, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from xcal.simulators.ptw_diamentor import DiamentorSimulator, serial_number
 from xcal.simulators.room import SimulatedExposure

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.ptw_unidos import PtwUnidos
+from xcal.drivers.instruments.ptw.unidos import PtwUnidos
 from xcal.errors import (
     ConnectionLost,
     InstrumentReportedError,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.radpro import RadPro, pulses_between
+from xcal.drivers.instruments.radpro.radpro import RadPro, pulses_between
 from xcal.errors import ConnectionLost, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from xcal.simulators.radpro import RadProSimulator
 from xcal.simulators.server import PtySimServer, WireFault, serve_pty

@@ -11,7 +11,7 @@ from xcal.demo.wiring import start_simulator
 from xcal.drivers.base import SerialMismatch
 from xcal.drivers.capabilities import InstrumentIdentity
 from xcal.drivers.check import check
-from xcal.drivers.gq_gmc import GqGmc
+from xcal.drivers.instruments.gq.gmc import GqGmc
 from xcal.drivers.registry import get_driver_class
 from xcal.errors import ConfigError
 from xcal.simulators.gq_gmc import GmcSimulator, serial_bytes

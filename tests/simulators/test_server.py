@@ -11,8 +11,8 @@ import pytest
 from wire_helpers import Meter
 
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.commandmap import load_command_map
-from xcal.drivers.declarative import DeclarativeDriver
+from xcal.drivers.generic.commandmap import load_command_map
+from xcal.drivers.generic.declarative import DeclarativeDriver
 from xcal.errors import InstrumentReportedError
 from xcal.simulators.commandmap_sim import CommandMapSimulator
 from xcal.simulators.server import LineServer, TcpSimServer, WireFault, garble, serve_tcp

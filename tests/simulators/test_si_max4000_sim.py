@@ -8,7 +8,7 @@ import pytest
 from wire_helpers import exposure
 
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.si_max4000 import StandardImagingMax4000
+from xcal.drivers.instruments.standard_imaging.max4000 import StandardImagingMax4000
 from xcal.errors import ConnectionLost, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from xcal.simulators.server import PtySimServer, WireFault, serve_pty
 from xcal.simulators.si_max4000 import N_K_DIAGNOSTIC_30CC, Max4000Simulator

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.thermo_radeye import ThermoRadEye, parse_record
+from xcal.drivers.instruments.thermo.radeye import ThermoRadEye, parse_record
 from xcal.errors import ConnectionLost, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from xcal.simulators.server import PtySimServer, WireFault, serve_pty
 from xcal.simulators.thermo_radeye import RadEyeSimulator

@@ -190,7 +190,7 @@ def start_simulator(inst: Instrument, room: Room | None, model: Any | None,
     identity = InstrumentIdentity(inst.make, inst.model, inst.serial, f"SIM-{__version__}")
     faults = _wire_faults(room, inst) if room is not None else []
     if inst.driver == "declarative":
-        from ..drivers.commandmap import load_command_map
+        from ..drivers.generic.commandmap import load_command_map
         from ..simulators.commandmap_sim import CommandMapSimulator
 
         command_map = load_command_map(inst.options["command_map"])

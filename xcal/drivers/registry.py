@@ -15,18 +15,18 @@ from ..errors import ConfigError
 ENTRY_POINT_GROUP = "xcal.drivers"
 
 BUILTIN: dict[str, str] = {
-    "declarative": "xcal.drivers.declarative:DeclarativeDriver",
-    "ptw-unidos": "xcal.drivers.ptw_unidos:PtwUnidos",
-    "ptw-diamentor": "xcal.drivers.ptw_diamentor:PtwDiamentor",
-    "keithley-6517b": "xcal.drivers.keithley:Keithley6517B",
-    "keithley-6514": "xcal.drivers.keithley:Keithley6514",
-    "si-max4000": "xcal.drivers.si_max4000:StandardImagingMax4000",
-    "gq-gmc": "xcal.drivers.gq_gmc:GqGmc",
-    "radpro": "xcal.drivers.radpro:RadPro",
-    "thermo-radeye": "xcal.drivers.thermo_radeye:ThermoRadEye",
-    "ludlum-375": "xcal.drivers.ludlum_375:Ludlum375",
-    "manual": "xcal.drivers.manual:ManualEntry",
-    "csv-import": "xcal.drivers.csv_import:CsvImport",
+    "declarative": "xcal.drivers.generic.declarative:DeclarativeDriver",
+    "ptw-unidos": "xcal.drivers.instruments.ptw.unidos:PtwUnidos",
+    "ptw-diamentor": "xcal.drivers.instruments.ptw.diamentor:PtwDiamentor",
+    "keithley-6517b": "xcal.drivers.instruments.keithley.electrometers:Keithley6517B",
+    "keithley-6514": "xcal.drivers.instruments.keithley.electrometers:Keithley6514",
+    "si-max4000": "xcal.drivers.instruments.standard_imaging.max4000:StandardImagingMax4000",
+    "gq-gmc": "xcal.drivers.instruments.gq.gmc:GqGmc",
+    "radpro": "xcal.drivers.instruments.radpro.radpro:RadPro",
+    "thermo-radeye": "xcal.drivers.instruments.thermo.radeye:ThermoRadEye",
+    "ludlum-375": "xcal.drivers.instruments.ludlum.model375:Ludlum375",
+    "manual": "xcal.drivers.generic.manual:ManualEntry",
+    "csv-import": "xcal.drivers.generic.csv_import:CsvImport",
 }
 
 

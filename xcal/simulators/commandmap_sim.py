@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..drivers.capabilities import InstrumentIdentity
-from ..drivers.commandmap import Command, CommandMap, load_command_map
+from ..drivers.generic.commandmap import Command, CommandMap, load_command_map
 from .server import LineServer, WireFault
 
 

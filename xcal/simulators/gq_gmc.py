@@ -16,7 +16,7 @@ import numpy as np
 
 from xcal.drivers.base import serial_digits
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.gq_gmc import (
+from xcal.drivers.instruments.gq.gmc import (
     ACK,
     COUNT_SIZE,
     CPS_RFC1201_MASK,

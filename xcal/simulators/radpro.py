@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from xcal.drivers.capabilities import InstrumentIdentity
-from xcal.drivers.radpro import DATALOG_HEADER, PULSE_COUNT_MODULUS
+from xcal.drivers.instruments.radpro.radpro import DATALOG_HEADER, PULSE_COUNT_MODULUS
 from xcal.simulators.protocol import LineProtocol
 
 MAX_LOG_RECORDS_PER_STEP = 10_000

@@ -1,0 +1,1 @@
+"""GQ Electronics GMC Geiger counters."""

@@ -1,0 +1,1 @@
+"""Ludlum survey meters."""

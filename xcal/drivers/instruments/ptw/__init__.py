@@ -1,0 +1,1 @@
+"""PTW dosimeters (UNIDOS electrometers, DIAMENTOR DAP meters)."""

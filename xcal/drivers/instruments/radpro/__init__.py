@@ -1,0 +1,1 @@
+"""Rad Pro open firmware for Geiger counters."""

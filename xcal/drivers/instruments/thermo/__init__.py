@@ -1,0 +1,1 @@
+"""Thermo Scientific RadEye survey meters."""
