@@ -170,8 +170,10 @@ def test_a_bundle_line_names_the_action_of_its_failed_member(tmp_path):
     from xcal.site import load_site
 
     def hvl(value, verdict):
-        return [StoredCheck("hvl-minimum", "HVL at least the minimum", None, "run", value, None, "mm", None, 2.9,
-                            "hvl-minimum", "≥ 2.9 mm", "cfr-1020", "21 CFR 1020.30(m)", verdict)]
+        return [StoredCheck(check_id="hvl-minimum", title="HVL at least the minimum", station=None, setting="run",
+                            value=value, nominal=None, unit="mm", deviation=None, allowed=2.9,
+                            limit_name="hvl-minimum", limit_text="≥ 2.9 mm", limit_set="cfr-1020",
+                            source="21 CFR 1020.30(m)", verdict=verdict)]
 
     site = load_site()
     with Store(tmp_path / "records.sqlite3") as store:

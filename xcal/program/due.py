@@ -21,8 +21,8 @@ def program_due(site: Any, store: Any, today: dt.date, room: str | None, items: 
                 instruments: Callable[..., Any]) -> list[Any]:
     """`items` with actions named and post-service lines added; `instruments(site, room, proc, today)` gives
     the calibration column of a new line."""
+    from ..frequency import DueItem
     from ..procedures.loader import find_procedure
-    from ..schedule import DueItem
     from .actions import load_actions
     from .service import load_services, outstanding
 

@@ -34,10 +34,22 @@ def _site_file(site: Any) -> tuple[Path, str]:
     return (DEMO_SITE, site.path) if site.is_demo else (Path(site.path), site.path)
 
 
+_SCHEDULES: dict[tuple[str, str], tuple[PmItem, ...]] = {}
+"""The maintenance lines of each site file read, by its path and sha256 as loaded: `xcal due` and every page of
+`xcal serve` ask for them, and a site of hundreds of rooms takes a second to parse."""
+
+
 def load_pm_schedule(site: Any) -> list[PmItem]:
     """The `maintenance:` lines of the site file (none when it has no such key); ConfigError naming file, line
-    and fix for an unknown room, a missing key or a frequency that cannot be used."""
-    from ..schedule import FrequencyError, check_frequency
+    and fix for an unknown room, a missing key or a frequency that cannot be used. Parsed once per site file."""
+    key = (str(site.path), str(site.sha256))
+    if key not in _SCHEDULES:
+        _SCHEDULES[key] = tuple(_read_pm_schedule(site))
+    return list(_SCHEDULES[key])
+
+
+def _read_pm_schedule(site: Any) -> list[PmItem]:
+    from ..frequency import FrequencyError, check_frequency
     from ..yamlfile import check_keys, expect_list, expect_map, expect_str, fail, load_yaml
 
     file, display = _site_file(site)
@@ -99,7 +111,7 @@ def load_pm_log(store: Any) -> list[dict[str, Any]]:
 def pm_due(site: Any, store: Any, today: dt.date, room: str | None) -> list[Any]:
     """One `xcal due` line per maintenance line: the latest PM of that room and component and when the next is
     due (procedure `pm:COMPONENT`, last_run the PM id, no instruments)."""
-    from ..schedule import DueItem, FrequencyError, next_due
+    from ..frequency import DueItem, FrequencyError, next_due
 
     log = load_pm_log(store)
     lines = []

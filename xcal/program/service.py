@@ -125,8 +125,11 @@ def store_document(store: Any, file: str | Path) -> dict[str, Any]:
 
 def record_service(store: Any, site: Any, *, room: str, component: str, work: str, vendor: str, engineer: str,
                    down_from: str, down_to: str, done: str, parts: list[str], documents: list[str], by: str,
-                   rules: list[Rule] | None = None) -> dict[str, Any]:
-    """Record a service event with the procedures it makes due, and return it as recorded."""
+                   rules: list[Rule] | None = None, stock_parts: list[str] | None = None) -> dict[str, Any]:
+    """Record a service event with the procedures it makes due, and return it as recorded. `stock_parts`
+    ('PART' or 'PART:QTY') are taken from the parts inventory in the same write, named with the event."""
+    from .parts import parse_use, stock_entries
+
     room_id = site.room(room).id
     due = invalidated(rules if rules is not None else load_rules(), component, work)
     start, end = _instant(down_from, "--down-from"), _instant(down_to, "--down-to")
@@ -136,17 +139,21 @@ def record_service(store: Any, site: Any, *, room: str, component: str, work: st
     for text, what in ((vendor, "--vendor"), (engineer, "--engineer"), (done, "--done"), (by, "--name")):
         if not text or not text.strip():
             raise ConfigError(f"{what} is empty", fix=f"give {what} with the words or name it asks for")
+    used = [parse_use(p) for p in stock_parts or []]
     docs = [store_document(store, d) for d in documents]
     made: list[str] = []
 
     def build() -> list[tuple[str, dict[str, Any]]]:
         service_id = f"SE-{len(store.entries_of_kind([SERVICE_RECORDED])) + 1}"
         made.append(service_id)
+        taken = stock_entries(store, used, room_id, service_id, by.strip())
         return [(SERVICE_RECORDED, {"service_id": service_id, "room": room_id, "component": component,
                                     "work": work, "vendor": vendor.strip(), "engineer": engineer.strip(),
                                     "down_from": start, "down_to": end, "done": done.strip(),
-                                    "parts": [p.strip() for p in parts if p.strip()], "documents": docs,
-                                    "invalidates": due, "by": by.strip()})]
+                                    "parts": [p.strip() for p in parts if p.strip()]
+                                    + [f"{n} x{q} (from stock)" for n, q in used], "documents": docs,
+                                    "parts_used": [{"part": n, "quantity": q} for n, q in used],
+                                    "invalidates": due, "by": by.strip()})] + taken
 
     store.append_entries(build)
     return get_service(store, made[0])

@@ -1,0 +1,128 @@
+"""Incidents and the notification level their doses reach, worked from 10 CFR 20.2202 / 20.2203:
+
+immediate (20.2202(a)): TEDE >= 250 mSv, lens >= 750 mSv, shallow >= 2.5 Gy (= 2500 mSv for X-rays);
+24 hours (20.2202(b)): TEDE > 50 mSv, lens > 150 mSv, shallow > 500 mSv;
+30 days (20.2203(a)(2)(i)): above the 20.1201 limits, the same numbers as the 24-hour level, which comes first.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from xcal.errors import ConfigError
+from xcal.program.incidents import level_reached, load_levels, parse_person
+
+
+@pytest.fixture(scope="module")
+def levels():
+    return load_levels()
+
+
+@pytest.mark.parametrize(("person", "level"), [
+    ("A; tede=250 mSv", "immediate"),            # exactly 0.25 Sv: "or more"
+    ("A; tede=25 rem", "immediate"),
+    ("A; tede=249.9 mSv", "24-hour"),
+    ("A; tede=50.1 mSv", "24-hour"),
+    ("A; tede=50 mSv", None),                    # exactly 5 rem: "exceeding" is not met
+    ("A; lens=750 mSv", "immediate"),
+    ("A; lens=151 mSv", "24-hour"),
+    ("A; lens=150 mSv", None),
+    ("A; shallow=2.5 Gy", "immediate"),
+    ("A; shallow=2499 mGy", "24-hour"),
+    ("A; shallow=500 mSv", None),
+    ("A; tede=0.02 mSv; lens=0.03 mSv", None),
+])
+def test_the_level_a_dose_reaches(levels, person, level):
+    found = level_reached([parse_person(person)], levels)
+    assert (found["level"] if found else None) == level
+
+
+def test_the_most_urgent_level_of_anyone_involved_wins_and_names_who(levels):
+    found = level_reached([parse_person("A; tede=60 mSv"), parse_person("B; lens=800 mSv")], levels)
+    assert found["level"] == "immediate" and [r["person"] for r in found["reached_by"]] == ["B"]
+    assert found["section"] == "10 CFR 20.2202(a)" and "immediately" in found["asks"]
+
+
+def test_every_threshold_carries_its_section_and_how_far_it_was_verified(levels):
+    assert [lv.id for lv in levels] == ["immediate", "24-hour", "30-day"]
+    for level in levels:
+        for t in level.thresholds:
+            assert t.section.startswith("10 CFR 20.22") and t.checked_in
+            assert t.verified is (level.id == "30-day")
+    assert [t.msv for t in levels[0].thresholds] == [250.0, 750.0, 2500.0]
+    assert [t.msv for t in levels[1].thresholds] == [50.0, 150.0, 500.0]
+
+
+@pytest.mark.parametrize("text", ["", "A; tede=abc", "A; neck=1 mSv", "A; tede=-1 mSv", "A; tede=3 kV"])
+def test_a_bad_person_is_refused_naming_the_fix(text):
+    with pytest.raises(ConfigError) as caught:
+        parse_person(text)
+    assert caught.value.fix
+
+
+def _json(result):
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_record_update_show_and_verify_end_to_end(cli, _isolated_store):
+    made = _json(cli("incident", "record", "--date", "2026-03-02T10:00", "--room", "4", "--kind", "radiation",
+                      "--what", "exposure with the door open", "--immediate", "room closed",
+                      "--person", "J. Ray; tede=60 mSv; lens=20 mSv", "--person", "K. Lo; tede=0.2 mSv",
+                      "--name", "RSO", "--json"))
+    assert (made["incident_id"], made["room"], made["notification_level"]["level"]) == ("IN-1", "4", "24-hour")
+    assert made["notification_due"].startswith("REQUIRED")
+    assert [r["person"] for r in made["notification_level"]["reached_by"]] == ["J. Ray"]
+    missing = cli("incident", "update", "IN-1", "--reason", "x", "--action", "CA-9")
+    assert missing.returncode == 2 and "no corrective action 'CA-9'" in missing.stderr
+    updated = _json(cli("incident", "update", "IN-1", "--reason", "investigation done", "--root-cause",
+                         "interlock bypassed", "--notified", "NRC Operations Center", "--notified-at",
+                         "2026-03-02T15:00", "--notified-ref", "EN 12345", "--person", "K. Lo; tede=0.3 mSv",
+                         "--name", "RSO", "--json"))
+    assert updated["root_cause"] == "interlock bypassed"
+    assert updated["notification"] == {"to": "NRC Operations Center", "at": "2026-03-02T15:00:00",
+                                       "reference": "EN 12345"}
+    assert [p["doses"]["tede"] for p in updated["people"]] == [60.0, 0.3]
+    assert [h["text"] for h in updated["history"]] == ["recorded", "updated root_cause, people, notification: "
+                                                                   "investigation done"]
+    shown = cli("incident", "show", "IN-1")
+    assert "Notification within 24 hours" in shown.stdout and "made to NRC Operations Center" in shown.stdout
+    (listed,) = _json(cli("incident", "list", "--year", "2026", "--json"))
+    assert listed["incident_id"] == "IN-1"
+    assert _json(cli("verify", "--json"))["ok"] is True
+    with sqlite3.connect(_isolated_store) as db:
+        db.execute("UPDATE entries SET payload = replace(payload, 'door open', 'door shut') "
+                   "WHERE kind = 'incident_recorded'")
+    broken = cli("verify", "--json")
+    assert broken.returncode == 1 and "incident_recorded" in json.loads(broken.stdout)["reason"]
+
+
+def test_names_are_withheld_from_the_summary_that_leaves_the_site(tmp_path):
+    from xcal.program.incidents import incident_summary, record_incident
+    from xcal.records.store import Store
+    from xcal.site import load_site
+
+    with Store(tmp_path / "s.sqlite3") as store:
+        record_incident(store, load_site(None), date="2026-02-01", room="4", kind="equipment", what="switch stuck",
+                        people=["J. Ray; tede=60 mSv"], immediate_actions="isolated", by="RSO")
+        (summary,) = incident_summary(store, room="4", year=2026)
+        assert "J. Ray" not in json.dumps(summary)
+        assert summary["people"][0]["person"] == "person 1"
+        assert summary["notification_level"]["reached_by"][0]["person"] == "person 1"
+        (personal,) = incident_summary(store, personal=True)
+        assert personal["people"][0]["person"] == "J. Ray"
+        assert incident_summary(store, year=2025) == [] and incident_summary(store, room="3") == []
+
+
+def test_a_malformed_level_pack_is_refused_with_file_and_line(tmp_path):
+    from xcal.program.incidents import LEVELS_FILE
+
+    bad = tmp_path / "levels.yaml"
+    bad.write_text(LEVELS_FILE.read_text(encoding="utf-8").replace("value: 0.25 Sv", "value: 0.25 kV", 1),
+                   encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_levels(bad)
+    assert f"{bad}:" in str(caught.value) and "'0.25 kV' is not a dose" in str(caught.value)
