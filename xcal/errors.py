@@ -48,10 +48,6 @@ class ConfigError(XcalError):
         super().__init__(where + message, fix=fix)
 
 
-class UnitError(ConfigError):
-    """A quantity has no unit, an unknown unit, or a unit of the wrong dimension."""
-
-
 class CalibrationExpiredError(XcalError):
     """An instrument is past its calibration due date and no override reason was given."""
 
@@ -104,6 +100,13 @@ class RunAborted(XcalError):
 
 class RecordError(XcalError):
     """The record store cannot be opened or does not hold what was asked for."""
+
+    exit_code = 2
+
+
+class AuthError(XcalError):
+    """A sign-in or a signature was refused: wrong username or password, a locked or disabled account, or a role
+    that may not do what was asked. Never says which of username or password was wrong."""
 
     exit_code = 2
 

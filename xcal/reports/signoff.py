@@ -2,7 +2,8 @@
 
 Corrective actions are read from the run (`corrective_actions`) or its snapshot when a record holds them.
 Signatures are those passed in (e.g. `Store.signatures(run_id)`) or, failing that, the run's `signatures`;
-each shows its name, meaning, time and whether it still holds for the run as stored.
+each shows the printed name, the account (username; "(no account: name as typed)" for one made before the store had
+accounts), meaning, time and whether it still holds for the run as stored.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..records.signatures import NO_ACCOUNT
 from .model import EMPTY_TONE, FAIL_TONE, PASS_TONE, Cell, Note, Section, Table
 from .text import DASH, pick
 
@@ -39,7 +41,7 @@ def signature_status(sig: Any) -> Cell:
 
 
 def signatures_section(run: Any, signatures: Sequence[Any] | None) -> Section:
-    """Each signature's name, meaning, time and status, or a box saying there are none."""
+    """Each signature's printed name, account, meaning, time and status, or a box saying there are none."""
     given = signatures if signatures is not None else getattr(run, "signatures", None)
     if given is None:
         return Section("signatures", "Signatures", (Note("none given with this report", EMPTY_TONE),))
@@ -48,11 +50,13 @@ def signatures_section(run: Any, signatures: Sequence[Any] | None) -> Section:
     rows = []
     for sig in given:
         bound = str(pick(sig, "run_hash") or "")
-        rows.append((Cell(str(pick(sig, "name") or DASH)), Cell(str(pick(sig, "meaning") or DASH)),
+        rows.append((Cell(str(pick(sig, "name") or DASH)), Cell(str(pick(sig, "account") or NO_ACCOUNT)),
+                     Cell(str(pick(sig, "meaning") or DASH)),
                      Cell(str(pick(sig, "at") or DASH)), signature_status(sig),
                      Cell(f"{bound[:16]}…" if len(bound) > 16 else (bound or DASH))))
     return Section("signatures", "Signatures", (
-        Table(("Name", "Meaning", "Signed (UTC)", "Status", "Bound to run hash"), tuple(rows),
-              weights=(1.5, 0.9, 1.6, 2.4, 1.3)),
-        Note("A signature binds its name, time and meaning to the hash of the run's entries; any later change "
-             "to the run makes it invalid. `xcal verify` checks the whole record.")))
+        Table(("Printed name", "Account", "Meaning", "Signed (UTC)", "Status", "Bound to run hash"), tuple(rows),
+              weights=(1.4, 1.0, 0.9, 1.5, 2.2, 1.2)),
+        Note("A signature binds its signer's printed name, account, time and meaning to the hash of the run's "
+             "entries; one with an account was made with that account's password at the time of signing. Any later "
+             "change to the run makes it invalid. `xcal verify` checks the whole record.")))
