@@ -5,6 +5,7 @@ meter answers. Line commands (`write`/`query`) are compared without their termin
 (`write_bytes`) byte for byte. A command of None stands for bytes the instrument sends on its own (a
 stream). A command that differs from the next expected one fails at once; `assert_done()` fails if any
 exchange was left unused; reading more than the instrument sent raises InstrumentTimeout, as a real link would.
+Driver tests use `expected_protocol`, which makes the driver on such a link and checks the end for them.
 """
 
 from __future__ import annotations
@@ -17,15 +18,19 @@ from .errors import InstrumentTimeout
 
 
 class ExpectedProtocol:
-    """Stands in for a Transport: `(command, reply)` pairs, reply None for a command with no answer."""
+    """Stands in for a Transport: `(command, reply)` pairs, reply None for a command with no answer.
+
+    Like a serial transport it has a `baudrate` (None until given) that `set_baudrate` switches.
+    """
 
     name = "fake"
     resource = "FAKE::INSTR"
 
     def __init__(self, exchanges: Sequence[tuple[bytes | str | None, bytes | str | None]],
-                 encoding: str = "ascii", evidence: Any = None) -> None:
+                 encoding: str = "ascii", evidence: Any = None, baudrate: int | None = None) -> None:
         self.encoding = encoding
         self.evidence = evidence
+        self.baudrate = baudrate
         self._exchanges = [(None if c is None else self._bytes(c), None if r is None else self._bytes(r))
                            for c, r in exchanges]
         self._next = 0
@@ -111,6 +116,10 @@ class ExpectedProtocol:
             if not self._stream():
                 raise InstrumentTimeout(f"fake: none of {endings!r} in {self._pending!r}")
 
+    def set_baudrate(self, baud: int) -> None:
+        """Switch the port's speed, as a serial transport does after the meter agreed to a new one."""
+        self.baudrate = baud
+
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         yield
@@ -143,12 +152,18 @@ def expected_protocol(driver_class: type, exchanges: Sequence[tuple[bytes | str 
                       *, resource: str = "FAKE::INSTR", encoding: str = "ascii", **options: Any) -> Iterator[Any]:
     """A driver of `driver_class` on a fake link that allows exactly `exchanges`, in order.
 
-    Fails the test if the driver sends anything else, or if an exchange is left unused when the block ends:
+    Fails the test if the driver sends anything else, or if an exchange is left unused or a reply unread when the
+    block ends (not when the block raises):
         with expected_protocol(MyMeter, [("ID?", "EXAMPLE,RM-1,42,1.0")]) as meter:
             assert meter.identify().serial == "42"
+
+    `options` go to the driver as a site file's `options:` would, link settings (baudrate, timeout ...) included.
+    The fake link is `meter.transport`: its `baudrate` starts at the driver's and follows `set_baudrate`, and
+    `closed` tells whether the driver closed it.
     """
     fake = ExpectedProtocol(exchanges, encoding=encoding, evidence=getattr(driver_class, "evidence", None))
     driver = driver_class(resource, transport=fake, **options)
+    fake.baudrate = getattr(getattr(driver, "settings", None), "baudrate", None)
     yield driver
     fake.assert_done()
 

@@ -275,6 +275,23 @@ def test_power_sums_loop_adds_the_samples_at_or_above_the_floor(form: str, centr
     assert others[0] == 1.0 and math.isnan(others[1])
 
 
+# 40 000 samples 81, 79, 81, 79 ... (about 80: +1 at even places, −1 at odd ones), and five left out, at the
+# start and the edges of numpy's blocks of 2^14 samples: 27 kV at 0, 16 383 and 39 998, NaN at 16 384 and 32 768.
+# Kept: 39 995 samples, so S0 = S2 = S4 = 39 995; the +1s of the four even places and the −1 of 16 383 are
+# missing from a sum of 0, so S1 = S3 = S5 = −(4 − 1) = −3.
+@pytest.mark.parametrize("form", ["compiled", "numpy"])
+def test_power_sums_leave_out_low_samples_at_the_edges_of_blocks(form: str) -> None:
+    u = 80.0 + np.where(np.arange(40_000) % 2 == 0, 1.0, -1.0)
+    u[[0, 16383, 39998]] = 27.0
+    u[[16384, 32768]] = math.nan
+    loops = {"compiled": compiled.loops(), "numpy": NUMPY_LOOPS}[form]
+    sums = np.empty(6)
+    assert loops.power_sums_at_or_above(u, 30.66, 80.0, sums) == 5
+    assert sums.tolist() == [39_995.0, -3.0, 39_995.0, -3.0, 39_995.0, -3.0]
+    others = loops.samples_not_at_or_above(u, 30.66, 5)
+    assert others[[0, 1, 4]].tolist() == [27.0, 27.0, 27.0] and np.isnan(others[[2, 3]]).all()
+
+
 # One odd sample in 40 000 at 80 kV, placed at the start, end or edges of blocks of 2^13 and 2^15 samples.
 # w(27 kV) = d·531 441 + e·19 683 + f·729 + g·27 + h
 #          = 0.000 229 09 − 0.003 271 33 + 0.016 826 71 + 0.002 783 21 − 0.017 471 53 = −0.000 903 86 < 0,

@@ -1,4 +1,5 @@
-"""Fixtures shared by the driver tests: the shipped example command map and a simulator serving it."""
+"""Fixtures shared by the driver tests: the shipped example command map and a simulator serving it, and the
+test protocols of tests/wire_helpers.py served over TCP and a pty."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from wire_helpers import Echo, Framed
 
 from xcal.drivers.capabilities import InstrumentIdentity
 from xcal.drivers.generic.commandmap import CommandMap, load_command_map
 from xcal.simulators.commandmap_sim import CommandMapSimulator
-from xcal.simulators.server import LineServer
+from xcal.simulators.server import LineServer, PtySimServer, TcpSimServer, serve_pty, serve_tcp
 
 EXAMPLE_VALUES = {"kvp_max": 81.2, "kvp_avg": 79.9, "kvp_ppv": 80.4, "exposure_time": 100.2,
                   "air_kerma": 812.345}
@@ -59,3 +61,31 @@ def server(simulator: CommandMapSimulator) -> Iterator[LineServer]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def echo() -> Iterator[TcpSimServer]:
+    """The line instrument Echo on a loopback port."""
+    with serve_tcp(Echo()) as running:
+        yield running
+
+
+@pytest.fixture
+def echo_pty() -> Iterator[PtySimServer]:
+    """Echo on a pseudo-terminal, as on a serial port."""
+    with serve_pty(Echo()) as running:
+        yield running
+
+
+@pytest.fixture
+def framed_tcp() -> Iterator[TcpSimServer]:
+    """The binary instrument Framed on a loopback port."""
+    with serve_tcp(Framed()) as running:
+        yield running
+
+
+@pytest.fixture
+def framed_pty() -> Iterator[PtySimServer]:
+    """Framed on a pseudo-terminal."""
+    with serve_pty(Framed()) as running:
+        yield running

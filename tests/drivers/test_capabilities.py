@@ -21,6 +21,10 @@ def test_capabilities_list_the_readings_each_one_delivers() -> None:
         "DapMeter": ("dap", "dap_rate"),
         "SurveyMeter": ("dose_rate", "exposure_rate", "count_rate", "dose"),
         "Environment": ("temperature", "pressure"),
+        # read through DICOM from the site's dicom section (xcal.dicom.acquire)
+        "DetectorImage": ("pixel_mean", "pixel_sd", "exposure_index", "snr", "global_nonuniformity",
+                          "local_nonuniformity", "defective_pixels", "defective_lines"),
+        "DicomConnection": ("association_ms", "echo_ms", "store_ms", "commit_ms", "failed_steps"),
     }
 
 

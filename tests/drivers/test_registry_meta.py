@@ -43,8 +43,8 @@ def test_driver_has_a_protocol_test(name):
     found = [p for p in candidates if p.exists()]
     assert found, f"no protocol test for {name}: expected one of {[str(p.relative_to(TESTS)) for p in candidates]}"
     if cls.protocol_status.split()[0] in WIRE_STATUSES:
-        assert any("ExpectedProtocol" in p.read_text(encoding="utf-8") and "assert_done" in
-                   p.read_text(encoding="utf-8") for p in found)
+        assert any("expected_protocol(" in p.read_text(encoding="utf-8") for p in found), (
+            f"{name}'s protocol test must drive it through xcal.testing.expected_protocol")
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN))

@@ -24,7 +24,7 @@ from xcal.drivers.instruments.thermo.radeye import ThermoRadEye
 from xcal.errors import InstrumentError
 from xcal.units import Q_
 
-from .protocol import ExpectedProtocol
+from .protocol import ExpectedProtocol, expected_protocol
 
 WAKE = (b"@", b">")
 
@@ -47,76 +47,62 @@ IDENTIFY: dict[str, tuple[type, dict[str, Any], list, str]] = {
 }
 
 
-class _Fake(ExpectedProtocol):
-    baudrate = 9600
-
-    def set_baudrate(self, baud: int) -> None:  # the DIAMENTOR's serial link can switch baud
-        self.baudrate = baud
-
-
-def _driver(key: str, expected: str | None) -> tuple[Any, _Fake]:
+def _driver(key: str, expected: str | None) -> Any:
     cls, options, exchanges, _ = IDENTIFY[key]
-    fake = _Fake(exchanges, encoding="utf-8")
-    return cls("FAKE::INSTR", name="meter-7", transport=fake, expected_serial=expected, **options), fake
+    return expected_protocol(cls, exchanges, encoding="utf-8", name="meter-7", expected_serial=expected, **options)
 
 
 @pytest.mark.parametrize("key", sorted(IDENTIFY))
 def test_the_site_serial_passes(key: str) -> None:
-    driver, fake = _driver(key, IDENTIFY[key][3])
-    assert driver.identify().serial == IDENTIFY[key][3]
-    fake.assert_done()
+    with _driver(key, IDENTIFY[key][3]) as driver:
+        assert driver.identify().serial == IDENTIFY[key][3]
 
 
 @pytest.mark.parametrize("key", sorted(IDENTIFY))
 def test_another_serial_is_refused_with_both_serials_and_the_fix(key: str) -> None:
-    driver, fake = _driver(key, "SITE-0099")
-    with pytest.raises(SerialMismatch) as caught:
+    with _driver(key, "SITE-0099") as driver, pytest.raises(SerialMismatch) as caught:
         driver.identify()
     err = caught.value
     assert isinstance(err, InstrumentError) and err.exit_code == 3
     assert (err.instrument, err.resource) == ("meter-7", "FAKE::INSTR")
     assert "meter-7" in err.message and IDENTIFY[key][3] in err.message and "SITE-0099" in err.message
     assert "connect the meter with serial SITE-0099" in err.fix and "site file" in err.fix
-    fake.assert_done()
 
 
 @pytest.mark.parametrize("key", sorted(IDENTIFY))
 def test_without_a_site_serial_nothing_is_checked(key: str) -> None:
-    driver, fake = _driver(key, None)
-    assert driver.identify().serial == IDENTIFY[key][3]
-    fake.assert_done()
+    with _driver(key, None) as driver:
+        assert driver.identify().serial == IDENTIFY[key][3]
+
+
+def gmc(serial: bytes) -> Any:
+    """A GMC-320 reporting `serial` on a fake link, with the site's serial 0320-77A1."""
+    return expected_protocol(GqGmc, [(b"<GETVER>>", b"GMC-320Re 4.27"), (b"<GETSERIAL>>", serial)],
+                             resource="/dev/ttyUSB0", name="gm-1", expected_serial="0320-77A1")
 
 
 def test_a_garbled_gq_serial_is_refused() -> None:
     """The reviewer's case: GETSERIAL garbled to FF D0 A1 CB BD 88 AE while the site says 0320-77A1."""
-    fake = ExpectedProtocol([(b"<GETVER>>", b"GMC-320Re 4.27"),
-                             (b"<GETSERIAL>>", b"\xff\xd0\xa1\xcb\xbd\x88\xae")])
-    driver = GqGmc("/dev/ttyUSB0", name="gm-1", transport=fake, expected_serial="0320-77A1")
-    with pytest.raises(SerialMismatch, match=r"gm-1 .*FFD0A1CBBD88AE.*0320-77A1"):
-        driver.identify()
-    fake.assert_done()
+    with gmc(b"\xff\xd0\xa1\xcb\xbd\x88\xae") as driver:
+        with pytest.raises(SerialMismatch, match=r"gm-1 .*FFD0A1CBBD88AE.*0320-77A1"):
+            driver.identify()
 
 
 def test_a_gq_serial_zero_padded_to_7_bytes_is_the_site_serial() -> None:
-    fake = ExpectedProtocol([(b"<GETVER>>", b"GMC-320Re 4.27"),
-                             (b"<GETSERIAL>>", b"\x00\x00\x00\x03\x20\x77\xa1")])
-    driver = GqGmc("/dev/ttyUSB0", name="gm-1", transport=fake, expected_serial="0320-77A1")
-    assert driver.identify().serial == "000000032077A1"
-    fake.assert_done()
+    with gmc(b"\x00\x00\x00\x03\x20\x77\xa1") as driver:
+        assert driver.identify().serial == "000000032077A1"
 
 
 def test_the_declarative_driver_checks_the_serial_too(example_map) -> None:
     exchanges = [(b"*IDN?", b"Example Instruments,XR-1,XR1-00042,2.1.0")]
     for expected in ("XR1-00042", "XR1-004217"):
-        fake = ExpectedProtocol(exchanges)
-        driver = DeclarativeDriver("TCPIP::192.0.2.1::5025::SOCKET", command_map=example_map, name="kvp-1",
-                                   transport=fake, expected_serial=expected)
-        if expected == "XR1-00042":
-            assert driver.identify().serial == "XR1-00042"
-        else:
-            with pytest.raises(SerialMismatch, match="kvp-1 .*XR1-00042.*XR1-004217"):
-                driver.identify()
-        fake.assert_done()
+        with expected_protocol(DeclarativeDriver, exchanges, resource="TCPIP::192.0.2.1::5025::SOCKET",
+                               command_map=example_map, name="kvp-1", expected_serial=expected) as driver:
+            if expected == "XR1-00042":
+                assert driver.identify().serial == "XR1-00042"
+            else:
+                with pytest.raises(SerialMismatch, match="kvp-1 .*XR1-00042.*XR1-004217"):
+                    driver.identify()
 
 
 def test_an_identity_from_the_options_is_not_the_meters_so_it_is_not_checked() -> None:
@@ -156,7 +142,7 @@ def test_a_third_party_driver_gets_the_check_on_its_own_identify() -> None:
 
 
 def test_the_timeout_and_options_still_reach_the_driver_with_a_site_serial() -> None:
-    driver, _ = _driver("ptw-unidos", "123456")
+    driver = PtwUnidos("FAKE::INSTR", name="meter-7", transport=ExpectedProtocol([]), expected_serial="123456")
     assert driver.expected_serial == "123456" and "expected_serial" not in driver.options
     fake = ExpectedProtocol([])
     gmc = GqGmc("/dev/ttyUSB0", name="gm-1", transport=fake, expected_serial="1", timeout=Q_(2, "s"),

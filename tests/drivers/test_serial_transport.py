@@ -5,43 +5,30 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 import serial
-from wire_helpers import Echo, Framed
+from wire_helpers import Echo
 
 from xcal.drivers import transport
 from xcal.drivers.link import LinkSettings
 from xcal.drivers.serial_transport import SerialTransport
 from xcal.drivers.transport import PartialReply
 from xcal.errors import ConfigError, ConnectionLost, InstrumentError, InstrumentTimeout, ProtocolError
-from xcal.simulators.server import PtySimServer, TcpSimServer, WireFault, serve_pty, serve_tcp
+from xcal.simulators.server import PtySimServer, TcpSimServer, WireFault, serve_tcp
 from xcal.units import Q_
 
 LINK = LinkSettings(timeout=Q_(0.2, "s"))
 BINARY = LinkSettings(read_termination="", write_termination="", timeout=Q_(0.15, "s"))
-@pytest.fixture
-def pty() -> Iterator[PtySimServer]:
-    with serve_pty(Echo()) as server:
-        yield server
-
-
-@pytest.fixture
-def tcp() -> Iterator[TcpSimServer]:
-    with serve_tcp(Echo()) as server:
-        yield server
-
-
 def port(resource: str, **settings: object) -> SerialTransport:
     return SerialTransport(resource, settings=LINK.with_options(**settings), name="gm-1")
 
 
 @pytest.mark.parametrize("wire", ["pty", "socket"])
-def test_after_a_timeout_the_next_query_gets_its_own_reply(wire: str, pty: PtySimServer,
-                                                           tcp: TcpSimServer) -> None:
-    server = pty if wire == "pty" else tcp
-    resource = pty.resource if wire == "pty" else f"socket://127.0.0.1:{tcp.port}"
+def test_after_a_timeout_the_next_query_gets_its_own_reply(wire: str, echo_pty: PtySimServer,
+                                                           echo: TcpSimServer) -> None:
+    server = echo_pty if wire == "pty" else echo
+    resource = echo_pty.resource if wire == "pty" else f"socket://127.0.0.1:{echo.port}"
     server.inject(WireFault("delay", "slow", count=1, delay_s=0.3))
     with port(resource) as link:
         with pytest.raises(InstrumentTimeout) as caught:
@@ -51,16 +38,16 @@ def test_after_a_timeout_the_next_query_gets_its_own_reply(wire: str, pty: PtySi
         assert link.query("fast 3") == "ECHO fast 3"
 
 
-def test_a_link_dropped_once_is_closed_reopened_and_the_query_repeated(tcp: TcpSimServer) -> None:
-    tcp.inject(WireFault("drop", "ask", count=1))
-    link = port(f"socket://127.0.0.1:{tcp.port}")
+def test_a_link_dropped_once_is_closed_reopened_and_the_query_repeated(echo: TcpSimServer) -> None:
+    echo.inject(WireFault("drop", "ask", count=1))
+    link = port(f"socket://127.0.0.1:{echo.port}")
     events: list[str] = []
     original_close, original_open = link._port.close, link._open_link
     link._port.close = lambda: (events.append("close"), original_close())[1]
     link._open_link = lambda: (events.append("open"), original_open())[1]
     assert link.query("ask 1") == "ECHO ask 1"
     assert events == ["close", "open"]
-    assert tcp.received == [b"ask 1", b"ask 1"]
+    assert echo.received == [b"ask 1", b"ask 1"]
     link.close()
 
 
@@ -82,8 +69,8 @@ def test_a_server_gone_for_good_is_lost_after_exactly_the_configured_attempts(mo
     link.close()
 
 
-def test_a_bare_write_that_may_have_gone_out_is_never_sent_again(tcp: TcpSimServer) -> None:
-    link = port(f"socket://127.0.0.1:{tcp.port}")
+def test_a_bare_write_that_may_have_gone_out_is_never_sent_again(echo: TcpSimServer) -> None:
+    link = port(f"socket://127.0.0.1:{echo.port}")
     original = link._port.write
 
     def sent_then_broken(data: bytes) -> int:
@@ -94,13 +81,13 @@ def test_a_bare_write_that_may_have_gone_out_is_never_sent_again(tcp: TcpSimServ
     with pytest.raises(ConnectionLost, match="'SET 1' may have reached the instrument, so it was not sent"):
         link.write("SET 1")
     assert link.query("ask") == "ECHO ask"
-    assert tcp.received == [b"SET 1", b"ask"]
+    assert echo.received == [b"SET 1", b"ask"]
     link.close()
 
 
-def test_threads_sharing_a_port_each_get_their_own_reply(pty: PtySimServer) -> None:
+def test_threads_sharing_a_port_each_get_their_own_reply(echo_pty: PtySimServer) -> None:
     wrong: list[str] = []
-    with port(pty.resource, timeout=Q_(2, "s")) as link:
+    with port(echo_pty.resource, timeout=Q_(2, "s")) as link:
 
         def ask(who: str) -> None:
             for n in range(50):
@@ -113,11 +100,11 @@ def test_threads_sharing_a_port_each_get_their_own_reply(pty: PtySimServer) -> N
             thread.start()
         for thread in threads:
             thread.join()
-    assert wrong == [] and len(pty.received) == 100
+    assert wrong == [] and len(echo_pty.received) == 100
 
 
-def test_a_long_reply_is_read_in_chunks_not_byte_by_byte(pty: PtySimServer) -> None:
-    with port(pty.resource) as link:
+def test_a_long_reply_is_read_in_chunks_not_byte_by_byte(echo_pty: PtySimServer) -> None:
+    with port(echo_pty.resource) as link:
         calls: list[int] = []
         original = link._port.read
         link._port.read = lambda size=1: (calls.append(size), original(size))[1]
@@ -126,8 +113,8 @@ def test_a_long_reply_is_read_in_chunks_not_byte_by_byte(pty: PtySimServer) -> N
     assert 1 <= len(calls) <= 5
 
 
-def test_read_bytes_and_read_until_keep_what_follows() -> None:
-    with serve_pty(Framed()) as server, SerialTransport(server.resource, settings=BINARY, name="gmc") as link:
+def test_read_bytes_and_read_until_keep_what_follows(framed_pty: PtySimServer) -> None:
+    with SerialTransport(framed_pty.resource, settings=BINARY, name="gmc") as link:
         link.write_bytes(b"<GIVE 00ff0a0d41>>")
         assert link.read_bytes(2) == b"\x00\xff"
         assert link.read_bytes(3) == b"\n\rA"
@@ -139,16 +126,16 @@ def test_read_bytes_and_read_until_keep_what_follows() -> None:
         assert link.read_bytes(2) == b"34"
 
 
-def test_partial_raw_data_then_a_timeout_is_a_partial_reply_naming_the_resource() -> None:
-    with serve_pty(Framed()) as server, SerialTransport(server.resource, settings=BINARY, name="gmc") as link:
+def test_partial_raw_data_then_a_timeout_is_a_partial_reply_naming_the_resource(framed_pty: PtySimServer) -> None:
+    with SerialTransport(framed_pty.resource, settings=BINARY, name="gmc") as link:
         link.write_bytes(b"<GIVE 010203>>")
         with pytest.raises(PartialReply) as caught:
             link.read_bytes(5)
-        assert (f"gmc ({server.resource}) sent b'\\x01\\x02\\x03' and then nothing more within 0.15 s: a partial "
+        assert (f"gmc ({framed_pty.resource}) sent b'\\x01\\x02\\x03' and then nothing more within 0.15 s: a partial "
                 "reply to b'<GIVE 010203>>' (3 of the 5 bytes)") in str(caught.value)
-        assert caught.value.resource == server.resource
+        assert caught.value.resource == framed_pty.resource
         link.write_bytes(b"<GIVE 41>>")
-        with pytest.raises(PartialReply, match=f"gmc \\({server.resource}\\) sent b'A'.*no b'=>' came"):
+        with pytest.raises(PartialReply, match=f"gmc \\({framed_pty.resource}\\) sent b'A'.*no b'=>' came"):
             link.read_until(b"=>")
         link.write_bytes(b"<GIVE 0405>>")
         assert link.read_bytes(2) == b"\x04\x05"
@@ -177,24 +164,24 @@ def test_a_port_that_cannot_be_opened_is_named(resource: str, message: str) -> N
     assert caught.value.resource == resource and f"gm-1 ({resource})" in str(caught.value)
 
 
-def test_raw_io_is_logged_like_visa(pty: PtySimServer, caplog) -> None:
+def test_raw_io_is_logged_like_visa(echo_pty: PtySimServer, caplog) -> None:
     caplog.set_level(logging.DEBUG, logger="xcal.io")
-    with port(pty.resource) as link:
+    with port(echo_pty.resource) as link:
         assert link.query("STAT?") == "ECHO STAT?"
     lines = [r.getMessage() for r in caplog.records if r.name == "xcal.io"]
     assert lines == ["gm-1 > b'STAT?\\n'", "gm-1 < b'ECHO STAT?\\n'"]
 
 
-def test_a_garbled_reply_is_a_protocol_error_and_the_port_goes_on(pty: PtySimServer) -> None:
-    pty.inject(WireFault("garble", "ask", count=1))
-    with port(pty.resource) as link:
+def test_a_garbled_reply_is_a_protocol_error_and_the_port_goes_on(echo_pty: PtySimServer) -> None:
+    echo_pty.inject(WireFault("garble", "ask", count=1))
+    with port(echo_pty.resource) as link:
         with pytest.raises(ProtocolError, match="not ascii text in reply to 'ask 1'"):
             link.query("ask 1")
         assert link.query("ask 2") == "ECHO ask 2"
 
 
-def test_a_reply_with_another_termination_is_a_protocol_error(pty: PtySimServer) -> None:
-    with port(pty.resource, read_termination="\r\n") as link:
+def test_a_reply_with_another_termination_is_a_protocol_error(echo_pty: PtySimServer) -> None:
+    with port(echo_pty.resource, read_termination="\r\n") as link:
         with pytest.raises(ProtocolError, match="does not end with the read termination"):
             link.query("ask")
 
@@ -207,8 +194,8 @@ def test_lines_are_refused_on_a_binary_link() -> None:
         assert link.read_bytes(2) == b"\x01\x02"
 
 
-def test_a_closed_port_refuses_io(pty: PtySimServer) -> None:
-    link = port(pty.resource)
+def test_a_closed_port_refuses_io(echo_pty: PtySimServer) -> None:
+    link = port(echo_pty.resource)
     link.close()
     link.close()
     with pytest.raises(InstrumentError, match="closed"):

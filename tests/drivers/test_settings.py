@@ -65,9 +65,9 @@ def test_a_value_the_meter_does_not_take_is_refused_before_any_byte(name, value)
 def test_a_reply_the_validator_cannot_read_is_a_protocol_error_naming_the_command():
     with expected_protocol(Bench, [("HV?", "HV 12.5"), ("BAUD?", "BAUD 7")]) as meter:
         with pytest.raises(ProtocolError, match=r"'12.5' to 'HV\?'"):
-            meter.high_voltage
+            _ = meter.high_voltage
         with pytest.raises(ProtocolError, match=r"'7' to 'BAUD\?'"):
-            meter.baud
+            _ = meter.baud
 
 
 def test_generated_cases_cover_each_end_of_every_range_and_every_choice():
@@ -98,4 +98,4 @@ def test_a_command_missing_from_the_evidence_table_fails_the_protocol_test():
 
     with pytest.raises(pytest.fail.Exception, match="evidence table does not list"):
         with expected_protocol(Unlisted, [("BAUD?", "BAUD 0")]) as meter:
-            meter.baud
+            _ = meter.baud

@@ -6,10 +6,9 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
-from wire_helpers import Echo, Framed
+from wire_helpers import Echo
 
 from xcal.drivers import transport
 from xcal.drivers.generic.commandmap import CommandMap
@@ -19,7 +18,7 @@ from xcal.drivers.serial_transport import SerialTransport
 from xcal.drivers.transport import PartialReply, VisaTransport
 from xcal.errors import ConfigError, ConnectionLost, InstrumentError, InstrumentTimeout, ProtocolError
 from xcal.simulators.commandmap_sim import CommandMapSimulator
-from xcal.simulators.server import LineServer, PtySimServer, TcpSimServer, WireFault, serve_pty, serve_tcp
+from xcal.simulators.server import LineServer, PtySimServer, TcpSimServer, WireFault, serve_tcp
 from xcal.units import Q_
 
 from .conftest import EXAMPLE_VALUES, IDENTITY
@@ -27,24 +26,6 @@ from .conftest import EXAMPLE_VALUES, IDENTITY
 SHORT = Q_(0.3, "s")
 LINK = LinkSettings(timeout=SHORT)
 BINARY = LinkSettings(read_termination="", write_termination="", timeout=Q_(0.15, "s"))
-
-
-@pytest.fixture
-def echo() -> Iterator[TcpSimServer]:
-    with serve_tcp(Echo()) as server:
-        yield server
-
-
-@pytest.fixture
-def framed_tcp() -> Iterator[TcpSimServer]:
-    with serve_tcp(Framed()) as server:
-        yield server
-
-
-@pytest.fixture
-def framed_pty() -> Iterator[PtySimServer]:
-    with serve_pty(Framed()) as server:
-        yield server
 
 
 def connect(server: LineServer, cmap: CommandMap) -> DeclarativeDriver:

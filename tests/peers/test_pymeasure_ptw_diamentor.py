@@ -38,7 +38,7 @@ from xcal.simulators.ptw_diamentor import DiamentorSimulator  # noqa: E402
 from xcal.simulators.room import SimulatedExposure  # noqa: E402
 from xcal.simulators.server import serve_pty  # noqa: E402
 from xcal.site import DEMO_SITE, load_site  # noqa: E402
-from xcal.testing import ExpectedProtocol, expected_protocol  # noqa: E402
+from xcal.testing import expected_protocol  # noqa: E402
 from xcal.units import Q_  # noqa: E402
 
 
@@ -277,22 +277,11 @@ def fixture(name: str, **options: Any) -> Any:
     return expected_protocol(PtwDiamentor, FIXTURES[name], name="dap-1", **options)
 
 
-class BaudFake(ExpectedProtocol):
-    """The fixture link with the port's own baud switch, which xcal makes after a BR echo."""
-
-    baudrate = 9600
-
-    def set_baudrate(self, baud: int) -> None:
-        self.baudrate = baud
-
-
 def test_baudrate_fixture() -> None:
-    fake = BaudFake(FIXTURES["test_baudrate"], evidence=PtwDiamentor.evidence)
-    driver = PtwDiamentor("FAKE::INSTR", name="dap-1", transport=fake)
-    driver.baudrate = 115200
-    assert fake.baudrate == 115200                              # xcal's port follows the meter
-    assert driver.baudrate == 9600                               # as pymeasure asserts for the BR0 reply
-    fake.assert_done()
+    with fixture("test_baudrate") as driver:
+        driver.baudrate = 115200
+        assert driver.transport.baudrate == 115200               # xcal's port follows the meter
+        assert driver.baudrate == 9600                           # as pymeasure asserts for the BR0 reply
 
 
 def test_execute_selftest_fixture() -> None:

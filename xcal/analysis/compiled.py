@@ -1,9 +1,10 @@
-"""The power sums PPV needs over a long waveform: one pass compiled by numba, or a few whole-array numpy passes.
+"""The power sums PPV needs over a long waveform: one pass compiled by numba, or numpy passes over short blocks.
 
-With numpy alone the sums take about eight passes over the samples (a mask, three products, five sums and dot
-products); compiled by numba (the optional [fast] extra), they take one. numba is imported and the loops
-compiled only when a long waveform is first analysed, which costs that first call about a second; nothing is
-written to disk. Both forms give the same sums to rounding (tests/analysis/test_waveform.py compares them).
+With numpy alone each block of _BLOCK samples takes a minimum (are all samples at or above the floor?), a
+difference, two products and one small matrix product, all while the block is in the processor's cache; compiled
+by numba (the optional [fast] extra), the samples take one pass. numba is imported and the loops compiled only
+when a long waveform is first analysed, which costs that first call about a second; nothing is written to disk.
+Both forms give the same sums to rounding (tests/analysis/test_waveform.py compares them).
 """
 
 from __future__ import annotations
@@ -75,19 +76,45 @@ def samples_not_at_or_above(u: np.ndarray, floor: float, count: int) -> np.ndarr
     return out
 
 
+# numpy's forms work through the samples in blocks of _BLOCK: short enough that a block and its powers stay in
+# the processor's cache (no temporaries the size of the waveform) and that OpenBLAS works each block's matrix
+# product (2 × 4 × _BLOCK multiplications) on one thread, well under the 2^18 from which it splits a product over
+# threads (on a busy machine that costs many times what it saves); long enough that numpy's cost per call is
+# small beside the work.
+_BLOCK = 16384
+
+
 def numpy_power_sums_at_or_above(u: np.ndarray, floor: float, centre: float, sums: np.ndarray) -> int:
-    """power_sums_at_or_above in whole-array numpy passes, for installs without numba (same sums to rounding)."""
-    below = ~(u >= floor)
-    x = u - centre
-    x[below] = 0.0
-    x2 = x * x
-    x4 = x2 * x2
-    others = int(np.count_nonzero(below))
-    sums[:] = (u.size - others, float(np.sum(x)), float(np.sum(x2)), float(np.dot(x2, x)), float(np.sum(x4)),
-               float(np.dot(x4, x)))
+    """power_sums_at_or_above in numpy passes over blocks of the samples, for installs without numba (same sums
+    to rounding).
+
+    With the rows 1, d, d², d³ of a block (d = u − centre), the product [d; d²] · [1, d, d², d³]ᵀ holds
+    [S1 S2 S3 S4; S2 S3 S4 S5]: all five sums from one BLAS call.
+    """
+    rows = np.empty((4, min(u.size, _BLOCK)))
+    rows[0] = 1.0
+    products = np.zeros((2, 4))
+    others = 0
+    for start in range(0, u.size, _BLOCK):
+        block = u[start:start + _BLOCK]
+        if not block.min() >= floor:                             # a sample below the floor, or NaN
+            kept = block[block >= floor]
+            others += block.size - kept.size
+            block = kept
+        if block.size == 0:
+            continue
+        r = rows[:, :block.size]
+        np.subtract(block, centre, out=r[1])
+        np.multiply(r[1], r[1], out=r[2])
+        np.multiply(r[2], r[1], out=r[3])
+        products += r[1:3] @ r.T
+    sums[:] = (u.size - others, *products[0], products[1, 3])
     return others
 
 
 def numpy_samples_not_at_or_above(u: np.ndarray, floor: float, count: int) -> np.ndarray:
-    """samples_not_at_or_above with a numpy mask."""
-    return u[~(u >= floor)]
+    """samples_not_at_or_above with a numpy mask, in blocks; a block whose minimum is at or above the floor has
+    none of them."""
+    found = [block[~(block >= floor)] for block in (u[start:start + _BLOCK] for start in range(0, u.size, _BLOCK))
+             if not block.min() >= floor]
+    return np.concatenate(found) if found else u[:0]

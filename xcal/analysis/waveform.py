@@ -22,6 +22,8 @@ from xcal.units import Q_, has_dimension, registry
 if TYPE_CHECKING:  # pragma: no cover
     import pint
 
+    from xcal.units import Unit
+
 _PPV_SOURCE = "IEC 61676 Annex B; Kramer, Selbach & Iles, BJR 71:200-209 (1998)"
 
 
@@ -120,12 +122,12 @@ def ppv(samples: QuantityLike, weighting: str = "tungsten") -> pint.Quantity:
 # Σ w and Σ w·U follow from the six power sums Σ (U − C)^k, k = 0..5, about a voltage C in the middle of the
 # samples (see _polynomial_sums). For a waveform of at least _COMPILED_FROM samples, the power sums of the
 # samples at or above `floor` (about 30.66 kV for tungsten: p is positive there and its terms do not cancel
-# much, see _well_conditioned_from) are added in one compiled pass (xcal.analysis.compiled); the other
-# samples (a ramp, a low-kV stretch) are evaluated sample by sample exactly as the formula reads, so that a
-# sample whose weight is zero or negative is left out. Shorter waveforms, the exponential forms, and every
-# waveform where numba is not available are evaluated sample by sample with numpy, in blocks of _BLOCK. The
-# result agrees with the sample-by-sample formula to a few parts in 1e16 (tests/analysis/test_waveform.py
-# compares the two).
+# much, see _well_conditioned_from) are added by xcal.analysis.compiled: in one pass compiled by numba where
+# it is installed, else in numpy passes over blocks that stay in the processor's cache; the other samples (a
+# ramp, a low-kV stretch) are evaluated sample by sample exactly as the formula reads, so that a sample whose
+# weight is zero or negative is left out. Shorter waveforms and the exponential forms are evaluated sample by
+# sample with numpy, in blocks of _BLOCK. The result agrees with the sample-by-sample formula to a few parts
+# in 1e16 (tests/analysis/test_waveform.py compares the two).
 
 _COMPILED_FROM = 32768
 _BLOCK = 32768
@@ -297,7 +299,7 @@ def _first_at_or_above(values: np.ndarray, level: float) -> int:
 
 
 def _magnitudes(values: QuantityLike, validate: Callable[[QuantityLike], pint.Quantity],
-                dimension: str | None = None) -> tuple[np.ndarray, pint.Unit]:
+                dimension: str | None = None) -> tuple[np.ndarray, Unit]:
     """The magnitudes (not copied) and unit of a 1-D float Quantity array, checked like `validate` does.
 
     Only the check that every value is finite is left to the caller, which must do it (as a min and a max, or
@@ -315,13 +317,13 @@ def _magnitudes(values: QuantityLike, validate: Callable[[QuantityLike], pint.Qu
 
 
 @lru_cache(maxsize=64)
-def _has_dimension(units: pint.Unit, dimension: str) -> bool:
+def _has_dimension(units: Unit, dimension: str) -> bool:
     """`has_dimension` for a unit, remembered."""
     return has_dimension(registry().Quantity(1.0, units), dimension)
 
 
 @lru_cache(maxsize=64)
-def _factor(from_units: pint.Unit | str, to_units: pint.Unit | str) -> float:
+def _factor(from_units: Unit | str, to_units: Unit | str) -> float:
     """The number that converts a magnitude in `from_units` to `to_units`."""
     return float(registry().Quantity(1.0, from_units).to(to_units).magnitude)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -14,86 +15,80 @@ from xcal.drivers.generic.declarative import DeclarativeDriver
 from xcal.errors import InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from xcal.units import Q_
 
-from ..protocol import ExpectedProtocol
+from ..protocol import expected_protocol
 
 READ_LINE = "KVP 81.20 KVAVG 79.90 PPV 80.40 T 100.20 D 812.345"
 
 
-def driver_for(cmap: CommandMap, exchanges: list) -> tuple[DeclarativeDriver, ExpectedProtocol]:
-    fake = ExpectedProtocol(exchanges)
-    return DeclarativeDriver("TCPIP::192.0.2.1::5025::SOCKET", command_map=cmap, name="kvp-1",
-                             poll_interval=Q_(1, "ms"), transport=fake), fake
+def driver_for(cmap: CommandMap, exchanges: list) -> Any:
+    """The driver of `cmap` on a fake link allowing exactly `exchanges`."""
+    return expected_protocol(DeclarativeDriver, exchanges, resource="TCPIP::192.0.2.1::5025::SOCKET",
+                             command_map=cmap, name="kvp-1", poll_interval=Q_(1, "ms"))
 
 
 def test_a_whole_exposure(example_map: CommandMap) -> None:
-    driver, fake = driver_for(example_map, [
-        (b"*IDN?", b"Example Instruments,XR-1,XR1-00042,2.1.0"),
-        (b"ARM", b"OK"),
-        (b"STAT?", b"ARMED"),
-        (b"STAT?", b"ARMED"),
-        (b"STAT?", b"DONE"),
-        (b"READ?", READ_LINE.encode()),
-        (b"WAV?", b"0.0500;3;79.00,80.00,81.00"),
-    ])
-    assert driver.identify() == InstrumentIdentity("Example Instruments", "XR-1", "XR1-00042", "2.1.0")
-    driver.arm()
-    driver.wait_for_exposure(Q_(5, "s"))
-    reading = driver.read_exposure()
-    assert reading == {"kvp_max": Q_(81.2, "kV"), "kvp_avg": Q_(79.9, "kV"), "kvp_ppv": Q_(80.4, "kV"),
-                       "exposure_time": Q_(100.2, "ms"), "air_kerma": Q_(812.345, "µGy")}
-    assert f"{reading['air_kerma'].units:~}" == "µGy"
-    assert reading["air_kerma"].to("mGy").magnitude == pytest.approx(0.812345)
-    wave = driver.read_waveform()
-    assert wave.interval == Q_(0.05, "ms")
-    assert wave.samples.to("kV").magnitude.tolist() == [79.0, 80.0, 81.0]
-    driver.close()
-    assert fake.closed
-    fake.assert_done()
+    with driver_for(example_map, [
+            (b"*IDN?", b"Example Instruments,XR-1,XR1-00042,2.1.0"),
+            (b"ARM", b"OK"),
+            (b"STAT?", b"ARMED"),
+            (b"STAT?", b"ARMED"),
+            (b"STAT?", b"DONE"),
+            (b"READ?", READ_LINE.encode()),
+            (b"WAV?", b"0.0500;3;79.00,80.00,81.00"),
+            ]) as driver:
+        assert driver.identify() == InstrumentIdentity("Example Instruments", "XR-1", "XR1-00042", "2.1.0")
+        driver.arm()
+        driver.wait_for_exposure(Q_(5, "s"))
+        reading = driver.read_exposure()
+        assert reading == {"kvp_max": Q_(81.2, "kV"), "kvp_avg": Q_(79.9, "kV"), "kvp_ppv": Q_(80.4, "kV"),
+                           "exposure_time": Q_(100.2, "ms"), "air_kerma": Q_(812.345, "µGy")}
+        assert f"{reading['air_kerma'].units:~}" == "µGy"
+        assert reading["air_kerma"].to("mGy").magnitude == pytest.approx(0.812345)
+        wave = driver.read_waveform()
+        assert wave.interval == Q_(0.05, "ms")
+        assert wave.samples.to("kV").magnitude.tolist() == [79.0, 80.0, 81.0]
+        driver.close()
+        assert driver.transport.closed
 
 
 def test_an_error_reply_is_typed_with_code_and_meaning(example_map: CommandMap) -> None:
-    driver, fake = driver_for(example_map, [(b"READ?", b"ERR 3")])
-    with pytest.raises(InstrumentReportedError) as caught:
-        driver.read_exposure()
-    err = caught.value
-    assert (err.code, err.meaning, err.command) == ("3", "no exposure recorded since ARM", "read")
-    assert "kvp-1" in str(err) and "error 3" in str(err) and err.fix
-    fake.assert_done()
+    with driver_for(example_map, [(b"READ?", b"ERR 3")]) as driver:
+        with pytest.raises(InstrumentReportedError) as caught:
+            driver.read_exposure()
+        err = caught.value
+        assert (err.code, err.meaning, err.command) == ("3", "no exposure recorded since ARM", "read")
+        assert "kvp-1" in str(err) and "error 3" in str(err) and err.fix
 
 
 def test_an_error_code_the_map_does_not_list(example_map: CommandMap) -> None:
-    driver, fake = driver_for(example_map, [(b"ARM", b"ERR 42")])
-    with pytest.raises(InstrumentReportedError) as caught:
-        driver.arm()
-    assert caught.value.code == "42"
-    assert caught.value.meaning == "a code the command map does not list"
-    fake.assert_done()
+    with driver_for(example_map, [(b"ARM", b"ERR 42")]) as driver:
+        with pytest.raises(InstrumentReportedError) as caught:
+            driver.arm()
+        assert caught.value.code == "42"
+        assert caught.value.meaning == "a code the command map does not list"
 
 
 def test_an_unexpected_reply_names_command_reply_and_template(example_map: CommandMap) -> None:
-    driver, fake = driver_for(example_map, [(b"READ?", b"KVP 81.20 KVAVG 79.90")])
-    with pytest.raises(ProtocolError) as caught:
-        driver.read_exposure()
-    message = str(caught.value)
-    assert "'READ?'" in message and "'KVP 81.20 KVAVG 79.90'" in message
-    assert "expected 'KVP {kvp_max:number} KVAVG" in message
-    assert "example-xr1.yaml" in caught.value.fix
-    fake.assert_done()
+    with driver_for(example_map, [(b"READ?", b"KVP 81.20 KVAVG 79.90")]) as driver:
+        with pytest.raises(ProtocolError) as caught:
+            driver.read_exposure()
+        message = str(caught.value)
+        assert "'READ?'" in message and "'KVP 81.20 KVAVG 79.90'" in message
+        assert "expected 'KVP {kvp_max:number} KVAVG" in message
+        assert "example-xr1.yaml" in caught.value.fix
 
 
 def test_a_state_outside_the_map_is_a_protocol_error(example_map: CommandMap) -> None:
-    driver, fake = driver_for(example_map, [(b"STAT?", b"BUSY")])
-    with pytest.raises(ProtocolError, match="'BUSY'"):
-        driver.state()
-    fake.assert_done()
+    with driver_for(example_map, [(b"STAT?", b"BUSY")]) as driver:
+        with pytest.raises(ProtocolError, match="'BUSY'"):
+            driver.state()
 
 
 def test_waiting_on_a_meter_that_is_not_armed(example_map: CommandMap) -> None:
-    driver, fake = driver_for(example_map, [(b"STAT?", b"IDLE")])
-    with pytest.raises(InstrumentError, match="not armed") as caught:
-        driver.wait_for_exposure(Q_(1, "s"))
-    assert not isinstance(caught.value, InstrumentTimeout)
-    fake.assert_done()
+    with driver_for(example_map, [(b"STAT?", b"IDLE")]) as driver:
+        with pytest.raises(InstrumentError, match="not armed") as caught:
+            driver.wait_for_exposure(Q_(1, "s"))
+        assert not isinstance(caught.value, InstrumentTimeout)
 
 
 class AlwaysArmed:
@@ -123,34 +118,32 @@ def test_waiting_times_out_when_no_exposure_comes(example_map: CommandMap) -> No
 
 
 def test_a_waveform_whose_count_disagrees(example_map: CommandMap) -> None:
-    driver, fake = driver_for(example_map, [(b"WAV?", b"0.0500;4;79.00,80.00,81.00")])
-    with pytest.raises(ProtocolError, match="announced 4 waveform samples but sent 3"):
-        driver.read_waveform()
-    fake.assert_done()
+    with driver_for(example_map, [(b"WAV?", b"0.0500;4;79.00,80.00,81.00")]) as driver:
+        with pytest.raises(ProtocolError, match="announced 4 waveform samples but sent 3"):
+            driver.read_waveform()
 
 
 def test_a_setting_command(example_map: CommandMap) -> None:
-    driver, fake = driver_for(example_map, [(b"THR 10", b"OK")])
-    assert driver.execute("threshold", percent=10) == {}
-    with pytest.raises(InstrumentError, match="takes \\['percent'\\]"):
-        driver.execute("threshold")
-    with pytest.raises(InstrumentError, match="whole number"):
-        driver.execute("threshold", percent=1.5)
-    with pytest.raises(InstrumentError, match="has no 'reset' command"):
-        driver.execute("reset")
-    fake.assert_done()
+    with driver_for(example_map, [(b"THR 10", b"OK")]) as driver:
+        assert driver.execute("threshold", percent=10) == {}
+        with pytest.raises(InstrumentError, match="takes \\['percent'\\]"):
+            driver.execute("threshold")
+        with pytest.raises(InstrumentError, match="whole number"):
+            driver.execute("threshold", percent=1.5)
+        with pytest.raises(InstrumentError, match="has no 'reset' command"):
+            driver.execute("reset")
 
 
 def test_the_protocol_fake_catches_a_wrong_command(example_map: CommandMap) -> None:
-    driver, _ = driver_for(example_map, [(b"*IDN?", b"a,b,c,d")])
-    with pytest.raises(pytest.fail.Exception, match="sent b'ARM', the protocol expects b'\\*IDN\\?'"):
-        driver.arm()
+    with pytest.raises(pytest.fail.Exception, match="never made"):
+        with driver_for(example_map, [(b"*IDN?", b"a,b,c,d")]) as driver:
+            with pytest.raises(pytest.fail.Exception, match="sent b'ARM', the protocol expects b'\\*IDN\\?'"):
+                driver.arm()
 
 
 def test_the_protocol_fake_catches_an_unused_exchange(example_map: CommandMap) -> None:
-    _, fake = driver_for(example_map, [(b"*IDN?", b"a,b,c,d")])
-    with pytest.raises(pytest.fail.Exception, match="never made"):
-        fake.assert_done()
+    with pytest.raises(pytest.fail.Exception, match="never made"), driver_for(example_map, [(b"*IDN?", b"a,b,c,d")]):
+        pass
 
 
 class Answers:

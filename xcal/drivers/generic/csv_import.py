@@ -11,13 +11,12 @@ import csv
 import io
 import math
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ConfigError, InstrumentError, InstrumentTimeout, ProtocolError
-from ..base import Driver
+from ..base import Driver, poll_until
 from ..capabilities import CAPABILITIES, READING_UNITS, InstrumentIdentity, Waveform
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,8 +110,6 @@ class CsvImport(Driver):
 
     def __init__(self, resource: str, *, name: str = "instrument", timeout: Any = None, transport: Any = None,
                  expected_serial: str | None = None, **options: Any) -> None:
-        from ...units import Q_
-
         self.resource = resource
         self.name = name
         self.expected_serial = expected_serial
@@ -131,7 +128,6 @@ class CsvImport(Driver):
         self._check_format()
         poll = options.get("poll_interval")
         self._poll_s = DEFAULT_POLL_S if poll is None else self._seconds(poll)
-        self._default_timeout = timeout if timeout is not None else Q_(2, "s")
         self._file: Path | None = None
         self._taken = 0
 
@@ -149,16 +145,12 @@ class CsvImport(Driver):
         from ..transport import seconds
 
         limit = seconds(timeout, "timeout")
-        deadline = time.monotonic() + limit
-        while len(self._rows()[2]) <= self._taken:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise InstrumentTimeout(f"{self._where()} got no new row within {limit:g} s "
-                                        f"({self._taken} row(s) taken so far)", instrument=self.name,
-                                        resource=self.resource,
-                                        fix="check the vendor program exports to this file after each "
-                                            "exposure, or give a longer timeout")
-            time.sleep(min(self._poll_s, remaining))
+        poll_until(lambda: True if len(self._rows()[2]) > self._taken else None, timeout_s=limit,
+                   interval_s=self._poll_s, timed_out=lambda: InstrumentTimeout(
+                       f"{self._where()} got no new row within {limit:g} s ({self._taken} row(s) taken so far)",
+                       instrument=self.name, resource=self.resource,
+                       fix="check the vendor program exports to this file after each exposure, or give a longer "
+                           "timeout"))
 
     def read_exposure(self) -> dict[str, pint.Quantity]:
         """The readings of the next row not yet taken; InstrumentError if the export has none."""
@@ -225,7 +217,8 @@ class CsvImport(Driver):
             raise ConfigError(f"{self.name}: option poll_interval: {exc}", fix="write e.g. `poll_interval: 200 ms`") \
                 from None
         if not q.magnitude > 0:
-            raise ConfigError(f"{self.name}: option poll_interval must be positive", fix="write `poll_interval: 200 ms`")
+            raise ConfigError(f"{self.name}: option poll_interval must be positive",
+                              fix="write `poll_interval: 200 ms`")
         return float(q.to("s").magnitude)
 
     def _current_file(self) -> Path | None:

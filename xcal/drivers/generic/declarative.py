@@ -9,13 +9,12 @@ a value.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ...errors import InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from ...units import Q_
-from ..base import check_serial
+from ..base import check_serial, poll_until
 from ..capabilities import CAPABILITIES, InstrumentIdentity, Waveform
 from ..generic.commandmap import CommandMap, load_command_map
 from ..link import LinkSettings, open_transport
@@ -60,14 +59,14 @@ class DeclarativeDriver:
                            "exposure", low=0, unit="s", above=True, timing=True),)
 
     def __init__(self, resource: str, *, command_map: str | Path | CommandMap, name: str = "instrument",
-                 timeout: pint.Quantity | None = None, poll_interval: pint.Quantity = Q_(20, "ms"),
+                 timeout: pint.Quantity | None = None, poll_interval: pint.Quantity | None = None,
                  transport: LineTransport | None = None, expected_serial: str | None = None) -> None:
         self.command_map = (command_map if isinstance(command_map, CommandMap)
                             else load_command_map(command_map))
         self.resource = resource
         self.name = name
         self.expected_serial = expected_serial
-        self._poll_s = seconds(poll_interval, "poll_interval")
+        self._poll_s = seconds(poll_interval if poll_interval is not None else Q_(20, "ms"), "poll_interval")
         settings = self.command_map.transport
         if transport is None:
             transport = open_transport(resource, LinkSettings(
@@ -114,22 +113,20 @@ class DeclarativeDriver:
         InstrumentError at once, since it would miss the shot.
         """
         limit = seconds(timeout, "timeout")
-        deadline = time.monotonic() + limit
-        while True:
-            state = self.state()
-            if state == "done":
-                return
-            if state == "idle":
+        states: list[str] = []
+
+        def done() -> bool | None:
+            states.append(self.state())
+            if states[-1] == "idle":
                 raise InstrumentError(f"{self._where()} is not armed, so it cannot record the exposure",
                                       instrument=self.name, resource=self.resource,
                                       fix="arm the meter before the exposure")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise InstrumentTimeout(f"{self._where()} recorded no exposure within {limit:g} s "
-                                        f"(still {state})", instrument=self.name, resource=self.resource,
-                                        fix="check the meter is in the beam and the exposure was made; "
-                                            "give a longer timeout for long exposures")
-            time.sleep(min(self._poll_s, remaining))
+            return True if states[-1] == "done" else None
+
+        poll_until(done, timeout_s=limit, interval_s=self._poll_s, timed_out=lambda: InstrumentTimeout(
+            f"{self._where()} recorded no exposure within {limit:g} s (still {states[-1]})", instrument=self.name,
+            resource=self.resource, fix="check the meter is in the beam and the exposure was made; give a longer "
+                                        "timeout for long exposures"))
 
     def read_exposure(self) -> dict[str, pint.Quantity]:
         """The last exposure's KvpMeter readings, each in the unit the map gives it; other fields are left out."""

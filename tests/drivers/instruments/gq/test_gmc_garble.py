@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ from xcal.simulators.gq_gmc import GmcSimulator
 from xcal.simulators.server import PtySimServer, WireFault, serve_pty
 from xcal.units import Q_
 
-from ...protocol import ExpectedProtocol
+from ...protocol import ExpectedProtocol, expected_protocol
 
 VERSION = {RFC1201: b"GMC-300Re 2.10", RFC1801: b"GMC-600+Re 1.14"}
 TRUE_REPLIES = [                                  # (variant, command, reply, value)
@@ -90,6 +91,11 @@ def spec_verdict(variant: str, name: str, reply: bytes) -> str:
     return "accept"
 
 
+def gmc(exchanges: list, **options: Any) -> Any:
+    """The driver on a fake link allowing exactly `exchanges`."""
+    return expected_protocol(GqGmc, exchanges, resource="/dev/ttyUSB0", name="gmc-1", **options)
+
+
 def driver_verdict(variant: str, name: str, reply: bytes) -> tuple[str, str]:
     fake = ExpectedProtocol([(b"<GETVER>>", VERSION[variant]), (f"<{name}>>".encode(), reply),
                              (b"<GETVER>>", VERSION[variant])])
@@ -145,14 +151,12 @@ def test_an_rfc1201_cps_with_a_reserved_bit_set_is_refused(reply: bytes, problem
 
 def test_a_site_dead_time_tightens_the_count_bound() -> None:
     # τ = 90 µs: at most 2 × (1/90 µs + 1) = 22224.2 -> 22224 counts in a second; 0x00005700 = 22272 is more.
-    fake = ExpectedProtocol([(b"<GETCPS>>", b"\x00\x00\x57\x00")])
-    driver = GqGmc("/dev/ttyUSB0", name="gmc-1", transport=fake, variant="RFC1801", dead_time="90 µs")
-    with pytest.raises(ProtocolError, match="22272 cps.*more than"):
-        driver.read_cps()
-    fake = ExpectedProtocol([(b"<GETCPS>>", b"\x00\x00\x56\xd0"), (b"<GETVER>>", VERSION[RFC1801])])
-    driver = GqGmc("/dev/ttyUSB0", name="gmc-1", transport=fake, variant="RFC1801", dead_time="90 µs")
-    assert driver.read_cps() == Q_(22224, "cps")              # 0x56d0 = 22224, exactly the bound
-    fake.assert_done()
+    with gmc([(b"<GETCPS>>", b"\x00\x00\x57\x00")], variant="RFC1801", dead_time="90 µs") as driver:
+        with pytest.raises(ProtocolError, match="22272 cps.*more than"):
+            driver.read_cps()
+    with gmc([(b"<GETCPS>>", b"\x00\x00\x56\xd0"), (b"<GETVER>>", VERSION[RFC1801])], variant="RFC1801",
+             dead_time="90 µs") as driver:
+        assert driver.read_cps() == Q_(22224, "cps")          # 0x56d0 = 22224, exactly the bound
 
 
 def test_a_reading_whose_version_check_comes_back_shifted_is_refused() -> None:

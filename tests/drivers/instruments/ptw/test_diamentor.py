@@ -1,7 +1,7 @@
 """The PTW DIAMENTOR driver against exact exchanges written by hand from the protocol notes and pymeasure.
 
-Every exchange goes through `xcal.testing.expected_protocol` (or the BaudFake below, which adds the baud switch of
-a serial port), so a command missing from the driver's evidence table fails the test that sends it.
+Every exchange goes through `xcal.testing.expected_protocol` (whose fake link has a serial port's baud switch), so
+a command missing from the driver's evidence table fails the test that sends it.
 """
 
 from __future__ import annotations
@@ -10,15 +10,14 @@ import contextlib
 import os
 import threading
 import tty
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xcal.drivers.instruments.ptw import diamentor as ptw_diamentor
 from xcal.drivers.capabilities import DapMeter, InstrumentIdentity
+from xcal.drivers.instruments.ptw import diamentor as ptw_diamentor
 from xcal.drivers.instruments.ptw.diamentor import PtwDiamentor
 from xcal.drivers.settings import settings_of
 from xcal.errors import ConfigError, InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
@@ -30,27 +29,10 @@ from ...protocol import ExpectedProtocol, expected_protocol
 RESOURCE = "/dev/ttyUSB3"
 
 
-class BaudFake(ExpectedProtocol):
-    """The fake link with the baud switch a serial transport offers."""
-
-    baudrate = 9600
-
-    def set_baudrate(self, baud: int) -> None:
-        self.baudrate = baud
-
-
 def meter(exchanges: list, **options: Any) -> Any:
     """The driver on the fake link allowing exactly `exchanges` (and only commands its evidence table lists)."""
     return expected_protocol(PtwDiamentor, exchanges, resource=RESOURCE, name="dap-1",
                              poll_interval=Q_(1, "ms"), **options)
-
-
-@contextlib.contextmanager
-def baud_meter(exchanges: list, **options: Any) -> Iterator[tuple[PtwDiamentor, BaudFake]]:
-    """As `meter`, on a fake link that can also switch its baud rate."""
-    fake = BaudFake(exchanges, evidence=PtwDiamentor.evidence)
-    yield PtwDiamentor(RESOURCE, name="dap-1", transport=fake, **options), fake
-    fake.assert_done()
 
 
 # ---- link: CR LF out, read to LF ----
@@ -243,7 +225,7 @@ def test_the_declared_settings_give_the_lines_the_notes_give() -> None:
 @pytest.mark.parametrize("name, value, line", setting_cases(PtwDiamentor))
 def test_each_setting_is_echoed_and_read_back_by_its_letters(name: str, value: Any, line: str) -> None:
     letters = settings_of(PtwDiamentor)[name].get
-    with baud_meter([(line, line), (letters, line)]) as (driver, _):
+    with meter([(line, line), (letters, line)]) as driver:
         setattr(driver, name, value)
         assert getattr(driver, name) == value
 
@@ -296,18 +278,18 @@ def test_a_setting_not_echoed_is_a_protocol_error() -> None:
 
 
 def test_a_baud_change_reads_the_reply_then_switches_the_port() -> None:
-    with baud_meter([("BR1", "BR1"), ("BR4", "BR4")]) as (driver, fake):
+    with meter([("BR1", "BR1"), ("BR4", "BR4")]) as driver:
         driver.baudrate = 19200
-        assert fake.baudrate == 19200 and driver.settings.baudrate == 19200
+        assert driver.transport.baudrate == 19200 and driver.settings.baudrate == 19200
         driver.baudrate = 115200
-        assert fake.baudrate == 115200
+        assert driver.transport.baudrate == 115200
 
 
 def test_a_refused_baud_change_leaves_the_port_alone() -> None:
-    with baud_meter([("BR2", "E9")]) as (driver, fake):
+    with meter([("BR2", "E9")]) as driver:
         with pytest.raises(InstrumentReportedError):
             driver.baudrate = 38400
-        assert fake.baudrate == 9600 and driver.settings.baudrate == 9600
+        assert driver.transport.baudrate == 9600 and driver.settings.baudrate == 9600
 
 
 @pytest.mark.parametrize("code", sorted(ptw_diamentor.ERRORS))
@@ -322,7 +304,7 @@ def test_every_documented_error_code_is_typed_with_its_meaning(code: str) -> Non
 
 def test_an_error_code_answering_a_getter_is_typed_too() -> None:
     with meter([("KA", "E7")]) as driver, pytest.raises(InstrumentReportedError) as caught:
-        driver.calibration_factor
+        _ = driver.calibration_factor
     assert (caught.value.code, caught.value.command) == ("E7", "KA")
 
 
@@ -420,7 +402,5 @@ PIECE = st.sampled_from(["M", "E", "1", "23", "9999.99", ",", "-", ".", "GP", "C
        st.integers(0, len(PARSERS) - 1))
 def test_parsers_raise_only_protocol_or_reported_errors(data: bytes, index: int) -> None:
     for text in (data.decode("latin-1"), data.decode("utf-8", errors="replace")):
-        try:
+        with contextlib.suppress(ProtocolError, InstrumentReportedError):
             PARSERS[index](text)
-        except (ProtocolError, InstrumentReportedError):
-            pass
