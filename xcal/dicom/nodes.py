@@ -10,8 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 
 SIMULATED = "simulated"
-DETECTOR_FAULTS = ("dead-pixels", "dead-line", "gain-drift", "ei-25")
+DETECTOR_FAULTS = ("dead-pixels", "dead-line", "gain-drift", "ei-25", "lag")
 """Faults a simulated modality's DR detector can carry (`detector: {faults: [...]}` in the site file)."""
+DICOM_CAPABILITIES = ("DetectorImage", "DicomConnection")
+"""Capabilities a procedure's role gets from the site's `dicom:` section rather than from an instrument: the room's
+DR detector read through its images (DetectorImage) and a DICOM node's connectivity (DicomConnection, the role
+`pacs` or `modality`); see xcal.dicom.acquire."""
 AE_TITLE_MAX = 16
 """PS3.5 Table 6.2-1, value representation AE: at most 16 characters."""
 

@@ -28,7 +28,7 @@ QC_PATIENT_ID = "XCAL-QC"
 """Patient ID of every object xcal makes, so a PACS administrator can find and delete QC objects."""
 
 
-def _base(sop_class: str, modality: str, station_name: str, device_serial: str) -> Any:
+def base_dataset(sop_class: str, modality: str, station_name: str, device_serial: str) -> Any:
     """Patient, study, series, equipment and SOP common modules with fresh UIDs and the current time."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import (
@@ -85,7 +85,7 @@ def _pixels(ds: Any, pixels: np.ndarray, bits_stored: int) -> None:
 def qc_test_object(station_name: str = "XCAL", size: int = 64) -> Any:
     """A small Secondary Capture image (a grey ramp with a bright square) that a PACS can store and a person
     can recognise; marked by its patient ID as a QC object."""
-    ds = _base(SECONDARY_CAPTURE, "OT", station_name, "")
+    ds = base_dataset(SECONDARY_CAPTURE, "OT", station_name, "")
     ds.ConversionType = "WSD"
     ds.ImageComments = "xcal connectivity check: QC test object, not a patient image"
     ramp = np.tile(np.linspace(0, 4095, size), (size, 1))
@@ -107,7 +107,7 @@ def dx_image(pixels: np.ndarray, *, for_processing: bool, exposure_index: float 
     (0018,1413) of IEC 62494-1 (left out when exposure_index is None, as for a dark image); For Processing or
     For Presentation SOP class and presentation intent."""
     sop = DX_FOR_PROCESSING if for_processing else DX_FOR_PRESENTATION
-    ds = _base(sop, "DX", station_name, device_serial)
+    ds = base_dataset(sop, "DX", station_name, device_serial)
     ds.PresentationIntentType = "FOR PROCESSING" if for_processing else "FOR PRESENTATION"
     ds.ImageType = ["ORIGINAL", "PRIMARY"]
     ds.BodyPartExamined = ""

@@ -20,7 +20,11 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     "DapMeter": ("dap", "dap_rate"),
     "SurveyMeter": ("dose_rate", "exposure_rate", "count_rate", "dose"),
     "Environment": ("temperature", "pressure"),
+    "DetectorImage": ("pixel_mean", "pixel_sd", "exposure_index", "snr", "global_nonuniformity",
+                      "local_nonuniformity", "defective_pixels", "defective_lines"),
+    "DicomConnection": ("association_ms", "echo_ms", "store_ms", "commit_ms", "failed_steps"),
 }
+"""DetectorImage and DicomConnection are read through DICOM from the site's `dicom:` section (xcal.dicom.acquire)."""
 
 # A unit of the right dimension for each scalar reading: a reading given in any unit of the same dimension is
 # accepted (kV or V; ms or s). `waveform` is absent: it is a series of kV samples at a time interval.
@@ -41,6 +45,9 @@ READING_UNITS: dict[str, str] = {
     "dose": "µSv",
     "temperature": "degC",
     "pressure": "kPa",
+    **{name: "" for name in ("pixel_mean", "pixel_sd", "exposure_index", "snr", "global_nonuniformity",
+                             "local_nonuniformity", "defective_pixels", "defective_lines", "failed_steps")},
+    **{name: "ms" for name in ("association_ms", "echo_ms", "store_ms", "commit_ms")},
 }
 
 

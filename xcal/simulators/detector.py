@@ -15,6 +15,7 @@ a caesium-iodide detector at RQA5; they are SIMULATED, not any product's data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,8 @@ class DetectorFaults:
 
     dead_pixels (row, column) and dead_rows / dead_columns give no response (offset and electronic noise
     only); drift_region (row0, row1, col0, col1, half-open) has its gain multiplied by drift_gain; ei_scale
-    multiplies the exposure index the detector reports (1.25 = calibrated 25 % high).
+    multiplies the exposure index the detector reports (1.25 = calibrated 25 % high); ghost_fraction of the
+    previous image's response (offset subtracted) stays in the next image (lag: a ghost of the last exposure).
     """
 
     dead_pixels: tuple[tuple[int, int], ...] = ()
@@ -34,6 +36,7 @@ class DetectorFaults:
     drift_region: tuple[int, int, int, int] | None = None
     drift_gain: float = 1.0
     ei_scale: float = 1.0
+    ghost_fraction: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -84,14 +87,17 @@ class DetectorModel:
             gain[:, c] = 0.0
         return gain
 
-    def image(self, air_kerma_ugy: float, rng: np.random.Generator) -> np.ndarray:
+    def image(self, air_kerma_ugy: float, rng: np.random.Generator, previous: np.ndarray | None = None) -> np.ndarray:
         """Raw pixel values for a uniform air kerma (µGy) at the detector, saturating at 2^bits_stored − 1 as the
-        detector's converter does; 0 gives a dark image."""
+        detector's converter does; 0 gives a dark image. `previous` (the last image's raw values) leaves its
+        ghost_fraction share of response behind."""
         if air_kerma_ugy < 0:
             raise ValueError(f"air kerma must not be negative, got {air_kerma_ugy} µGy")
         quanta = rng.poisson(self.quanta_per_ugy * air_kerma_ugy, (self.rows, self.columns))
         noise = self.electronic_noise_dv * rng.standard_normal((self.rows, self.columns))
         raw = self.offset_dv + self.dv_per_quantum * self.gain_map() * quanta + noise
+        if previous is not None and self.faults.ghost_fraction:
+            raw += self.faults.ghost_fraction * np.clip(previous - self.offset_dv, 0.0, None)
         return np.clip(raw, 0.0, float((1 << self.bits_stored) - 1))
 
     def exposure_index(self, pixels: np.ndarray) -> float | None:
@@ -103,11 +109,11 @@ class DetectorModel:
         return 100.0 * kerma * self.faults.ei_scale if kerma > 0 else None
 
     def dx(self, air_kerma_ugy: float, *, seed: int, for_processing: bool = True, kvp: float = 70.0,
-           exposure_uas: float = 0.0) -> object:
+           exposure_uas: float = 0.0, previous: np.ndarray | None = None) -> Any:
         """A DX dataset (For Processing or For Presentation) of a flat field at `air_kerma_ugy`, with its EI tags."""
         from xcal.dicom.objects import dx_image
 
-        pixels = self.image(air_kerma_ugy, np.random.default_rng(seed))
+        pixels = self.image(air_kerma_ugy, np.random.default_rng(seed), previous)
         # uGy, not µGy: the comment is in DICOM's default character set, plain ASCII.
         kind = "dark image" if air_kerma_ugy == 0 else f"flat field at {air_kerma_ugy:.4g} uGy"
         ei = None if air_kerma_ugy == 0 else self.exposure_index(pixels)      # a dark frame has no EI
@@ -119,7 +125,7 @@ class DetectorModel:
 
 
 def expose_detector(room: object, detector: DetectorModel, kv: float, ma: float, ms: float, *,
-                    sid_cm: float = 100.0, for_processing: bool = True) -> tuple[object, object]:
+                    sid_cm: float = 100.0, for_processing: bool = True) -> tuple[Any, Any]:
     """Fire the simulated room (a RoomModel) with the detector at `sid_cm` and return (exposure, DX dataset):
     the image is the detector's response to the air kerma the room delivered there."""
     exposure = room.fire(kv, ma, ms, distance_cm=sid_cm)              # type: ignore[attr-defined]
@@ -128,7 +134,7 @@ def expose_detector(room: object, detector: DetectorModel, kv: float, ma: float,
     return exposure, ds
 
 
-def dark_dx(detector: DetectorModel, *, seed: int, for_processing: bool = True) -> object:
+def dark_dx(detector: DetectorModel, *, seed: int, for_processing: bool = True) -> Any:
     """A dark (unexposed) DX image: offset and electronic noise only."""
     return detector.dx(0.0, seed=seed, for_processing=for_processing, kvp=0.0)
 
@@ -138,10 +144,11 @@ FAULT_PRESETS: dict[str, DetectorFaults] = {
     "dead-line": DetectorFaults(dead_columns=(64,)),
     "gain-drift": DetectorFaults(drift_region=(0, 64, 0, 64), drift_gain=0.85),
     "ei-25": DetectorFaults(ei_scale=1.25),
+    "lag": DetectorFaults(ghost_fraction=0.05),
 }
 """Named faults for the demo (`xcal dicom simulate-detector --fault NAME`), each one of the common DR faults on
 the default 128 × 128 detector: four dead pixels, a dead column, the top-left quarter's gain 15 % low, an EI
-calibrated 25 % high."""
+calibrated 25 % high, 5 % of the last image's response left in the next (lag)."""
 
 
 def with_faults(names: list[str], **settings: object) -> DetectorModel:
@@ -195,3 +202,72 @@ def technique_of(technique: str, sid: str) -> tuple[float, float, float, float]:
     except ValueError as exc:
         raise ConfigError(f"--technique/--sid: {exc}", fix=fix) from None
     return float(kv), float(ma), float(ms), float(sid_cm)
+
+
+class SimulatedModality:
+    """A room's simulated DR modality: images every exposure of the room model (the detector at the meter's
+    place, so both see the same air kerma) and, in a zero field, a dark image; sends each by C-STORE to
+    `destination` (called AE title, host, port; None keeps them) as `ae_title`. SIMULATED: no image is real.
+
+    A detector with the `lag` fault keeps a share of the last image in the next one, as a ghost.
+    """
+
+    def __init__(self, detector: DetectorModel, ae_title: str, destination: tuple[str, str, int] | None, *,
+                 field_area_cm2: float = 100.0) -> None:
+        self.detector, self.ae_title, self.destination = detector, ae_title, destination
+        self.field_area_cm2 = field_area_cm2
+        self.sent: list[object] = []
+        self.events: list[dict[str, float]] = []
+        self._previous: np.ndarray | None = None
+        self._count = 0
+
+    def on_exposure(self, exposure: object) -> None:
+        """Image the room model's exposure (a SimulatedExposure) and send it."""
+        kerma = float(exposure.air_kerma_ugy)                            # type: ignore[attr-defined]
+        self.events.append({"dap_gy_m2": kerma * 1e-6 * self.field_area_cm2 * 1e-4, "rp_air_kerma_gy": kerma * 1e-6,
+                            "kvp": float(exposure.kv_set), "ma": float(exposure.ma_set),  # type: ignore[attr-defined]
+                            "ms": float(exposure.ms_set)})                              # type: ignore[attr-defined]
+        self._image(kerma, float(exposure.kv_set),                      # type: ignore[attr-defined]
+                    float(exposure.ma_set) * float(exposure.ms_set))    # type: ignore[attr-defined]
+
+    def dose_report(self) -> object:
+        """An X-Ray Radiation Dose SR of every exposure imaged so far: DAP = air kerma × field_area_cm2 (taken at
+        the detector's plane), the reference-point air kerma taken as the air kerma at the detector. SIMULATED."""
+        from xcal.dicom.rdsr import build_report
+
+        return build_report(self.events, station_name=self.detector.station_name,
+                            device_serial=self.detector.device_serial, comment="SIMULATED dose report")
+
+    def set_field(self, rate: float) -> None:
+        """A zero field (no source out): acquire a dark image and send it; any other field makes no image."""
+        if rate == 0:
+            self._image(0.0, 0.0, 0.0)
+
+    def _image(self, kerma: float, kv: float, uas: float) -> None:
+        self._count += 1
+        ds = self.detector.dx(kerma, seed=self.detector.seed * 100003 + self._count, kvp=kv, exposure_uas=uas,
+                              previous=self._previous)
+        self._previous = ds.pixel_array.astype(float)
+        if self.destination is not None:
+            send(ds, self.ae_title, self.destination)
+        self.sent.append(ds)
+
+
+def send(ds: object, calling_ae: str, destination: tuple[str, str, int], timeout_s: float = 10.0) -> None:
+    """C-STORE one dataset to (called AE title, host, port); RuntimeError naming the status when it is refused."""
+    from pydicom.uid import ExplicitVRLittleEndian
+    from pynetdicom import AE
+
+    called, host, port = destination
+    ae = AE(ae_title=calling_ae)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = ae.connection_timeout = timeout_s
+    ae.add_requested_context(str(ds.SOPClassUID), [ExplicitVRLittleEndian])          # type: ignore[attr-defined]
+    assoc = ae.associate(host, port, ae_title=called)
+    if not assoc.is_established:
+        raise RuntimeError(f"the simulated modality {calling_ae} could not associate with {called}@{host}:{port}")
+    try:
+        status = assoc.send_c_store(ds)                                # type: ignore[arg-type]
+    finally:
+        assoc.release()
+    if not status or int(status.Status) != 0:
+        raise RuntimeError(f"{called}@{host}:{port} refused the simulated image: {status}")
