@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from xcal.demo.wiring import simulated_room
+
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
@@ -21,7 +23,7 @@ def main() -> None:
         for label in ("cold spectrum cache", "warm spectrum cache"):
             start = time.perf_counter()
             plan = plan_run("radiographic-acceptance", 3)
-            result = run_bundle(plan, db=Path(folder) / "records.sqlite3")
+            result = run_bundle(plan, db=Path(folder) / "records.sqlite3", simulated_room=simulated_room)
             wall = time.perf_counter() - start
             exposures = plan.total_exposures()
             print(f"{label:<20} {wall:6.2f} s  {exposures} exposures  {wall / exposures * 1000:6.1f} ms per "

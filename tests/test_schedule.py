@@ -8,6 +8,7 @@ import json
 import pytest
 
 from xcal.errors import ConfigError
+from xcal.procedures.loader import LIBRARY_INDEX
 from xcal.records.store import RunHeader, Store
 from xcal.schedule import due_report, next_due
 from xcal.site import load_site
@@ -33,7 +34,8 @@ def test_never_run_is_due_today():
 def _record(store, procedure, room, started, verdict="PASS", item=None):
     snapshot = {"item": {"id": item}} if item else {}
     header = RunHeader(procedure, "1.0.0", "ab" * 32, procedure, "Site", room, "", "tech", True, "0", snapshot,
-                       run_id=f"{procedure}-{room}-{started}" + (f"-{item}" if item else ""), started_at=f"{started}T09:00:00.000+00:00")
+                       run_id=f"{procedure}-{room}-{started}" + (f"-{item}" if item else ""),
+                       started_at=f"{started}T09:00:00.000+00:00")
     store.create_run(header)
     if verdict is None:
         store.mark_incomplete(header.run_id, "interrupted by the operator (Ctrl-C)")
@@ -67,8 +69,8 @@ def test_apron_inspection_is_due_per_garment_wherever_it_was_inspected(tmp_path)
     site = load_site()
     with Store(tmp_path / "r.sqlite3") as store:
         _record(store, "apron-inspection", "10", "2026-03-01", item="APR-01")
-        _record(store, "apron-inspection", "3", "2025-10-01", "FAIL", item="APR-02")   # inspected in another room
-        _record(store, "apron-inspection", "10", "2026-11-01")                        # names no garment: counts for none
+        _record(store, "apron-inspection", "3", "2025-10-01", "FAIL", item="APR-02")  # inspected in another room
+        _record(store, "apron-inspection", "10", "2026-11-01")                       # names no garment: none
         items = {i.item: i for i in due_report(site, store, dt.date(2026, 11, 26), room="10")
                  if i.procedure == "apron-inspection"}
     assert set(items) == {"APR-01", "APR-02", "THY-01"}
@@ -120,7 +122,7 @@ def test_overdue_and_expired_calibration(tmp_path, site_copy):
 ])
 def test_schedule_and_retention_errors_name_the_place(site_copy, replace, message):
     with pytest.raises(ConfigError) as err:
-        load_site(site_copy(replace))
+        load_site(site_copy(replace), procedures=LIBRARY_INDEX)
     assert message in err.value.message and err.value.line is not None and err.value.fix
 
 
@@ -130,7 +132,7 @@ def test_schedule_and_retention_errors_name_the_place(site_copy, replace, messag
 def test_next_due_of_a_rule_with_no_next_date_is_an_error_and_does_not_hang(rule):
     import time
 
-    from xcal.schedule import FrequencyError
+    from xcal.frequency import FrequencyError
 
     started = time.monotonic()
     with pytest.raises(FrequencyError):
@@ -158,7 +160,7 @@ def test_a_rule_with_count_counts_from_the_last_run():
 
 
 def test_a_rule_is_judged_against_the_day_it_is_loaded():
-    from xcal.schedule import FrequencyError, check_frequency
+    from xcal.frequency import FrequencyError, check_frequency
 
     check_frequency("RRULE:FREQ=DAILY;UNTIL=20270101", dt.date(2026, 11, 26))
     with pytest.raises(FrequencyError, match="no date within 10 years after 2027-06-01"):
@@ -194,7 +196,8 @@ def test_a_rule_that_never_gives_a_date_is_refused_at_load(site_copy):
 def test_an_item_on_a_bundle_in_the_schedule_is_refused_not_a_traceback(site_copy):
     with pytest.raises(ConfigError) as err:
         load_site(site_copy({"{room: 3, procedure: radiographic-acceptance, every: annual}":
-                             "{room: 3, procedure: radiographic-acceptance, every: annual, item: APR-01}"}))
+                             "{room: 3, procedure: radiographic-acceptance, every: annual, item: APR-01}"}),
+                  procedures=LIBRARY_INDEX)
     assert "tests the room, not a garment" in err.value.message
 
 

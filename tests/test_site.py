@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from xcal.errors import CalibrationExpiredError, ConfigError
+from xcal.procedures.loader import LIBRARY_INDEX
 from xcal.site import DEMO_SITE, load_site
 
 
@@ -52,7 +53,8 @@ def test_unknown_capability_in_a_site_file(tmp_path):
 
 def test_unknown_limit_set_in_a_room(tmp_path):
     with pytest.raises(ConfigError, match="unknown limit set 'cfr-1021'") as err:
-        load_site(_site(tmp_path, {"    limit_sets: [example-dxr-manufacturer, cfr-1020, aapm-74, lambert-mckeon-2001, 10cfr35-survey, iec-61223-3-1, ncrp-147]\n"
+        load_site(_site(tmp_path, {"    limit_sets: [example-dxr-manufacturer, cfr-1020, aapm-74, lambert-mckeon-2001, "
+                                   "10cfr35-survey, iec-61223-3-1, ncrp-147, detector-qc, dicom-acceptance]\n"
                                    "    instruments:\n      kvp_meter: kvp-1\n      electrometer":
                                    "    limit_sets: [example-dxr-manufacturer, cfr-1021]\n"
                                    "    instruments:\n      kvp_meter: kvp-1\n      electrometer"}))
@@ -174,24 +176,34 @@ def test_room_survey_points_missing_a_setting_or_an_area_are_refused_before_meas
     from xcal.procedures.session import plan_run
 
     missing = load_site(_site(tmp_path, {
-        "{point: Office (east wall), area: uncontrolled, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 3.5 m, barrier: 0 mm}":
+        "{point: Office (east wall), area: uncontrolled, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 3.5 m, "
+        "barrier: 0 mm}":
         "{point: Office (east wall), area: uncontrolled, kv: 100 kV, ma: 3 mA, distance: 3.5 m, barrier: 0 mm}"}))
     with pytest.raises(ConfigError) as err:
         plan_run("area-survey", 12, site=missing)
     assert "uses the station setting 'occupancy', and station 2 (Office (east wall)" in err.value.message
     assert "room 12 (Radiography 12)'s parameters" in err.value.message
     public = load_site(_site(tmp_path, {
-        "{point: Office (east wall), area: uncontrolled, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 3.5 m, barrier: 0 mm}":
-        "{point: Office (east wall), area: public, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 3.5 m, barrier: 0 mm}"}))
+        "{point: Office (east wall), area: uncontrolled, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 3.5 m, "
+        "barrier: 0 mm}":
+        "{point: Office (east wall), area: public, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 3.5 m, "
+        "barrier: 0 mm}"}))
     with pytest.raises(ConfigError) as err:
         plan_run("area-survey", 12, site=public)
     assert "station 2 (Office (east wall)" in err.value.message and "is judged by no check" in err.value.message
 
 
+BOOTH_STATIONS = ("        workload: 250 mA*min/week\n        stations:\n"
+                  "          - {point: Control booth, area: controlled, occupancy: 1, kv: 100 kV, ma: 3 mA, "
+                  "distance: 2.5 m, barrier: 1.5 mm}\n          - {point: Office")
+"""Room 12's area-survey parameters in the demo site, up to its second station."""
+
+
 def test_a_misspelt_procedure_under_room_parameters_is_caught_at_load(tmp_path):
     with pytest.raises(ConfigError) as err:
-        load_site(_site(tmp_path, {"    parameters:\n      area-survey:\n        workload: 250 mA*min/week\n        stations:\n          - {point: Control booth, area: controlled, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 2.5 m, barrier: 1.5 mm}\n          - {point: Office":
-                                   "    parameters:\n      area-surveys:\n        workload: 250 mA*min/week\n        stations:\n          - {point: Control booth, area: controlled, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 2.5 m, barrier: 1.5 mm}\n          - {point: Office"}))
+        load_site(_site(tmp_path, {"    parameters:\n      area-survey:\n" + BOOTH_STATIONS:
+                                   "    parameters:\n      area-surveys:\n" + BOOTH_STATIONS}),
+                  procedures=LIBRARY_INDEX)
     assert "'area-surveys'" in err.value.message and "did you mean 'area-survey'" in err.value.fix
     assert err.value.line is not None
 
@@ -199,8 +211,7 @@ def test_a_misspelt_procedure_under_room_parameters_is_caught_at_load(tmp_path):
 def test_a_room_parameter_of_the_wrong_kind_is_shown_as_written(tmp_path):
     from xcal.procedures.session import plan_run
 
-    site = load_site(_site(tmp_path, {"        workload: 250 mA*min/week\n        stations:\n          - {point: Control booth, area: controlled, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 2.5 m, barrier: 1.5 mm}\n          - {point: Office":
-                                      "        workload: 250 mGy\n        stations:\n          - {point: Control booth, area: controlled, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 2.5 m, barrier: 1.5 mm}\n          - {point: Office"}))
+    site = load_site(_site(tmp_path, {BOOTH_STATIONS: BOOTH_STATIONS.replace("250 mA*min/week", "250 mGy")}))
     with pytest.raises(ConfigError) as err:
         plan_run("area-survey", 12, site=site)
     assert err.value.message == ("parameter 'workload' of area-survey (in room 12 (Radiography 12)'s parameters) "

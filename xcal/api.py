@@ -112,7 +112,7 @@ class Session:
         answers = load_inputs(inputs) if isinstance(inputs, (str, Path)) else inputs
         prepared = start(procedure, self._room_id, site=self._site, db=self.db, parameters=parameters,
                          inputs=answers, allow_expired_calibration=self._allow_expired, item=item)
-        return self._result(procedure, prepared.run(operator=self.operator))
+        return self._result(procedure, prepared.run(operator=self.operator, **_wiring()))
 
     def resume(self, record_id: str) -> Result:
         """Continue a cut-off run or bundle by its id (as `xcal run --resume ID`); the result is recorded."""
@@ -120,7 +120,7 @@ class Session:
 
         prepared = start(resume=record_id, site=self._site, db=self.db,
                          allow_expired_calibration=self._allow_expired)
-        return self._result(record_id, prepared.run(operator=self.operator))
+        return self._result(record_id, prepared.run(operator=self.operator, **_wiring()))
 
     def _result(self, procedure: str, outcome: Any) -> Result:
         """The Result of a run or bundle, remembered in `results`."""
@@ -189,15 +189,134 @@ class Site:
     def room(self, room_id: str | int) -> Room:
         return Room(self, self.model.room(room_id))
 
+    def program(self, by: str) -> Program:
+        """The program records of this site's store (actions, service, PM, parts, incidents, dosimetry, KPIs),
+        each written in the name of `by`."""
+        return Program(self, by)
+
     def __repr__(self) -> str:
         return f"<Site {self.name!r} rooms {', '.join(self.rooms)}{' (demo)' if self.is_demo else ''}>"
 
 
+class Program:
+    """Corrective actions, service events, PM, parts, incidents, personnel dosimetry and KPIs of a site's store:
+    thin calls of xcal.program, each in its own store session, as the command line makes them."""
+
+    def __init__(self, site: Site, by: str) -> None:
+        self._site, self.by = site, by
+
+    def _call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        from .records.store import Store
+
+        with Store(self._site.db) as store:
+            return func(store, *args, **kwargs)
+
+    def actions(self) -> list[Any]:
+        from .program.actions import load_actions
+
+        return self._call(load_actions)
+
+    def open_action(self, run_id: str, assignee: str | None = None, due: str | None = None) -> Any:
+        from .program.actions import open_action
+
+        return self._call(open_action, run_id, by=self.by, assignee=assignee, due=due)
+
+    def resolve_action(self, action_id: str, done: str, retest_run: str | None = None,
+                       reason: str | None = None) -> Any:
+        from .program.actions import resolve
+
+        return self._call(resolve, action_id, done, self.by, retest_run, reason)
+
+    def record_service(self, **fields: Any) -> dict[str, Any]:
+        """As `xcal service record`: room, component, work, vendor, engineer, down_from, down_to, done, parts,
+        documents, stock_parts."""
+        from .program.service import record_service
+
+        fields.setdefault("parts", [])
+        fields.setdefault("documents", [])
+        return self._call(record_service, self._site.model, by=self.by, **fields)
+
+    def log_pm(self, **fields: Any) -> dict[str, Any]:
+        """As `xcal pm log`: room, component, done, engineer, vendor, on, parts."""
+        from .program.pm import log_pm
+
+        fields.setdefault("parts", [])
+        fields.setdefault("on", None)
+        return self._call(log_pm, self._site.model, by=self.by, **fields)
+
+    def receive_parts(self, part: str, quantity: int, description: str | None = None,
+                      minimum: int | None = None) -> dict[str, Any]:
+        from .program.parts import receive
+
+        return self._call(receive, part, quantity, description, self.by, minimum)
+
+    def low_stock(self) -> list[dict[str, Any]]:
+        from .program.parts import low_stock
+
+        return self._call(low_stock)
+
+    def record_incident(self, **fields: Any) -> Any:
+        """As `xcal incident record`: date, room, kind, what, people ('NAME; tede=DOSE...'), immediate_actions,
+        root_cause, actions, notification."""
+        from .program.incidents import record_incident
+
+        return self._call(record_incident, self._site.model, by=self.by, **fields)
+
+    def update_incident(self, incident_id: str, reason: str, **fields: Any) -> Any:
+        from .program.incidents import update_incident
+
+        return self._call(update_incident, incident_id, reason=reason, by=self.by, **fields)
+
+    def incidents(self) -> list[Any]:
+        from .program.incidents import load_incidents
+
+        return self._call(load_incidents)
+
+    def issue_badge(self, badge: str, person: str, location: str, declared_pregnant: str | None = None
+                    ) -> dict[str, Any]:
+        from .program.dosimetry import issue_badge
+
+        return self._call(issue_badge, badge=badge, person=person, location=location,
+                          declared_pregnant=declared_pregnant, by=self.by)
+
+    def import_doses(self, file: str | Path, columns: str | Path | None = None) -> list[dict[str, Any]]:
+        from .program.dose_import import import_report
+
+        return self._call(import_report, file, columns=columns, by=self.by)
+
+    def record_dose(self, **fields: Any) -> dict[str, Any]:
+        """As `xcal dosimetry record`: badge, period_start, period_end, tede, shallow, lens (doses with units)."""
+        from .program.dosimetry import record_dose
+
+        return self._call(record_dose, by=self.by, **fields)
+
+    def dose_report(self, year: int, quarter: int | None = None, anonymous: bool = False) -> dict[str, Any]:
+        from .program.dosimetry import report
+
+        return self._call(report, self._site.model, year=year, quarter=quarter, anonymous=anonymous)
+
+    def kpis(self, start: Any, end: Any, room: str | None = None) -> Any:
+        """The program KPIs of `start`..`end` (dates), as `xcal kpi`."""
+        from .program.kpi import compute_kpis
+
+        return self._call(compute_kpis, self._site.model, start=start, end=end, room=room)
+
+
+def _wiring() -> dict[str, Any]:
+    """What a run needs from outside the procedures, as the Python API wires it: the demo's simulated rooms for
+    simulated instruments, and the program's corrective actions after each run."""
+    from .demo.wiring import simulated_room
+    from .program.actions import after_run
+
+    return {"simulated_room": simulated_room, "after_run": after_run}
+
+
 def load_site(path: str | Path | None = None, *, db: str | Path | None = None) -> Site:
     """Load a site file, or the built-in simulated demo site when `path` is None (and XCAL_SITE is unset)."""
+    from .procedures.loader import LIBRARY_INDEX
     from .site import load_site as _load
 
-    return Site(_load(path), db)
+    return Site(_load(path, procedures=LIBRARY_INDEX), db)
 
 
 def connect(driver: str, resource: str, **options: Any) -> Any:

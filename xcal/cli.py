@@ -20,9 +20,10 @@ class Context:
         self.site, self.db, self.debug = site, db, debug
 
     def load_site(self) -> Any:
+        from .procedures.loader import LIBRARY_INDEX
         from .site import load_site
 
-        return load_site(self.site)
+        return load_site(self.site, procedures=LIBRARY_INDEX)
 
     def check_room(self, store: Any, room: str | None) -> None:
         """ConfigError for a --room that neither the site has nor any recorded run names (a typing error
@@ -145,8 +146,10 @@ def run(obj: Context, procedure: str | None, room: str | None, resume_id: str | 
         as_json: bool, allow_expired: str | None, inputs_file: str | None, item: str | None) -> int:
     """Run PROCEDURE (an id from `xcal list`, or a file) in a room, or continue a run or bundle with --resume ID."""
     from .console import RunConsole
+    from .demo.wiring import simulated_room
     from .procedures.loader import load_inputs
     from .procedures.session import BundleResult, start
+    from .program.actions import after_run
 
     console = RunConsole(to_stderr=as_json)
     inputs = load_inputs(inputs_file) if inputs_file else None
@@ -155,7 +158,8 @@ def run(obj: Context, procedure: str | None, room: str | None, resume_id: str | 
     if prepared.site.is_demo:
         console.note(DEMO_NOTE)
     with console.progress(prepared.plan):
-        result = prepared.run(operator=operator, observer=console)
+        result = prepared.run(operator=operator, observer=console, simulated_room=simulated_room,
+                              after_run=after_run)
         if isinstance(result, BundleResult):
             console.bundle_finished(result)
     if isinstance(result, BundleResult) and not result.results:
@@ -164,6 +168,9 @@ def run(obj: Context, procedure: str | None, room: str | None, resume_id: str | 
         console.stored(result.results, result.bundle_id)
     else:
         console.stored([result])
+    for done in result.results if isinstance(result, BundleResult) else [result]:
+        for warning in done.warnings:                     # the run stands: its verdict decides the exit code
+            click.echo(f"warning: {warning.message}\n  fix: {warning.fix}", err=True)
     if as_json:
         import json
 
@@ -192,7 +199,7 @@ def show(obj: Context, procedure: str, room: str | None) -> int:
     """Print a procedure's instruments, parameters, steps, results and checks (and a room's limits)."""
     from .console import print_procedure
     from .procedures.plan import known_limits
-    from .procedures.session import plan_run
+    from .procedures.session import BundlePlan, plan_run
 
     site = obj.load_site()
     plan = plan_run(procedure, room, site=site, require_item=False) if room is not None else None
@@ -201,7 +208,7 @@ def show(obj: Context, procedure: str, room: str | None) -> int:
 
         print_procedure(find_procedure(procedure, known_limits(site)), None)
     else:
-        print_procedure(getattr(plan, "bundle", None) or plan.procedure, plan)
+        print_procedure(plan.bundle if isinstance(plan, BundlePlan) else plan.procedure, plan)
     return 0
 
 
@@ -271,7 +278,8 @@ def show_run(obj: Context, run_id: str, as_json: bool) -> int:
 @click.option("--patients", default="110", show_default=True, help="Patients per week.")
 @click.option("--use-factor", type=float, help="Use factor U (primary barriers).")
 @click.option("--k1", help="Unshielded air kerma per patient at 1 m (default: NCRP 147's value), e.g. '5.2 mGy'.")
-@click.option("--preshielding", help="Subtract pre-shielding: 'image receptor in table or wall bucky' or 'cross-table'.")
+@click.option("--preshielding",
+              help="Subtract pre-shielding: 'image receptor in table or wall bucky' or 'cross-table'.")
 @_guard
 def shielding(workload: str, barrier: str, distance: str, area: str, design_goal: str | None, occupancy: str,
               patients: str, use_factor: float | None, k1: str | None, preshielding: str | None) -> int:
@@ -329,6 +337,116 @@ def report(obj: Context, run_id: str, fmt: str, output: str | None, force: bool)
             raise RecordError(f"cannot write the report {path}: {exc.strerror}",
                               fix="choose a folder you can write to with -o") from None
     click.echo(str(path))
+    return 0
+
+
+def _year_option(year: int | None) -> int:
+    import datetime as dt
+
+    return year if year is not None else dt.date.today().year
+
+
+@main.command("annual-report")
+@click.option("--room", required=True, help="Room id.")
+@click.option("--year", type=click.IntRange(1900, 9999), help="Calendar year (default: this year).")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="pdf", show_default=True)
+@click.option("-o", "--output", type=click.Path(), help="Output file (default: xcal-room-N-YEAR.pdf or .html).")
+@click.option("--include-personal", is_flag=True,
+              help="Name incident people and add the badge doses (personal data; left out by default).")
+@click.option("--force", is_flag=True, help="Replace an existing file that xcal did not write (never a record store).")
+@click.pass_obj
+@_guard
+def annual_report(obj: Context, room: str, year: int | None, fmt: str, output: str | None, include_personal: bool,
+                  force: bool) -> int:
+    """A room's annual QC report: every required test and its verdicts, actions and retests, service, PM,
+    instruments and calibrations used, incidents, and signature lines (`xcal report RUN_ID` reports one run)."""
+    from pathlib import Path
+
+    from .records.outputs import check_outputs
+    from .records.store import Store
+    from .reports import html_document
+    from .reports.annual import annual_data, build_annual_report, write_annual_pdf
+
+    year = _year_option(year)
+    site = obj.load_site()
+    path = Path(output or f"xcal-room-{room}-{year}.{fmt}")
+    with Store(obj.db) as store:
+        check_outputs([path], store.path, force=force)
+        built = build_annual_report(annual_data(store, site, room, year, include_personal))
+    if fmt == "pdf":
+        write_annual_pdf(built, path)
+    else:
+        try:
+            path.write_text(html_document(built), encoding="utf-8")
+        except OSError as exc:
+            from .errors import RecordError
+
+            raise RecordError(f"cannot write the report {path}: {exc.strerror}",
+                              fix="choose a folder you can write to with -o") from None
+    click.echo(str(path))
+    return 0
+
+
+@main.command()
+@click.option("--room", required=True, help="Room id.")
+@click.option("--year", type=click.IntRange(1900, 9999), help="Calendar year (default: this year).")
+@click.option("-o", "--output", required=True, type=click.Path(), metavar="FILE.zip", help="The zip file to write.")
+@click.option("--include-personal", is_flag=True,
+              help="Name incident people and add the badge doses (personal data; left out by default).")
+@click.option("--key", type=click.Path(), metavar="FILE", envvar="XCAL_SITE_KEY",
+              help="The site key that signs the binder's anchor (default: site-key.pem in the user config folder, "
+                   "made on first use).")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@click.option("--force", is_flag=True, help="Replace an existing file that xcal did not write (never a record store).")
+@click.pass_obj
+@_guard
+def binder(obj: Context, room: str, year: int | None, output: str, include_personal: bool, key: str | None,
+           as_json: bool, force: bool) -> int:
+    """The inspection binder of a room and year (zip): annual report (PDF, HTML), each run's report, the audit
+    chain's verify result and a signed anchor, instrument calibrations, open actions, a sha256 manifest."""
+    from pathlib import Path
+
+    from .records.outputs import check_outputs
+    from .records.store import Store
+    from .reports.binder import write_binder
+
+    year = _year_option(year)
+    site = obj.load_site()
+    with Store(obj.db) as store:
+        check_outputs([Path(output)], store.path, force=force)
+        done = write_binder(store, site, output, room=room, year=year, personal=include_personal, key=key)
+    lines = [f"{output}: {len(done['files'])} files for room {done['room']}, {year}; audit chain "
+             f"{'verified' if done['verified'] else 'BROKEN'}"
+             + ("; personal data included" if include_personal else "; personal data left out")]
+    _emit(done, lines, as_json)
+    return 0 if done["verified"] else 1
+
+
+@main.group()
+def demo() -> None:
+    """The built-in demo site's SIMULATED history."""
+
+
+@demo.command("history")
+@click.option("--days", type=click.IntRange(14, 3660), default=365, show_default=True,
+              help="How many days of history, ending yesterday.")
+@click.option("--force", is_flag=True,
+              help="Add the history to a store that already holds runs that are not demo history.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was added as JSON.")
+@click.pass_obj
+@_guard
+def demo_history(obj: Context, days: int, force: bool, as_json: bool) -> int:
+    """Fill the store with a year of SIMULATED demo history: the schedule's runs, a FAIL with its corrective
+    action and passing retest, a tube replacement with its post-service tests, PM, parts, an incident and a
+    quarter's badge reports. A store that already has demo history is left as it is. `xcal serve` on the demo
+    site does this by itself when the store has no run."""
+    from .demo.history import add_year_history
+    from .records.store import Store
+
+    site = obj.load_site()
+    with Store(obj.db) as store:
+        added = add_year_history(store, site, days=days, force=force)
+    _emit({"added": added}, added, as_json)
     return 0
 
 
@@ -445,20 +563,53 @@ def anchor(obj: Context, out: str | None, show_public: bool, key: str | None) ->
 @main.command()
 @click.argument("run_id")
 @click.option("--meaning", type=click.Choice(["performed", "reviewed", "approved"]), required=True)
-@click.option("--name", help="Who signs (default: the operator's OS user name).")
+@click.option("--user", "username", metavar="USERNAME",
+              help="Your account: the signature names it and your full name; the password is asked (hidden).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin (scripts).")
+@click.option("--name", help="Only for a store without accounts: who signs, as typed (default: the OS user name).")
 @click.pass_obj
 @_guard
-def sign(obj: Context, run_id: str, meaning: str, name: str | None) -> int:
-    """Sign a run: bind a name, the time and a meaning to the run's hash and the chain head, sealed by the site key."""
-    import getpass
-
+def sign(obj: Context, run_id: str, meaning: str, username: str | None, password_stdin: bool,
+         name: str | None) -> int:
+    """Sign a run: bind your account, the time and a meaning to the run's hash and the chain head, sealed by the
+    site key. A store with accounts needs --user and its password; one without takes --name."""
     from .records.store import Store
 
+    if username is None and password_stdin:
+        raise _usage("--password-stdin is the password of --user USERNAME", "add --user USERNAME")
+    if username is not None and name is not None:
+        raise _usage("--name is for stores without accounts; with --user the signature prints the account's full "
+                     "name", "leave out --name")
     with Store(obj.db) as store:
-        signature = store.sign(run_id, meaning, name or getpass.getuser())
-    click.echo(f"signed run {run_id}: {signature.meaning} by {signature.name} at {signature.at}, "
+        if username is None:
+            signature = store.sign(run_id, meaning, _person(name))
+        else:
+            from .records.accounts import sign_run
+
+            signature = sign_run(store, run_id, meaning, username, _password(password_stdin, confirm=False))
+    who = f"{signature.name} ({signature.account})" if signature.account else f"{signature.name} (no account)"
+    click.echo(f"signed run {run_id}: {signature.meaning} by {who} at {signature.at}, "
                f"run hash {signature.run_hash}, made at entry {signature.seq - 1}, sealed with the site key")
     return 0
+
+
+def _usage(message: str, fix: str) -> XcalError:
+    from .errors import ConfigError
+
+    return ConfigError(message, fix=fix)
+
+
+def _password(from_stdin: bool, *, confirm: bool) -> str:
+    """A password from the first line of stdin, or asked without echo (twice when `confirm`)."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    try:
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm, err=True))
+    except click.exceptions.Abort:
+        from .errors import AuthError
+
+        raise AuthError("no password was given", fix="type it at the prompt, or pipe it in with --password-stdin") \
+            from None
 
 
 @main.command()
@@ -608,8 +759,8 @@ def site_instruments(obj: Context, within: str, as_json: bool) -> int:
     """Each instrument: identity, driver, rooms, calibration due date and status (OK, DUE SOON, EXPIRED)."""
     import datetime as dt
 
+    from .calibration import calibration_report, window_days
     from .console import print_site_instruments
-    from .schedule import calibration_report, window_days
 
     days = window_days(within)
     print_site_instruments(calibration_report(obj.load_site(), dt.date.today(), days), days, as_json=as_json)
@@ -659,9 +810,11 @@ def instruments_check(obj: Context, instrument: str | None, driver: str | None, 
                       timeout: str, options: tuple[str, ...]) -> int:
     """Connect to INSTRUMENT (an id of the site file) or to --driver at --resource; print identity and a reading."""
     from .console import print_check
+    from .demo.wiring import start_simulator
     from .instruments import check_instrument, parse_options
 
-    print_check(check_instrument(obj.site, instrument, driver, resource, timeout, parse_options(options)))
+    print_check(check_instrument(obj.site, instrument, driver, resource, timeout, parse_options(options),
+                                 start_simulator))
     return 0
 
 
@@ -844,10 +997,12 @@ def dicom_check(obj: Context, room: str | None, timeout_s: float, as_json: bool)
     site = obj.load_site()
     if site.is_demo:
         click.echo(DEMO_NOTE, err=True)
-    serve = None
+    serve: Any = None
     if site.dicom is not None and (site.dicom.pacs is not None and site.dicom.pacs.simulated
                                    or any(n.simulated for n in site.dicom.modalities.values())):
-        from .simulators.pacs import serve_simulated_nodes as serve
+        from .simulators.pacs import serve_simulated_nodes
+
+        serve = serve_simulated_nodes
     results = check_site(site.dicom, room, site.path, timeout_s=timeout_s, serve_simulated=serve)
     if as_json:
         import json
@@ -910,6 +1065,8 @@ def service() -> None:
 @click.option("--down-to", "down_to", required=True, metavar="WHEN", help="Downtime end (back in clinical use).")
 @click.option("--done", required=True, help="The work done, in words.")
 @click.option("--part", "parts", multiple=True, metavar="TEXT", help="A part used (repeat for each).")
+@click.option("--use-part", "stock_parts", multiple=True, metavar="PART[:QTY]",
+              help="A part taken from the parts inventory (repeat for each); deducted from stock with the event.")
 @click.option("--document", "documents", multiple=True, type=click.Path(), metavar="FILE",
               help="The service report file (repeat for each); kept by its sha256.")
 @click.option("--name", help="Who records it (default: the OS user).")
@@ -917,8 +1074,8 @@ def service() -> None:
 @click.pass_obj
 @_guard
 def service_record(obj: Context, room: str, component: str, work: str, vendor: str, engineer: str, down_from: str,
-                   down_to: str, done: str, parts: tuple[str, ...], documents: tuple[str, ...], name: str | None,
-                   as_json: bool) -> int:
+                   down_to: str, done: str, parts: tuple[str, ...], stock_parts: tuple[str, ...],
+                   documents: tuple[str, ...], name: str | None, as_json: bool) -> int:
     """Record a service event; the procedures its work invalidates become due in `xcal due` at once."""
     from .console import print_service
     from .program.service import record_service
@@ -928,7 +1085,8 @@ def service_record(obj: Context, room: str, component: str, work: str, vendor: s
     with Store(obj.db) as store:
         event = record_service(store, site, room=room, component=component, work=work, vendor=vendor,
                                engineer=engineer, down_from=down_from, down_to=down_to, done=done,
-                               parts=list(parts), documents=list(documents), by=_person(name))
+                               parts=list(parts), documents=list(documents), by=_person(name),
+                               stock_parts=list(stock_parts))
     print_service(event, as_json=as_json)
     return 0
 
@@ -1036,7 +1194,7 @@ def dicom_detector(flat: str, dark: str | None, offset: float | None, air_kerma:
 @click.option("--sid", default="100 cm", show_default=True, help="Source-to-detector distance for --technique.")
 @click.option("--dark", is_flag=True, help="A dark image (no exposure) instead of a flat field.")
 @click.option("--fault", "faults", multiple=True,
-              type=click.Choice(["dead-pixels", "dead-line", "gain-drift", "ei-25"]),
+              type=click.Choice(["dead-pixels", "dead-line", "gain-drift", "ei-25", "lag"]),
               help="A detector fault (repeat for several), added to the room's.")
 @click.option("--presentation", is_flag=True, help="DX For Presentation instead of For Processing.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the image noise.")
@@ -1092,6 +1250,108 @@ def dicom_simulate_detector(obj: Context, output: str, air_kerma: str, room: str
     ei = f", EI {float(ds.ExposureIndex):.1f}" if "ExposureIndex" in ds else ""
     click.echo(f"wrote {output}: SIMULATED DX {ds.PresentationIntentType.lower()} {what}{ei}"
                f"{', faults: ' + ', '.join(all_faults) if all_faults else ''}")
+    return 0
+
+
+@dicom.command("dose")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--run", "run_id", help="Compare the reported DAP with this run's DAP meter readings (dap-accuracy).")
+@click.option("--record", is_flag=True, help="Keep each report's dose summary in the store (once per report).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def dicom_dose(obj: Context, path: str, run_id: str | None, record: bool, as_json: bool) -> int:
+    """Dose summary of X-Ray Radiation Dose SRs (a file, or every one in a folder): totals and each event."""
+    from .dicom import require
+    from .dicom.rdsr import read_reports, record_reports, summaries, summary_lines
+
+    require()
+    reports = read_reports(path)
+    found = summaries(reports)
+    if run_id is not None or record:
+        from .records.store import Store
+
+        with Store(obj.db) as store:
+            found = summaries(reports, store.get_run(run_id)) if run_id is not None else found
+            found = record_reports(store, found) if record else found
+    if as_json:
+        import json
+
+        click.echo(json.dumps(found, indent=2))
+    else:
+        click.echo("\n".join(line for summary in found for line in summary_lines(summary)))
+    return 0
+
+
+@dicom.command("simulate-dose")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The RDSR file to write.")
+@click.option("--room", required=True, help="The room whose simulated tube fires (its site `simulation:`).")
+@click.option("--technique", default="80 kV 200 mA 100 ms", show_default=True, help="kV, mA and time.")
+@click.option("--sid", default="100 cm", show_default=True, help="Distance at which the air kerma is taken.")
+@click.option("--exposures", type=click.IntRange(1, 100), default=1, show_default=True, help="How many exposures.")
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+@click.pass_obj
+@_guard
+def dicom_simulate_dose(obj: Context, output: str, room: str, technique: str, sid: str, exposures: int,
+                        force: bool) -> int:
+    """Write the SIMULATED dose report (RDSR) of a room's simulated modality for exposures of its tube."""
+    from pathlib import Path
+
+    from .demo.wiring import room_model
+    from .dicom import require
+    from .dicom.objects import save
+    from .errors import ConfigError
+    from .simulators.detector import DetectorModel, SimulatedModality, technique_of
+
+    require()
+    if Path(output).exists() and not force:
+        raise ConfigError(f"{output} already exists", fix="give another -o, or --force to replace it")
+    site = obj.load_site()
+    node = site.dicom.modalities.get(room) if site.dicom is not None else None
+    detector = DetectorModel(station_name=(node.station_name if node else "") or "SIMDR",
+                             device_serial=(node.device_serial if node else "") or "SIM-DR-0001")
+    kv, ma, ms, sid_cm = technique_of(technique, sid)
+    model = room_model(site.room(room))
+    modality = SimulatedModality(detector, node.ae_title if node is not None else "SIMDR", None)
+    model.subscribe(modality.on_exposure)
+    for _ in range(exposures):
+        model.fire(kv, ma, ms, distance_cm=sid_cm)
+    save(modality.dose_report(), output)
+    click.echo(f"wrote {output}: SIMULATED X-Ray Radiation Dose SR of {exposures} exposure(s) at {technique}, "
+               f"room {room}")
+    return 0
+
+
+@dicom.command("worklist")
+@click.option("--room", required=True, help="The room whose modality's scheduled steps to list.")
+@click.option("--date", default="", help="Scheduled start date YYYYMMDD or range YYYYMMDD-YYYYMMDD (default: any).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds to wait for each answer.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def dicom_worklist(obj: Context, room: str, date: str, timeout_s: float, as_json: bool) -> int:
+    """Ask the PACS for the modality worklist of a room's modality (C-FIND); patient names are not asked for."""
+    from .dicom.worklist import room_worklist
+
+    site = obj.load_site()
+    if site.is_demo:
+        click.echo(DEMO_NOTE, err=True)
+    serve: Any = None
+    if site.dicom is not None and site.dicom.pacs is not None and site.dicom.pacs.simulated:
+        from .simulators.pacs import serve_simulated_nodes
+
+        serve = serve_simulated_nodes
+    items = room_worklist(site.dicom, room, site.path, date=date, timeout_s=timeout_s, serve_simulated=serve)
+    if as_json:
+        import json
+
+        click.echo(json.dumps([i.__dict__ for i in items], indent=2))
+        return 0
+    for i in items:
+        click.echo(f"{i.date} {i.time[:4]}  {i.step_id:<10} {i.modality:<3} {i.station_ae:<16} {i.accession:<10} "
+                   f"{i.patient_id:<10} {i.description}")
+    click.echo(f"{len(items)} scheduled step{'' if len(items) == 1 else 's'} for room {room}", err=True)
     return 0
 
 
@@ -1154,19 +1414,20 @@ def parts() -> None:
 @click.option("--part", required=True, help="The part number.")
 @click.option("--quantity", required=True, help="How many.")
 @click.option("--description", help="What the part is (kept from its first receipt).")
+@click.option("--minimum", help="The fewest to keep on hand; `xcal parts low` lists parts below it.")
 @click.option("--name", help="Who records it (default: the OS user).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 @_guard
-def parts_receive(obj: Context, part: str, quantity: str, description: str | None, name: str | None,
-                  as_json: bool) -> int:
+def parts_receive(obj: Context, part: str, quantity: str, description: str | None, minimum: str | None,
+                  name: str | None, as_json: bool) -> int:
     """Record parts received into stock."""
     from .console import print_parts
     from .program.parts import receive
     from .records.store import Store
 
     with Store(obj.db) as store:
-        line = receive(store, part, quantity, description, _person(name))
+        line = receive(store, part, quantity, description, _person(name), minimum)
     print_parts([line], as_json=as_json, one=True)
     return 0
 
@@ -1208,4 +1469,479 @@ def parts_list(obj: Context, as_json: bool) -> int:
     with Store(obj.db) as store:
         lines = inventory(store)
     print_parts(lines, as_json=as_json)
+    return 0
+
+
+@parts.command("low")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def parts_low(obj: Context, as_json: bool) -> int:
+    """The parts with fewer on hand than their minimum stock: what to order."""
+    from .program.parts import low_stock
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        lines = low_stock(store)
+    _emit(lines, [f"LOW {p['part']}{' (' + p['description'] + ')' if p['description'] else ''}: {p['on_hand']} on "
+                  f"hand, minimum {p['minimum']}" for p in lines] or ["No part is below its minimum stock."], as_json)
+    return 0
+
+
+@parts.command("show")
+@click.argument("part")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def parts_show(obj: Context, part: str, as_json: bool) -> int:
+    """One part's history: each receipt and each use, with the room and service event it went to."""
+    from .program.parts import history
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        rows = history(store, part)
+    _emit(rows, [f"{r['at'][:16]} {r['kind']} {r['quantity']}" + (f" into room {r['room']}" if r.get("room") else "")
+                 + (f" in service {r['service']}" if r.get("service") else "") + f" ({r['by']})" for r in rows],
+          as_json)
+    return 0
+
+
+def _emit(doc: Any, lines: list[str], as_json: bool) -> None:
+    """Print `doc` as JSON, or the text `lines`."""
+    import json
+
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False) if as_json else "\n".join(lines))
+
+
+@main.group()
+def incident() -> None:
+    """Incidents: what happened, who was exposed and how much, the actions, and the notification it calls for."""
+
+
+def _incident_out(incident_doc: Any, as_json: bool) -> int:
+    from .program.incidents import incident_lines
+
+    _emit(incident_doc.to_dict(), incident_lines(incident_doc), as_json)
+    return 0
+
+
+def _notified(to: str | None, at: str | None, ref: str | None) -> Any:
+    from .program.incidents import parse_notification
+
+    return parse_notification(to, at, ref)
+
+
+_INCIDENT_OPTIONS = [
+    click.option("--person", "people", multiple=True, metavar="'NAME; tede=DOSE; lens=DOSE; shallow=DOSE'",
+                 help="A person involved with the estimated doses (each optional; repeat for each person)."),
+    click.option("--action", "actions", multiple=True, metavar="CA-N", help="A linked corrective action (repeat)."),
+    click.option("--notified", help="To whom the notification was made (e.g. 'NRC Operations Center')."),
+    click.option("--notified-at", "notified_at", metavar="WHEN", help="When it was made (YYYY-MM-DDTHH:MM)."),
+    click.option("--notified-ref", "notified_ref", help="Its reference (event number, letter)."),
+    click.option("--name", help="Who records it (default: the OS user)."),
+    click.option("--json", "as_json", is_flag=True, help="Print JSON."),
+]
+
+
+def _incident_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_INCIDENT_OPTIONS):
+        func = option(func)
+    return func
+
+
+@incident.command("record")
+@click.option("--date", "on", required=True, metavar="WHEN", help="When it happened (YYYY-MM-DD[THH:MM]).")
+@click.option("--room", required=True, help="Room id.")
+@click.option("--kind", type=click.Choice(["radiation", "equipment"]), required=True, help="What kind of incident.")
+@click.option("--what", required=True, help="What happened, in words.")
+@click.option("--immediate", required=True, help="The immediate actions taken.")
+@click.option("--root-cause", "root_cause", default="", help="The root cause, when known (or later: update).")
+@_incident_options
+@click.pass_obj
+@_guard
+def incident_record(obj: Context, on: str, room: str, kind: str, what: str, immediate: str, root_cause: str,
+                    people: tuple[str, ...], actions: tuple[str, ...], notified: str | None, notified_at: str | None,
+                    notified_ref: str | None, name: str | None, as_json: bool) -> int:
+    """Record an incident; its doses are compared with the 10 CFR 20.2202/20.2203 notification levels."""
+    from .program.incidents import record_incident
+    from .records.store import Store
+
+    site = obj.load_site()
+    with Store(obj.db) as store:
+        found = record_incident(store, site, date=on, room=room, kind=kind, what=what, people=list(people),
+                                immediate_actions=immediate, root_cause=root_cause, actions=list(actions),
+                                notification=_notified(notified, notified_at, notified_ref), by=_person(name))
+    return _incident_out(found, as_json)
+
+
+@incident.command("update")
+@click.argument("incident_id")
+@click.option("--reason", required=True, help="Why the record changes (root cause found, dose re-estimated...).")
+@click.option("--what", help="A corrected account of what happened.")
+@click.option("--immediate", help="The immediate actions, corrected.")
+@click.option("--root-cause", "root_cause", help="The root cause.")
+@_incident_options
+@click.pass_obj
+@_guard
+def incident_update(obj: Context, incident_id: str, reason: str, what: str | None, immediate: str | None,
+                    root_cause: str | None, people: tuple[str, ...], actions: tuple[str, ...], notified: str | None,
+                    notified_at: str | None, notified_ref: str | None, name: str | None, as_json: bool) -> int:
+    """Add to an incident: root cause, linked actions, the notification made, revised doses (a new entry)."""
+    from .program.incidents import update_incident
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        found = update_incident(store, incident_id, reason=reason, by=_person(name), what=what,
+                                immediate_actions=immediate, root_cause=root_cause, people=list(people),
+                                actions=list(actions), notification=_notified(notified, notified_at, notified_ref))
+    return _incident_out(found, as_json)
+
+
+@incident.command("list")
+@click.option("--room", help="Only this room's incidents.")
+@click.option("--year", type=int, help="Only this year's incidents.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def incident_list(obj: Context, room: str | None, year: int | None, as_json: bool) -> int:
+    """Every incident, oldest first, with the notification level its doses reach."""
+    from .program.incidents import incident_summary
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        obj.check_room(store, room)
+        rows = incident_summary(store, room=room, year=year, personal=True)
+    _emit(rows, [f"{r['incident_id']} {r['date']} room {r['room']} ({r['kind']}): {r['what']} — "
+                 f"{(r['notification_level'] or {}).get('title', 'no notification level reached')}; "
+                 f"{r['notification_due']}" for r in rows] or ["No incidents recorded."], as_json)
+    return 0
+
+
+@incident.command("show")
+@click.argument("incident_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def incident_show(obj: Context, incident_id: str, as_json: bool) -> int:
+    """One incident: people and doses, actions, root cause, the level reached and what it asks, the history."""
+    from .program.incidents import get_incident
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        found = get_incident(store, incident_id)
+    return _incident_out(found, as_json)
+
+
+@main.group()
+def dosimetry() -> None:
+    """Personnel dosimetry: badges, dose reports, and each person's doses against the limits and ALARA levels."""
+
+
+@dosimetry.command("badge")
+@click.option("--badge", required=True, help="The badge (dosimeter) id.")
+@click.option("--person", required=True, help="Who wears it.")
+@click.option("--location", required=True, type=click.Choice(["whole-body", "collar", "extremity", "lens"]),
+              help="Where it is worn.")
+@click.option("--declared-pregnant", "declared", metavar="YYYY-MM-DD", help="The day the wearer declared a "
+              "pregnancy (10 CFR 20.1208 applies from then).")
+@click.option("--pregnancy-ended", "ended", metavar="YYYY-MM-DD", help="The day the declared pregnancy ended.")
+@click.option("--name", help="Who records it (default: the OS user).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def dosimetry_badge(obj: Context, badge: str, person: str, location: str, declared: str | None, ended: str | None,
+                    name: str | None, as_json: bool) -> int:
+    """Issue a badge to a wearer, or change its wearer's details."""
+    from .program.dosimetry import issue_badge
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        row = issue_badge(store, badge=badge, person=person, location=location, declared_pregnant=declared,
+                          pregnancy_ended=ended, by=_person(name))
+    _emit(row, [f"badge {row['badge']}: {row['person']}, {row['location']}"
+                + (f", declared pregnant {row['declared_on']}" if row["declared_pregnant"] else "")], as_json)
+    return 0
+
+
+@dosimetry.command("import")
+@click.argument("file", type=click.Path())
+@click.option("--columns", type=click.Path(), metavar="MAP.yaml", help="The vendor's column map (default: xcal's "
+              "own columns: person,badge,location,period_start,period_end,hp10_mSv,hp007_mSv,lens_mSv).")
+@click.option("--name", help="Who records it (default: the OS user).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def dosimetry_import(obj: Context, file: str, columns: str | None, name: str | None, as_json: bool) -> int:
+    """Import a badge report (CSV): every row checked first, then all recorded or none."""
+    from .program.dose_import import import_report
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        rows = import_report(store, file, columns=columns, by=_person(name))
+    _emit(rows, [f"{len(rows)} dose rows recorded ({rows[0]['dose_id']} to {rows[-1]['dose_id']}) from {file}"],
+          as_json)
+    return 0
+
+
+@dosimetry.command("record")
+@click.option("--badge", required=True, help="The badge id.")
+@click.option("--from", "start", required=True, metavar="YYYY-MM-DD", help="First day of the wear period.")
+@click.option("--to", "end", required=True, metavar="YYYY-MM-DD", help="Last day of the wear period.")
+@click.option("--hp10", metavar="DOSE", help="Deep dose Hp(10) with its unit, e.g. '0.3 mSv'.")
+@click.option("--hp007", metavar="DOSE", help="Shallow dose Hp(0.07) with its unit.")
+@click.option("--lens", metavar="DOSE", help="Lens dose Hp(3) with its unit.")
+@click.option("--person", help="The wearer, for a badge not yet issued.")
+@click.option("--location", type=click.Choice(["whole-body", "collar", "extremity", "lens"]),
+              help="Where it is worn, for a badge not yet issued.")
+@click.option("--supersedes", metavar="D-N", help="The dose row this corrected report replaces.")
+@click.option("--reason", help="Why it is replaced (with --supersedes).")
+@click.option("--name", help="Who records it (default: the OS user).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def dosimetry_record(obj: Context, badge: str, start: str, end: str, hp10: str | None, hp007: str | None,
+                     lens: str | None, person: str | None, location: str | None, supersedes: str | None,
+                     reason: str | None, name: str | None, as_json: bool) -> int:
+    """Enter one badge's dose for one wear period."""
+    from .program.dosimetry import record_dose
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        row = record_dose(store, badge=badge, period_start=start, period_end=end, tede=hp10, shallow=hp007, lens=lens,
+                          person=person, location=location, supersedes=supersedes, reason=reason, by=_person(name))
+    _emit(row, [f"{row['dose_id']}: badge {row['badge']} {row['period_start']} to {row['period_end']} recorded"],
+          as_json)
+    return 0
+
+
+@dosimetry.command("list")
+@click.option("--year", type=int, help="Only the wear periods ending in this year.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def dosimetry_list(obj: Context, year: int | None, as_json: bool) -> int:
+    """The dose rows in force, with their ids (what `--supersedes` names)."""
+    from .program.dosimetry import export_rows
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        rows = export_rows(store, year=year, personal=True)
+    from .program.doses import shown
+
+    _emit(rows, [f"{r['dose_id']} {r['person']} {r['badge']} ({r['location']}) {r['period_start']} to "
+                 f"{r['period_end']}: Hp(10) {shown(r['hp10_mSv'])}, Hp(0.07) {shown(r['hp007_mSv'])}, lens "
+                 f"{shown(r['lens_mSv'])}" for r in rows] or ["No dose rows recorded."], as_json)
+    return 0
+
+
+@dosimetry.command("report")
+@click.option("--year", type=int, help="The calendar year (default: this year).")
+@click.option("--quarter", type=click.IntRange(1, 4), help="Only this quarter's levels; the year to its end.")
+@click.option("--anonymous", is_flag=True, help="Name people 'wearer N' and leave badge ids out.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def dosimetry_report(obj: Context, year: int | None, quarter: int | None, anonymous: bool, as_json: bool) -> int:
+    """Each person's doses against the annual limits and the quarterly ALARA levels, with what each flag asks."""
+    import datetime as dt
+
+    from .program.dosimetry import report, report_lines
+    from .records.store import Store
+
+    site = obj.load_site()
+    with Store(obj.db) as store:
+        doc = report(store, site, year=year or dt.date.today().year, quarter=quarter, anonymous=anonymous)
+    _emit(doc, report_lines(doc), as_json)
+    return 0
+
+
+@dosimetry.command("export")
+@click.option("-o", "--output", required=True, type=click.Path(), help="The file to write.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--year", type=int, help="Only the wear periods ending in this year.")
+@click.option("--include-personal", is_flag=True, help="Keep names and badge ids (left out by default).")
+@click.option("--force", is_flag=True, help="Overwrite a file that exists.")
+@click.pass_obj
+@_guard
+def dosimetry_export(obj: Context, output: str, fmt: str, year: int | None, include_personal: bool,
+                     force: bool) -> int:
+    """Write the dose rows for someone outside the site: names and badge ids left out unless asked."""
+    from .program.dosimetry import write_export
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        written = write_export(store, output, fmt=fmt, year=year, personal=include_personal, force=force)
+    click.echo(f"wrote {written}" + ("" if include_personal else " (names and badge ids left out)"))
+    return 0
+
+
+@main.command()
+@click.option("--room", help="Only this room.")
+@click.option("--from", "start", metavar="YYYY-MM-DD", help="First day of the period (default: 1 January).")
+@click.option("--to", "end", metavar="YYYY-MM-DD", help="Last day of the period (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def kpi(obj: Context, room: str | None, start: str | None, end: str | None, as_json: bool) -> int:
+    """Program KPIs: QC on time, actions open and overdue, time to close, downtime, PM compliance, calibrations."""
+    from .program.kpi import compute_kpis, kpi_lines, period
+    from .records.store import Store
+
+    first, last = period(start, end)
+    site = obj.load_site()
+    with Store(obj.db) as store:
+        found = compute_kpis(store, site, start=first, end=last, room=room)
+    _emit(found.to_dict(), kpi_lines(found), as_json)
+    return 0
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; loopback by default. Off loopback the session cookie is Secure: serve "
+                   "over HTTPS (--certfile/--keyfile, or behind an HTTPS reverse proxy).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port.")
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM) for HTTPS.")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM) for HTTPS.")
+@click.pass_obj
+@_guard
+def serve_web(obj: Context, host: str, port: int, certfile: str | None, keyfile: str | None) -> int:
+    """Serve the QC program in a browser (accounts: `xcal users add`); Ctrl-C stops it.
+
+    On a fresh install (the demo site, the default store, no run in it) the store is first filled with a year of
+    SIMULATED demo history, as `xcal demo history` makes it, so every page has something to show."""
+    import signal
+
+    from .errors import ConfigError
+    from .web.app import serve as run_server
+
+    if (certfile is None) != (keyfile is None):
+        raise ConfigError("HTTPS needs both --certfile and --keyfile", fix="give both, or neither for plain HTTP")
+    site = obj.load_site()
+    if site.is_demo:
+        click.echo(DEMO_NOTE, err=True)
+        from .demo.history import seed_fresh_install
+        seed_fresh_install(obj.db, site, lambda text: click.echo(text, err=True))
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)        # uvicorn stops gracefully, then hands the signal back: exit 0
+    try:
+        run_server(site, obj.db, host, port, certfile=certfile, keyfile=keyfile,
+                   announce=lambda url: click.echo(f"serving {url} (Ctrl-C stops)", err=True))
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+    return 0
+
+
+@main.group()
+def users() -> None:
+    """Accounts of the record store: who may view, act, sign and manage accounts (see `xcal users list`).
+
+    Roles: viewer (view), technician (view, act, sign 'performed'), physicist and rso (view, act, sign any
+    meaning), admin (everything, accounts included). The first account must be an admin."""
+
+
+def _account_out(account: Any, as_json: bool) -> int:
+    from .console import print_accounts
+
+    print_accounts([account], as_json=as_json, one=True)
+    return 0
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--name", "full_name", required=True, help="The owner's full name, as signatures print it.")
+@click.option("--role", required=True, type=click.Choice(["viewer", "technician", "physicist", "rso", "admin"]))
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.option("--by", help="Who creates the account (default: the OS user name).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def users_add(obj: Context, username: str, full_name: str, role: str, password_stdin: bool, by: str | None,
+              as_json: bool) -> int:
+    """Create an account; its password is asked twice (hidden)."""
+    from .records.accounts import add_account
+    from .records.store import Store
+
+    password = _password(password_stdin, confirm=True)
+    with Store(obj.db) as store:
+        return _account_out(add_account(store, username, full_name, role, password, by=_person(by)), as_json)
+
+
+@users.command("disable")
+@click.argument("username")
+@click.option("--by", help="Who disables it (default: the OS user name).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def users_disable(obj: Context, username: str, by: str | None, as_json: bool) -> int:
+    """Stop an account from signing in or signing; its username is never given to anyone else."""
+    from .records.accounts import disable_account
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        return _account_out(disable_account(store, username, by=_person(by)), as_json)
+
+
+@users.command("enable")
+@click.argument("username")
+@click.option("--by", help="Who enables it (default: the OS user name).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def users_enable(obj: Context, username: str, by: str | None, as_json: bool) -> int:
+    """Let a disabled account sign in again."""
+    from .records.accounts import enable_account
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        return _account_out(enable_account(store, username, by=_person(by)), as_json)
+
+
+@users.command("role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(["viewer", "technician", "physicist", "rso", "admin"]))
+@click.option("--by", help="Who changes it (default: the OS user name).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def users_role(obj: Context, username: str, role: str, by: str | None, as_json: bool) -> int:
+    """Give an account another role."""
+    from .records.accounts import set_role
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        return _account_out(set_role(store, username, role, by=_person(by)), as_json)
+
+
+@users.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin.")
+@click.option("--by", help="Who sets it (default: the OS user name).")
+@click.pass_obj
+@_guard
+def users_passwd(obj: Context, username: str, password_stdin: bool, by: str | None) -> int:
+    """Set a new password for an account; asked twice (hidden)."""
+    from .records.accounts import set_password
+    from .records.store import Store
+
+    password = _password(password_stdin, confirm=True)
+    with Store(obj.db) as store:
+        set_password(store, username, password, by=_person(by))
+    click.echo(f"password of {username.strip().lower()} set")
+    return 0
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@_guard
+def users_list(obj: Context, as_json: bool) -> int:
+    """Every account with its full name, role, permissions and whether it is active."""
+    from .console import print_accounts
+    from .records.accounts import list_accounts
+    from .records.store import Store
+
+    with Store(obj.db) as store:
+        print_accounts(list_accounts(store), as_json=as_json)
     return 0

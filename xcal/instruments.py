@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from .errors import ConfigError
@@ -20,8 +21,11 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 def check_instrument(site_path: str | None, instrument: str | None, driver: str | None,
-                     resource: str | None, timeout: str, options: dict[str, Any] | None = None) -> Any:
-    """Identity and one reading; a simulated site instrument is checked against its running simulator."""
+                     resource: str | None, timeout: str, options: dict[str, Any] | None = None,
+                     start_simulator: Callable[..., Any] | None = None) -> Any:
+    """Identity and one reading; a simulated site instrument is checked against its running simulator, which
+    `start_simulator(instrument, None, None)` (xcal.demo.wiring.start_simulator, handed in by the front end)
+    starts."""
     from .drivers.check import check
     from .units import parse_quantity
 
@@ -45,8 +49,9 @@ def check_instrument(site_path: str | None, instrument: str | None, driver: str 
     with contextlib.ExitStack() as stack:
         target = resource or inst.resource
         if inst.simulated and resource is None:
-            from .demo.wiring import start_simulator
-
+            if start_simulator is None:
+                raise ConfigError(f"instrument '{instrument}' is simulated and no simulator was handed in",
+                                  fix="check it with `xcal instruments check`, or give --resource")
             server = start_simulator(inst, None, None)
             stack.callback(server.stop)
             target = server.resource

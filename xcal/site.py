@@ -7,19 +7,33 @@ its room's simulation model; every record made with one is marked SIMULATED.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import CalibrationExpiredError, ConfigError
+from .parameters import parse_parameters
 from .yamlfile import Mark, YList, YMap, check_keys, expect_list, expect_map, expect_str, fail, load_yaml, quantity_at
 
 DEMO_SITE = Path(__file__).parent / "demo" / "site.yaml"
 SIMULATED = "simulated"
 WIRE_FAULT_KINDS = ("silence", "delay", "drop", "garble", "partial", "error")
+
+
+class ProcedureIndex(Protocol):
+    """The procedures a site file may name (in its schedule and its rooms' parameters), handed to `load_site`
+    by its caller so that the site does not depend on the procedure loader: xcal.procedures.loader.LIBRARY_INDEX."""
+
+    def ids(self) -> Collection[str]:
+        """The ids of the built-in procedures and bundles."""
+
+    def subject(self, procedure_id: str) -> str | None:
+        """What a procedure inspects besides the room (`apparel`), or None (the room itself, or a bundle)."""
 
 
 @dataclass(frozen=True)
@@ -191,10 +205,8 @@ class Instrument:
         from .drivers.registry import get_driver_class
 
         left_out = set(LinkSettings.__dataclass_fields__)
-        try:
+        with contextlib.suppress(ConfigError):
             left_out |= {o.name for o in getattr(get_driver_class(self.driver), "option_specs", ()) if o.timing}
-        except ConfigError:
-            pass
         return {str(k): str(v) for k, v in sorted(self.options.items()) if k not in left_out}
 
 
@@ -220,7 +232,10 @@ class Item:
 
 
 @dataclass(frozen=True)
-class Room:
+class RoomConfig:
+    """A room as the site file describes it: equipment, limit sets in priority order, instruments by role,
+    simulation. (`xcal.api.Room` is the Python API's room, which opens sessions on one of these.)"""
+
     id: str
     name: str
     modality: str
@@ -237,9 +252,12 @@ class Room:
 
 
 @dataclass(frozen=True)
-class Site:
+class SiteConfig:
+    """A loaded site file: facility, rooms, instruments, limit sets, schedule, retention, apparel, DICOM nodes.
+    (`xcal.api.Site` is the Python API's site, which serves one of these with a record store.)"""
+
     facility: dict[str, Any]
-    rooms: dict[str, Room]
+    rooms: dict[str, RoomConfig]
     instruments: dict[str, Instrument]
     limit_sets: dict[str, Any]
     path: str
@@ -253,7 +271,7 @@ class Site:
     dicom: Any = None
     """The `dicom:` section (xcal.dicom.nodes.DicomSettings), or None when the site has none."""
 
-    def room(self, room_id: str | int) -> Room:
+    def room(self, room_id: str | int) -> RoomConfig:
         key = str(room_id)
         if key not in self.rooms:
             raise ConfigError(f"{self.path} has no room '{key}'",
@@ -280,11 +298,12 @@ class Site:
         return str(self.facility.get("name", ""))
 
 
-def _plain(value: Any) -> Any:
+def _plain_data(value: Any) -> Any:
+    """YAML data as plain dicts, lists and scalars with text keys and dates as ISO text, as a snapshot stores it."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain_data(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [_plain_data(v) for v in value]
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value
@@ -335,7 +354,7 @@ def _parse_instrument(node: Any, mark: Mark, capabilities: dict[str, Any], folde
     _check_driver_options(str(node["driver"]), options, iid, node.value_mark("options") if "options" in node
                           else mark)
     timeout = _timeout(node, iid) if "timeout" in node else None
-    simulation = _plain(expect_map(node.get("simulation", YMap(mark)), node.value_mark("simulation"),
+    simulation = _plain_data(expect_map(node.get("simulation", YMap(mark)), node.value_mark("simulation"),
                                    f"simulation settings of {iid}"))
     check_source = _parse_check_source(node, iid) if "check_source" in node else None
     return Instrument(iid, str(node["make"]), str(node["model"]), str(node["serial"]), str(node["driver"]),
@@ -491,7 +510,8 @@ _GROUP_KEYS = {  # grouped site keys -> their RoomSimulation fields
     "fluoroscopy": {"kv": ("fluoro_kv", "voltage", "kV"), "normal_current": ("fluoro_ma_normal", "current", "mA"),
                     "high_current": ("fluoro_ma_high", "current", "mA"),
                     "point_distance": ("fluoro_point_distance_cm", "length", "cm")},
-    "aec": {"current": ("aec_ma", "current", "mA"), "detector_air_kerma": ("aec_detector_kerma_ugy", "air_kerma", "µGy"),
+    "aec": {"current": ("aec_ma", "current", "mA"),
+            "detector_air_kerma": ("aec_detector_kerma_ugy", "air_kerma", "µGy"),
             "detector_distance": ("aec_detector_distance_cm", "length", "cm")},
 }
 _NOISE_KEYS = {"kv": "kv_noise_cv", "output": "output_noise_cv", "time": "time_noise_cv"}
@@ -568,74 +588,105 @@ def _sim_value(node: YMap, key: str, spec: tuple[str, str | None, str | None], w
 
 def _parse_simulation(node: Any, mark: Mark, room_id: str, instruments: dict[str, Instrument]
                       ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
-    from .units import parse_quantity
-
+    """A room's `simulation:`: the room model's values (each in its unit and range), its grouped values
+    (fluoroscopy, aec), noise and faults, and the faults injected at the wire of its instruments."""
     what = f"room {room_id} simulation"
     node = expect_map(node, mark, what)
     check_keys(node, what, optional=(*_SIM_KEYS, *_GROUP_KEYS, "noise", "faults", "wire_faults"))
     sim = {spec[0]: _sim_value(node, key, spec, what) for key, spec in _SIM_KEYS.items() if key in node}
+    sim.update(_sim_groups(node, what))
+    sim.update(_sim_noise(node, what))
+    sim["faults"] = _sim_faults(node, what)
+    return sim, _parse_wire_faults(node, what, instruments)
+
+
+def _sim_groups(node: YMap, what: str) -> dict[str, Any]:
+    """The grouped values (`fluoroscopy:`, `aec:`), each group whole but for its optional keys."""
+    values: dict[str, Any] = {}
     for group, keys in _GROUP_KEYS.items():
         if group in node:
             gnode = expect_map(node[group], node.value_mark(group), f"{what} {group}")
             check_keys(gnode, f"{what} {group}", required=tuple(k for k in keys if k != "detector_distance"),
                        optional=tuple(k for k in keys if k == "detector_distance"))
-            sim.update({spec[0]: _sim_value(gnode, key, spec, f"{what} {group}")
-                        for key, spec in keys.items() if key in gnode})
-    if "noise" in node:
-        noise = expect_map(node["noise"], node.value_mark("noise"), f"{what} noise")
-        check_keys(noise, f"{what} noise", optional=_NOISE_KEYS)
-        for key, field_name in _NOISE_KEYS.items():
-            if key in noise:
-                sim[field_name] = _sim_value(noise, key, (field_name, None, None), f"{what} noise")
-    faults: dict[str, Any] = {}
-    if "faults" in node:
-        fnode = expect_map(node["faults"], node.value_mark("faults"), f"{what} faults")
-        check_keys(fnode, f"{what} faults", optional=(*_FAULT_KEYS, "ma_factors"))
-        faults = {spec[0]: _sim_value(fnode, key, spec, f"{what} faults")
-                  for key, spec in _FAULT_KEYS.items() if key in fnode}
-        if "ma_factors" in fnode:
-            mnode = expect_map(fnode["ma_factors"], fnode.value_mark("ma_factors"), "ma_factors")
-            factors = {}
-            for key, value in mnode.items():
-                try:
-                    ma = parse_quantity(key, "current").to("mA").magnitude
-                except ValueError as exc:
-                    raise fail(f"ma_factors: {exc}", mnode.key_mark(key), fix="write e.g. `200 mA: 0.8`") from None
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise fail(f"{what} faults ma_factors {key}: the factor must be a plain number, got {value}",
-                               mnode.value_mark(key), fix="write the fraction of the set current that station "
-                                                          "delivers, e.g. `320 mA: 0.75`")
-                _check_range(float(value), "not negative", mnode.value_mark(key), f"{what} faults ma_factors {key}",
-                             value, f"{key}: 0.75")
-                factors[float(ma)] = float(value)
-            faults["ma_factors"] = factors
-    sim["faults"] = faults
-    wire: list[dict[str, Any]] = []
-    if "wire_faults" in node:
-        wnode = expect_list(node["wire_faults"], node.value_mark("wire_faults"), f"{what} wire_faults")
-        for i, item in enumerate(wnode):
-            item = expect_map(item, wnode.item_mark(i), "a wire fault")
-            check_keys(item, "a wire fault", required=("instrument", "kind"),
-                       optional=("command", "after", "count", "delay"))
-            target = expect_str(item["instrument"], item.value_mark("instrument"), "a wire fault's instrument")
-            if target not in instruments:
-                raise fail(f"wire fault names unknown instrument '{item['instrument']}'",
-                           item.value_mark("instrument"), fix=f"use one of: {', '.join(instruments)}")
-            if item["kind"] not in WIRE_FAULT_KINDS:
-                raise fail(f"wire fault kind '{item['kind']}' is not one of {', '.join(WIRE_FAULT_KINDS)}",
-                           item.value_mark("kind"), fix=f"use one of: {', '.join(WIRE_FAULT_KINDS)}")
-            fault = {"instrument": target, "kind": str(item["kind"]),
-                     "command": (expect_str(item["command"], item.value_mark("command"), "a wire fault's command")
-                                 if item.get("command") is not None else None),
-                     "after": _whole(item, "after", "wire fault", "after: 3") if "after" in item else 1,
-                     "count": (_whole(item, "count", "wire fault", "count: 1")
-                               if item.get("count") is not None else None)}
-            if "delay" in item:
-                fault["delay_s"] = float(quantity_at(item, "delay", "time", "wire fault delay").to("s").magnitude)
-                _check_range(fault["delay_s"], "not negative", item.value_mark("delay"), "wire fault delay",
-                             item["delay"], "delay: 3 s")
-            wire.append(fault)
-    return sim, tuple(wire)
+            values.update({spec[0]: _sim_value(gnode, key, spec, f"{what} {group}")
+                           for key, spec in keys.items() if key in gnode})
+    return values
+
+
+def _sim_noise(node: YMap, what: str) -> dict[str, Any]:
+    """`noise:` — the coefficients of variation of kV, output and time."""
+    if "noise" not in node:
+        return {}
+    noise = expect_map(node["noise"], node.value_mark("noise"), f"{what} noise")
+    check_keys(noise, f"{what} noise", optional=_NOISE_KEYS)
+    return {field_name: _sim_value(noise, key, (field_name, None, None), f"{what} noise")
+            for key, field_name in _NOISE_KEYS.items() if key in noise}
+
+
+def _sim_faults(node: YMap, what: str) -> dict[str, Any]:
+    """`faults:` — the generator's faults the procedures must catch, and the delivered fraction per mA station."""
+    if "faults" not in node:
+        return {}
+    fnode = expect_map(node["faults"], node.value_mark("faults"), f"{what} faults")
+    check_keys(fnode, f"{what} faults", optional=(*_FAULT_KEYS, "ma_factors"))
+    faults = {spec[0]: _sim_value(fnode, key, spec, f"{what} faults")
+              for key, spec in _FAULT_KEYS.items() if key in fnode}
+    if "ma_factors" in fnode:
+        faults["ma_factors"] = _ma_factors(fnode, what)
+    return faults
+
+
+def _ma_factors(fnode: YMap, what: str) -> dict[float, float]:
+    """`ma_factors: {200 mA: 0.8}` — set current in mA -> the fraction of it the station delivers."""
+    from .units import parse_quantity
+
+    mnode = expect_map(fnode["ma_factors"], fnode.value_mark("ma_factors"), "ma_factors")
+    factors = {}
+    for key, value in mnode.items():
+        try:
+            ma = parse_quantity(key, "current").to("mA").magnitude
+        except ValueError as exc:
+            raise fail(f"ma_factors: {exc}", mnode.key_mark(key), fix="write e.g. `200 mA: 0.8`") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail(f"{what} faults ma_factors {key}: the factor must be a plain number, got {value}",
+                       mnode.value_mark(key), fix="write the fraction of the set current that station "
+                                                  "delivers, e.g. `320 mA: 0.75`")
+        _check_range(float(value), "not negative", mnode.value_mark(key), f"{what} faults ma_factors {key}",
+                     value, f"{key}: 0.75")
+        factors[float(ma)] = float(value)
+    return factors
+
+
+def _parse_wire_faults(node: YMap, what: str, instruments: dict[str, Instrument]) -> tuple[dict[str, Any], ...]:
+    """`wire_faults:` — faults the simulators inject at the wire (silence, delay, drop...), per instrument."""
+    if "wire_faults" not in node:
+        return ()
+    wnode = expect_list(node["wire_faults"], node.value_mark("wire_faults"), f"{what} wire_faults")
+    return tuple(_parse_wire_fault(expect_map(item, wnode.item_mark(i), "a wire fault"), instruments)
+                 for i, item in enumerate(wnode))
+
+
+def _parse_wire_fault(item: YMap, instruments: dict[str, Instrument]) -> dict[str, Any]:
+    """One wire fault: a site instrument, a kind, and optionally the command, after how many, how often, delay."""
+    check_keys(item, "a wire fault", required=("instrument", "kind"), optional=("command", "after", "count", "delay"))
+    target = expect_str(item["instrument"], item.value_mark("instrument"), "a wire fault's instrument")
+    if target not in instruments:
+        raise fail(f"wire fault names unknown instrument '{item['instrument']}'",
+                   item.value_mark("instrument"), fix=f"use one of: {', '.join(instruments)}")
+    if item["kind"] not in WIRE_FAULT_KINDS:
+        raise fail(f"wire fault kind '{item['kind']}' is not one of {', '.join(WIRE_FAULT_KINDS)}",
+                   item.value_mark("kind"), fix=f"use one of: {', '.join(WIRE_FAULT_KINDS)}")
+    fault: dict[str, Any] = {
+        "instrument": target, "kind": str(item["kind"]),
+        "command": (expect_str(item["command"], item.value_mark("command"), "a wire fault's command")
+                    if item.get("command") is not None else None),
+        "after": _whole(item, "after", "wire fault", "after: 3") if "after" in item else 1,
+        "count": _whole(item, "count", "wire fault", "count: 1") if item.get("count") is not None else None}
+    if "delay" in item:
+        fault["delay_s"] = float(quantity_at(item, "delay", "time", "wire fault delay").to("s").magnitude)
+        _check_range(fault["delay_s"], "not negative", item.value_mark("delay"), "wire fault delay",
+                     item["delay"], "delay: 3 s")
+    return fault
 
 
 def _whole(node: YMap, key: str, what: str, example: str) -> int:
@@ -647,27 +698,54 @@ def _whole(node: YMap, key: str, what: str, example: str) -> int:
     return value
 
 
-def load_site(path: str | Path | None = None) -> Site:
-    """Load the site file at `path`, or `XCAL_SITE`, or the built-in demo site."""
-    from .drivers.capabilities import CAPABILITIES
-    from .limits.sets import load_library
+def load_site(path: str | Path | None = None, *, procedures: ProcedureIndex | None = None) -> SiteConfig:
+    """Load the site file at `path`, or `XCAL_SITE`, or the built-in demo site.
 
+    `procedures` checks the procedure ids the file names (schedule, room parameters); without it they are taken
+    as written. The front ends and `xcal.load_site` hand in the built-in library."""
     chosen = path or os.environ.get("XCAL_SITE") or None
     is_demo = chosen is None
     file = Path(chosen) if chosen else DEMO_SITE
     display = "<built-in demo site>" if is_demo else str(file)
     doc = load_yaml(file, display=display)
     folder = file.resolve().parent
+    root = _site_root(doc)
+    facility = _plain_data(expect_map(root["facility"], root.value_mark("facility"), "facility"))
+    limit_sets = _load_limit_sets(root, folder)
+    instruments = _parse_instruments(root, folder)
+    rooms = _parse_rooms(root, limit_sets, instruments, procedures)
+    apparel = _parse_apparel(root)
+    schedule = _parse_schedule(root, rooms, apparel, procedures)
+    retention = _parse_retention(root)
+    dicom = _parse_dicom(root, rooms)
+    return SiteConfig(facility, rooms, instruments, limit_sets, doc.path, doc.sha256, is_demo, folder, schedule,
+                      retention, apparel, dicom)
+
+
+def _site_root(doc: Any) -> YMap:
+    """The top mapping of a site file, with only the keys a site has and `kind: site`."""
     root = expect_map(doc.data, Mark(doc.path, 1, 1), "a site file")
     check_keys(root, "a site", required=("kind", "facility", "instruments", "rooms"),
-               optional=("limit_sets", "note", "schedule", "retention", "apparel", "dicom", "maintenance"))
+               optional=("limit_sets", "note", "schedule", "retention", "apparel", "dicom", "maintenance",
+                         "dosimetry"))
     if root["kind"] != "site":
         raise fail(f"kind is '{root['kind']}' but this file is read as a site", root.value_mark("kind"),
                    fix="write `kind: site`")
-    facility = _plain(expect_map(root["facility"], root.value_mark("facility"), "facility"))
+    return root
+
+
+def _load_limit_sets(root: YMap, folder: Path) -> dict[str, Any]:
+    """The built-in limit sets and those of the files the site's `limit_sets:` lists (beside the site file)."""
+    from .limits.sets import load_library
+
     extra_sets = expect_list(root.get("limit_sets", YList(root.mark)), root.value_mark("limit_sets"), "limit_sets")
-    limit_sets = load_library([folder / expect_str(p, extra_sets.item_mark(i), "a limit_sets file")
-                               for i, p in enumerate(extra_sets)])
+    return load_library([folder / expect_str(p, extra_sets.item_mark(i), "a limit_sets file")
+                         for i, p in enumerate(extra_sets)])
+
+
+def _parse_instruments(root: YMap, folder: Path) -> dict[str, Instrument]:
+    """`instruments:` by id, each id once."""
+    from .drivers.capabilities import CAPABILITIES
 
     inst_nodes = expect_list(root["instruments"], root.value_mark("instruments"), "instruments")
     instruments: dict[str, Instrument] = {}
@@ -677,48 +755,67 @@ def load_site(path: str | Path | None = None) -> Site:
             raise fail(f"instrument id '{inst.id}' is used twice", inst_nodes.item_mark(i),
                        fix="give each instrument its own id")
         instruments[inst.id] = inst
+    return instruments
 
+
+def _parse_rooms(root: YMap, limit_sets: dict[str, Any], instruments: dict[str, Instrument],
+                 procedures: ProcedureIndex | None) -> dict[str, RoomConfig]:
+    """`rooms:` by id, each id once."""
     room_nodes = expect_list(root["rooms"], root.value_mark("rooms"), "rooms")
-    rooms: dict[str, Room] = {}
+    rooms: dict[str, RoomConfig] = {}
     for i, node in enumerate(room_nodes):
-        node = expect_map(node, room_nodes.item_mark(i), "a room")
-        check_keys(node, "a room", required=("id", "limit_sets", "instruments"),
-                   optional=("name", "modality", "equipment", "simulation", "note", "parameters"))
-        rid = str(node["id"])
-        sets = expect_list(node["limit_sets"], node.value_mark("limit_sets"), f"room {rid} limit_sets")
-        for j, set_id in enumerate(sets):
-            set_id = expect_str(set_id, sets.item_mark(j), f"a limit set of room {rid}")
-            if set_id not in limit_sets:
-                raise fail(f"room {rid}: unknown limit set '{set_id}'", sets.item_mark(j),
-                           fix=f"use one of: {', '.join(limit_sets)}, or list its file under the site's "
-                               "top-level `limit_sets`")
-        roles = expect_map(node["instruments"], node.value_mark("instruments"), f"room {rid} instruments")
-        role_ids = {str(role): expect_str(iid, roles.value_mark(role), f"the {role} of room {rid}")
-                    for role, iid in roles.items()}
-        for role, iid in role_ids.items():
-            if iid not in instruments:
-                raise fail(f"room {rid}: instrument '{iid}' (role {role}) is not in the site's instruments",
-                           roles.value_mark(role), fix=f"use one of: {', '.join(instruments)}")
-        simulation, wire = None, ()
-        if "simulation" in node:
-            simulation, wire = _parse_simulation(node["simulation"], node.value_mark("simulation"), rid,
-                                                 instruments)
-        elif any(instruments[iid].simulated for iid in role_ids.values()):
-            raise fail(f"room {rid} uses simulated instruments but has no `simulation:` block",
-                       node.mark, fix="add `simulation: {generator: high-frequency}` or give real resources")
-        equipment = _plain(expect_map(node.get("equipment", YMap(node.mark)), node.value_mark("equipment"),
-                                      "equipment"))
-        if rid in rooms:
-            raise fail(f"room id '{rid}' is used twice", node.mark, fix="give each room its own id")
-        rooms[rid] = Room(rid, str(node.get("name", "")), str(node.get("modality", "")), equipment,
-                          tuple(str(s) for s in sets), role_ids,
-                          simulation, wire, _parse_room_parameters(node, rid))
-    apparel = _parse_apparel(root)
-    schedule = _parse_schedule(root, rooms, apparel)
-    retention = _parse_retention(root)
-    dicom = _parse_dicom(root, rooms)
-    return Site(facility, rooms, instruments, limit_sets, doc.path, doc.sha256, is_demo, folder, schedule,
-                retention, apparel, dicom)
+        room = _parse_room(expect_map(node, room_nodes.item_mark(i), "a room"), limit_sets, instruments,
+                           procedures, rooms)
+        rooms[room.id] = room
+    return rooms
+
+
+def _parse_room(node: YMap, limit_sets: dict[str, Any], instruments: dict[str, Instrument],
+                procedures: ProcedureIndex | None, taken: Collection[str]) -> RoomConfig:
+    """One room: its limit sets (known ones, in priority order), instruments by role (site instruments), its
+    simulation (needed when an instrument is simulated), equipment, an id not `taken`, own parameter values."""
+    check_keys(node, "a room", required=("id", "limit_sets", "instruments"),
+               optional=("name", "modality", "equipment", "simulation", "note", "parameters"))
+    rid = str(node["id"])
+    sets = _room_limit_sets(node, rid, limit_sets)
+    role_ids = _room_instruments(node, rid, instruments)
+    simulation: dict[str, Any] | None = None
+    wire: tuple[dict[str, Any], ...] = ()
+    if "simulation" in node:
+        simulation, wire = _parse_simulation(node["simulation"], node.value_mark("simulation"), rid, instruments)
+    elif any(instruments[iid].simulated for iid in role_ids.values()):
+        raise fail(f"room {rid} uses simulated instruments but has no `simulation:` block",
+                   node.mark, fix="add `simulation: {generator: high-frequency}` or give real resources")
+    equipment = _plain_data(expect_map(node.get("equipment", YMap(node.mark)), node.value_mark("equipment"),
+                                       "equipment"))
+    if rid in taken:
+        raise fail(f"room id '{rid}' is used twice", node.mark, fix="give each room its own id")
+    return RoomConfig(rid, str(node.get("name", "")), str(node.get("modality", "")), equipment, sets, role_ids,
+                      simulation, wire, _parse_room_parameters(node, rid, procedures))
+
+
+def _room_limit_sets(node: YMap, rid: str, limit_sets: dict[str, Any]) -> tuple[str, ...]:
+    """A room's `limit_sets:`, in priority order, each one the site knows."""
+    sets = expect_list(node["limit_sets"], node.value_mark("limit_sets"), f"room {rid} limit_sets")
+    for j, set_id in enumerate(sets):
+        set_id = expect_str(set_id, sets.item_mark(j), f"a limit set of room {rid}")
+        if set_id not in limit_sets:
+            raise fail(f"room {rid}: unknown limit set '{set_id}'", sets.item_mark(j),
+                       fix=f"use one of: {', '.join(limit_sets)}, or list its file under the site's "
+                           "top-level `limit_sets`")
+    return tuple(str(s) for s in sets)
+
+
+def _room_instruments(node: YMap, rid: str, instruments: dict[str, Instrument]) -> dict[str, str]:
+    """A room's `instruments: {ROLE: INSTRUMENT_ID}`, each id one of the site's instruments."""
+    roles = expect_map(node["instruments"], node.value_mark("instruments"), f"room {rid} instruments")
+    role_ids = {str(role): expect_str(iid, roles.value_mark(role), f"the {role} of room {rid}")
+                for role, iid in roles.items()}
+    for role, iid in role_ids.items():
+        if iid not in instruments:
+            raise fail(f"room {rid}: instrument '{iid}' (role {role}) is not in the site's instruments",
+                       roles.value_mark(role), fix=f"use one of: {', '.join(instruments)}")
+    return role_ids
 
 
 def _parse_apparel(root: YMap) -> dict[str, Item]:
@@ -736,7 +833,8 @@ def _parse_apparel(root: YMap) -> dict[str, Item]:
             raise fail(f"apparel id '{gid}' is used twice", nodes.item_mark(i), fix="give each garment its own id")
         details: dict[str, Any] = {}
         if "lead_equivalence" in node:
-            details["lead_equivalence"] = f"{quantity_at(node, 'lead_equivalence', 'length', f'{gid} lead_equivalence'):~P} Pb"
+            lead = quantity_at(node, "lead_equivalence", "length", f"{gid} lead_equivalence")
+            details["lead_equivalence"] = f"{lead:~P} Pb"
         for key in ("location", "note"):
             if key in node:
                 details[key] = str(node[key])
@@ -747,37 +845,35 @@ def _parse_apparel(root: YMap) -> dict[str, Item]:
     return items
 
 
-def _parse_room_parameters(node: YMap, rid: str) -> dict[str, dict[str, Any]]:
-    """`parameters: {PROCEDURE_ID: {NAME: VALUE}}`, parsed as a procedure file's parameters are."""
-    from .procedures.loader import _parse_parameters
+def _parse_room_parameters(node: YMap, rid: str, procedures: ProcedureIndex | None
+                           ) -> dict[str, dict[str, Any]]:
+    """`parameters: {PROCEDURE_ID: {NAME: VALUE}}`, parsed as a procedure file's parameters are; an id close to
+    a built-in one but not it is refused as a typing error."""
+    import difflib
 
     if "parameters" not in node:
         return {}
-    import difflib
-
-    from .procedures.loader import library_paths
-
     per_procedure = expect_map(node["parameters"], node.value_mark("parameters"), f"room {rid} parameters")
-    builtin = list(library_paths())
+    builtin = list(procedures.ids()) if procedures is not None else []
     for pid in per_procedure:
         near = difflib.get_close_matches(str(pid), builtin, n=1, cutoff=0.8)
         if str(pid) not in builtin and near:
             raise fail(f"room {rid} parameters name the procedure '{pid}', which is not a built-in one",
                        per_procedure.key_mark(pid), fix=f"did you mean '{near[0]}'? (a procedure of your own may "
                                                         "have any id not this close to a built-in one)")
-    return {str(pid): _parse_parameters(expect_map(values, per_procedure.value_mark(pid),
+    return {str(pid): parse_parameters(expect_map(values, per_procedure.value_mark(pid),
                                                    f"room {rid} parameters of {pid}"))
             for pid, values in per_procedure.items()}
 
 
-def _parse_schedule(root: YMap, rooms: dict[str, Room], apparel: dict[str, Item]) -> tuple[Any, ...]:
+def _parse_schedule(root: YMap, rooms: dict[str, RoomConfig], apparel: dict[str, Item],
+                    procedures: ProcedureIndex | None) -> tuple[Any, ...]:
     """`schedule:` — a list of {room, procedure, every[, item]}; every procedure must exist and every frequency parse.
 
     `item` names one garment for a procedure that inspects apparel; without it such an entry covers every
     garment of the inventory.
     """
-    from .procedures.loader import find_procedure, library_paths
-    from .schedule import RULE_REFERENCE_DATE, FrequencyError, ScheduleItem, check_frequency
+    from .frequency import RULE_REFERENCE_DATE, FrequencyError, ScheduleItem, check_frequency
 
     nodes = expect_list(root.get("schedule", YList(root.mark)), root.value_mark("schedule"), "schedule")
     items = []
@@ -788,7 +884,7 @@ def _parse_schedule(root: YMap, rooms: dict[str, Room], apparel: dict[str, Item]
         if room not in rooms:
             raise fail(f"schedule: unknown room '{room}'", node.value_mark("room"),
                        fix=f"use one of: {', '.join(rooms)}")
-        if procedure not in library_paths():
+        if procedures is not None and procedure not in procedures.ids():
             raise fail(f"schedule: unknown procedure '{procedure}'", node.value_mark("procedure"),
                        fix="use a procedure id from `xcal list`")
         try:
@@ -797,7 +893,7 @@ def _parse_schedule(root: YMap, rooms: dict[str, Room], apparel: dict[str, Item]
             raise fail(f"schedule: {exc}", node.value_mark("every"), fix=exc.fix) from None
         item = str(node["item"]) if "item" in node else None
         if item is not None:
-            if getattr(find_procedure(procedure), "subject", None) is None:
+            if procedures is not None and procedures.subject(procedure) is None:
                 raise fail(f"schedule: {procedure} tests the room, not a garment (item {item})",
                            node.value_mark("item"), fix="leave out item")
             if item not in apparel:
@@ -825,7 +921,7 @@ def _parse_retention(root: YMap) -> tuple[Any, ...]:
     return tuple(rules)
 
 
-def _parse_dicom(root: YMap, rooms: dict[str, Room]) -> Any:
+def _parse_dicom(root: YMap, rooms: dict[str, RoomConfig]) -> Any:
     """`dicom:` — xcal's own `ae_title` and `port`, the `pacs` (optionally `storage_commitment: true`) and the
     `modalities` (one per room), each with ae_title, host (`simulated` for xcal's simulated SCP) and port;
     AE titles and ports are checked here."""

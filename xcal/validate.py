@@ -29,8 +29,15 @@ def _kind(path: Path) -> str:
 def validate_paths(paths: list[str], site: str | None = None) -> Iterator[str]:
     """Yield one 'ok' line per valid file; raise ConfigError at the first invalid one."""
     from .drivers.generic.commandmap import load_command_map
-    from .limits.sets import load_library, load_limit_set
-    from .procedures.loader import find_procedure, library_paths, load_bundle, load_inputs, load_procedure
+    from .limits.sets import Limit, load_library, load_limit_set
+    from .procedures.loader import (
+        LIBRARY_INDEX,
+        find_procedure,
+        library_paths,
+        load_bundle,
+        load_inputs,
+        load_procedure,
+    )
     from .procedures.model import Bundle
     from .procedures.plan import known_limits
     from .site import load_site
@@ -39,11 +46,11 @@ def validate_paths(paths: list[str], site: str | None = None) -> Iterator[str]:
         sets = load_library()
         for s in sets.values():
             yield f"ok  limit set   {s.id:<28} {s.path}"
-        loaded_site = load_site(site)
+        loaded_site = load_site(site, procedures=LIBRARY_INDEX)
         yield f"ok  site        {loaded_site.name:<28} {loaded_site.path}"
-        limits = known_limits(loaded_site)
+        known = known_limits(loaded_site)
         for pid in library_paths():
-            p = find_procedure(pid, limits)
+            p = find_procedure(pid, known)
             kind = "bundle     " if isinstance(p, Bundle) else "procedure  "
             yield f"ok  {kind} {p.id + ' ' + p.version:<28} {p.path}"
         for path in sorted((Path(__file__).parent / "demo" / "instruments").glob("*.yaml")):
@@ -57,16 +64,16 @@ def validate_paths(paths: list[str], site: str | None = None) -> Iterator[str]:
         s = load_limit_set(path)
         yield f"ok  limit set   {s.id:<28} {path}"
     library = load_library(extra_sets)
-    sites = [load_site(p) for p, kind in files if kind == "site"]
-    for s in sites:
-        yield f"ok  site        {s.name:<28} {s.path}"
-    base_site = load_site(site) if site else None
-    limits: dict[str, list] = {}
+    sites = [load_site(p, procedures=LIBRARY_INDEX) for p, kind in files if kind == "site"]
+    for one_site in sites:
+        yield f"ok  site        {one_site.name:<28} {one_site.path}"
+    base_site = load_site(site, procedures=LIBRARY_INDEX) if site else None
+    limits: dict[str, list[Limit]] = {}
     for limit_set in library.values():
         for name, limit in limit_set.limits.items():
             limits.setdefault(name, []).append(limit)
-    for s in [*sites, *([base_site] if base_site else [])]:
-        for name, defs in known_limits(s).items():
+    for one_site in [*sites, *([base_site] if base_site else [])]:
+        for name, defs in known_limits(one_site).items():
             limits.setdefault(name, []).extend(d for d in defs if d not in limits.get(name, []))
     for path, kind in files:
         if kind == "procedure":

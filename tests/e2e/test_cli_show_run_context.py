@@ -10,6 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from xcal.cli import main
+from xcal.demo.wiring import simulated_room
 from xcal.procedures.loader import load_inputs
 from xcal.procedures.session import plan_run, run_plan
 from xcal.records.store import Store
@@ -25,7 +26,7 @@ def _show(db, run_id: str) -> str:
 
 def test_show_run_lists_reading_ids_corrections_signatures_and_equipment(tmp_path):
     db = tmp_path / "r.sqlite3"
-    run = run_plan(plan_run("kvp-accuracy", 4), db=db)
+    run = run_plan(plan_run("kvp-accuracy", 4), db=db, simulated_room=simulated_room)
     with Store(db) as store:
         reading = next(r for r in store.get_run(run.run_id).readings if r.quantity == "kvp_ppv")
         store.correct_reading(run.run_id, reading.reading_id, 59.9, "kV", "transcription", "P. Hys")
@@ -41,7 +42,7 @@ def test_show_run_lists_reading_ids_corrections_signatures_and_equipment(tmp_pat
 
 def test_linearity_shows_the_air_kerma_per_mas_of_each_station(tmp_path):
     db = tmp_path / "r.sqlite3"
-    run = run_plan(plan_run("ma-linearity", 3), db=db)
+    run = run_plan(plan_run("ma-linearity", 3), db=db, simulated_room=simulated_room)
     text = _show(db, run.run_id)
     line = next(t for t in text.splitlines() if t.strip().startswith("mA linearity") and "at 1–2" in t)
     assert "station 1: air_kerma mean" in line and "µGy/mAs at 5 mAs" in line and "µGy/mAs at 10 mAs" in line
@@ -50,7 +51,7 @@ def test_linearity_shows_the_air_kerma_per_mas_of_each_station(tmp_path):
 
 def test_hvl_shows_the_minimum_as_a_number_at_the_kvp_used(tmp_path):
     db = tmp_path / "r.sqlite3"
-    run = run_plan(plan_run("hvl", 3), db=db)
+    run = run_plan(plan_run("hvl", 3), db=db, simulated_room=simulated_room)
     text = _show(db, run.run_id)
     assert "set 80 kV; kVp read" in text and "limit there ≥ table hvl-minimum-c = 2.9 mm" in text
     shown = CliRunner().invoke(main, ["show", "hvl", "--room", "5"], terminal_width=240)
@@ -59,6 +60,7 @@ def test_hvl_shows_the_minimum_as_a_number_at_the_kvp_used(tmp_path):
 
 def test_collimation_shows_the_sid_and_the_entered_edges(tmp_path):
     db = tmp_path / "r.sqlite3"
-    run = run_plan(plan_run("collimation", 3), db=db, inputs=load_inputs(INPUTS / "collimation-good.yaml"))
+    run = run_plan(plan_run("collimation", 3), db=db, inputs=load_inputs(INPUTS / "collimation-good.yaml"),
+                   simulated_room=simulated_room)
     text = _show(db, run.run_id)
     assert "SID 100 cm; entered " in text and " cm" in text

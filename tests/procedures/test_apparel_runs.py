@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from xcal.demo.wiring import simulated_room
 from xcal.procedures.loader import load_inputs
 from xcal.procedures.session import plan_run, run_plan
 from xcal.units import Q_
@@ -27,7 +28,7 @@ def _defects(critical: float, other: float, thyroid: float) -> dict[str, object]
 def test_a_thyroid_shield_is_judged_on_its_largest_defect_in_any_region(tmp_path, critical, other, thyroid,
                                                                          verdict):
     result = run_plan(plan_run("apron-inspection", 10, item="THY-01"), db=tmp_path / "r.sqlite3",
-                      inputs=_defects(critical, other, thyroid))
+                      inputs=_defects(critical, other, thyroid), simulated_room=simulated_room)
     (check,) = result.checks
     assert check.check_id == "apron-defect-thyroid-shield" and check.limit.text == "≤ 11 mm²"
     assert check.value.to("mm**2").magnitude == max(critical, other, thyroid) and result.verdict == verdict
@@ -35,8 +36,8 @@ def test_a_thyroid_shield_is_judged_on_its_largest_defect_in_any_region(tmp_path
 
 def test_the_demo_thyroid_shield_inputs_pass_and_fail_for_the_right_reason(tmp_path):
     good = run_plan(plan_run("apron-inspection", 10, item="THY-01"), db=tmp_path / "r.sqlite3",
-                    inputs=load_inputs(INPUTS / "thyroid-shield-good.yaml"))
+                    inputs=load_inputs(INPUTS / "thyroid-shield-good.yaml"), simulated_room=simulated_room)
     cracked = run_plan(plan_run("apron-inspection", 10, item="THY-01"), db=tmp_path / "r.sqlite3",
-                       inputs=load_inputs(INPUTS / "thyroid-shield-cracked.yaml"))
+                       inputs=load_inputs(INPUTS / "thyroid-shield-cracked.yaml"), simulated_room=simulated_room)
     assert good.verdict == "PASS" and good.checks[0].value.to("mm**2").magnitude == 11
     assert cracked.verdict == "FAIL" and cracked.checks[0].value.to("mm**2").magnitude == 20

@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 
+from xcal.demo.wiring import simulated_room
 from xcal.drivers.capabilities import InstrumentIdentity
 from xcal.drivers.instruments.gq.gmc import CounterCalibration
 from xcal.errors import ConfigError
@@ -93,7 +94,7 @@ def test_check_source_constancy_subtracts_the_background_after_the_dead_time(tmp
 
 
 def test_the_background_is_a_station_of_its_own_in_the_record(tmp_path):
-    result = run_plan(plan_run("survey-meter-calibration", 3), db=tmp_path / "r.sqlite3")
+    result = run_plan(plan_run("survey-meter-calibration", 3), db=tmp_path / "r.sqlite3", simulated_room=simulated_room)
     # The four reference points keep numbers 1-4; the background list, written after them, is station 5.
     assert [(sr.station.index, sr.station.label()) for sr in result.stations][-1] == (5, "background")
     with Store(tmp_path / "r.sqlite3") as store:
@@ -143,7 +144,8 @@ GROSS = "  gross:\n    function: mean\n    of: dose_rate\n    stations: stations
     ("  gross:\n    function: mean\n    of: dose_rate\n    stations: field\n", "'field' is not a station list"),
     (GROSS + "  odd:\n    expression: gross * 2\n    per: station\n    stations: background\n",
      "works on the stations of 'background', and 'gross' on those of 'stations'"),
-    (GROSS + "  twice:\n    expression: 2 * gross\n    stations: stations\n", "an expression per run works on other results"),
+    (GROSS + "  twice:\n    expression: 2 * gross\n    stations: stations\n",
+     "an expression per run works on other results"),
 ])
 def test_results_over_two_station_lists_must_say_which_they_work_on(tmp_path, results, words):
     path = tmp_path / "p.yaml"
@@ -155,7 +157,8 @@ def test_results_over_two_station_lists_must_say_which_they_work_on(tmp_path, re
 
 def test_a_value_read_per_station_cannot_be_used_once_per_run(tmp_path):
     path = tmp_path / "p.yaml"
-    text = PROCEDURE.replace("  survey_meter: SurveyMeter\n", "  survey_meter: SurveyMeter\n  electrometer: Dosimeter\n")
+    text = PROCEDURE.replace("  survey_meter: SurveyMeter\n",
+                             "  survey_meter: SurveyMeter\n  electrometer: Dosimeter\n")
     path.write_text(text.replace("RESULTS\n", "  k:\n    expression: electrometer_k_q\n"), encoding="utf-8")
     with pytest.raises(ConfigError) as err:
         load_procedure(path)

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 import xcal
 from xcal.cli import main
+from xcal.demo.wiring import simulated_room
 from xcal.errors import ConfigError, RunAborted
 from xcal.procedures.runner import RunObserver
 from xcal.procedures.session import plan_resume, plan_run, run_plan, start
@@ -46,7 +47,7 @@ def two(tmp_path: Path) -> Path:
 def _cut_bundle(two: Path, db: Path, room: int = 3) -> tuple[str, RunAborted]:
     """Start the two-step bundle and press Ctrl-C in its second member (hvl) at the second exposure."""
     with pytest.raises(RunAborted) as caught:
-        start(str(two), room, db=db).run(observer=CtrlCIn("hvl", 2))
+        start(str(two), room, db=db).run(observer=CtrlCIn("hvl", 2), simulated_room=simulated_room)
     with Store(db) as store:
         bundle = store.list_bundles(limit=1)[0]
     return bundle.bundle_id, caught.value
@@ -54,7 +55,7 @@ def _cut_bundle(two: Path, db: Path, room: int = 3) -> tuple[str, RunAborted]:
 
 def test_a_bundle_is_recorded_with_its_members_runs_and_verdict(two, tmp_path):
     db = tmp_path / "r.sqlite3"
-    result = start(str(two), 3, db=db).run()
+    result = start(str(two), 3, db=db).run(simulated_room=simulated_room)
     with Store(db) as store:
         bundle = store.get_bundle(result.bundle_id)
         kinds = [e.kind for e in store.entries(result.bundle_id)]
@@ -68,7 +69,7 @@ def test_a_bundle_is_recorded_with_its_members_runs_and_verdict(two, tmp_path):
 
 def test_a_failed_member_fails_the_bundle_and_a_missing_one_leaves_it_incomplete(two, tmp_path):
     db = tmp_path / "r.sqlite3"
-    failed = start(str(two), 4, db=db).run()            # room 4's kV runs high above 100 kV
+    failed = start(str(two), 4, db=db).run(simulated_room=simulated_room)  # room 4's kV runs high above 100 kV
     assert failed.verdict == "FAIL"
     bundle_id, stopped = _cut_bundle(two, db)
     with Store(db) as store:
@@ -86,7 +87,7 @@ def test_resume_of_a_cut_bundle_finishes_the_cut_member_and_runs_the_rest(tmp_pa
     assert f"`xcal run --resume {bundle_id}`" in stopped.fix and bundle_id in stopped.message
     with Store(db) as store:
         cut_run = store.get_bundle(bundle_id).members[1].run_id
-    result = start(resume=bundle_id, db=db).run()
+    result = start(resume=bundle_id, db=db).run(simulated_room=simulated_room)
     assert [r.plan.procedure.id for r in result.results] == ["hvl", "timer-accuracy"]
     assert result.results[0].run_id == cut_run                   # the same record continued, not a new one
     with Store(db) as store:
@@ -98,7 +99,7 @@ def test_resume_of_a_cut_bundle_finishes_the_cut_member_and_runs_the_rest(tmp_pa
 
 def test_a_complete_bundle_is_not_resumed(two, tmp_path):
     db = tmp_path / "r.sqlite3"
-    done = start(str(two), 3, db=db).run()
+    done = start(str(two), 3, db=db).run(simulated_room=simulated_room)
     with pytest.raises(ConfigError) as refused:
         start(resume=done.bundle_id, db=db)
     assert "is complete" in refused.value.message and "xcal run two-step --room 3" in refused.value.fix
@@ -106,7 +107,7 @@ def test_a_complete_bundle_is_not_resumed(two, tmp_path):
 
 def test_verify_catches_an_edited_bundle_row(two, tmp_path):
     db = tmp_path / "r.sqlite3"
-    done = start(str(two), 4, db=db).run()
+    done = start(str(two), 4, db=db).run(simulated_room=simulated_room)
     con = sqlite3.connect(db)
     con.execute("UPDATE bundles SET verdict = 'PASS' WHERE bundle_id = ?", (done.bundle_id,))
     con.commit()
@@ -158,7 +159,8 @@ def test_the_api_resumes_a_bundle_through_the_same_path(two, tmp_path):
 
 def _stopped_on_site(site: Path, db: Path) -> str:
     with pytest.raises(RunAborted) as caught:
-        run_plan(plan_run("kvp-accuracy", 3, site=str(site)), db=db, observer=CtrlCIn("kvp-accuracy", 3))
+        run_plan(plan_run("kvp-accuracy", 3, site=str(site)), db=db, observer=CtrlCIn("kvp-accuracy", 3),
+                 simulated_room=simulated_room)
     return caught.value.run_id
 
 
@@ -169,7 +171,7 @@ def test_resume_accepts_a_changed_timeout_and_records_it(site_copy, tmp_path):
     text = site.read_text(encoding="utf-8")
     site.write_text(text.replace("timeout: 2 s", "timeout: 5 s", 1), encoding="utf-8")
     plan, stored = plan_resume(run_id, db=db, site=str(site))
-    result = run_plan(plan, db=db, resume=stored)
+    result = run_plan(plan, db=db, resume=stored, simulated_room=simulated_room)
     assert result.verdict == "PASS"
     with Store(db) as store:
         (entry,) = [e for e in store.entries(run_id) if e.kind == RESUME_CHANGES]
@@ -222,10 +224,10 @@ def test_due_takes_a_bundle_from_its_record_and_names_an_open_one(tmp_path):
 def test_a_bundle_whose_cut_member_was_resumed_alone_is_closed_by_its_resume(two, tmp_path):
     db = tmp_path / "r.sqlite3"
     bundle_id, stopped = _cut_bundle(two, db)
-    start(resume=stopped.run_id, db=db).run()                   # the member's run on its own, as before
+    start(resume=stopped.run_id, db=db).run(simulated_room=simulated_room)  # the member's run on its own, as before
     with Store(db) as store:
         assert store.get_bundle(bundle_id).status == "incomplete"
-    closed = start(resume=bundle_id, db=db).run()
+    closed = start(resume=bundle_id, db=db).run(simulated_room=simulated_room)
     assert closed.results == [] and closed.verdict == "PASS"
     with Store(db) as store:
         assert store.get_bundle(bundle_id).status == "complete"
@@ -255,13 +257,14 @@ def test_a_version_3_store_gains_the_bundles_table_when_opened(tmp_path):
     db = tmp_path / "v3.sqlite3"
     Store(db).close()
     con = sqlite3.connect(db)
-    con.execute("DROP TABLE bundles")
+    for table in ("bundles", "credentials", "login_attempts"):     # what versions 4 and 5 added
+        con.execute(f"DROP TABLE {table}")
     con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     con.commit()
     con.close()
     with Store(db) as store:                                    # no name asked: the step changes no record
-        assert store.upgraded_from == [3]
-        (entry,) = [e for e in store.entries() if e.kind == "schema_upgraded"]
+        assert store.upgraded_from == [3, 4]
+        (entry, _) = [e for e in store.entries() if e.kind == "schema_upgraded"]
         assert store.list_bundles() == [] and store.verify().ok
     assert entry.data()["what"] == "adds the bundles table: a bundle of procedures as one record"
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from xcal.demo.wiring import simulated_room
 from xcal.errors import ConfigError, RunAborted
 from xcal.procedures.runner import RunObserver
 from xcal.procedures.session import plan_resume, plan_run, run_plan
@@ -42,7 +43,8 @@ def _entries(db, run_id):
 def test_a_stop_at_a_prompt_keeps_the_values_entered_and_resume_asks_only_the_rest(tmp_path, key, stop):
     db = tmp_path / "r.sqlite3"
     with pytest.raises(RunAborted) as caught:
-        run_plan(plan_run("collimation", 3), db=db, observer=Typist([Q_(0.4, "cm"), stop]))
+        run_plan(plan_run("collimation", 3), db=db, observer=Typist([Q_(0.4, "cm"), stop]),
+                 simulated_room=simulated_room)
     run_id = caught.value.run_id
     assert caught.value.exit_code == 3                      # a stopped run, never 1 (the FAIL verdict)
     assert f"xcal run --resume {run_id}" in caught.value.fix
@@ -50,7 +52,7 @@ def test_a_stop_at_a_prompt_keeps_the_values_entered_and_resume_asks_only_the_re
 
     plan, stored = plan_resume(run_id, db=db)
     typist = Typist([Q_(-0.3, "cm"), Q_(0.5, "cm"), Q_(-0.6, "cm")])
-    result = run_plan(plan, db=db, observer=typist, resume=stored)
+    result = run_plan(plan, db=db, observer=typist, resume=stored, simulated_room=simulated_room)
     assert typist.asked == ["right", "top", "bottom"]      # left is in the record: not asked again
     # width (0.4 + 0.3) / 100 = 0.007; length (0.5 + 0.6) / 100 = 0.011, both ≤ 0.02
     assert [round(c.value.magnitude, 6) for c in result.checks] == [0.007, 0.011] and result.verdict == "PASS"
@@ -75,7 +77,7 @@ def test_a_value_out_of_its_range_is_asked_again(tmp_path):
     # 99 kPa; it is refused, said so, and asked again, and the 99 kPa typed next is what is recorded.
     db = tmp_path / "r.sqlite3"
     typist = RefusalListener([Q_(22, "degC"), Q_(9.9, "kPa"), Q_(99, "kPa")])
-    result = run_plan(plan_run("output", 3), db=db, observer=typist)
+    result = run_plan(plan_run("output", 3), db=db, observer=typist, simulated_room=simulated_room)
     assert typist.asked == ["temperature", "pressure", "pressure"]
     assert len(typist.refusals) == 1 and "outside its plausible range" in typist.refusals[0]
     assert _entries(db, result.run_id) == ("complete", [("temperature", 22.0, "°C"), ("pressure", 99.0, "kPa")])
@@ -84,7 +86,8 @@ def test_a_value_out_of_its_range_is_asked_again(tmp_path):
 def test_a_value_out_of_its_range_five_times_stops_the_run_keeping_the_earlier_ones(tmp_path):
     db = tmp_path / "r.sqlite3"
     with pytest.raises(RunAborted) as caught:
-        run_plan(plan_run("output", 3), db=db, observer=Typist([Q_(22, "degC")] + [Q_(9.9, "kPa")] * 5))
+        run_plan(plan_run("output", 3), db=db, observer=Typist([Q_(22, "degC")] + [Q_(9.9, "kPa")] * 5),
+                 simulated_room=simulated_room)
     assert caught.value.exit_code == 3 and "outside its plausible range" in caught.value.message
     assert f"xcal run --resume {caught.value.run_id}" in caught.value.fix
     assert _entries(db, caught.value.run_id) == ("incomplete", [("temperature", 22.0, "°C")])
@@ -147,16 +150,18 @@ def test_ctrl_d_at_the_console_reaches_the_runner(monkeypatch):
 def test_resume_without_a_terminal_needs_only_the_values_not_yet_recorded(tmp_path):
     db = tmp_path / "r.sqlite3"
     with pytest.raises(RunAborted) as caught:
-        run_plan(plan_run("collimation", 3), db=db, observer=Typist([Q_(0.4, "cm"), Q_(-0.3, "cm"), EOFError]))
+        run_plan(plan_run("collimation", 3), db=db, observer=Typist([Q_(0.4, "cm"), Q_(-0.3, "cm"), EOFError]),
+                 simulated_room=simulated_room)
     run_id = caught.value.run_id
     plan, stored = plan_resume(run_id, db=db)
     with pytest.raises(ConfigError) as refused:           # nobody to ask (a script), no inputs: exit 2
-        run_plan(plan, db=db, resume=stored)
+        run_plan(plan, db=db, resume=stored, simulated_room=simulated_room)
     assert refused.value.exit_code == 2 and "top, bottom" in refused.value.message
     assert "left" not in refused.value.message and f"xcal run --resume {run_id} --inputs FILE" in refused.value.fix
     assert _entries(db, run_id)[0] == "incomplete"
     plan, stored = plan_resume(run_id, db=db)
-    result = run_plan(plan, db=db, resume=stored, inputs={"top": Q_(0.5, "cm"), "bottom": Q_(-0.6, "cm")})
+    result = run_plan(plan, db=db, resume=stored, inputs={"top": Q_(0.5, "cm"), "bottom": Q_(-0.6, "cm")},
+                      simulated_room=simulated_room)
     # width (0.4 + 0.3) / 100 = 0.007; length (0.5 + 0.6) / 100 = 0.011
     assert [round(c.value.magnitude, 6) for c in result.checks] == [0.007, 0.011]
     assert len(_entries(db, run_id)[1]) == 4
@@ -178,14 +183,15 @@ def test_a_stop_at_a_prompt_after_the_exposures_counts_them_as_made(tmp_path):
     # the run after 1 of 1 exposures (its reading kept), not "after 0".
     with pytest.raises(RunAborted) as caught:
         run_plan(plan_run("fluoro-display-accuracy", 10), db=tmp_path / "r.sqlite3",
-                 observer=Typist([Q_(22, "degC"), Q_(101.325, "kPa"), KeyboardInterrupt]))
+                 observer=Typist([Q_(22, "degC"), Q_(101.325, "kPa"), KeyboardInterrupt]),
+                 simulated_room=simulated_room)
     assert "stopped after 1 of 1 exposures" in caught.value.message
 
 
 def test_the_last_implausible_answer_is_not_told_to_type_again(tmp_path):
     typist = RefusalListener([Q_(22, "degC")] + [Q_(9.9, "kPa")] * 5)
     with pytest.raises(RunAborted):
-        run_plan(plan_run("output", 3), db=tmp_path / "r.sqlite3", observer=typist)
+        run_plan(plan_run("output", 3), db=tmp_path / "r.sqlite3", observer=typist, simulated_room=simulated_room)
     assert len(typist.refusals) == 4                # the fifth answer ends the run instead
 
 
@@ -254,7 +260,8 @@ def test_a_stop_at_a_typed_meter_reading_stops_like_any_other_and_resume_numbers
     db = tmp_path / "r.sqlite3"
     with pytest.raises(RunAborted) as caught:
         run_plan(_typed_plan(tmp_path), db=db,
-                 observer=MeterReader(["80.4 kV", "81 kv", "100 ms", "12 mR", "80.2 kV", stop]))
+                 observer=MeterReader(["80.4 kV", "81 kv", "100 ms", "12 mR", "80.2 kV", stop]),
+                 simulated_room=simulated_room)
     run_id = caught.value.run_id
     assert caught.value.exit_code == 3 and said in caught.value.message
     assert "stopped after 1 of 2 exposures" in caught.value.message
@@ -269,7 +276,7 @@ def test_a_stop_at_a_typed_meter_reading_stops_like_any_other_and_resume_numbers
 
     plan, stored = plan_resume(run_id, db=db)
     reader = MeterReader(["80.2 kV", "81 kV", "101 ms", "0.1 mGy"])
-    result = run_plan(plan, db=db, observer=reader, resume=stored)
+    result = run_plan(plan, db=db, observer=reader, resume=stored, simulated_room=simulated_room)
     # the exposure made now is stored as number 2 and asked as such, not as "exposure 1"
     assert [q.split(":")[0] for q in reader.questions] == ["kvp-1, exposure 2 (station 1, repeat 2)"] * 4
     # mean PPV (80.4 + 80.2) / 2 = 80.3 kV
@@ -286,7 +293,8 @@ def test_ctrl_c_after_the_last_typed_exposure_keeps_both_and_names_the_resume(tm
     db = tmp_path / "r.sqlite3"
     with pytest.raises(RunAborted) as caught:
         run_plan(_typed_plan(tmp_path), db=db, observer=MeterReader(["80.4 kV", "81 kV", "100 ms", "0.1 mGy",
-                                                                         "80.2 kV", "81 kV", "101 ms", "0.1 mGy"]))
+                                                                         "80.2 kV", "81 kV", "101 ms", "0.1 mGy"]),
+                 simulated_room=simulated_room)
     run_id = caught.value.run_id
     assert caught.value.exit_code == 3 and "stopped after 2 of 2 exposures" in caught.value.message
     assert f"xcal run --resume {run_id}" in caught.value.fix
@@ -304,7 +312,8 @@ def test_ctrl_c_in_the_last_exposures_display_stops_the_run_with_all_kept(tmp_pa
     db = tmp_path / "r.sqlite3"
     with pytest.raises(RunAborted) as caught:
         run_plan(_typed_plan(tmp_path), db=db, observer=StopAtLast(["80.4 kV", "81 kV", "100 ms", "0.1 mGy",
-                                                                    "80.2 kV", "81 kV", "101 ms", "0.1 mGy"]))
+                                                                    "80.2 kV", "81 kV", "101 ms", "0.1 mGy"]),
+                 simulated_room=simulated_room)
     assert caught.value.exit_code == 3 and f"xcal run --resume {caught.value.run_id}" in caught.value.fix
     with Store(db) as store:
         assert store.get_run(caught.value.run_id).status == "incomplete"
@@ -329,7 +338,7 @@ def test_the_set_up_is_shown_before_the_first_question_of_a_typed_only_procedure
     plan = plan_run(procedure, room, item="APR-01" if procedure == "apron-inspection" else None)
     setup = next(s for s in plan.procedure.steps if isinstance(s, PromptStep))
     with pytest.raises(RunAborted):
-        run_plan(plan, db=tmp_path / "r.sqlite3", observer=Watcher([]))
+        run_plan(plan, db=tmp_path / "r.sqlite3", observer=Watcher([]), simulated_room=simulated_room)
     assert events == [f"prompt: {fill_text(setup.text, plan.parameters)}", f"ask: {first}"]
 
 
@@ -355,7 +364,7 @@ def test_each_value_is_said_back_in_the_procedures_unit_and_back_retypes_the_pre
     db = tmp_path / "r.sqlite3"
     typist = Listener([BACK, parse_typed("0.4 CM", "cm"), BACK, parse_typed("5 mm", "cm"), Q_(-0.3, "cm"),
                        Q_(0.5, "cm"), Q_(-0.6, "cm")])
-    result = run_plan(plan_run("collimation", 3), db=db, observer=typist)
+    result = run_plan(plan_run("collimation", 3), db=db, observer=typist, simulated_room=simulated_room)
     assert typist.asked == ["left", "left", "right", "left", "right", "top", "bottom"]
     assert typist.refusals == ["there is no value of this step to retype here; type this one"]
     assert typist.told == ["left 0.4 cm; type 'back' at the next question to retype it",
@@ -374,7 +383,7 @@ def test_an_exposure_typed_in_roentgen_is_entered_as_air_kerma_and_the_text_kept
     db = tmp_path / "r.sqlite3"
     typist = Listener([Q_(22, "degC"), Q_(101.325, "kPa"), parse_typed("10 R/min", "mGy/min"),
                        parse_typed("100 mr", "mGy")])
-    result = run_plan(plan_run("fluoro-display-accuracy", 10), db=db, observer=typist)
+    result = run_plan(plan_run("fluoro-display-accuracy", 10), db=db, observer=typist, simulated_room=simulated_room)
     # 10 R/min x 8.76 mGy/R = 87.6 mGy/min; 100 mR x 8.76 mGy/R = 0.876 mGy
     assert result.entered["displayed_rate"].to("mGy/min").magnitude == pytest.approx(87.6)
     assert result.entered["displayed_cumulative"].to("mGy").magnitude == pytest.approx(0.876)

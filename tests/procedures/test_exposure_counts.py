@@ -40,14 +40,16 @@ def test_output_with_five_exposures_still_falls_short_of_the_federal_rule():
 def test_without_a_rule_of_its_own_a_cv_needs_two_exposures(tmp_path):
     # With aapm-74 ahead of cfr-1020, output-reproducibility is AAPM Report 74's ≤ 0.05, which names no number
     # of exposures: two are the least a sample standard deviation can be computed from.
-    old = "    limit_sets: [example-dxr-manufacturer, cfr-1020, aapm-74, lambert-mckeon-2001, 10cfr35-survey, iec-61223-3-1, ncrp-147]\n"
+    old = ("    limit_sets: [example-dxr-manufacturer, cfr-1020, aapm-74, lambert-mckeon-2001, 10cfr35-survey, "
+           "iec-61223-3-1, ncrp-147, detector-qc, dicom-acceptance]\n")
     text = DEMO_SITE.read_text(encoding="utf-8")
     assert old in text
     site = tmp_path / "site.yaml"
     site.write_text(text.replace(old, old.replace("cfr-1020, aapm-74", "aapm-74, cfr-1020")), encoding="utf-8")
     (tmp_path / "instruments").symlink_to(DEMO_SITE.parent / "instruments")
     site_obj = load_site(site)
-    assert plan_run("output", 3, site=site_obj, parameters={"repeats": 2}).limits["output-reproducibility"].set_id == "aapm-74"
+    plan = plan_run("output", 3, site=site_obj, parameters={"repeats": 2})
+    assert plan.limits["output-reproducibility"].set_id == "aapm-74"
     err = _refused("output", 3, site=site_obj, parameters={"repeats": 1})
     assert "needs at least 2" in err.message and "a coefficient of variation needs 2" in err.message
 

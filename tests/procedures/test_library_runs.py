@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from xcal.demo.wiring import simulated_room
 from xcal.procedures.loader import library_paths
 from xcal.procedures.session import BundlePlan, plan_run, run_bundle, run_plan
 
@@ -12,8 +13,8 @@ from xcal.procedures.session import BundlePlan, plan_run, run_bundle, run_plan
 def _run(procedure, room, tmp_path):
     plan = plan_run(procedure, room)
     if isinstance(plan, BundlePlan):
-        return run_bundle(plan, db=tmp_path / "r.sqlite3")
-    return run_plan(plan, db=tmp_path / "r.sqlite3")
+        return run_bundle(plan, db=tmp_path / "r.sqlite3", simulated_room=simulated_room)
+    return run_plan(plan, db=tmp_path / "r.sqlite3", simulated_room=simulated_room)
 
 
 def _verdicts(result):
@@ -104,7 +105,8 @@ def test_every_library_procedure_is_exercised_here():
                  "receptor-centering",
                  "survey-meter-calibration", "dap-accuracy", "output", "aec-reproducibility",
                  "fluoro-air-kerma-rate", "fluoro-display-accuracy", "leakage", "check-source-constancy",
-                 "area-survey"}
+                 "area-survey",
+                 "detector-qc", "dicom-connectivity"}   # these two run in tests/dicom
     assert set(library_paths()) == exercised
 
 
@@ -162,7 +164,8 @@ def test_output_corrects_the_vented_chamber_for_air_density(tmp_path):
     from xcal.procedures.loader import load_inputs
 
     plan = plan_run("output", 3)
-    result = run_plan(plan, db=tmp_path / "r.sqlite3", inputs=load_inputs(INPUTS / "conditions-room-3.yaml"))
+    result = run_plan(plan, db=tmp_path / "r.sqlite3", inputs=load_inputs(INPUTS / "conditions-room-3.yaml"),
+                      simulated_room=simulated_room)
     assert result.verdict == "PASS"
     # k_TP = ((273.15 + 24)/(273.15 + 22)) · (101.325/99.0) = 1.0067762 × 1.0234848 = 1.030420.
     (k_tp,) = _reported(result, "k_tp").values()
@@ -186,7 +189,7 @@ def test_output_takes_k_q_from_the_chamber_certificate_at_the_station_kv(tmp_pat
     from xcal.records.store import Store
 
     result = run_plan(plan_run("output", 3), db=tmp_path / "r.sqlite3",
-                      inputs=load_inputs(INPUTS / "conditions-room-3.yaml"))
+                      inputs=load_inputs(INPUTS / "conditions-room-3.yaml"), simulated_room=simulated_room)
     # ec-1's certificate gives RQR 5 (70 kV) k_Q 1.000 and RQR 7 (90 kV) 0.996; the station is at 80 kV,
     # halfway: k_Q = 1.000 + (0.996 − 1.000) × (80 − 70)/(90 − 70) = 0.998.
     (k_q,) = [c for c in result.checks if c.check_id == "k_q"]
@@ -214,7 +217,7 @@ def test_output_with_a_certificate_that_gives_no_k_q_takes_1_and_says_so(tmp_pat
     site.write_text(text[:start] + text[end:], encoding="utf-8")
     (tmp_path / "instruments").symlink_to(DEMO_SITE.parent / "instruments")
     result = run_plan(plan_run("output", 3, site=load_site(site)), db=tmp_path / "r.sqlite3",
-                      inputs=load_inputs(INPUTS / "conditions-room-3.yaml"))
+                      inputs=load_inputs(INPUTS / "conditions-room-3.yaml"), simulated_room=simulated_room)
     (k_q,) = [c for c in result.checks if c.check_id == "k_q"]
     assert k_q.value.magnitude == 1.0
     assert "gives no k_Q" in k_q.limit.source and "not corrected for beam quality" in k_q.limit.source
@@ -264,7 +267,7 @@ def test_noisy_output_fails_the_output_procedure_on_its_ten_exposures(tmp_path):
     from xcal.procedures.loader import load_inputs
 
     result = run_plan(plan_run("output", 8), db=tmp_path / "r.sqlite3",
-                      inputs=load_inputs(INPUTS / "conditions-reference.yaml"))
+                      inputs=load_inputs(INPUTS / "conditions-reference.yaml"), simulated_room=simulated_room)
     (check,) = _judged(result)
     assert check.verdict == "FAIL" and check.limit.name == "output-reproducibility" and check.value.magnitude > 0.05
 
@@ -287,7 +290,7 @@ def _with_inputs(procedure, room, tmp_path, inputs="conditions-reference.yaml", 
     from xcal.procedures.loader import load_inputs
 
     return run_plan(plan_run(procedure, room, **kwargs), db=tmp_path / "r.sqlite3",
-                    inputs=load_inputs(INPUTS / inputs))
+                    inputs=load_inputs(INPUTS / inputs), simulated_room=simulated_room)
 
 
 def test_fluoroscopy_over_88_mgy_per_min_fails_normal_mode_only(tmp_path):
@@ -313,7 +316,7 @@ def test_fluoroscopy_rate_is_corrected_for_air_density(tmp_path):
     from xcal.units import Q_
 
     thin = run_plan(plan_run("fluoro-air-kerma-rate", 10), db=tmp_path / "r.sqlite3",
-                    inputs={"temperature": Q_(30, "degC"), "pressure": Q_(95, "kPa")})
+                    inputs={"temperature": Q_(30, "degC"), "pressure": Q_(95, "kPa")}, simulated_room=simulated_room)
     assert _reported(thin, "k_tp")["run"].magnitude == pytest.approx(1.095488, rel=1e-6)
     reference = _with_inputs("fluoro-air-kerma-rate", 10, tmp_path)
     assert _reported(reference, "k_tp")["run"].magnitude == pytest.approx(1.0, rel=1e-12)
@@ -381,7 +384,7 @@ def test_displayed_cumulative_air_kerma_is_judged_against_the_dosimeter(tmp_path
     def run(cumulative):
         return run_plan(plan_run("fluoro-display-accuracy", 10), db=tmp_path / "r.sqlite3", inputs={
             "temperature": Q_(22, "degC"), "pressure": Q_(101.325, "kPa"),
-            "displayed_rate": Q_(65, "mGy/min"), "displayed_cumulative": cumulative})
+            "displayed_rate": Q_(65, "mGy/min"), "displayed_cumulative": cumulative}, simulated_room=simulated_room)
 
     first = run(Q_(10, "mGy"))
     measured = next(c for c in first.checks if c.check_id == "fluoro-display-cumulative").nominal
@@ -477,7 +480,8 @@ def test_a_result_that_cannot_be_computed_leaves_the_run_incomplete_with_its_rea
     thin = [{"kv": Q_(80, "kV"), "ma": Q_(200, "mA"), "time": Q_(50, "ms"), "added_filtration": Q_(t, "mm")}
             for t in (0, 0.1, 0.2, 0)]
     with pytest.raises(RunAborted) as err:
-        run_plan(plan_run("hvl", 3, parameters={"stations": thin}), db=tmp_path / "r.sqlite3")
+        run_plan(plan_run("hvl", 3, parameters={"stations": thin}), db=tmp_path / "r.sqlite3",
+                 simulated_room=simulated_room)
     assert "result 'hvl' of hvl cannot be computed" in err.value.message and "marked incomplete" in err.value.message
     with Store(tmp_path / "r.sqlite3") as store:
         run = store.get_run(err.value.run_id)
@@ -490,10 +494,10 @@ def test_a_pressure_typed_a_decade_low_is_refused_before_the_run(tmp_path):
 
     with pytest.raises(ConfigError) as err:
         run_plan(plan_run("output", 3), db=tmp_path / "r.sqlite3",
-                 inputs={"temperature": Q_(24, "degC"), "pressure": Q_(9.9, "kPa")})
+                 inputs={"temperature": Q_(24, "degC"), "pressure": Q_(9.9, "kPa")}, simulated_room=simulated_room)
     assert "'pressure' = 9.9 kPa is outside its plausible range 60 kPa to 110 kPa" in err.value.message
     assert err.value.exit_code == 2
     # 60 kPa, on the range's edge, is accepted (a site at about 4 000 m).
     result = run_plan(plan_run("output", 3), db=tmp_path / "r.sqlite3",
-                      inputs={"temperature": Q_(24, "degC"), "pressure": Q_(60, "kPa")})
+                      inputs={"temperature": Q_(24, "degC"), "pressure": Q_(60, "kPa")}, simulated_room=simulated_room)
     assert _reported(result, "k_tp")["run"].magnitude == pytest.approx(297.15 / 295.15 * 101.325 / 60, rel=1e-9)

@@ -171,7 +171,8 @@ def test_a_per_station_expression_may_use_station_settings_and_a_run_expression_
 
 
 def test_report_must_be_a_boolean_and_unit_must_fit(tmp_path, limits):
-    e = _error(tmp_path, _library_text("output", "    report: true\n    unit: µGy/mAs", "    report: yes please\n    unit: µGy/mAs"), limits)
+    e = _error(tmp_path, _library_text("output", "    report: true\n    unit: µGy/mAs",
+                                       "    report: yes please\n    unit: µGy/mAs"), limits)
     assert "report must be true or false" in e.message
     e = _error(tmp_path, _library_text("output", "unit: µGy/mAs", "unit: mGy/min"), limits)
     assert "unit 'mGy/min' does not fit" in e.message and e.line is not None
@@ -180,7 +181,8 @@ def test_report_must_be_a_boolean_and_unit_must_fit(tmp_path, limits):
 def test_an_expression_may_use_the_role_calibration_values(tmp_path, limits):
     p = _load(tmp_path, _library_text("output", "k_tp(", "k_tp("), limits)
     assert "electrometer_calibration_temperature" in next(r.of for r in p.results if r.name == "k_tp")
-    e = _error(tmp_path, _library_text("output", "electrometer_calibration_pressure)", "dosimeter_calibration_pressure)"), limits)
+    e = _error(tmp_path, _library_text("output", "electrometer_calibration_pressure)",
+                                       "dosimeter_calibration_pressure)"), limits)
     assert "dosimeter_calibration_pressure" in e.message
 
 

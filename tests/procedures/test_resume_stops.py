@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from xcal.demo.wiring import simulated_room
 from xcal.errors import ConfigError, RunAborted
 from xcal.procedures.runner import RunObserver
 from xcal.procedures.session import plan_resume, plan_run, run_plan
@@ -44,7 +45,7 @@ def _stopped_run(tmp_path, monkeypatch, at: int = 3) -> tuple[str, Path, Path]:
     db = tmp_path / "r.sqlite3"
     monkeypatch.chdir(folder)
     with pytest.raises(RunAborted) as caught:
-        run_plan(plan_run("my.yaml", 3), db=db, observer=CtrlCAt(at))
+        run_plan(plan_run("my.yaml", 3), db=db, observer=CtrlCAt(at), simulated_room=simulated_room)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -58,7 +59,7 @@ def test_ctrl_c_in_a_run_names_the_resume_command_with_the_run_id(tmp_path, monk
     # two whole exposures were made before Ctrl-C at the third
     assert run.status == "incomplete" and len(run.readings) == 2 * READINGS_PER_EXPOSURE
     with pytest.raises(RunAborted) as again:
-        run_plan(plan_run("kvp-accuracy", 3), db=db, observer=CtrlCAt(2))
+        run_plan(plan_run("kvp-accuracy", 3), db=db, observer=CtrlCAt(2), simulated_room=simulated_room)
     assert again.value.exit_code == 3
     assert f"`xcal run --resume {again.value.run_id}`" in again.value.fix
     assert "cable" not in again.value.fix
@@ -70,7 +71,7 @@ def test_a_run_from_a_procedure_file_resumes_from_another_folder(tmp_path, monke
         assert store.get_run(run_id).snapshot["procedure"]["file"] == str(path.resolve())
     plan, stored = plan_resume(run_id, db=db)
     assert plan.procedure.id == "my-kvp"
-    result = run_plan(plan, db=db, resume=stored)
+    result = run_plan(plan, db=db, resume=stored, simulated_room=simulated_room)
     with Store(db) as store:
         run = store.get_run(run_id)
     # 4 stations × 3 repeats, the two exposures made before Ctrl-C not made again

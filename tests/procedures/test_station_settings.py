@@ -148,7 +148,8 @@ def test_a_workload_of_a_procedure_file_must_be_an_amount_per_time(tmp_path):
 
 
 # Room 3 of the demo site gives area-survey its own workload and survey points.
-WORKLOAD = "        workload: 250 mA*min/week\n        stations:\n          - {point: Control booth, area: controlled, occupancy: 1,"
+WORKLOAD = ("        workload: 250 mA*min/week\n        stations:\n"
+            "          - {point: Control booth, area: controlled, occupancy: 1,")
 
 
 @pytest.mark.parametrize("written, words", [

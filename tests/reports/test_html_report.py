@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from xcal import __version__
+from xcal.demo.wiring import simulated_room
 from xcal.procedures.session import plan_run, run_plan
 from xcal.records.models import RunHeader, StoredReading, StoredRun
 from xcal.records.store import Store
@@ -70,7 +71,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def run(db: Path) -> StoredRun:
-    result = run_plan(plan_run("kvp-accuracy", 4), db=db, operator="Dana Tester")
+    result = run_plan(plan_run("kvp-accuracy", 4), db=db, operator="Dana Tester", simulated_room=simulated_room)
     with Store(db) as store:
         return store.get_run(result.run_id)
 
@@ -93,7 +94,8 @@ def test_room_equipment_make_model_serial_and_installed_date(page: str) -> None:
     assert equipment["Collimator"] == ["Example X-Ray Co.", "XC-2", "XC2-5610"]
     assert field(page, "Installed") == "2019-08-02"
     assert field(page, "Limit sets (priority order)") == (
-        "example-dxr-manufacturer > cfr-1020 > aapm-74 > lambert-mckeon-2001 > 10cfr35-survey")
+        "example-dxr-manufacturer > cfr-1020 > aapm-74 > lambert-mckeon-2001 > 10cfr35-survey > detector-qc > "
+        "dicom-acceptance")
 
 
 def test_instrument_identity_and_calibration(page: str) -> None:
@@ -200,7 +202,9 @@ def test_incomplete_run_says_incomplete_and_why(run: StoredRun, tmp_path: Path) 
         run_id = store.create_run(RunHeader(
             run.procedure_id, run.procedure_version, run.procedure_sha256, run.procedure_title, run.site,
             run.room_id, run.room_name, "Dana Tester", True, run.software_version, run.snapshot))
-        store.add_reading(run_id, StoredReading(1, 1, 1, "kvp_meter", "kvp-1", "kvp_ppv", 59.46, "kV", run.started_at))
+        store.add_reading(run_id, StoredReading(exposure=1, station=1, repeat=1, role="kvp_meter",
+                                                instrument_id="kvp-1", quantity="kvp_ppv", value=59.46, unit="kV",
+                                                taken_at=run.started_at))
         store.mark_incomplete(run_id, "kvp-1 stopped answering after exposure 1")
         page = render_html(store.get_run(run_id))
     assert '<div class="verdict t-fail">INCOMPLETE (SIMULATED)</div>' in page
@@ -218,10 +222,10 @@ def test_signatures_show_name_meaning_time_and_validity_and_corrections_are_list
         signatures = store.signatures(run.run_id)
         page = render_html(store.get_run(run.run_id), signatures)
     signed = {cells[0]: cells for cells, _ in rows_of(section(page, "signatures"))[1:]}
-    assert signed["Dana Tester"][1] == "performed"
-    assert signed["Dana Tester"][2] == signatures[0].at
-    assert signed["Dana Tester"][3].startswith("INVALID: the run changed after signing")
-    assert signed["Lee Physicist"][1:4] == ["reviewed", signatures[1].at, "valid"]
+    assert signed["Dana Tester"][1:3] == ["(no account: name as typed)", "performed"]
+    assert signed["Dana Tester"][3] == signatures[0].at
+    assert signed["Dana Tester"][4].startswith("INVALID: the run changed after signing")
+    assert signed["Lee Physicist"][2:5] == ["reviewed", signatures[1].at, "valid"]
     corrections = rows_of(section(page, "corrections"))
     assert corrections[1][0][2:6] == ["59.46 kV", "59.5 kV", "display misread", "Dana Tester"]
     assert "59.5 kV (corrected, #" in section(page, "readings")
@@ -232,7 +236,7 @@ def test_calibration_override_reason_is_highlighted(tmp_path: Path) -> None:
     site.write_text(DEMO_SITE.read_text(encoding="utf-8").replace("date: 2026-01-15", "date: 2019-01-15")
                     .replace("due: 2099-12-31", "due: 2020-01-31"), encoding="utf-8")
     plan = plan_run("kvp-accuracy", 4, site=site, allow_expired_calibration="reference meter away for repair")
-    result = run_plan(plan, db=tmp_path / "override.sqlite3", operator="Dana Tester")
+    result = run_plan(plan, db=tmp_path / "override.sqlite3", operator="Dana Tester", simulated_room=simulated_room)
     with Store(tmp_path / "override.sqlite3") as store:
         page = render_html(store.get_run(result.run_id))
     assert ('<div class="note t-alert">CALIBRATION OVERRIDE: kvp-1 used past the calibration due date. '
@@ -246,7 +250,7 @@ def test_an_apron_inspection_report_names_the_garment(tmp_path: Path) -> None:
 
     inputs = Path(__file__).parents[2] / "xcal" / "demo" / "inputs" / "apron-good.yaml"
     result = run_plan(plan_run("apron-inspection", 10, item="APR-01"), db=tmp_path / "r.sqlite3",
-                      inputs=load_inputs(inputs))
+                      inputs=load_inputs(inputs), simulated_room=simulated_room)
     with Store(tmp_path / "r.sqlite3") as store:
         page = render_html(store.get_run(result.run_id))
     # From the demo site's apparel list.
@@ -256,7 +260,7 @@ def test_an_apron_inspection_report_names_the_garment(tmp_path: Path) -> None:
 
 def test_a_background_list_is_numbered_on_from_the_stations_as_in_the_readings(tmp_path: Path) -> None:
     db = tmp_path / "r.sqlite3"
-    result = run_plan(plan_run("check-source-constancy", 3), db=db)
+    result = run_plan(plan_run("check-source-constancy", 3), db=db, simulated_room=simulated_room)
     with Store(db) as store:
         stored = store.get_run(result.run_id)
     rows = [cells for cells, _ in rows_of(section(render_html(stored), "conditions"))]
@@ -269,7 +273,8 @@ def test_the_chamber_k_q_table_and_the_k_q_used_are_in_the_report(tmp_path: Path
     from xcal.units import Q_
 
     db = tmp_path / "r.sqlite3"
-    result = run_plan(plan_run("output", 3), db=db, inputs={"temperature": Q_(24, "degC"), "pressure": Q_(99, "kPa")})
+    result = run_plan(plan_run("output", 3), db=db, inputs={"temperature": Q_(24, "degC"), "pressure": Q_(99, "kPa")},
+                      simulated_room=simulated_room)
     with Store(db) as store:
         page = render_html(store.get_run(result.run_id))
     assert "RQR 5 70 kV (HVL 2.58 mm) k_Q 1.000" in field(section(page, "instruments"), "k_Q table")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from xcal.demo.wiring import simulated_room
 from xcal.errors import XcalError
 from xcal.procedures.session import plan_run, run_plan
 from xcal.records.models import StoredRun
@@ -42,7 +43,7 @@ def page_texts(pdf: bytes) -> list[str]:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> StoredRun:
     db = tmp_path_factory.mktemp("pdf-report") / "records.sqlite3"
-    result = run_plan(plan_run("kvp-accuracy", 4), db=db, operator="Dana Tester")
+    result = run_plan(plan_run("kvp-accuracy", 4), db=db, operator="Dana Tester", simulated_room=simulated_room)
     with Store(db) as store:
         return store.get_run(result.run_id)
 

@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..procedures.model import Station
 from ..procedures.plan import RunPlan
-from ..site import Instrument, Room
+from ..site import Instrument, RoomConfig
 
 
 class SimulatedControl:
@@ -48,7 +48,8 @@ class SimulatedControl:
             for simulator, inst in self.fields:
                 if inst.check_source is None:
                     raise ConfigError(f"instrument {inst.describe()} has no check source",
-                                      fix="add `check_source:` (source, nuclide, baseline, date) to it in the site file")
+                                      fix="add `check_source:` (source, nuclide, baseline, date) to it in the site "
+                                          "file")
                 simulator.set_field(float(inst.check_source.expected(self.today).to("µSv/h").magnitude))
             return
         if "point" in values:
@@ -127,7 +128,7 @@ class SimulatedRoom:
     control: SimulatedControl
 
 
-def room_model(room: Room) -> Any:
+def room_model(room: RoomConfig) -> Any:
     """Build the room's physics model from its `simulation:` block."""
     from ..simulators.room import GeneratorFaults, RoomModel, RoomSimulation
 
@@ -144,7 +145,7 @@ def room_model(room: Room) -> Any:
                           fix="correct the room's `simulation:` block in the site file") from None
 
 
-def _kvp_meter_feed(command_map: Any, deliver: Callable[..., None]) -> Callable[[Any], None]:
+def _kvp_meter_feed(command_map: Any, deliver: Callable[..., object]) -> Callable[[Any], None]:
     """A room listener that measures each exposure as a kVp meter and hands the values to the simulator."""
     from ..simulators.meters import measure_kvp
     from ..units import Q_
@@ -168,7 +169,7 @@ def _kvp_meter_feed(command_map: Any, deliver: Callable[..., None]) -> Callable[
     return listener
 
 
-def _wire_faults(room: Room, instrument: Instrument) -> list[Any]:
+def _wire_faults(room: RoomConfig, instrument: Instrument) -> list[Any]:
     from ..simulators.server import WireFault
 
     return [WireFault(kind=f["kind"], command=f.get("command"), after=f.get("after", 1), count=f.get("count"),
@@ -176,7 +177,7 @@ def _wire_faults(room: Room, instrument: Instrument) -> list[Any]:
             for f in room.wire_faults if f["instrument"] == instrument.id]
 
 
-def start_simulator(inst: Instrument, room: Room | None, model: Any | None,
+def start_simulator(inst: Instrument, room: RoomConfig | None, model: Any | None,
                     fields: list[Any] | None = None) -> Any:
     """Start the protocol simulator of one simulated instrument and connect it to the room model.
 
@@ -195,10 +196,10 @@ def start_simulator(inst: Instrument, room: Room | None, model: Any | None,
 
         command_map = load_command_map(inst.options["command_map"])
         simulator = CommandMapSimulator(command_map, identity, faults=faults)
-        server = simulator.serve()
+        line_server = simulator.serve()
         if model is not None:
             model.subscribe(_kvp_meter_feed(command_map, simulator.deliver))
-        return server
+        return line_server
     cls = get_driver_class(inst.driver)
     target = getattr(cls, "simulator", "")
     transports = tuple(getattr(cls, "transports", ()))
@@ -228,14 +229,15 @@ def start_simulator(inst: Instrument, room: Room | None, model: Any | None,
     return server
 
 
-def _air_density_factor(inst: Instrument, room: Room) -> float:
+def _air_density_factor(inst: Instrument, room: RoomConfig) -> float:
     """A vented chamber's response in the room's air relative to its calibration: 1 / k_TP."""
     from ..analysis import k_tp
     from ..units import Q_
 
     sim = room.simulation or {}
-    factor = k_tp(Q_(sim.get("ambient_temperature_c", 22.0), "degC"), Q_(sim.get("ambient_pressure_kpa", 101.325), "kPa"),
-                  inst.calibration.reference_temperature, inst.calibration.reference_pressure)
+    factor = k_tp(Q_(sim.get("ambient_temperature_c", 22.0), "degC"),
+                  Q_(sim.get("ambient_pressure_kpa", 101.325), "kPa"), inst.calibration.reference_temperature,
+                  inst.calibration.reference_pressure)
     return 1.0 / float(factor.magnitude)
 
 
@@ -256,6 +258,39 @@ def _check_modes(plan: RunPlan, model: Any) -> None:
                                   ) from None
 
 
+DICOM_DRIVERS = ("dicom-detector", "dicom-connection")
+"""The drivers of DICOM roles (xcal.dicom.acquire), whose simulated counterpart is a DICOM node, not a meter."""
+
+
+def _start_dicom_node(plan: RunPlan, inst: Instrument, model: Any, fields: list[Any],
+                      stack: contextlib.ExitStack) -> str:
+    """Stand up the simulated DICOM node of a DICOM role and return the resource its driver uses: for the
+    detector, the room's modality imaging the room model's exposures (and a dark image in a zero field) and
+    sending them to the storage SCP the driver starts on a free loopback port; for a connectivity role, a
+    simulated SCP (the PACS stores, a modality answers C-ECHO) that knows only xcal's AE title."""
+    import socket
+
+    sim, own_ae = inst.simulation, plan.site.dicom.ae_title
+    if inst.driver == "dicom-detector":
+        from ..simulators.detector import SimulatedModality, with_faults
+
+        with socket.socket() as probe:           # a free port for the run's storage SCP, taken by the driver next
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        detector = with_faults(list(sim["faults"]), station_name=sim["station_name"] or "SIMDR",
+                               device_serial=sim["device_serial"] or "SIM-DR-0001", seed=int(plan.room.id)
+                               if str(plan.room.id).isdigit() else 0)
+        modality = SimulatedModality(detector, sim["ae_title"], (own_ae, "127.0.0.1", port))
+        model.subscribe(modality.on_exposure)
+        fields.append((modality, inst))
+        return f"dicom://{own_ae}@127.0.0.1:{port}"
+    from ..simulators.pacs import SimulatedScp
+
+    scp = stack.enter_context(SimulatedScp(sim["ae_title"], storage=bool(inst.options.get("store")),
+                                           known_callers=[own_ae]))
+    return f"dicom://{scp.ae_title}@127.0.0.1:{scp.port}"
+
+
 @contextlib.contextmanager
 def simulated_room(plan: RunPlan) -> Iterator[SimulatedRoom]:
     """Start the room model and the simulators of the plan's simulated instruments; stop them on exit."""
@@ -267,6 +302,9 @@ def simulated_room(plan: RunPlan) -> Iterator[SimulatedRoom]:
         for inst in plan.instruments.values():
             if not inst.simulated or inst.id in resources:
                 continue
+            if inst.driver in DICOM_DRIVERS:
+                resources[inst.id] = _start_dicom_node(plan, inst, model, fields, stack)
+                continue
             server = start_simulator(inst, plan.room, model, fields)
             stack.callback(server.stop)
             resources[inst.id] = server.resource
@@ -275,13 +313,13 @@ def simulated_room(plan: RunPlan) -> Iterator[SimulatedRoom]:
 
 @contextlib.contextmanager
 def serve_site(site: Any, room_id: str | None = None, instrument_id: str | None = None
-               ) -> Iterator[list[tuple[Instrument, Room | None, str]]]:
+               ) -> Iterator[list[tuple[Instrument, RoomConfig | None, str]]]:
     """Start the simulators of a site's simulated instruments (one room's, or one instrument) for `xcal sim serve`.
 
     Each instrument is attached to the room model of the room that lists it (the first one when several do).
     """
     rooms = [site.room(room_id)] if room_id is not None else list(site.rooms.values())
-    chosen: list[tuple[Instrument, Room | None]] = []
+    chosen: list[tuple[Instrument, RoomConfig | None]] = []
     for room in rooms:
         for iid in room.instruments.values():
             inst = site.instruments[iid]
@@ -296,7 +334,7 @@ def serve_site(site: Any, room_id: str | None = None, instrument_id: str | None 
             raise ConfigError(f"instrument {instrument_id} is not simulated (resource {chosen[0][0].resource})",
                               fix="pick an instrument whose resource is `simulated`")
     models: dict[str, Any] = {}
-    started: list[tuple[Instrument, Room | None, str]] = []
+    started: list[tuple[Instrument, RoomConfig | None, str]] = []
     with contextlib.ExitStack() as stack:
         for inst, room in chosen:
             model = None

@@ -9,9 +9,10 @@ meter.
 - DetectorImage (`dicom-detector`): xcal's storage SCP listens (as the site's AE title) while the run goes; the
   room's modality sends each image by C-STORE. An exposure's reading is the image that arrived after the
   detector was armed; a reading without an exposure (`measure`, a dark image) is the next image to arrive. The
-  first dark image's mean is the offset subtracted from the later flat fields (uniformity, SNR, defects). Each
-  reading carries the image's identity (SOP Instance UID, sha256 of its pixel data, its EI tag), so the record
-  says which images were judged.
+  first dark image's mean is the offset subtracted from the later flat fields (uniformity, SNR, defects); a
+  resumed run, whose dark image is already in the record, takes it from there (`resume_from`). Each reading
+  carries the image's identity (SOP Instance UID, sha256 of its pixel data, its EI tag), so the record says
+  which images were judged.
 - DicomConnection (`dicom-connection`, role `pacs` or `modality`): association, C-ECHO and, for the PACS, C-STORE
   of a QC test object and storage commitment (xcal.dicom.checks), each as a time in ms; a step that failed is
   given the timeout as its time (no answer came sooner) and counts in `failed_steps`, with its message and fix
@@ -89,6 +90,7 @@ class DicomDetector:
         self._armed = 0
         self._next = 0
         self.offset: float | None = None
+        self.offset_from = "the first dark image of this session"
         self.reading_data: dict[str, dict[str, Any]] = {}
         self._receiver = StorageReceiver(DicomSettings(ae_title, port, None, {"this room": node}), self.folder,
                                          host=host, port=port, on_received=self._received)
@@ -109,6 +111,19 @@ class DicomDetector:
     def arm(self) -> None:
         with self._arrived:
             self._armed = len(self._images)
+
+    def resume_from(self, readings: list[Any]) -> None:
+        """Take the offset from the first dark image a resumed run's record keeps (its `pixel_mean`: a dark
+        image's reading is the one without an `offset` beside it), as that image is not taken again."""
+        dark = [r for r in readings if r.quantity == "pixel_mean" and r.value is not None
+                and "offset" not in (r.data or {})]
+        if not dark:
+            return
+        first = min(dark, key=lambda r: r.exposure)
+        self.offset = float(first.value)
+        self.offset_from = (f"the dark image of exposure {first.exposure} (SOP Instance UID "
+                            f"{(first.data or {}).get('sop_instance_uid', 'not recorded')}), read before the run "
+                            "was resumed")
 
     def _wait(self, index: int, timeout_s: float, what: str) -> Path:
         deadline = time.monotonic() + timeout_s
@@ -171,8 +186,8 @@ class DicomDetector:
             self.reading_data = {k: identity for k in values}
             return values
         offset = self.offset or 0.0
-        identity["offset_from"] = ("the first dark image of this session" if self.offset is not None else
-                                   "none: no dark image read in this session (a resumed run), so 0")
+        identity["offset_from"] = (self.offset_from if self.offset is not None else
+                                   "none: no dark image read before this image, so 0")
         try:
             grid = metrics.roi_grid(pixels, self.grid, self.grid, offset=offset)
             found = metrics.defects(pixels, offset=offset)

@@ -142,7 +142,8 @@ class Driver:
         super().__init_subclass__(**kwargs)
         own = cls.__dict__.get("identify")
         if own is not None and not getattr(own, "_checks_serial", False):
-            cls.identify = _checking_serial(own)  # type: ignore[method-assign]
+            # mypy refuses any assignment to a method; replacing it in place is the point here
+            cls.identify = _checking_serial(own)  # type: ignore[method-assign, assignment]
 
     def __init__(self, resource: str, *, name: str = "instrument", timeout: pint.Quantity | None = None,
                  transport: Transport | None = None, expected_serial: str | None = None, **options: Any) -> None:

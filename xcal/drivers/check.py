@@ -20,7 +20,9 @@ class DriverInfo:
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class InstrumentCheck:
+    """What `xcal instruments check` found at one instrument: its identity and one reading (or its state)."""
+
     driver: str
     resource: str
     identity: InstrumentIdentity
@@ -51,7 +53,7 @@ def driver_evidence(name: str) -> Any:
 
 
 def check(driver: str, resource: str, *, name: str | None = None, options: dict[str, Any] | None = None,
-          timeout: Any = None, expected_serial: str | None = None) -> CheckResult:
+          timeout: Any = None, expected_serial: str | None = None) -> InstrumentCheck:
     """Connect, ask the identity and take one reading.
 
     Instruments with `read_now` give what they show now. A kVp meter has no reading until an exposure, so
@@ -72,7 +74,7 @@ def check(driver: str, resource: str, *, name: str | None = None, options: dict[
     try:
         identity = instrument.identify()
         if hasattr(instrument, "read_now"):
-            return CheckResult(driver, resource, identity, instrument.read_now())
-        return CheckResult(driver, resource, identity, {}, status=instrument.state())
+            return InstrumentCheck(driver, resource, identity, instrument.read_now())
+        return InstrumentCheck(driver, resource, identity, {}, status=instrument.state())
     finally:
         instrument.close()

@@ -24,7 +24,7 @@ KINDS = {
 
 LEVELS = ("HARDWARE-TESTED", "VENDOR-DOCUMENTED", "THIRD-PARTY", "UNSHOWN")
 """Evidence levels, strongest first: the kind of the best source of a command, or UNSHOWN for none."""
-_LEVEL_OF_KIND = dict(zip(KINDS, LEVELS))
+_LEVEL_OF_KIND = dict(zip(KINDS, LEVELS, strict=False))        # UNSHOWN, the last level, is no kind of source
 
 _PLACEHOLDER = re.compile(r"\{[a-z_ ]+\}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from importlib import metadata
+from typing import Any
 
 from ..errors import ConfigError
 
@@ -40,8 +41,10 @@ def driver_names() -> list[str]:
     return sorted(set(BUILTIN) | set(_entry_points()))
 
 
-def get_driver_class(name: str) -> type:
-    """The driver class registered as `name`; ConfigError listing the known names if there is none."""
+def get_driver_class(name: str) -> type[Any]:
+    """The driver class registered as `name`; ConfigError listing the known names if there is none.
+
+    A third-party class need not derive from `Driver`; it is checked to have the class attributes one has."""
     if name in BUILTIN:
         module, _, attribute = BUILTIN[name].partition(":")
         cls = getattr(importlib.import_module(module), attribute)

@@ -236,8 +236,9 @@ def settings_of(cls: type) -> dict[str, Setting[Any]]:
 class Option:
     """A driver option from the site file: its dimension or kind, default, and the range it must lie in.
 
-    `kind` is a pint dimension name (`time`, `charge`...) for a quantity, `number` for a plain number, or `text`.
-    Bounds are in `unit` (for quantities) and both inclusive unless `above` is set (then strictly above `low`).
+    `kind` is a pint dimension name (`time`, `charge`...) for a quantity, `number` for a plain number, `whole`
+    for a whole number (a count: rows, repeats), or `text`. Bounds are in `unit` (for quantities) and both
+    inclusive unless `above` is set (then strictly above `low`).
     """
 
     name: str
@@ -253,8 +254,10 @@ class Option:
     """True for an option that only paces the exchange (a poll interval, a wait): it changes no reading."""
 
     def check(self, value: Any, owner: str) -> Any:
-        """The option's value (a Quantity in `unit`, a float, or text); ConfigError naming the option and fix."""
-        fix = f"give {self.name} like {self.example()!r} ({self.doc})"
+        """The option's value (a Quantity in `unit`, a float, an int, or text); ConfigError naming the option and
+        fix."""
+        shown = self.example() if self.kind == "whole" else repr(self.example())
+        fix = f"give {self.name} like {shown} ({self.doc})"
         if self.kind == "text":
             text = str(value)
             if self.choices and text not in self.choices:
@@ -266,12 +269,19 @@ class Option:
                 raise ConfigError(f"{owner}: option {self.name} must be a number, got {value!r}", fix=fix)
             number = float(value)
             result: Any = number
+        elif self.kind == "whole":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
+                raise ConfigError(f"{owner}: option {self.name} must be a whole number {self.bounds()}, got "
+                                  f"{value!r}", fix=fix)
+            number = float(value)
+            result = int(value)
         else:
             result, number = self._quantity(value, owner, fix)
         if not math.isfinite(number) or (self.low is not None and (number <= self.low if self.above
                                                                    else number < self.low)) \
                 or (self.high is not None and number > self.high):
-            raise ConfigError(f"{owner}: option {self.name} must be {self.bounds()}, got {value}", fix=fix)
+            whole = "a whole number " if self.kind == "whole" else ""
+            raise ConfigError(f"{owner}: option {self.name} must be {whole}{self.bounds()}, got {value}", fix=fix)
         return result
 
     def _quantity(self, value: Any, owner: str, fix: str) -> tuple[Any, float]:

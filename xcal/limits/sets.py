@@ -184,7 +184,3 @@ def resolve(name: str, set_ids: list[str], sets: dict[str, LimitSet], *, room: s
             else "define it in a limit set the room uses")
     raise ConfigError(f"no limit set of {room} ({', '.join(set_ids) or 'none'}) defines the limit '{name}'",
                       fix=hint)
-
-
-def defined_names(sets: dict[str, LimitSet]) -> set[str]:
-    return {name for s in sets.values() for name in s.limits}

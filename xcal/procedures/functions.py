@@ -2,13 +2,15 @@
 
 Each takes the readings (or per-station results) it is given as pint Quantities and returns a Quantity.
 `per` says where a function may be used: on each station's readings, over the whole run, or on each pair
-of consecutive stations.
+of consecutive stations. `apply` works a result out over a run's stations and puts it where it belongs; an
+expression result (`expression:` in the file, EXPRESSION here) is applied the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from .model import Station
@@ -25,6 +27,67 @@ class ResultFunction:
     refused before any exposure (procedures.plan)."""
     needs: str = ""
     """Why, in words: `a coefficient of variation needs 2` (the sample SD divides by n − 1)."""
+
+    def apply(self, result: Any, over: list[Any], computed: Any) -> None:
+        """Work out `result` (a ResultDef naming this function) on the stations `over` (runner.StationResult)
+        into `computed` (runner.Computed): per station from each station's readings, per run from all of them."""
+        if result.per == "station":
+            for sr in over:
+                sr.results[result.name] = over_values(self.name, computed.series(sr, result.of), sr.station)
+        else:
+            values = [v for sr in over for v in computed.series(sr, result.of)]
+            computed.run[result.name] = over_values(self.name, values)
+
+
+@dataclass(frozen=True)
+class PairFunction(ResultFunction):
+    """A function of two consecutive stations' results (linearity): one value per pair."""
+
+    def apply(self, result: Any, over: list[Any], computed: Any) -> None:
+        computed.pairs[result.name] = [(a, b, over_pair(self.name, a.results[result.of], b.results[result.of]))
+                                       for a, b in pairwise(over)]
+
+
+@dataclass(frozen=True)
+class HvlFunction(ResultFunction):
+    """The half-value layer: one value for the run from every station's added filtration and its result."""
+
+    def apply(self, result: Any, over: list[Any], computed: Any) -> None:
+        computed.run[result.name] = hvl_of([(sr.station, sr.results[result.of]) for sr in over])
+
+
+class ExpressionFunction:
+    """A result written as an expression (xcal.procedures.expressions) of named values: per run, of the run's
+    values (parameters with units, instrument values, entered values, run results so far); per station, also
+    of the station's settings, the values read for it (k_Q) and its results. A dimensionless value comes out as
+    a plain ratio (not, say, µGy/mGy)."""
+
+    def apply(self, result: Any, over: list[Any], computed: Any) -> None:
+        from .expressions import Expression
+
+        expression = Expression(result.of)
+        names = {**computed.names, **computed.run}
+        if result.per != "station":
+            computed.run[result.name] = _as_ratio(expression.evaluate(names))
+            return
+        for sr in over:
+            settings = {k: v for k, v in sr.station.values.items() if hasattr(v, "units")}
+            read_here = {k: by.get(sr.station.index) for k, by in computed.station_values.items()}
+            here = {k: v.value for k, v in read_here.items() if v is not None}
+            sr.results[result.name] = _as_ratio(expression.evaluate({**names, **here, **settings, **sr.results}))
+
+
+EXPRESSION = ExpressionFunction()
+
+
+def result_function(result: Any) -> ResultFunction | ExpressionFunction:
+    """What works out a result definition: its named function, or its expression."""
+    return EXPRESSION if result.function == "expression" else FUNCTIONS[result.function]
+
+
+def _as_ratio(value: Any) -> Any:
+    """A dimensionless result as a plain ratio (not, say, µGy/mGy)."""
+    return value.to("") if value.dimensionless else value
 
 
 def _same(unit: str) -> str:
@@ -48,10 +111,10 @@ FUNCTIONS: dict[str, ResultFunction] = {f.name: f for f in (
                    "(max − min) / mean, the 4-exposure state reproducibility rules", 2, "a range needs 2"),
     ResultFunction("per_mas", ("station",), lambda u: f"({u})/mAs" if u else "1/mAs",
                    "mean divided by the station's mAs (mA × time, or mas)"),
-    ResultFunction("linearity", ("pair",), _none,
+    PairFunction("linearity", ("pair",), _none,
                    "|X1 − X2| / (X1 + X2) of two consecutive stations (21 CFR 1020.31(c))", 2,
                    "a linearity compares 2 consecutive stations"),
-    ResultFunction("hvl", ("run",), lambda u: "mm",
+    HvlFunction("hvl", ("run",), lambda u: "mm",
                    "half-value layer from the stations' added filtration and their mean readings, log-linear "
                    "between the readings straddling half the unfiltered one (never extrapolated)"),
 )}

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..yamlfile import Mark, YList, YMap, check_keys, expect_list, expect_map, expect_str, fail, load_yaml, quantity_at
+from ..parameters import MAX_REPEATS, TECHNIQUE_KEYS, finite_quantity_at, parse_parameters
+from ..yamlfile import Mark, YList, YMap, check_keys, expect_list, expect_map, expect_str, fail, load_yaml
 from .expressions import Expression
 from .functions import FUNCTIONS
 from .model import (
     _PLACEHOLDER,
     INSTRUMENT_VALUES,
-    TECHNIQUE_KEYS,
     Bundle,
     CheckDef,
     EnterStep,
@@ -33,102 +34,7 @@ def _capabilities() -> dict[str, tuple[str, ...]]:
     return {name: tuple(q) for name, q in CAPABILITIES.items()}
 
 
-def _finite_quantity_at(node: YMap | YList, key: Any, dimension: str | None, what: str) -> Any:
-    """quantity_at, refusing a value that is not a finite number (`.nan cm`, `inf kV`)."""
-    import math
-
-    value = quantity_at(node, key, dimension, what)
-    try:
-        finite = math.isfinite(float(value.magnitude))
-    except (TypeError, ValueError):
-        finite = False
-    if not finite:
-        mark = node.value_mark(key) if isinstance(node, YMap) else node.item_mark(key)
-        raise fail(f"{what}: {node[key]!r} is not a finite number", mark,
-                   fix="write a number and a unit, e.g. '80 kV', '0.4 cm'")
-    return value
-
-
-def _parse_station(node: Any, mark: Mark, index: int) -> dict[str, Any]:
-    from .model import RANGE_FIX, SETTING_EXAMPLES, SETTING_RANGES, value_problem
-
-    node = expect_map(node, mark, f"station {index}")
-    check_keys(node, f"station {index}", optional=TECHNIQUE_KEYS)
-    values: dict[str, Any] = {}
-    for key, dimension in TECHNIQUE_KEYS.items():
-        if key not in node:
-            continue
-        if dimension is None:
-            values[key] = expect_str(node[key], node.value_mark(key), f"station {index} {key}")
-            continue
-        values[key] = quantity_at(node, key, dimension, f"station {index} {key}")
-        problem = value_problem(values[key], SETTING_RANGES.get(key))
-        if problem:
-            raise fail(f"station {index} {key}: {node[key]!r} {problem}", node.value_mark(key),
-                       fix=f"give `{key}:` a value {RANGE_FIX[SETTING_RANGES[key]]}, e.g. `{SETTING_EXAMPLES[key]}`")
-    if not values:
-        raise fail(f"station {index} sets nothing", mark, fix="give at least `kv:` and `ma:`/`time:`")
-    return values
-
-
-def _parse_parameters(node: YMap, *, fixed_meanings: bool = False) -> dict[str, Any]:
-    """A `parameters:` mapping (of a procedure file, or of a room in the site file). Stations are checked
-    setting by setting. With `fixed_meanings` (a procedure file) a parameter named like a station setting
-    (`sid`, `distance`) or listed in model.PARAMETER_KINDS (`workload`) must have that meaning's unit and range;
-    a room's values are checked against the procedure's own when a run is prepared (plan.prepare). The result
-    remembers where each value was written (model.ParameterValues)."""
-    from .model import (
-        MAX_REPEATS,
-        MAX_STATIONS,
-        RANGE_FIX,
-        ParameterValues,
-        form_problem,
-        parameter_kind,
-        value_problem,
-    )
-
-    params = ParameterValues()
-    for name, value in node.items():
-        mark = node.value_mark(name)
-        params.marks[str(name)] = mark
-        if isinstance(value, YList):
-            if not value:
-                raise fail(f"parameter '{name}' is an empty list", mark, fix="list at least one station")
-            if len(value) > MAX_STATIONS:
-                raise fail(f"parameter '{name}' lists {len(value)} stations, more than {MAX_STATIONS} stations",
-                           mark, fix=f"list at most {MAX_STATIONS} stations, or split the procedure")
-            params[name] = [_parse_station(item, value.item_mark(i), i + 1) for i, item in enumerate(value)]
-            params.station_marks[str(name)] = [value.item_mark(i) for i in range(len(value))]
-        elif isinstance(value, bool) or value is None or isinstance(value, YMap):
-            raise fail(f"parameter '{name}' must be a number, a quantity or a list of stations", mark,
-                       fix="write e.g. `repeats: 3`, `sid: 100 cm` or a list of stations")
-        elif isinstance(value, int):
-            if value < 1:
-                raise fail(f"parameter '{name}' must be at least 1, got {value}", mark,
-                           fix="use a positive whole number")
-            if value > MAX_REPEATS:
-                raise fail(f"parameter '{name}' is {value}, more than {MAX_REPEATS}, the most exposures a "
-                           "whole-number parameter (a count of repeats) may ask for", mark,
-                           fix=f"use a whole number from 1 to {MAX_REPEATS}, e.g. `repeats: 3`")
-            params[name] = value
-        else:
-            kind = parameter_kind(str(name)) if fixed_meanings else None
-            if kind is None:
-                params[name] = _finite_quantity_at(node, name, None, f"parameter '{name}'")
-                continue
-            numerator, per, allowed, example = kind
-            q = quantity_at(node, name, None, f"parameter '{name}'")
-            problem = form_problem(q, numerator, per) or value_problem(q, allowed)
-            if problem:
-                raise fail(f"parameter '{name}': {value!r} {problem}", mark,
-                           fix=f"give it a value {RANGE_FIX[allowed]}, in a unit like the example: `{example}`")
-            params[name] = q
-    return params
-
-
 def _parse_expose(node: Any, mark: Mark, params: dict[str, Any], roles: dict[str, str]) -> ExposeStep:
-    from .model import MAX_REPEATS
-
     node = expect_map(node, mark, "an expose step")
     check_keys(node, "an expose step", required=("read",), optional=("stations", "repeats"))
     stations = str(node.get("stations", "stations"))
@@ -197,7 +103,7 @@ def _parse_range(spec: YMap, name: str) -> tuple[Any, Any]:
     if len(bounds) != 2:
         raise fail(f"range of '{name}' must give two values, lowest and highest", spec.value_mark("range"),
                    fix="write e.g. `range: [60 kPa, 110 kPa]`")
-    low, high = (_finite_quantity_at(bounds, i, None, f"range of '{name}'") for i in range(2))
+    low, high = (finite_quantity_at(bounds, i, None, f"range of '{name}'") for i in range(2))
     unit = Q_(1, str(spec["unit"]))
     if low.dimensionality != unit.dimensionality or high.dimensionality != unit.dimensionality or not low < high:
         raise fail(f"range of '{name}' must be two values like {spec['unit']}, lowest first",
@@ -396,15 +302,39 @@ def _check_limit_units(node: YMap, limit: str, result: str, unit_of_result: Any,
 def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | None = None,
                    display: str | None = None) -> Procedure:
     """Load a procedure file. `known_limits` maps each limit name to the Limits that define it (all sets)."""
-    from ..units import Q_
-
     doc = load_yaml(path, display=display)
+    root = _procedure_root(doc)
+    roles = _parse_roles(root)
+    params = parse_parameters(expect_map(root.get("parameters", YMap(root.mark)), root.value_mark("parameters"),
+                                          "parameters"), fixed_meanings=True)
+    steps = _parse_steps(root, params, roles)
+    results = _parse_results(root, _Written(params, roles, steps))
+    checks = _parse_checks(root, params, results, known_limits)
+    procedure = Procedure(
+        id=expect_str(root["id"], root.value_mark("id"), "id"),
+        version=expect_str(root["version"], root.value_mark("version"), "version"),
+        title=expect_str(root["title"], root.value_mark("title"), "title"),
+        modality=str(root.get("modality", "")),
+        description=str(root.get("description", "")).strip(),
+        instruments=roles, parameters=params, steps=steps, results=tuple(results.defined.values()),
+        checks=tuple(checks), path=doc.path, sha256=doc.sha256, subject=_subject(root))
+    _refuse_station_fault(procedure, root)
+    return procedure
+
+
+def _procedure_root(doc: Any) -> YMap:
+    """The top mapping of a procedure file, with only the keys a procedure has and `kind: procedure`."""
     root = expect_map(doc.data, Mark(doc.path, 1, 1), "a procedure file")
     check_keys(root, "a procedure", required=("kind", "id", "version", "title", "steps"),
                optional=("modality", "description", "instruments", "parameters", "results", "checks", "subject"))
     if root["kind"] != "procedure":
         raise fail(f"kind is '{root['kind']}' but this file is read as a procedure", root.value_mark("kind"),
                    fix="write `kind: procedure`")
+    return root
+
+
+def _parse_roles(root: YMap) -> dict[str, str]:
+    """`instruments: {ROLE: CAPABILITY}`, each capability a known one."""
     caps = _capabilities()
     inst_node = expect_map(root.get("instruments", YMap(root.mark)), root.value_mark("instruments"), "instruments")
     roles: dict[str, str] = {}
@@ -414,12 +344,16 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
             raise fail(f"unknown capability '{cap}' for instrument role '{role}'", inst_node.value_mark(role),
                        fix=f"use one of: {', '.join(caps)}")
         roles[role] = str(cap)
-    params = _parse_parameters(expect_map(root.get("parameters", YMap(root.mark)), root.value_mark("parameters"),
-                                          "parameters"), fixed_meanings=True)
+    return roles
 
+
+Step = PromptStep | ExposeStep | MeasureStep | EnterStep
+
+
+def _parse_steps(root: YMap, params: dict[str, Any], roles: dict[str, str]) -> tuple[Step, ...]:
+    """`steps:`, each exactly one of prompt, expose, measure or enter; at least one exposes or asks for values."""
     steps_node = expect_list(root["steps"], root.value_mark("steps"), "steps")
-    steps: list[PromptStep | ExposeStep] = []
-    read_names: set[str] = set()
+    steps: list[Step] = []
     for i, step in enumerate(steps_node):
         mark = steps_node.item_mark(i)
         step = expect_map(step, mark, f"step {i + 1}")
@@ -429,154 +363,222 @@ def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | Non
                        fix="split it into separate steps")
         kind = next(iter(step))
         if kind == "prompt":
-            text = expect_str(step["prompt"], step.value_mark("prompt"), "a prompt")
-            for m in _PLACEHOLDER.finditer(text):
-                if m.group(1) not in params:
-                    raise fail(f"prompt mentions {{{m.group(1)}}}, which is not a parameter",
-                               step.value_mark("prompt"), fix=f"use one of: {', '.join(params)}")
-            steps.append(PromptStep(text))
+            steps.append(_parse_prompt(step, params))
         elif kind == "enter":
             steps.append(_parse_enter(step["enter"], step.value_mark("enter"), params))
         else:
             expose = _parse_expose(step[kind], step.value_mark(kind), params, roles)
-            if kind == "measure":
-                expose = MeasureStep(expose.stations, expose.repeats, expose.reads)
-            steps.append(expose)
-            for names in expose.reads.values():
-                read_names.update(names)
+            steps.append(MeasureStep(expose.stations, expose.repeats, expose.reads) if kind == "measure" else expose)
     if not any(isinstance(s, (ExposeStep, EnterStep)) for s in steps):
         raise fail("the procedure has no expose or enter step", root.value_mark("steps"),
                    fix="add a step `- expose: {read: {ROLE: [QUANTITY, ...]}}` or `- enter: {NAME: {unit: cm}}`")
-    entered = {k: v for s in steps if isinstance(s, EnterStep) for k, v in s.values.items()}
+    return tuple(steps)
 
-    results: dict[str, ResultDef] = {}
-    station_lists = [st for v in params.values() if isinstance(v, list) for st in reversed(v)]
-    measured = [s.stations for s in steps if isinstance(s, ExposeStep)]
-    measured = list(dict.fromkeys(measured))
-    read_in = {(s.stations, q) for s in steps if isinstance(s, ExposeStep) for qs in s.reads.values() for q in qs}
+
+def _parse_prompt(step: YMap, params: dict[str, Any]) -> PromptStep:
+    """A prompt whose `{placeholders}` each name a parameter."""
+    text = expect_str(step["prompt"], step.value_mark("prompt"), "a prompt")
+    for m in _PLACEHOLDER.finditer(text):
+        if m.group(1) not in params:
+            raise fail(f"prompt mentions {{{m.group(1)}}}, which is not a parameter",
+                       step.value_mark("prompt"), fix=f"use one of: {', '.join(params)}")
+    return PromptStep(text)
+
+
+@dataclass(frozen=True)
+class _Written:
+    """What a procedure file's results are checked against: its parameters, instrument roles and steps."""
+
+    params: dict[str, Any]
+    roles: dict[str, str]
+    steps: tuple[Step, ...]
+
+    @property
+    def station_lists(self) -> list[dict[str, Any]]:
+        """Every station of every station list, last list first and each list backwards (the sample an
+        expression is tried on: a later setting of one key wins)."""
+        return [st for v in self.params.values() if isinstance(v, list) for st in reversed(v)]
+
+    @property
+    def measured(self) -> list[str]:
+        """The station lists the steps expose or measure at, each once, in the order of the steps."""
+        return list(dict.fromkeys(s.stations for s in self.steps if isinstance(s, ExposeStep)))
+
+    @property
+    def read_in(self) -> set[tuple[str, str]]:
+        """(station list, quantity) for each quantity a step reads at a list."""
+        return {(s.stations, q) for s in self.steps if isinstance(s, ExposeStep) for qs in s.reads.values()
+                for q in qs}
+
+    @property
+    def read_names(self) -> set[str]:
+        return {q for _, q in self.read_in}
+
+    @property
+    def entered(self) -> dict[str, tuple[str, str]]:
+        return {k: v for s in self.steps if isinstance(s, EnterStep) for k, v in s.values.items()}
+
+
+@dataclass
+class _Results:
+    """The results defined so far, in file order, and the unit each expression result was found to have."""
+
+    defined: dict[str, ResultDef] = field(default_factory=dict)
+    expression_units: dict[str, str] = field(default_factory=dict)
+
+    def unit_of(self, name: str) -> str:
+        return _unit_of(name, self.defined, self.expression_units)
+
+
+def _parse_results(root: YMap, written: _Written) -> _Results:
+    """`results:`, each a fixed function of a reading or an earlier result, or an expression."""
+    results = _Results()
     res_node = expect_map(root.get("results", YMap(root.mark)), root.value_mark("results"), "results")
-    expression_units: dict[str, str] = {}
     for name, node in res_node.items():
         node = expect_map(node, res_node.value_mark(name), f"result '{name}'")
-        if "expression" in node:
-            check_keys(node, f"result '{name}'", required=("expression",),
-                       optional=("per", "report", "unit", "stations"))
-            per = str(node.get("per", "run"))
-            if per not in ("run", "station"):
-                raise fail(f"result '{name}': an expression works per run or per station, not per {per}",
-                           node.value_mark("per"), fix="write `per: station` or `per: run`")
-            if per == "run" and "stations" in node:
-                raise fail(f"result '{name}': an expression per run works on other results, not on stations",
-                           node.value_mark("stations"), fix="leave out `stations:`, or write `per: station`")
-            scope = _scope(node, name, per == "station", measured)
-            station_samples = None
-            if per == "station":
-                scoped = [st for st in reversed(params[scope])] if scope else station_lists
-                station_samples = {k: v for st in scoped for k, v in st.items() if hasattr(v, "units")}
-                station_samples.update({r: Q_(1.0, _unit_of(r, results, expression_units)) for r, d in results.items()
-                                        if d.per == "station"})
-            expression_units[name] = _check_expression(node, name, entered, params,
-                                                       {r: _unit_of(r, results, expression_units)
-                                                        for r, d in results.items() if d.per == "run"},
-                                                       roles, station_samples)
-            if per == "station":
-                used = Expression(str(node["expression"])).names
-                _same_scope(node, name, scope, [results[r] for r in used if r in results])
-            else:
-                _no_station_values(node, name, roles)
-            results[name] = ResultDef(name, "expression", str(node["expression"]), per,
-                                      *_report_options(node, name, expression_units[name]), stations=scope)
-            continue
-        check_keys(node, f"result '{name}'", required=("function", "of"),
-                   optional=("per", "report", "unit", "stations"))
-        function, of = str(node["function"]), str(node["of"])
-        if function not in FUNCTIONS:
-            raise fail(f"result '{name}': unknown function '{function}'", node.value_mark("function"),
-                       fix=f"use one of: {', '.join(FUNCTIONS)}")
-        per = str(node.get("per", FUNCTIONS[function].per[0]))
-        if of not in read_names and of not in results:
-            raise fail(f"result '{name}': '{of}' is neither a reading of an expose step nor an earlier result",
-                       node.value_mark("of"), fix=f"use one of: {', '.join(sorted(read_names | set(results)))}")
-        if of == "waveform":
-            raise fail(f"result '{name}': a waveform is not a single value", node.value_mark("of"),
-                       fix="use kvp_ppv, kvp_max or another scalar reading")
-        allowed = FUNCTIONS[function].per
-        if per not in allowed:
-            raise fail(f"result '{name}': {function} works per {' or '.join(allowed)}, not per {per}",
-                       node.value_mark("per") if "per" in node else node.mark,
-                       fix=f"write `per: {allowed[0]}`")
-        if per in ("pair", "run") and function in ("linearity", "hvl") and of not in results:
-            raise fail(f"result '{name}': {function} works on a per-station result, and '{of}' is a reading",
-                       node.value_mark("of"), fix="first define a per-station result (e.g. the mean) and name it")
-        scope = _scope(node, name, True, measured)
-        if of in results:
-            _same_scope(node, name, scope, [results[of]])
-        elif scope is not None and (scope, of) not in read_in:
-            raise fail(f"result '{name}': '{of}' is not read at the stations of '{scope}'", node.value_mark("of"),
-                       fix=f"name under `stations:` a list whose step reads {of}")
-        unit = FUNCTIONS[function].unit(_unit_of(of, results, expression_units))
-        results[name] = ResultDef(name, function, of, per, *_report_options(node, name, unit), stations=scope)
+        parse = _expression_result if "expression" in node else _function_result
+        results.defined[name] = parse(node, name, written, results)
+    return results
 
-    checks: list[CheckDef] = []
+
+def _expression_result(node: YMap, name: str, written: _Written, results: _Results) -> ResultDef:
+    """An expression per run (of run results and entered values) or per station (of readings, settings and
+    per-station results), tried on sample values so that a unit mistake is found at load."""
+    from ..units import Q_
+
+    check_keys(node, f"result '{name}'", required=("expression",), optional=("per", "report", "unit", "stations"))
+    per = str(node.get("per", "run"))
+    if per not in ("run", "station"):
+        raise fail(f"result '{name}': an expression works per run or per station, not per {per}",
+                   node.value_mark("per"), fix="write `per: station` or `per: run`")
+    if per == "run" and "stations" in node:
+        raise fail(f"result '{name}': an expression per run works on other results, not on stations",
+                   node.value_mark("stations"), fix="leave out `stations:`, or write `per: station`")
+    scope = _scope(node, name, per == "station", written.measured)
+    defined = results.defined
+    station_samples = None
+    if per == "station":
+        scoped = list(reversed(written.params[scope])) if scope else written.station_lists
+        station_samples = {k: v for st in scoped for k, v in st.items() if hasattr(v, "units")}
+        station_samples.update({r: Q_(1.0, results.unit_of(r)) for r, d in defined.items() if d.per == "station"})
+    run_units = {r: results.unit_of(r) for r, d in defined.items() if d.per == "run"}
+    unit = _check_expression(node, name, written.entered, written.params, run_units, written.roles, station_samples)
+    results.expression_units[name] = unit
+    if per == "station":
+        used = Expression(str(node["expression"])).names
+        _same_scope(node, name, scope, [defined[r] for r in used if r in defined])
+    else:
+        _no_station_values(node, name, written.roles)
+    return ResultDef(name, "expression", str(node["expression"]), per, *_report_options(node, name, unit),
+                     stations=scope)
+
+
+def _function_result(node: YMap, name: str, written: _Written, results: _Results) -> ResultDef:
+    """A fixed analysis function of a reading the steps take or of an earlier result, per what it allows."""
+    check_keys(node, f"result '{name}'", required=("function", "of"), optional=("per", "report", "unit", "stations"))
+    function, of = str(node["function"]), str(node["of"])
+    defined = results.defined
+    if function not in FUNCTIONS:
+        raise fail(f"result '{name}': unknown function '{function}'", node.value_mark("function"),
+                   fix=f"use one of: {', '.join(FUNCTIONS)}")
+    per = str(node.get("per", FUNCTIONS[function].per[0]))
+    if of not in written.read_names and of not in defined:
+        raise fail(f"result '{name}': '{of}' is neither a reading of an expose step nor an earlier result",
+                   node.value_mark("of"), fix=f"use one of: {', '.join(sorted(written.read_names | set(defined)))}")
+    if of == "waveform":
+        raise fail(f"result '{name}': a waveform is not a single value", node.value_mark("of"),
+                   fix="use kvp_ppv, kvp_max or another scalar reading")
+    allowed = FUNCTIONS[function].per
+    if per not in allowed:
+        raise fail(f"result '{name}': {function} works per {' or '.join(allowed)}, not per {per}",
+                   node.value_mark("per") if "per" in node else node.mark, fix=f"write `per: {allowed[0]}`")
+    if per in ("pair", "run") and function in ("linearity", "hvl") and of not in defined:
+        raise fail(f"result '{name}': {function} works on a per-station result, and '{of}' is a reading",
+                   node.value_mark("of"), fix="first define a per-station result (e.g. the mean) and name it")
+    scope = _scope(node, name, True, written.measured)
+    if of in defined:
+        _same_scope(node, name, scope, [defined[of]])
+    elif scope is not None and (scope, of) not in written.read_in:
+        raise fail(f"result '{name}': '{of}' is not read at the stations of '{scope}'", node.value_mark("of"),
+                   fix=f"name under `stations:` a list whose step reads {of}")
+    unit = FUNCTIONS[function].unit(results.unit_of(of))
+    return ResultDef(name, function, of, per, *_report_options(node, name, unit), stations=scope)
+
+
+def _parse_checks(root: YMap, params: dict[str, Any], results: _Results,
+                  known_limits: dict[str, list[Any]] | None) -> list[CheckDef]:
+    """`checks:`, each a result against a named limit, with what it applies to."""
     check_nodes = expect_list(root.get("checks", YList(root.mark)), root.value_mark("checks"), "checks")
-    station_keys = {k for v in params.values() if isinstance(v, list) for st in v for k in st}
-    for i, node in enumerate(check_nodes):
-        node = expect_map(node, check_nodes.item_mark(i), f"check {i + 1}")
-        check_keys(node, f"check {i + 1}", required=("id", "result", "limit"),
-                   optional=("title", "nominal", "only", "group", "kinds"))
-        only = _parse_only(node, station_lists) if "only" in node else ()
-        judged = results.get(str(node["result"]))
-        scoped = params[judged.stations] if judged is not None and judged.stations else station_lists
-        group = _parse_group(node, scoped) if "group" in node else None
-        kinds: tuple[str, ...] = ()
-        if "kinds" in node:
-            if "subject" not in root:
-                raise fail(f"check '{node['id']}': kinds applies to a procedure with a subject", node.value_mark("kinds"),
-                           fix="add `subject: apparel` to the procedure, or leave out kinds")
-            kinds = tuple(expect_str(k, node["kinds"].item_mark(j), "a kind") for j, k in
-                          enumerate(expect_list(node["kinds"], node.value_mark("kinds"), "kinds")))
-        result, limit = str(node["result"]), str(node["limit"])
-        if result not in results:
-            raise fail(f"check '{node['id']}': unknown result '{result}'", node.value_mark("result"),
-                       fix=f"use one of: {', '.join(results) or '(define results first)'}")
-        nominal = expect_str(node["nominal"], node.value_mark("nominal"), f"check '{node['id']}' nominal") \
-            if "nominal" in node else None
-        references = station_keys | {r for r in results if results[r].per == "run" and r != result}
-        if nominal is not None and nominal not in references:
-            raise fail(f"check '{node['id']}': nominal '{nominal}' is neither a station setting nor a run result",
-                       node.value_mark("nominal"), fix=f"use one of: {', '.join(sorted(references))}")
-        if known_limits is not None:
-            if limit not in known_limits:
-                raise fail(f"check '{node['id']}': no limit set defines the limit '{limit}'",
-                           node.value_mark("limit"),
-                           fix="use a limit name defined in a limit set (see `xcal validate` of the limit "
-                               "library), or define it in a limit set")
-            unit_of_result = Q_(1, _unit_of(result, results, expression_units))
-            _check_limit_units(node, limit, result, unit_of_result, known_limits[limit])
-            for lim in known_limits[limit]:
-                if lim.tolerance.needs_nominal and nominal is None:
-                    raise fail(f"check '{node['id']}': limit '{limit}' ({lim.text}) is a ± tolerance and needs "
-                               "the set value", node.mark, fix="add `nominal:` naming the station setting, "
-                               "e.g. `nominal: kv`")
-        checks.append(CheckDef(str(node["id"]), str(node.get("title", node["id"])), result, limit,
-                               str(nominal) if nominal is not None else None, only, group, kinds))
+    return [_parse_check(expect_map(node, check_nodes.item_mark(i), f"check {i + 1}"), i, root, params, results,
+                         known_limits)
+            for i, node in enumerate(check_nodes)]
 
-    procedure = Procedure(
-        id=expect_str(root["id"], root.value_mark("id"), "id"),
-        version=expect_str(root["version"], root.value_mark("version"), "version"),
-        title=expect_str(root["title"], root.value_mark("title"), "title"),
-        modality=str(root.get("modality", "")),
-        description=str(root.get("description", "")).strip(),
-        instruments=roles, parameters=params, steps=tuple(steps), results=tuple(results.values()),
-        checks=tuple(checks), path=doc.path, sha256=doc.sha256,
-        limit_names=frozenset(c.limit for c in checks), subject=_subject(root))
-    fault = station_fault(procedure, params)
+
+def _parse_check(node: YMap, i: int, root: YMap, params: dict[str, Any], results: _Results,
+                 known_limits: dict[str, list[Any]] | None) -> CheckDef:
+    """One check: a known result, the stations it applies to (`only`, `group`), the kinds of item it judges,
+    its nominal (a station setting or a run result) and, when the limits are known, a limit that fits."""
+    check_keys(node, f"check {i + 1}", required=("id", "result", "limit"),
+               optional=("title", "nominal", "only", "group", "kinds"))
+    defined = results.defined
+    station_lists = [st for v in params.values() if isinstance(v, list) for st in reversed(v)]
+    only = _parse_only(node, station_lists) if "only" in node else ()
+    judged = defined.get(str(node["result"]))
+    scoped = params[judged.stations] if judged is not None and judged.stations else station_lists
+    group = _parse_group(node, scoped) if "group" in node else None
+    kinds = _parse_kinds(node, root) if "kinds" in node else ()
+    result, limit = str(node["result"]), str(node["limit"])
+    if result not in defined:
+        raise fail(f"check '{node['id']}': unknown result '{result}'", node.value_mark("result"),
+                   fix=f"use one of: {', '.join(defined) or '(define results first)'}")
+    nominal = expect_str(node["nominal"], node.value_mark("nominal"), f"check '{node['id']}' nominal") \
+        if "nominal" in node else None
+    station_keys = {k for v in params.values() if isinstance(v, list) for st in v for k in st}
+    references = station_keys | {r for r in defined if defined[r].per == "run" and r != result}
+    if nominal is not None and nominal not in references:
+        raise fail(f"check '{node['id']}': nominal '{nominal}' is neither a station setting nor a run result",
+                   node.value_mark("nominal"), fix=f"use one of: {', '.join(sorted(references))}")
+    if known_limits is not None:
+        _check_limit(node, limit, result, nominal, results, known_limits)
+    return CheckDef(str(node["id"]), str(node.get("title", node["id"])), result, limit,
+                    str(nominal) if nominal is not None else None, only, group, kinds)
+
+
+def _parse_kinds(node: YMap, root: YMap) -> tuple[str, ...]:
+    """A check's `kinds:` of item, which only a procedure with a subject may give."""
+    if "subject" not in root:
+        raise fail(f"check '{node['id']}': kinds applies to a procedure with a subject", node.value_mark("kinds"),
+                   fix="add `subject: apparel` to the procedure, or leave out kinds")
+    return tuple(expect_str(k, node["kinds"].item_mark(j), "a kind") for j, k in
+                 enumerate(expect_list(node["kinds"], node.value_mark("kinds"), "kinds")))
+
+
+def _check_limit(node: YMap, limit: str, result: str, nominal: str | None, results: _Results,
+                 known_limits: dict[str, list[Any]]) -> None:
+    """The check's limit is defined by some limit set, in a unit of the result's kind, and a ± tolerance has
+    the set value it is taken around."""
+    from ..units import Q_
+
+    if limit not in known_limits:
+        raise fail(f"check '{node['id']}': no limit set defines the limit '{limit}'", node.value_mark("limit"),
+                   fix="use a limit name defined in a limit set (see `xcal validate` of the limit "
+                       "library), or define it in a limit set")
+    _check_limit_units(node, limit, result, Q_(1, results.unit_of(result)), known_limits[limit])
+    for lim in known_limits[limit]:
+        if lim.tolerance.needs_nominal and nominal is None:
+            raise fail(f"check '{node['id']}': limit '{limit}' ({lim.text}) is a ± tolerance and needs "
+                       "the set value", node.mark, fix="add `nominal:` naming the station setting, "
+                       "e.g. `nominal: kv`")
+
+
+def _refuse_station_fault(procedure: Procedure, root: YMap) -> None:
+    """ConfigError at the station (or the parameters) that the procedure's steps, results or checks cannot use."""
+    fault = station_fault(procedure, procedure.parameters)
     if fault:
-        marks = getattr(params, "station_marks", {}).get(fault.stations or "", [])
+        marks = getattr(procedure.parameters, "station_marks", {}).get(fault.stations or "", [])
         mark = marks[fault.index - 1] if fault.index and fault.index <= len(marks) else \
             (root.value_mark("parameters") if "parameters" in root else root.mark)
         raise fail(fault.message, mark, fix=fault.fix)
-    return procedure
 
 
 def load_bundle(path: str | Path, *, display: str | None = None) -> Bundle:
@@ -634,7 +636,27 @@ def find_procedure(name_or_path: str, known_limits: dict[str, list[Any]] | None 
                       fix=f"{hint}run `xcal list` to see the procedures ({', '.join(library)}) or give a file path")
 
 
-class Inputs(dict):  # type: ignore[type-arg]
+def bundle_member(procedure_id: str, known_limits: dict[str, list[Any]] | None = None) -> Procedure:
+    """A procedure a bundle runs: a built-in procedure (load_bundle refuses anything else)."""
+    path = library_paths()[procedure_id]
+    return load_procedure(path, known_limits=known_limits, display=f"<built-in>/procedures/{path.name}")
+
+
+class _Library:
+    """The built-in procedures as a site file's references to them are checked (xcal.site.ProcedureIndex)."""
+
+    def ids(self) -> list[str]:
+        return list(library_paths())
+
+    def subject(self, procedure_id: str) -> str | None:
+        return getattr(find_procedure(procedure_id), "subject", None)
+
+
+LIBRARY_INDEX = _Library()
+"""What `xcal.site.load_site(procedures=...)` checks a site file's procedure ids against."""
+
+
+class Inputs(dict[str, Any]):
     """The values of an inputs file by name (Quantities), with where they were written: `path`, `procedure` (the
     id the file's `procedure:` names, or None), `marks` (name -> Mark of the value) and `key_marks`."""
 
@@ -662,7 +684,7 @@ def load_inputs(path: str | Path) -> Inputs:
     values = expect_map(root["values"], root.value_mark("values"), "values")
     inputs = Inputs(doc.path, named, root.value_mark("procedure") if named else None)
     for name in values:
-        inputs[str(name)] = _finite_quantity_at(values, name, None, f"input '{name}'")
+        inputs[str(name)] = finite_quantity_at(values, name, None, f"input '{name}'")
         inputs.marks[str(name)] = values.value_mark(name)
         inputs.key_marks[str(name)] = values.key_mark(name)
     if named is not None and named in library_paths():

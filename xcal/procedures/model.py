@@ -11,152 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-# Technique keys a station may set, with the dimension each must have (None: free text).
-TECHNIQUE_KEYS: dict[str, str | None] = {
-    "kv": "voltage",
-    "ma": "current",
-    "time": "time",
-    "mas": "current_time",
-    "sid": "length",
-    "filtration": "length",
-    "added_filtration": "length",
-    "reference_rate": "dose_rate",
-    "focal_spot": None,
-    "mode": None,
-    "distance": "length",
-    "phantom": "length",
-    "barrier": "length",
-    "occupancy": "dimensionless",
-    "point": None,
-    "area": None,
-    "position": None,
-    "scale": None,
-}
-"""`distance`: focal spot (or, at a survey point, the patient) to the meter; `phantom`: acrylic in the beam;
-`barrier`: lead between the source and a survey point; `occupancy`: its NCRP 147 factor T; `area`:
-controlled or uncontrolled; `point`, `position`, `scale`: names of a survey point, a leakage position,
-a survey meter's scale; `mode`: how the exposure is made (aec, fluoro-normal, fluoro-high, leakage), or
-what a survey meter is read in without one (check-source: its check source; background: no source at all)."""
-
-SETTING_RANGES: dict[str, str] = {
-    "kv": "positive",
-    "ma": "positive",
-    "time": "positive",
-    "mas": "positive",
-    "sid": "positive",
-    "distance": "positive",
-    "reference_rate": "positive",
-    "filtration": "not negative",
-    "added_filtration": "not negative",
-    "phantom": "not negative",
-    "barrier": "not negative",
-    "occupancy": "fraction",
-}
-"""The values a station setting with a unit may take: `positive` (more than zero), `not negative` (zero allowed:
-no added filtration, no phantom, no lead) or `fraction` (more than 0 and at most 1: the NCRP 147 occupancy
-factor T). Every value must also be a finite number."""
-
-SETTING_EXAMPLES: dict[str, str] = {
-    "kv": "kv: 80 kV", "ma": "ma: 200 mA", "time": "time: 100 ms", "mas": "mas: 20 mAs", "sid": "sid: 100 cm",
-    "distance": "distance: 100 cm", "reference_rate": "reference_rate: 20 µSv/h", "filtration": "filtration: 2.5 mm",
-    "added_filtration": "added_filtration: 1 mm", "phantom": "phantom: 20 cm", "barrier": "barrier: 1.5 mm",
-    "occupancy": "occupancy: 0.125",
-}
-"""How each setting with a unit is written, for the fix of an error."""
-
-PARAMETER_KINDS: dict[str, tuple[str, str | None, str, str]] = {
-    "workload": ("current_time", "time", "positive", "workload: 250 mA*min/week"),
-}
-"""Parameters with a fixed meaning besides those named like a station setting (`sid`, `distance`, ...):
-name -> (dimension of the unit's numerator, dimension it is per or None, range as in SETTING_RANGES, example).
-A workload is a tube current × time per period (mA·min/week, NCRP 147); `250 mA` is dimensionally the same but
-means something else, so the unit must be written as an amount per time."""
-
-
-def parameter_kind(name: str) -> tuple[str, str | None, str, str] | None:
-    """(numerator dimension, per dimension, range, example) of a parameter with a fixed meaning, or None."""
-    if name in PARAMETER_KINDS:
-        return PARAMETER_KINDS[name]
-    dimension = TECHNIQUE_KEYS.get(name)
-    if dimension is not None and name in SETTING_RANGES:
-        return dimension, None, SETTING_RANGES[name], SETTING_EXAMPLES[name]
-    return None
-
-
-MAX_STATIONS = 200
-"""Most stations one station list may have (the library's longest has 6): a file's typing error, not a survey."""
-MAX_REPEATS = 100
-"""Most exposures at one station (`repeats`, and every whole-number parameter, which counts them); the library's
-most is 10. Without a bound `repeats: 2147483648` passed validation and made a run that never ends."""
-
-RANGE_FIX = {"positive": "of more than zero", "not negative": "of zero or more",
-             "fraction": "of more than 0 and at most 1 (the NCRP 147 occupancy factor T: 1 for an office, "
-                         "1/8 for a corridor door)"}
-"""A range of SETTING_RANGES in the words of a fix: `give it a value of more than zero`."""
-
-
-def value_problem(value: Any, allowed: str | None) -> str | None:
-    """What is wrong with a quantity's number for the range `allowed` (see SETTING_RANGES), or None."""
-    import math
-
-    magnitude = value.to("").magnitude if allowed == "fraction" else value.magnitude
-    try:
-        number = float(magnitude)
-    except (TypeError, ValueError):
-        return "is not a single number"
-    if not math.isfinite(number):
-        return "is not a finite number"
-    if allowed == "positive" and not number > 0:
-        return "must be more than zero"
-    if allowed == "not negative" and number < 0:
-        return "must not be negative"
-    if allowed == "fraction" and not 0 < number <= 1:
-        return "must be more than 0 and at most 1 (a fraction)"
-    return None
-
-
-def unit_form(value: Any) -> tuple[Any, Any]:
-    """The dimensionality of a quantity's unit above and below the line: `mA*min/week` -> (current × time,
-    time), `mA` -> (current, dimensionless). Two quantities of one dimensionality may differ in this form."""
-    from ..units import Q_
-
-    def part(sign: int) -> Any:
-        unit = Q_(1, "")
-        for name, exponent in value.unit_items():
-            if exponent * sign > 0:
-                unit = unit * Q_(1, name) ** abs(exponent)
-        return unit.dimensionality
-
-    return part(1), part(-1)
-
-
-def form_problem(value: Any, numerator: str, per: str | None) -> str | None:
-    """None when the quantity is a `numerator` (a dimension name of xcal.units.DIMENSIONS) or, with `per`, is
-    written as a `numerator` per `per` (mA·min/week, not mA); else what it is not, in words."""
-    from ..units import DIMENSIONS, Q_, dimension_name, has_dimension
-
-    what = numerator.replace("current_time", "current × time").replace("_", " ")
-    if per is None:
-        if has_dimension(value, numerator):
-            return None
-        found = dimension_name(value).replace("_", " ")
-        return f"is {'a quantity of dimension ' if found.startswith('[') else 'a '}{found}, not a {what}"
-    want = (Q_(1, DIMENSIONS[numerator]).dimensionality, Q_(1, DIMENSIONS[per]).dimensionality)
-    if unit_form(value) == want:
-        return None
-    return f"is not a {what} per {'period of time' if per == 'time' else per.replace('_', ' ')}"
-
-
-class ParameterValues(dict):  # type: ignore[type-arg]
-    """Parameters as parsed from a file: a dict of name -> value that also remembers where each was written
-    (`marks`: name -> Mark of the value; `station_marks`: name -> Mark of each station), so a check made later
-    (against a procedure's defaults, when a site's room gives them) can name the file and line."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.marks: dict[str, Any] = {}
-        self.station_marks: dict[str, list[Any]] = {}
-
+from ..parameters import TECHNIQUE_KEYS
 
 INSTRUMENT_VALUES: dict[str, str] = {
     "calibration_temperature": "degC",
@@ -284,7 +139,6 @@ class Procedure:
     checks: tuple[CheckDef, ...]
     path: str = ""
     sha256: str = ""
-    limit_names: frozenset[str] = field(default_factory=frozenset)
     subject: str | None = None
     """`apparel` when the procedure tests one garment of the site's inventory (named with --item)."""
 
@@ -339,6 +193,7 @@ def exposure_need(station: Station, measure: bool) -> str | None:
     without an exposure needs the `reference_rate` of its field, or at a survey `point` the beam-on `kv` and `ma`
     and the `distance`; `mode: check-source` and `mode: background` need nothing."""
     values, mode = station.values, station.values.get("mode")
+    wanted: tuple[str, ...]
     if measure:
         if mode in ("check-source", "background"):
             return None
@@ -370,7 +225,7 @@ def station_fault(procedure: Procedure, parameters: dict[str, Any]) -> StationFa
 
     uses: dict[str, set[bool]] = {}
     for step in procedure.steps:
-        if hasattr(step, "reads"):
+        if isinstance(step, ExposeStep):
             uses.setdefault(step.stations, set()).add(isinstance(step, MeasureStep))
     # (list, number within the list for the file's line, the station numbered across the lists)
     stations = [(name, i + 1, station) for name in sorted(uses)

@@ -11,9 +11,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..dicom.nodes import DICOM_CAPABILITIES
 from ..errors import ConfigError
 from ..limits.sets import Limit, resolve
-from ..site import Instrument, Room, Site
+from ..site import Instrument, RoomConfig, SiteConfig
 from ..yamlfile import fail
 from .model import ExposeStep, Procedure, Station
 
@@ -28,8 +29,8 @@ class StationValue:
 
 @dataclass
 class RunPlan:
-    site: Site
-    room: Room
+    site: SiteConfig
+    room: RoomConfig
     procedure: Procedure
     parameters: dict[str, Any]
     instruments: dict[str, Instrument]
@@ -62,7 +63,7 @@ class RunPlan:
         return sum(len(self.stations(s)) * self.repeats(s) for s in self.expose_steps())
 
 
-def known_limits(site: Site) -> dict[str, list[Limit]]:
+def known_limits(site: SiteConfig) -> dict[str, list[Limit]]:
     """Every limit name defined by any set the site knows, with each definition."""
     names: dict[str, list[Limit]] = {}
     for limit_set in site.limit_sets.values():
@@ -71,7 +72,7 @@ def known_limits(site: Site) -> dict[str, list[Limit]]:
     return names
 
 
-def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters: dict[str, Any] | None = None,
+def prepare(site: SiteConfig, room_id: str | int, procedure: Procedure, *, parameters: dict[str, Any] | None = None,
             allow_expired_calibration: str | None = None, today: dt.date | None = None,
             item: str | None = None, require_item: bool = True) -> RunPlan:
     room = site.room(room_id)
@@ -86,6 +87,9 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
 
     instruments: dict[str, Instrument] = {}
     for role, capability in procedure.instruments.items():
+        if capability in DICOM_CAPABILITIES:      # the room's detector or a DICOM node, from the site's dicom section
+            instruments[role] = _dicom_instrument(site, room, role, capability)
+            continue
         iid = room.instruments.get(role)
         if iid is None:
             raise ConfigError(f"{room.label()} has no instrument for the role '{role}' ({capability}) that "
@@ -125,102 +129,180 @@ def prepare(site: Site, room_id: str | int, procedure: Procedure, *, parameters:
                    _station_values(procedure, params, instruments))
 
 
-def _parameters(room: Room, procedure: Procedure, parameters: dict[str, Any] | None) -> dict[str, Any]:
+def _dicom_instrument(site: SiteConfig, room: RoomConfig, role: str, capability: str) -> Instrument:
+    """The instrument a DICOM role stands for, made from the site's `dicom:` section: the room's modality (its
+    detector for DetectorImage; for DicomConnection the role `modality`) or the PACS (role `pacs`)."""
+    from ..dicom.acquire import CONNECTION_DRIVER, DETECTOR_DRIVER, RUN_LISTEN_HOST
+    from .dicom_roles import NOT_CALIBRATED, DicomInstrument, detector_words, node_words
+
+    settings = site.dicom
+    if settings is None:
+        raise ConfigError(f"{site.path} has no `dicom:` section, and the role '{role}' ({capability}) needs one",
+                          fix="add `dicom:` with xcal's ae_title, the pacs and the room's modality (see the demo site)")
+    if capability == "DicomConnection" and role == "pacs":
+        node = settings.pacs
+        if node is None:
+            raise ConfigError(f"{site.path}: the dicom section names no PACS", fix="add `pacs:` under `dicom:`")
+    elif capability == "DicomConnection" and role != "modality":
+        raise ConfigError(f"the DicomConnection role '{role}' is neither `pacs` nor `modality`",
+                          fix="name the role `pacs` (the site's PACS) or `modality` (the room's modality)")
+    else:
+        node = settings.modalities.get(room.id)
+        if node is None:
+            raise ConfigError(f"{room.label()} has no DICOM modality in {site.path}, and the role '{role}' "
+                              f"({capability}) needs one",
+                              fix=f"add `{{room: {room.id}, ae_title: ..., host: ..., port: ...}}` under "
+                                  "`dicom: modalities:`")
+    simulation = {"ae_title": node.ae_title, "station_name": node.station_name, "device_serial": node.device_serial,
+                  "faults": list(node.detector_faults), "storage_commitment": node.storage_commitment}
+    if capability == "DetectorImage":
+        resource = "simulated" if node.simulated else f"dicom://{settings.ae_title}@{RUN_LISTEN_HOST}:{settings.port}"
+        what, where = detector_words(room, node, settings.ae_title, settings.port)
+        return DicomInstrument(f"detector-{room.id}", "DR detector read through DICOM", node.ae_title,
+                               node.device_serial, DETECTOR_DRIVER, resource, ("DetectorImage",), NOT_CALIBRATED,
+                               {"station_name": node.station_name, "modality_ae": node.ae_title},
+                               simulation=simulation, what=what, where=where, ae_title=node.ae_title)
+    resource = "simulated" if node.simulated else f"dicom://{node.ae_title}@{node.host}:{node.port}"
+    what, where = node_words(room, role, node)
+    return DicomInstrument(f"dicom-{role}-{node.ae_title}", "DICOM node", node.ae_title, "", CONNECTION_DRIVER,
+                           resource, ("DicomConnection",), NOT_CALIBRATED,
+                           {"calling_ae": settings.ae_title, "store": role == "pacs",
+                            "commit": role == "pacs" and node.storage_commitment}, simulation=simulation,
+                           what=what, where=where, ae_title=node.ae_title)
+
+
+def _parameters(room: RoomConfig, procedure: Procedure, parameters: dict[str, Any] | None) -> dict[str, Any]:
     """The procedure's parameters with the room's (site file) and the run's own values put in, each checked
     against the procedure's default before anything is measured: the same kind (dimension, and a unit written
     the same way: a workload in mA·min/week, not mA), a finite number in the range its meaning allows (a
-    parameter named like a station setting or in model.PARAMETER_KINDS; any other quantity not negative when its
+    parameter named like a station setting or in PARAMETER_KINDS; any other quantity not negative when its
     default is not), a whole number of at least 1, stations whose settings have their units and ranges and give
     what each exposure needs. Errors name the room's parameters and, where it is known, the site file's line."""
-    from ..units import DIMENSIONS, has_dimension
-    from .model import (
-        RANGE_FIX,
-        SETTING_EXAMPLES,
-        SETTING_RANGES,
-        TECHNIQUE_KEYS,
-        form_problem,
-        parameter_kind,
-        station_fault,
-        unit_form,
-        value_problem,
-    )
-
-    from_room = room.parameters.get(procedure.id, {})
-    given = parameters or {}
-    marks: dict[str, Any] = getattr(from_room, "marks", {})
-    station_marks: dict[str, list[Any]] = getattr(from_room, "station_marks", {})
-
-    def refuse(message: str, fix: str, mark: Any = None) -> ConfigError:
-        return fail(message, mark, fix=fix) if mark is not None else ConfigError(message, fix=fix)
-
+    given = _Given(room, procedure, room.parameters.get(procedure.id, {}), parameters or {})
     params = dict(procedure.parameters)
-    for key, value in {**from_room, **given}.items():
-        in_room = key in from_room and key not in given
+    for key, value in {**given.from_room, **given.run}.items():
         if key not in params:
             raise ConfigError(f"procedure {procedure.id} has no parameter '{key}'",
                               fix=f"use one of: {', '.join(params)}")
-        default = params[key]
-        origin = f" (in {room.label()}'s parameters)" if in_room else ""
-        mark = marks.get(key) if in_room else None
-        same_kind = (value.dimensionality == default.dimensionality if hasattr(default, "units")
-                     and hasattr(value, "units") else type(value) is type(default))
-        if not same_kind or isinstance(value, bool):
-            place = f"at {mark.file}:{mark.line}:{mark.column}, " if mark is not None else ""
-            raise ConfigError(f"parameter '{key}' of {procedure.id}{origin} must be like {_shown(default)}, got "
-                              f"{_shown(value)}",
-                              fix=f"{place}give a value of the same kind as the procedure's default ("
-                                  + (f"e.g. `{_example(key, default)}`" if hasattr(default, "units") else
-                                     "a whole number" if isinstance(default, int) else "a list of stations")
-                                  + ")")
-        what = f"parameter '{key}' of {procedure.id}{origin}"
+        _check_same_kind(given, key, value, params[key])
         if hasattr(value, "units"):
-            kind = parameter_kind(key)
-            example = _example(key, default)
-            if unit_form(value) != unit_form(default):
-                form = form_problem(value, kind[0], kind[1]) if kind and kind[1] else None
-                raise refuse(f"{what} must be like {_shown(default)}, got {_shown(value)}"
-                             + (f", which {form}" if form else ""),
-                             f"write it in a unit like the procedure's own, e.g. `{example}`", mark)
-            allowed = kind[2] if kind else ("not negative" if default.magnitude >= 0 else None)
-            problem = value_problem(value, allowed)
-            if problem:
-                raise refuse(f"{what} = {_shown(value)} {problem}",
-                             f"give it a value {RANGE_FIX.get(allowed or '', 'that is a finite number')}, "
-                             f"e.g. `{example}`", mark)
+            _check_quantity(given, key, value, params[key])
         elif isinstance(value, int) and value < 1:
-            raise refuse(f"{what} must be at least 1, got {value}", "use a positive whole number", mark)
+            raise _refuse(f"{given.what(key)} must be at least 1, got {value}", "use a positive whole number",
+                          given.mark(key))
         if isinstance(value, list):
-            for i, station in enumerate(value, 1):
-                at = station_marks.get(key, [])[i - 1:i] if in_room else []
-                for k, v in dict(station).items():
-                    dimension = TECHNIQUE_KEYS.get(k, "")
-                    if k not in TECHNIQUE_KEYS or (dimension is not None and not (
-                            hasattr(v, "units") and has_dimension(v, dimension))):
-                        unit = DIMENSIONS.get(dimension or "", "")
-                        raise refuse(f"{what} station {i}: '{k}' = {v!r} is not a technique setting with a unit"
-                                     + (f" like {unit}" if unit else ""),
-                                     f"use keys {', '.join(TECHNIQUE_KEYS)}, each with a unit of its kind",
-                                     at[0] if at else None)
-                    problem = value_problem(v, SETTING_RANGES.get(k)) if dimension is not None else None
-                    if problem:
-                        raise refuse(f"{what} station {i}: {k} = {_shown(v)} {problem}",
-                                     f"give `{k}:` a value {RANGE_FIX[SETTING_RANGES[k]]}, e.g. "
-                                     f"`{SETTING_EXAMPLES[k]}`", at[0] if at else None)
+            _check_stations(given, key, value)
         params[key] = value
-
-    fault = station_fault(procedure, params)
-    if fault:
-        in_room = fault.stations in from_room and fault.stations not in given
-        where = f" with {room.label()}'s parameters" if in_room else ""
-        at = station_marks.get(fault.stations or "", [])[(fault.index or 0) - 1:fault.index] if in_room else []
-        raise refuse(f"{procedure.id}{where}: {fault.message}", fault.fix,
-                     at[0] if at else (marks.get(fault.stations or "") if in_room else None))
+    _refuse_station_fault(given, params)
     return params
+
+
+@dataclass(frozen=True)
+class _Given:
+    """The parameter values given for a run of a procedure in a room: the room's own (from the site file, which
+    remembers where each was written) and the run's, which win over the room's."""
+
+    room: RoomConfig
+    procedure: Procedure
+    from_room: dict[str, Any]
+    run: dict[str, Any]
+
+    def in_room(self, key: str | None) -> bool:
+        return key in self.from_room and key not in self.run
+
+    def mark(self, key: str) -> Any:
+        """Where the room's value of `key` is written in the site file, or None (a run's value, or unknown)."""
+        return getattr(self.from_room, "marks", {}).get(key) if self.in_room(key) else None
+
+    def station_mark(self, key: str, index: int) -> Any:
+        """Where station `index` (from 1) of the room's list `key` is written, or None."""
+        marks = getattr(self.from_room, "station_marks", {}).get(key, []) if self.in_room(key) else []
+        return marks[index - 1] if 0 < index <= len(marks) else None
+
+    def what(self, key: str) -> str:
+        origin = f" (in {self.room.label()}'s parameters)" if self.in_room(key) else ""
+        return f"parameter '{key}' of {self.procedure.id}{origin}"
+
+
+def _refuse(message: str, fix: str, mark: Any = None) -> ConfigError:
+    """The error of a bad parameter value: at its place in the site file when it has one."""
+    return fail(message, mark, fix=fix) if mark is not None else ConfigError(message, fix=fix)
+
+
+def _check_same_kind(given: _Given, key: str, value: Any, default: Any) -> None:
+    """A value of the default's kind: a quantity of its dimension, a whole number, or a list of stations."""
+    same_kind = (value.dimensionality == default.dimensionality if hasattr(default, "units")
+                 and hasattr(value, "units") else type(value) is type(default))
+    if same_kind and not isinstance(value, bool):
+        return
+    mark = given.mark(key)
+    place = f"at {mark.file}:{mark.line}:{mark.column}, " if mark is not None else ""
+    raise ConfigError(f"{given.what(key)} must be like {_shown(default)}, got {_shown(value)}",
+                      fix=f"{place}give a value of the same kind as the procedure's default ("
+                          + (f"e.g. `{_example(key, default)}`" if hasattr(default, "units") else
+                             "a whole number" if isinstance(default, int) else "a list of stations")
+                          + ")")
+
+
+def _check_quantity(given: _Given, key: str, value: Any, default: Any) -> None:
+    """A quantity written in a unit of the default's form, finite and in the range its meaning allows."""
+    from ..parameters import RANGE_FIX, form_problem, parameter_kind, unit_form, value_problem
+
+    kind = parameter_kind(key)
+    example = _example(key, default)
+    if unit_form(value) != unit_form(default):
+        form = form_problem(value, kind[0], kind[1]) if kind and kind[1] else None
+        raise _refuse(f"{given.what(key)} must be like {_shown(default)}, got {_shown(value)}"
+                      + (f", which {form}" if form else ""),
+                      f"write it in a unit like the procedure's own, e.g. `{example}`", given.mark(key))
+    allowed = kind[2] if kind else ("not negative" if default.magnitude >= 0 else None)
+    problem = value_problem(value, allowed)
+    if problem:
+        raise _refuse(f"{given.what(key)} = {_shown(value)} {problem}",
+                      f"give it a value {RANGE_FIX.get(allowed or '', 'that is a finite number')}, "
+                      f"e.g. `{example}`", given.mark(key))
+
+
+def _check_stations(given: _Given, key: str, stations: list[dict[str, Any]]) -> None:
+    """Each station's settings are technique keys, each with a unit of its kind and in its range."""
+    from ..parameters import RANGE_FIX, SETTING_EXAMPLES, SETTING_RANGES, TECHNIQUE_KEYS, value_problem
+    from ..units import DIMENSIONS, has_dimension
+
+    for i, station in enumerate(stations, 1):
+        for k, v in dict(station).items():
+            dimension = TECHNIQUE_KEYS.get(k, "")
+            if k not in TECHNIQUE_KEYS or (dimension is not None and not (
+                    hasattr(v, "units") and has_dimension(v, dimension))):
+                unit = DIMENSIONS.get(dimension or "", "")
+                raise _refuse(f"{given.what(key)} station {i}: '{k}' = {v!r} is not a technique setting with a "
+                              "unit" + (f" like {unit}" if unit else ""),
+                              f"use keys {', '.join(TECHNIQUE_KEYS)}, each with a unit of its kind",
+                              given.station_mark(key, i))
+            problem = value_problem(v, SETTING_RANGES.get(k)) if dimension is not None else None
+            if problem:
+                raise _refuse(f"{given.what(key)} station {i}: {k} = {_shown(v)} {problem}",
+                              f"give `{k}:` a value {RANGE_FIX[SETTING_RANGES[k]]}, e.g. `{SETTING_EXAMPLES[k]}`",
+                              given.station_mark(key, i))
+
+
+def _refuse_station_fault(given: _Given, params: dict[str, Any]) -> None:
+    """The stations, as the room and the run give them, must serve the procedure's steps, results and checks."""
+    from .model import station_fault
+
+    fault = station_fault(given.procedure, params)
+    if not fault:
+        return
+    in_room = given.in_room(fault.stations)
+    where = f" with {given.room.label()}'s parameters" if in_room else ""
+    at = given.station_mark(fault.stations or "", fault.index or 0)
+    raise _refuse(f"{given.procedure.id}{where}: {fault.message}", fault.fix,
+                  at if at is not None else (getattr(given.from_room, "marks", {}).get(fault.stations or "")
+                                             if in_room else None))
 
 
 def _example(key: str, default: Any) -> str:
     """How a quantity parameter is written in YAML: the example of its meaning, else the procedure's default."""
-    from .model import parameter_kind
+    from ..parameters import parameter_kind
 
     kind = parameter_kind(key)
     return kind[3] if kind else f"{key}: {default.magnitude:g} {default.units:~C}"
@@ -266,7 +348,7 @@ def _technique_span(stations: list[dict[str, Any]]) -> str:
     return ", ".join(parts) or f"{len(stations)} stations"
 
 
-def _item(site: Site, procedure: Procedure, item: str | None) -> Any:
+def _item(site: SiteConfig, procedure: Procedure, item: str | None) -> Any:
     """The garment a procedure with `subject: apparel` inspects; refused when missing, unknown or not wanted."""
     if procedure.subject is None:
         if item is not None:
@@ -299,7 +381,8 @@ def _instrument_values(procedure: Procedure, instruments: dict[str, Instrument],
             if name not in have:
                 what = ("its calibration's reference_temperature and reference_pressure"
                         if name.startswith("calibration_") else "a check_source")
-                raise ConfigError(f"{procedure.id} uses {key}, and instrument {inst.describe()} has no {name.replace('_', ' ')}",
+                raise ConfigError(f"{procedure.id} uses {key}, and instrument {inst.describe()} has no "
+                                  f"{name.replace('_', ' ')}",
                                   fix=f"give the instrument {what} in the site file, as its certificate states")
             values[key] = have[name]
     return values
@@ -339,7 +422,7 @@ def _station_values(procedure: Procedure, params: dict[str, Any], instruments: d
     return values
 
 
-def _refuse_too_few_exposures(room: Room, procedure: Procedure, params: dict[str, Any], limits: dict[str, Limit],
+def _refuse_too_few_exposures(room: RoomConfig, procedure: Procedure, params: dict[str, Any], limits: dict[str, Limit],
                               given: dict[str, Any] | None) -> None:
     """ConfigError, before any exposure, when a result would rest on fewer exposures (or stations) than it
     can be computed from (a CV needs 2, a linearity 2 stations, an HVL an open beam and two filtered ones) or

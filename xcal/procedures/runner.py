@@ -11,7 +11,7 @@ import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import __version__
 from ..errors import InstrumentError, InternalFault, RecordError, RunAborted, XcalError
@@ -20,6 +20,10 @@ from ..records.store import RunHeader, Store, StoredCheck, StoredReading, now_ut
 from ..verdict import Verdict, run_verdict
 from .model import EnterStep, ExposeStep, MeasureStep, PromptStep, Station, fill_text
 from .plan import RunPlan
+
+if TYPE_CHECKING:
+    from ..limits.sets import Limit
+    from ..units import Quantity
 
 
 class ExposureControl(Protocol):
@@ -40,8 +44,10 @@ class RunObserver:
                 values: dict[str, dict[str, Any]]) -> None: ...
     def finished(self, result: RunResult) -> None: ...
 
-    can_ask = False
-    """Whether `ask` can reach a person (a terminal); scripts and CI cannot."""
+    @property
+    def can_ask(self) -> bool:
+        """Whether `ask` can reach a person (a terminal); scripts and CI cannot."""
+        return False
 
     def ask(self, name: str, prompt: str, unit: str) -> Any:
         """A value the technician types, as a Quantity or a units.Typed (which keeps the text as typed); None
@@ -74,6 +80,10 @@ class OperatorControl:
         self.observer.prompt(f"Set {station.label()} and make the exposure now.")
 
     def set_field(self, station: Station) -> None:
+        if "prompt" in station.values:              # the station's own words; none when there is nothing to do
+            if station.values["prompt"].strip():
+                self.observer.prompt(f"Station {station.index}: {station.values['prompt'].strip()}")
+            return
         if station.values.get("mode") == "background":
             self.observer.prompt(f"Station {station.index} (background): with every source shielded or away, "
                                  "hold the instrument where it will be read.")
@@ -84,19 +94,22 @@ class OperatorControl:
 
 @dataclass
 class CheckResult:
+    """One check judged at one place (a station, a pair of stations, the run), or a result reported without a
+    limit (verdict INFO, `allowed` None)."""
+
     check_id: str
     title: str
     station: Station | None
-    value: Any
-    nominal: Any | None
-    deviation: Any | None
-    allowed: Any
-    limit: Any
+    value: Quantity
+    nominal: Quantity | None
+    deviation: Quantity | None
+    allowed: Quantity | None
+    limit: Limit
     verdict: str
     where: str = ""
     used: float = 0.0
     """The fraction of the allowance used (1.0 exactly on the limit)."""
-    condition: Any = None
+    condition: Quantity | None = None
     """The setting a table limit was read at (the kVp of an HVL minimum), or None."""
 
     @property
@@ -119,7 +132,7 @@ class CheckResult:
         }
 
 
-def _num(q: Any) -> float | None:
+def _num(q: Quantity | None) -> float | None:
     return None if q is None else float(q.magnitude)
 
 
@@ -128,6 +141,17 @@ class StationResult:
     station: Station
     readings: list[dict[str, dict[str, Any]]] = field(default_factory=list)
     results: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunWarning:
+    """Something to put right that does not undo a recorded run: what happened and the fix."""
+
+    message: str
+    fix: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"message": self.message, "fix": self.fix}
 
 
 @dataclass
@@ -140,6 +164,8 @@ class RunResult:
     db_path: str
     entered: dict[str, Any] = field(default_factory=dict)
     """Values entered by hand or from an inputs file, by name."""
+    warnings: list[RunWarning] = field(default_factory=list)
+    """What went wrong after the run was recorded complete (its anchor could not be made): the run stands."""
 
     @property
     def passed(self) -> bool:
@@ -164,6 +190,7 @@ class RunResult:
             "entered": {k: {"value": _num(v), "unit": f"{v.units:~P}"} for k, v in self.entered.items()},
             "calibration_override": plan.calibration_override,
             "db": self.db_path,
+            "warnings": [w.to_dict() for w in self.warnings],
         }
 
 
@@ -214,12 +241,16 @@ def procedure_argument(procedure: Any) -> str:
 def kept_exposures(run: Any, plan: RunPlan) -> tuple[dict[tuple[int, int], dict[str, dict[str, Any]]], int]:
     """The complete exposures of a stored run, by (station, repeat), and the last exposure number used.
 
-    An exposure counts only if every reading the procedure asks of it is there; the readings of an exposure
-    cut off half way stay in the record but are not used, and that exposure is made again.
+    An exposure counts only if every reading a step asks of it at its station is there (a dark image read from
+    the detector alone is whole without the meter's air kerma); the readings of an exposure cut off half way
+    stay in the record but are not used, and that exposure is made again.
     """
     from ..units import Q_
 
-    wanted = {role: set(names) for step in plan.expose_steps() for role, names in step.reads.items()}
+    asked: dict[int, list[dict[str, set[str]]]] = {}
+    for step in plan.expose_steps():
+        for station in plan.stations(step):
+            asked.setdefault(station.index, []).append({role: set(names) for role, names in step.reads.items()})
     by_exposure: dict[int, dict[str, dict[str, Any]]] = {}
     where: dict[int, tuple[int, int]] = {}
     for r in run.readings:
@@ -229,7 +260,8 @@ def kept_exposures(run: Any, plan: RunPlan) -> tuple[dict[tuple[int, int], dict[
         where[r.exposure] = (r.station, r.repeat)
     kept = {}
     for exposure, values in by_exposure.items():
-        if exposure == 0 or all(wanted[role] <= set(values.get(role, {})) for role in wanted):
+        if exposure == 0 or any(all(names <= set(values.get(role, {})) for role, names in wanted.items())
+                                for wanted in asked.get(where[exposure][0], [])):
             kept[where[exposure]] = values
     return kept, max(by_exposure, default=0)
 
@@ -262,16 +294,19 @@ def execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, st
         raise _faulted(exc, created[0], store) from exc
 
 
-def _anchor(store: Store, run_id: str) -> None:
+def _anchor(store: Store, run_id: str) -> RunWarning | None:
     """Sign the chain's head with the site key once the run is sealed (anchor.py), so that a later rewrite or a
-    cut-off tail shows against the anchor; the run stays recorded if the key cannot be used."""
+    cut-off tail shows against the anchor. The run is complete and recorded either way: a key that cannot be used
+    is a warning with its fix (docs/exit-codes.rst), not an error."""
     from ..records.anchor import anchor_store, site_key
 
     try:
         anchor_store(store, site_key())
     except RecordError as exc:
-        raise RecordError(f"run {run_id} is recorded in {store.path}, but its anchor could not be made: "
-                          f"{exc.message}", fix=exc.fix) from None
+        return RunWarning(f"run {run_id} is complete and recorded in {store.path}, but its anchor could not be "
+                          f"made: {exc.message}", fix=f"{exc.fix}; then run `xcal anchor`, which anchors every "
+                                                      f"entry so far, this run's included")
+    return None
 
 
 def _faulted(exc: Exception, run_id: str, store: Store) -> InternalFault:
@@ -288,54 +323,81 @@ def _faulted(exc: Exception, run_id: str, store: Store) -> InternalFault:
 def _execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, store: Store, *,
              operator: str | None, observer: RunObserver | None, exposure_timeout: Any,
              on_created: Callable[[str], None], resume: Any, inputs: dict[str, Any] | None) -> RunResult:
+    """Open (or, on a resume, reopen) the run's record, take its entered values and readings, work out its
+    results, judge its checks and seal the record."""
     from ..units import Q_
 
     observer = observer or RunObserver()
     timeout = exposure_timeout if exposure_timeout is not None else Q_(120, "s")
+    identities = _identities(drivers)
+    _check_inputs(plan, inputs or {})
+    kept, exposure_no = kept_exposures(resume, plan) if resume is not None else ({}, 0)
+    entered: dict[str, Any] = dict(kept.get((0, 0), {}).get("entry", {}))
+    _check_answerable(plan, inputs or {}, entered, observer, resume)
+    run_id = _open_record(plan, store, identities, operator, resume)
+    on_created(run_id)
+    observer.started(run_id, plan, identities)
+    for driver in drivers.values():
+        if hasattr(driver, "ask_through"):
+            driver.ask_through(observer.ask_text if observer.can_ask else None, observer.understood)
+    live = _Live(plan, drivers, control, store, run_id, observer, timeout)
+    ordered, done = _take_readings(live, kept, exposure_no, entered, inputs or {})
+    checks = _judge_or_stop(live, ordered, entered, done)
+    return _seal(live, ordered, checks, entered, done)
+
+
+@dataclass(frozen=True)
+class _Live:
+    """What each step of a run in progress works with: the plan, the connected drivers by role, the exposure
+    control, the store and the run's record id, the observer and the exposure timeout."""
+
+    plan: RunPlan
+    drivers: dict[str, Any]
+    control: ExposureControl
+    store: Store
+    run_id: str
+    observer: RunObserver
+    timeout: Any
+
+
+def _identities(drivers: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Each role's instrument as it identifies itself: make, model, serial and firmware."""
     identities = {}
     for role, driver in drivers.items():
         identity = driver.identify()
         identities[role] = {"make": identity.make, "model": identity.model, "serial": identity.serial,
                             "firmware": identity.firmware}
-    proc = plan.procedure
-    _check_inputs(plan, inputs or {})
-    kept: dict[tuple[int, int], dict[str, dict[str, Any]]] = {}
-    exposure_no = 0
-    if resume is not None:
-        kept, exposure_no = kept_exposures(resume, plan)
-    entered: dict[str, Any] = dict(kept.get((0, 0), {}).get("entry", {}))
-    _check_answerable(plan, inputs or {}, entered, observer, resume)
-    if resume is not None:
-        run_id = resume.run_id
-        store.resume_run(run_id, operator or _os_user())
-    else:
-        header = RunHeader(proc.id, proc.version, proc.sha256, proc.title, plan.site.name, plan.room.id,
-                           plan.room.name, operator or _os_user(), plan.simulated, __version__,
-                           build_snapshot(plan, identities))
-        run_id = store.create_run(header)
-    on_created(run_id)
-    observer.started(run_id, plan, identities)
+    return identities
 
+
+def _open_record(plan: RunPlan, store: Store, identities: dict[str, Any], operator: str | None, resume: Any
+                 ) -> str:
+    """The id of the run's record: the cut-off one reopened on a resume, else a new one with the run's snapshot."""
+    if resume is not None:
+        store.resume_run(resume.run_id, operator or _os_user())
+        return str(resume.run_id)
+    proc = plan.procedure
+    header = RunHeader(proc.id, proc.version, proc.sha256, proc.title, plan.site.name, plan.room.id,
+                       plan.room.name, operator or _os_user(), plan.simulated, __version__,
+                       build_snapshot(plan, identities))
+    return store.create_run(header)
+
+
+def _take_readings(live: _Live, kept: dict[tuple[int, int], dict[str, dict[str, Any]]], exposure_no: int,
+                   entered: dict[str, Any], inputs: dict[str, Any]) -> tuple[list[StationResult], int]:
+    """Go through the procedure's steps: ask for its entered values, show its prompts, and make each exposure
+    or reading not `kept` from the cut-off run, each committed as it arrives. Returns the stations' readings in
+    station order and how many exposures are done; a stop (Ctrl-C, a lost instrument) raises RunAborted."""
+    plan, observer = live.plan, live.observer
     total, n, done = plan.total_exposures(), 0, 0
     station_results: dict[int, StationResult] = {}
-    for driver in drivers.values():
-        if hasattr(driver, "ask_through"):
-            driver.ask_through(observer.ask_text if observer.can_ask else None, observer.understood)
-
-    def record_entry(name: str, q: Any, data: dict[str, Any] | None = None) -> None:
-        """Commit one entered value (exposure 0, role `entry`); `data` keeps the text as typed when it was
-        converted (an exposure in R entered as air kerma)."""
-        store.add_readings(run_id, [StoredReading(0, 0, 0, "entry", "operator", name, float(q.magnitude),
-                                                  f"{q.units:~P}", now_utc(), data)])
-        entered[name] = q
-
     try:
-        for step in proc.steps:
+        for step in plan.procedure.steps:
             if isinstance(step, EnterStep):
-                _enter(step, entered, inputs or {}, observer, plan, record_entry)
+                _enter(step, entered, inputs, observer, plan, _entry_recorder(live, entered))
                 continue
             if isinstance(step, PromptStep):
-                if len(kept) < total or _asks_more(plan, entered, inputs or {}):
+                if len(kept) < total or _asks_more(plan, entered, inputs):
                     observer.prompt(fill_text(step.text, plan.parameters))
                 continue
             for station in plan.stations(step):
@@ -346,36 +408,68 @@ def _execute(plan: RunPlan, drivers: dict[str, Any], control: ExposureControl, s
                     if values is None:
                         exposure_no += 1
                         observer.exposure(n, total, station, repeat)
-                        if isinstance(step, MeasureStep):
-                            values = _one_measurement(step, station, repeat, exposure_no, plan, drivers, control,
-                                                      store, run_id)
-                        else:
-                            values = _one_exposure(step, station, repeat, exposure_no, plan, drivers, control,
-                                                   store, run_id, timeout)
+                        values = _take(live, step, station, repeat, exposure_no)
                     sr.readings.append(values)
                     done += 1
                     observer.reading(n, total, station, repeat, values)
     except (XcalError, KeyboardInterrupt, EOFError) as exc:
-        raise _stopped(exc, run_id, store, plan, done, len(entered)) from None
+        raise _stopped(exc, live.run_id, live.store, plan, done, len(entered)) from None
+    return [station_results[k] for k in sorted(station_results)], done
 
-    ordered = [station_results[k] for k in sorted(station_results)]
+
+def _entry_recorder(live: _Live, entered: dict[str, Any]) -> Callable[..., None]:
+    """What commits one entered value (exposure 0, role `entry`) and keeps it in `entered`."""
+
+    def record_entry(name: str, q: Any, data: dict[str, Any] | None = None) -> None:
+        """Commit one entered value; `data` keeps the text as typed when it was converted (an exposure in R
+        entered as air kerma)."""
+        live.store.add_readings(live.run_id, [StoredReading(exposure=0, station=0, repeat=0, role="entry",
+                                                            instrument_id="operator", quantity=name,
+                                                            value=float(q.magnitude), unit=f"{q.units:~P}",
+                                                            taken_at=now_utc(), data=data)])
+        entered[name] = q
+
+    return record_entry
+
+
+def _take(live: _Live, step: ExposeStep, station: Station, repeat: int, exposure_no: int) -> dict[str, Any]:
+    """One exposure and its readings, or for a measure step one reading without an exposure."""
+    if isinstance(step, MeasureStep):
+        return _one_measurement(step, station, repeat, exposure_no, live.plan, live.drivers, live.control,
+                                live.store, live.run_id)
+    return _one_exposure(step, station, repeat, exposure_no, live.plan, live.drivers, live.control, live.store,
+                         live.run_id, live.timeout)
+
+
+def _judge_or_stop(live: _Live, ordered: list[StationResult], entered: dict[str, Any], done: int
+                   ) -> list[CheckResult]:
+    """The judged checks; Ctrl-C while the results are made, or a result that cannot be computed, leaves the run
+    incomplete with its readings kept and resumable."""
+    run_id, store = live.run_id, live.store
     try:
-        checks = _judge(plan, ordered, entered)
+        return _judge(live.plan, _compute_results(live.plan, ordered, entered))
     except (KeyboardInterrupt, EOFError) as exc:          # Ctrl-C after the last exposure, as the results are made
-        raise _stopped(exc, run_id, store, plan, done, len(entered)) from None
+        raise _stopped(exc, run_id, store, live.plan, done, len(entered)) from None
     except RunAborted as exc:
         unmarked = _mark_incomplete(store, run_id, str(exc).splitlines()[0])
         raise RunAborted(f"run {run_id}: {exc.message} {_what_is_kept(store, run_id, unmarked)}", run_id=run_id,
                          fix=f"{exc.fix}; or, when the readings themselves are right, continue this record with "
                              f"`xcal run --resume {run_id}`, which judges them again") from None
+
+
+def _seal(live: _Live, ordered: list[StationResult], checks: list[CheckResult], entered: dict[str, Any],
+          done: int) -> RunResult:
+    """Store the checks and the run's verdict as one entry, anchor the chain, and tell the observer."""
+    run_id, store = live.run_id, live.store
     verdict = run_verdict(c.verdict for c in checks)
     try:
         store.finish_run(run_id, verdict, checks=[_stored_check(c) for c in checks])
     except RecordError as exc:
-        raise _stopped(exc, run_id, store, plan, done, len(entered)) from None
-    _anchor(store, run_id)
-    result = RunResult(run_id, plan, ordered, checks, verdict, str(store.path), entered)
-    observer.finished(result)
+        raise _stopped(exc, run_id, store, live.plan, done, len(entered)) from None
+    warning = _anchor(store, run_id)
+    result = RunResult(run_id, live.plan, ordered, checks, verdict, str(store.path), entered,
+                       [warning] if warning else [])
+    live.observer.finished(result)
     return result
 
 
@@ -389,15 +483,18 @@ def _one_measurement(step: MeasureStep, station: Station, repeat: int, n: int, p
     rows: list[StoredReading] = []
     for role, wanted in step.reads.items():
         values[role] = _scalars(drivers[role].read_now(), wanted, plan.instruments[role], role, n, station,
-                                repeat, rows, getattr(drivers[role], "as_typed", None))
+                                repeat, rows, getattr(drivers[role], "as_typed", None),
+                                getattr(drivers[role], "reading_data", None))
     store.add_readings(run_id, rows)
     return values
 
 
 def _scalars(got: dict[str, Any], wanted: tuple[str, ...], inst: Any, role: str, n: int, station: Station,
-             repeat: int, rows: list[StoredReading], typed: dict[str, str] | None = None) -> dict[str, Any]:
+             repeat: int, rows: list[StoredReading], typed: dict[str, str] | None = None,
+             data: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The wanted scalar readings out of an instrument's reply, each added to `rows` for the record (with the
-    text as typed, in `typed`, of a value read by hand and converted: `12 mR` kept beside its air kerma)."""
+    text as typed, in `typed`, of a value read by hand and converted: `12 mR` kept beside its air kerma; or what
+    the driver keeps beside a reading, in `data`: the identity of the image a detector reading came from)."""
     taken = now_utc()
     values = {}
     for name in wanted:
@@ -410,8 +507,9 @@ def _scalars(got: dict[str, Any], wanted: tuple[str, ...], inst: Any, role: str,
                                   fix="check the instrument's options (its command map, or a calibration factor "
                                       "such as `sensitivity`)")
         q = got[name]
-        rows.append(StoredReading(n, station.index, repeat, role, inst.id, name, float(q.magnitude),
-                                  f"{q.units:~P}", taken, _as_typed((typed or {}).get(name))))
+        rows.append(StoredReading(exposure=n, station=station.index, repeat=repeat, role=role, instrument_id=inst.id,
+                                  quantity=name, value=float(q.magnitude), unit=f"{q.units:~P}", taken_at=taken,
+                                  data=_as_typed((typed or {}).get(name)) or (data or {}).get(name)))
         values[name] = q
     return values
 
@@ -435,14 +533,15 @@ def _one_exposure(step: ExposeStep, station: Station, repeat: int, n: int, plan:
         driver, inst = drivers[role], plan.instruments[role]
         driver.wait_for_exposure(timeout)
         values[role] = _scalars(driver.read_exposure(), wanted, inst, role, n, station, repeat, rows,
-                                getattr(driver, "as_typed", None))
+                                getattr(driver, "as_typed", None), getattr(driver, "reading_data", None))
         if "waveform" in wanted:
             wave = driver.read_waveform()
             samples = wave.samples
             rows.append(StoredReading(
-                n, station.index, repeat, role, inst.id, "waveform", None, f"{samples.units:~P}", now_utc(),
-                {"interval": float(wave.interval.magnitude), "interval_unit": f"{wave.interval.units:~P}",
-                 "samples": [float(x) for x in samples.magnitude]}))
+                exposure=n, station=station.index, repeat=repeat, role=role, instrument_id=inst.id,
+                quantity="waveform", value=None, unit=f"{samples.units:~P}", taken_at=now_utc(),
+                data={"interval": float(wave.interval.magnitude), "interval_unit": f"{wave.interval.units:~P}",
+                      "samples": [float(x) for x in samples.magnitude]}))
             values[role]["waveform"] = samples
     store.add_readings(run_id, rows)
     return values
@@ -657,78 +756,99 @@ def _in_range(name: str, value: Any, bounds: tuple[Any, Any] | None) -> None:
                           fix=f"check the reading and the unit of '{name}' and enter it again")
 
 
-def _judge(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any] | None = None
-           ) -> list[CheckResult]:
-    """Compute the procedure's results (per station, per run, per consecutive pair) and judge its checks."""
-    from .expressions import Expression
-    from .functions import hvl_of, over_pair, over_values
+@dataclass
+class Computed:
+    """A run's results as they are worked out: each station's in its StationResult, the run's and each pair of
+    consecutive stations' by name; with the values an expression may name besides results (`names`: parameters
+    with units, instrument values, entered values) and the values read for each station (`station_values`)."""
+
+    stations: list[StationResult]
+    names: dict[str, Any]
+    station_values: dict[str, dict[int, Any]]
+    run: dict[str, Any] = field(default_factory=dict)
+    pairs: dict[str, list[tuple[StationResult, StationResult, Any]]] = field(default_factory=dict)
+
+    def series(self, sr: StationResult, name: str) -> list[Any]:
+        """The station's result `name`, or else every reading of that name taken at it."""
+        if name in sr.results:
+            return [sr.results[name]]
+        return [vals[name] for exposure in sr.readings for vals in exposure.values() if name in vals]
+
+    def places(self, name: str) -> list[tuple[str, Station | None, Any]]:
+        """Where result `name` exists, as (where, station, value): each pair of consecutive stations, the run, or
+        each station."""
+        if name in self.pairs:
+            return [(f"{a.station.index}–{b.station.index}", b.station, v) for a, b, v in self.pairs[name]]
+        if name in self.run:
+            return [("run", None, self.run[name])]
+        return [(str(sr.station.index), sr.station, sr.results[name]) for sr in self.stations if name in sr.results]
+
+    def convert(self, name: str, unit: str) -> None:
+        """Express result `name` in `unit` (its `unit:` in the procedure) wherever it was computed."""
+        if name in self.run:
+            self.run[name] = self.run[name].to(unit)
+        for sr in self.stations:
+            if name in sr.results:
+                sr.results[name] = sr.results[name].to(unit)
+
+
+def _compute_results(plan: RunPlan, stations: list[StationResult], entered: dict[str, Any] | None = None
+                     ) -> Computed:
+    """Work out the procedure's results in file order, each on its stations (per station, per run, per pair);
+    one that cannot be computed stops the run (RunAborted) with the readings kept."""
+    from .functions import result_function
 
     proc = plan.procedure
-    run_results: dict[str, Any] = {}
-    pair_results: dict[str, list[tuple[StationResult, StationResult, Any]]] = {}
+    names = {**{k: v for k, v in plan.parameters.items() if hasattr(v, "units")}, **plan.instrument_values,
+             **(entered or {})}
+    computed = Computed(stations, names, plan.station_values)
     for res in proc.results:
         scope = {st.index for st in proc.result_stations(plan.parameters, res)}
-        over = [sr for sr in stations if sr.station.index in scope]
         try:
-            if res.function == "expression":
-                names = {**{k: v for k, v in plan.parameters.items() if hasattr(v, "units")},
-                         **plan.instrument_values, **(entered or {}), **run_results}
-                expression = Expression(res.of)
-                if res.per == "station":
-                    for sr in over:
-                        settings = {k: v for k, v in sr.station.values.items() if hasattr(v, "units")}
-                        read_here = {k: by.get(sr.station.index) for k, by in plan.station_values.items()}
-                        here = {k: v.value for k, v in read_here.items() if v is not None}
-                        sr.results[res.name] = _plain(expression.evaluate({**names, **here, **settings,
-                                                                           **sr.results}))
-                else:
-                    run_results[res.name] = _plain(expression.evaluate(names))
-            elif res.per == "station":
-                for sr in over:
-                    sr.results[res.name] = over_values(res.function, _series(sr, res.of), sr.station)
-            elif res.per == "pair":
-                pair_results[res.name] = [(a, b, over_pair(res.function, a.results[res.of], b.results[res.of]))
-                                          for a, b in zip(over, over[1:])]
-            elif res.function == "hvl":
-                run_results[res.name] = hvl_of([(sr.station, sr.results[res.of]) for sr in over])
-            else:
-                run_results[res.name] = over_values(res.function,
-                                                    [v for sr in over for v in _series(sr, res.of)])
+            result_function(res).apply(res, [sr for sr in stations if sr.station.index in scope], computed)
             if res.unit:
-                _convert(res.name, res.unit, stations, run_results)
+                computed.convert(res.name, res.unit)
         except (ValueError, ZeroDivisionError) as exc:
             raise RunAborted(f"result '{res.name}' of {proc.id} cannot be computed: {exc}.",
                              fix="check the readings in `xcal show-run` and the procedure's stations; correct the "
                                  "cause and run the procedure again") from None
-    checks: list[CheckResult] = []
-    for res in proc.results:
-        if res.report:
-            checks.extend(_reported(res, stations, run_results, pair_results, plan.station_values))
-    for check in proc.checks:
+    return computed
+
+
+def _judge(plan: RunPlan, computed: Computed) -> list[CheckResult]:
+    """The results the procedure reports (verdict INFO), then each check judged against its limit wherever its
+    result was worked out, with one verdict per value of its group setting when it has one."""
+    checks: list[CheckResult] = [c for res in plan.procedure.results if res.report for c in _reported(res, computed)]
+    for check in plan.procedure.checks:
         if not check.judges_item(plan.item):
             continue
-        limit = plan.limits[check.limit]
-        targets = [(where, station, value) for where, station, value
-                   in _places(check.result, stations, run_results, pair_results)
-                   if station is None or check.result in pair_results or check.applies_to(station)]
-        for where, station, value in targets:
-            if check.nominal in run_results:
-                nominal = run_results[check.nominal]
-            else:
-                nominal = station.values[check.nominal] if (station and check.nominal) else None
-            if nominal is not None:
-                value = value.to(nominal.units)
-            elif limit.tolerance.unit_quantity is not None and limit.tolerance.unit_quantity.dimensionless is False:
-                value = value.to(limit.tolerance.unit_quantity.units)
-            context = {**{k: v for k, v in plan.parameters.items() if hasattr(v, "units")},
-                       **(station.values if station else _shared_settings(stations))}
-            outcome = limit.tolerance.evaluate(value, nominal, limit.warn_fraction, context=context)
-            checks.append(CheckResult(check.id, check.title, station, value, nominal, outcome.deviation,
-                                      outcome.allowed, limit, outcome.verdict, where, outcome.used,
-                                      limit.tolerance.condition(context)))
+        checks.extend(_judged(plan, check, computed, where, station, value)
+                      for where, station, value in computed.places(check.result)
+                      if station is None or check.result in computed.pairs or check.applies_to(station))
         if check.group:
             checks.extend(_group_verdicts(check, [c for c in checks if c.check_id == check.id]))
     return checks
+
+
+def _judged(plan: RunPlan, check: Any, computed: Computed, where: str, station: Station | None, value: Any
+            ) -> CheckResult:
+    """One check at one place: the value in the unit of its nominal (or of the limit), judged in the context of
+    the station's settings (or those every station shares, for a run result)."""
+    limit = plan.limits[check.limit]
+    if check.nominal in computed.run:
+        nominal = computed.run[check.nominal]
+    else:
+        nominal = station.values[check.nominal] if (station and check.nominal) else None
+    if nominal is not None:
+        value = value.to(nominal.units)
+    elif limit.tolerance.unit_quantity is not None and limit.tolerance.unit_quantity.dimensionless is False:
+        value = value.to(limit.tolerance.unit_quantity.units)
+    context = {**{k: v for k, v in plan.parameters.items() if hasattr(v, "units")},
+               **(station.values if station else _shared_settings(computed.stations))}
+    outcome = limit.tolerance.evaluate(value, nominal, limit.warn_fraction, context=context)
+    return CheckResult(check.id, check.title, station, value, nominal, outcome.deviation,
+                       outcome.allowed, limit, outcome.verdict, where, outcome.used,
+                       limit.tolerance.condition(context))
 
 
 def _shared_settings(stations: list[StationResult]) -> dict[str, Any]:
@@ -745,7 +865,8 @@ def _group_verdicts(check: Any, judged: list[CheckResult]) -> list[CheckResult]:
     of its allowance used), shown as `KEY VALUE` with that station's value."""
     groups: dict[str, list[CheckResult]] = {}
     for c in judged:
-        groups.setdefault(str(c.station.values[check.group]), []).append(c)
+        if c.station is not None:                    # a run-level value has no station setting to group by
+            groups.setdefault(str(c.station.values[check.group]), []).append(c)
     summary = []
     for name, members in groups.items():
         worst = max(members, key=lambda c: (Verdict(c.verdict).severity, c.used))
@@ -755,9 +876,7 @@ def _group_verdicts(check: Any, judged: list[CheckResult]) -> list[CheckResult]:
     return summary
 
 
-def _reported(res: Any, stations: list[StationResult], run_results: dict[str, Any],
-              pair_results: dict[str, list[Any]], station_values: dict[str, dict[int, Any]] | None = None
-              ) -> list[CheckResult]:
+def _reported(res: Any, computed: Computed) -> list[CheckResult]:
     """A result kept and shown without a limit (verdict INFO), in its `unit` when one is given. One that uses
     a value read for its station (k_Q) carries where that value came from as its source."""
     from ..limits.sets import Limit
@@ -767,8 +886,8 @@ def _reported(res: Any, stations: list[StationResult], run_results: dict[str, An
     used = Expression(res.of).names if res.function == "expression" else set()
     plain = "reported by the procedure; no limit applies"
     out = []
-    for where, station, value in _places(res.name, stations, run_results, pair_results):
-        sources = [by[station.index].source for name, by in (station_values or {}).items()
+    for where, station, value in computed.places(res.name):
+        sources = [by[station.index].source for name, by in computed.station_values.items()
                    if name in used and station is not None and station.index in by]
         limit = Limit(res.name, REPORTED, "; ".join([plain, *sources]), "", "", "")
         out.append(CheckResult(res.name, res.name.replace("_", " "), station, value, None, None, None, limit,
@@ -776,45 +895,16 @@ def _reported(res: Any, stations: list[StationResult], run_results: dict[str, An
     return out
 
 
-def _places(name: str, stations: list[StationResult], run_results: dict[str, Any],
-            pair_results: dict[str, list[Any]]) -> list[tuple[str, Station | None, Any]]:
-    """Where result `name` exists, as (where, station, value): each pair of consecutive stations, the run, or
-    each station."""
-    if name in pair_results:
-        return [(f"{a.station.index}–{b.station.index}", b.station, v) for a, b, v in pair_results[name]]
-    if name in run_results:
-        return [("run", None, run_results[name])]
-    return [(str(sr.station.index), sr.station, sr.results[name]) for sr in stations if name in sr.results]
-
-
-def _convert(name: str, unit: str, stations: list[StationResult], run_results: dict[str, Any]) -> None:
-    """Express result `name` in `unit` (its `unit:` in the procedure) wherever it was computed."""
-    if name in run_results:
-        run_results[name] = run_results[name].to(unit)
-    for sr in stations:
-        if name in sr.results:
-            sr.results[name] = sr.results[name].to(unit)
-
-
-def _plain(value: Any) -> Any:
-    """A dimensionless result as a plain ratio (not, say, µGy/mGy)."""
-    return value.to("") if value.dimensionless else value
-
-
-def _series(sr: StationResult, name: str) -> list[Any]:
-    if name in sr.results:
-        return [sr.results[name]]
-    return [vals[name] for exposure in sr.readings for vals in exposure.values() if name in vals]
-
-
 def _stored_check(c: CheckResult) -> StoredCheck:
     unit = c.value.units
-    return StoredCheck(c.check_id, c.title, c.station.index if c.station else None,
-                       f"{c.where}: {c.station.label()}" if c.station else c.where, float(c.value.magnitude),
-                       _num(c.nominal), f"{unit:~P}", _num(c.deviation),
-                       float(c.allowed.to(unit).magnitude) if c.allowed is not None and c.nominal is not None
+    return StoredCheck(check_id=c.check_id, title=c.title, station=c.station.index if c.station else None,
+                       setting=f"{c.where}: {c.station.label()}" if c.station else c.where,
+                       value=float(c.value.magnitude), nominal=_num(c.nominal), unit=f"{unit:~P}",
+                       deviation=_num(c.deviation),
+                       allowed=float(c.allowed.to(unit).magnitude) if c.allowed is not None and c.nominal is not None
                        else _num(c.allowed),
-                       c.limit.name, c.limit.text, c.limit.set_id, c.limit.source, c.verdict)
+                       limit_name=c.limit.name, limit_text=c.limit.text, limit_set=c.limit.set_id,
+                       source=c.limit.source, verdict=c.verdict)
 
 
 def _os_user() -> str:

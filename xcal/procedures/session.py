@@ -1,12 +1,16 @@
 """One call that does a whole run: load the site and procedure, plan, connect, execute, close.
 
 The command line and the Python API both come through here, so a run from code and a run from the console
-take the same path.
+take the same path. What lies outside the procedures is handed in by the front end, not imported: the
+simulated room that serves simulated instruments (xcal.demo.wiring.simulated_room) and what follows a
+finished run (xcal.program.actions.after_run: a FAIL opens a corrective action, a pass verifies one).
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,17 +19,24 @@ from ..drivers.registry import get_driver_class
 from ..errors import ConfigError, InstrumentError
 from ..limits.tolerance import PASS
 from ..records.store import Store
-from ..site import Instrument, Site, load_site
+from ..site import Instrument, SiteConfig, load_site
 from ..verdict import run_verdict
-from .loader import find_procedure
+from .loader import LIBRARY_INDEX, bundle_member, find_procedure
 from .model import Bundle
 from .plan import RunPlan, known_limits, prepare
 from .runner import BUILT_IN, OperatorControl, RunObserver, RunResult, execute
 
+RoomFactory = Callable[[RunPlan], AbstractContextManager[Any]]
+"""Starts the simulators of a plan's room and gives `resources` (instrument id -> resource) and `control`."""
+AfterRun = Callable[[Store, str], list[str]]
+"""Called with the store and the run id when a run has ended; returns lines to show the operator."""
+
 
 def connect(instrument: Instrument, resource: str | None = None) -> Any:
     """Open the instrument's driver on its resource (or on `resource`, e.g. a simulator's port)."""
-    cls = get_driver_class(instrument.driver)
+    from ..dicom.acquire import driver_class
+
+    cls = driver_class(instrument.driver) or get_driver_class(instrument.driver)
     target = resource or instrument.resource
     options = dict(instrument.options)
     if instrument.timeout is not None:
@@ -59,7 +70,7 @@ class BundlePlan:
 
     bundle: Bundle
     plans: list[RunPlan | None]
-    site: Site | None = None
+    site: SiteConfig | None = None
     room_id: str = ""
     bundle_id: str | None = None
     resumes: dict[int, Any] = field(default_factory=dict)
@@ -107,27 +118,27 @@ class BundleResult:
                 "runs": [r.to_dict() for r in self.results]}
 
 
-def plan_run(procedure: str, room: str | int, *, site: Site | str | Path | None = None,
+def plan_run(procedure: str, room: str | int, *, site: SiteConfig | str | Path | None = None,
              parameters: dict[str, Any] | None = None, allow_expired_calibration: str | None = None,
              item: str | None = None, require_item: bool = True) -> RunPlan | BundlePlan:
     """Everything checked before a meter is touched: the room, the procedure (or bundle), limits, calibration,
     and the inventory item a procedure with a subject tests (not required when only showing the plan)."""
     allow_expired_calibration = override_reason(allow_expired_calibration)
-    site_obj = site if isinstance(site, Site) else load_site(site)
+    site_obj = site if isinstance(site, SiteConfig) else load_site(site, procedures=LIBRARY_INDEX)
     limits = known_limits(site_obj)
     found = find_procedure(procedure, limits)
     if isinstance(found, Bundle):
         if item is not None:
             raise ConfigError(f"{procedure} is a bundle; --item names the garment of one inspection",
                               fix="run apron-inspection on its own with --item")
-        return BundlePlan(found, [prepare(site_obj, room, find_procedure(pid, limits), parameters=None,
+        return BundlePlan(found, [prepare(site_obj, room, bundle_member(pid, limits), parameters=None,
                                           allow_expired_calibration=allow_expired_calibration)
                                   for pid in found.procedures], site_obj, str(site_obj.room(room).id))
     return prepare(site_obj, room, found, parameters=parameters,
                    allow_expired_calibration=allow_expired_calibration, item=item, require_item=require_item)
 
 
-def plan_resume(run_id: str, *, db: str | Path | None = None, site: Site | str | Path | None = None,
+def plan_resume(run_id: str, *, db: str | Path | None = None, site: SiteConfig | str | Path | None = None,
                 allow_expired_calibration: str | None = None) -> tuple[RunPlan, Any]:
     """The plan of a stored run that was cut off, rebuilt from its record, and the stored run itself.
 
@@ -135,8 +146,8 @@ def plan_resume(run_id: str, *, db: str | Path | None = None, site: Site | str |
     its id, one run from a file at the absolute path the run recorded. The site must be the same file.
     """
     from ..errors import ConfigError
+    from ..parameters import TECHNIQUE_KEYS
     from ..units import parse_quantity
-    from .model import TECHNIQUE_KEYS
 
     allow_expired_calibration = override_reason(allow_expired_calibration)
     with Store(db) as store:
@@ -145,8 +156,9 @@ def plan_resume(run_id: str, *, db: str | Path | None = None, site: Site | str |
         raise ConfigError(f"run {run_id} is complete; there is nothing to resume",
                           fix="start a new run with `xcal run PROCEDURE --room N`")
     snap = run.snapshot
-    site_obj = site if isinstance(site, Site) else load_site(
-        site if site is not None else (None if snap["site"].get("demo") else snap["site"]["file"]))
+    site_obj = site if isinstance(site, SiteConfig) else load_site(
+        site if site is not None else (None if snap["site"].get("demo") else snap["site"]["file"]),
+        procedures=LIBRARY_INDEX)
     proc = _stored_procedure(run, known_limits(site_obj))
     params: dict[str, Any] = {}
     for key, value in snap["parameters"].items():
@@ -167,9 +179,11 @@ def plan_resume(run_id: str, *, db: str | Path | None = None, site: Site | str |
     return plan, run
 
 
-HARMLESS = (("site", "sha256"), ("site", "file"), ("instruments", "*", "resource"))
+HARMLESS = (("site", "sha256"), ("site", "file"), ("instruments", "*", "resource"),
+            ("instruments", "*", "dicom", "where"))
 """Snapshot paths a resume may find changed: the site file's hash and place, and where each instrument is plugged
-in. Timeouts, ports, options of the transport and notes are not in a snapshot at all, so they may change too."""
+in (a DICOM node's address). Timeouts, ports, options of the transport and notes are not in a snapshot at all, so
+they may change too."""
 
 
 def site_changes(snap: dict[str, Any], plan: RunPlan, what: str) -> dict[str, Any]:
@@ -211,7 +225,7 @@ def _differences(path: tuple[str, ...], then: Any, now: Any) -> list[tuple[tuple
 
 
 def _matches(path: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
-    return len(path) == len(pattern) and all(p == "*" or p == q for p, q in zip(pattern, path))
+    return len(path) == len(pattern) and all(p == "*" or p == q for p, q in zip(pattern, path, strict=True))
 
 
 def override_reason(reason: str | None) -> str | None:
@@ -262,9 +276,11 @@ def _stored_procedure(run: Any, limits: dict[str, list[Any]]) -> Any:
 
 def run_plan(plan: RunPlan, *, db: str | Path | None = None, operator: str | None = None,
              observer: RunObserver | None = None, exposure_timeout: Any = None, resume: Any = None,
-             inputs: dict[str, Any] | None = None, on_created: Any = None) -> RunResult:
-    """Connect the plan's instruments (or its simulated room) and execute it; with `resume`, continue that run,
-    first recording the site-file changes its resume accepted. `on_created(run_id)` hears the run's id."""
+             inputs: dict[str, Any] | None = None, on_created: Any = None,
+             simulated_room: RoomFactory | None = None, after_run: AfterRun | None = None) -> RunResult:
+    """Connect the plan's instruments (or its simulated room, made by `simulated_room`) and execute it; with
+    `resume`, continue that run, first recording the site-file changes its resume accepted. `on_created(run_id)`
+    hears the run's id; `after_run`'s lines are shown to the operator once the run has ended."""
     observer = observer or RunObserver()
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(Store(db))
@@ -274,8 +290,11 @@ def run_plan(plan: RunPlan, *, db: str | Path | None = None, operator: str | Non
         resources: dict[str, str] = {}
         control: Any = OperatorControl(observer)
         if plan.simulated:
-            from ..demo.wiring import simulated_room
-
+            if simulated_room is None:
+                raise ConfigError(f"{plan.room.label()} uses simulated instruments and no simulated room was "
+                                  "handed in to serve them",
+                                  fix="run it with `xcal run` or the Python API (xcal.load_site), or pass "
+                                      "simulated_room=xcal.demo.wiring.simulated_room")
             sim = stack.enter_context(simulated_room(plan))
             resources, control = sim.resources, sim.control
         drivers = {}
@@ -283,18 +302,19 @@ def run_plan(plan: RunPlan, *, db: str | Path | None = None, operator: str | Non
             driver = connect(inst, resources.get(inst.id))
             stack.callback(driver.close)
             drivers[role] = driver
+            if resume is not None and hasattr(driver, "resume_from"):   # state kept across readings (an offset)
+                driver.resume_from([r for r in resume.readings if r.role == role])
         result = execute(plan, drivers, control, store, operator=operator, observer=observer,
                          exposure_timeout=exposure_timeout, resume=resume, inputs=inputs, on_created=on_created)
-        from ..program.actions import after_run  # a FAIL opens a corrective action; a pass verifies one
-
-        for line in after_run(store, result.run_id):
+        for line in after_run(store, result.run_id) if after_run is not None else ():
             getattr(observer, "note", observer.prompt)(line)
         return result
 
 
 def run_bundle(plan: BundlePlan, *, db: str | Path | None = None, operator: str | None = None,
                observer: RunObserver | None = None, exposure_timeout: Any = None,
-               inputs: dict[str, Any] | None = None) -> BundleResult:
+               inputs: dict[str, Any] | None = None, simulated_room: RoomFactory | None = None,
+               after_run: AfterRun | None = None) -> BundleResult:
     """Run (or, for a plan from `plan_bundle_resume`, continue) a bundle as one record: each member is its own
     run, recorded in the bundle the moment it starts; the bundle's verdict is stored when the last member ends.
 
@@ -333,7 +353,8 @@ def run_bundle(plan: BundlePlan, *, db: str | Path | None = None, operator: str 
             resume = plan.resumes.get(index)
             results.append(run_plan(member_plan, db=db, operator=operator, observer=observer,
                                     exposure_timeout=exposure_timeout, inputs=inputs, resume=resume,
-                                    on_created=None if resume is not None else started))
+                                    on_created=None if resume is not None else started,
+                                    simulated_room=simulated_room, after_run=after_run))
     except BaseException as exc:
         _bundle_stopped(db, bundle_id, exc)
         raise
@@ -370,7 +391,7 @@ def _software() -> str:
     return __version__
 
 
-def plan_bundle_resume(bundle_id: str, *, db: str | Path | None = None, site: Site | str | Path | None = None,
+def plan_bundle_resume(bundle_id: str, *, db: str | Path | None = None, site: SiteConfig | str | Path | None = None,
                        allow_expired_calibration: str | None = None) -> BundlePlan:
     """The plan that finishes a cut-off bundle: its cut member resumed, the members not started planned anew,
     the complete ones kept. The bundle file and the measured parts of the site must be unchanged."""
@@ -381,8 +402,9 @@ def plan_bundle_resume(bundle_id: str, *, db: str | Path | None = None, site: Si
         raise ConfigError(f"bundle {bundle_id} is complete; there is nothing to resume",
                           fix=f"start a new bundle with `xcal run {record.bundle} --room {record.room_id}`")
     snap = record.snapshot
-    site_obj = site if isinstance(site, Site) else load_site(
-        site if site is not None else (None if snap["site"].get("demo") else snap["site"]["file"]))
+    site_obj = site if isinstance(site, SiteConfig) else load_site(
+        site if site is not None else (None if snap["site"].get("demo") else snap["site"]["file"]),
+        procedures=LIBRARY_INDEX)
     limits = known_limits(site_obj)
     file = (snap.get("bundle") or {}).get("file") or ""
     found = find_procedure(file if file and not file.startswith(BUILT_IN) else record.bundle, limits)
@@ -419,24 +441,28 @@ class Prepared:
     resume: Any = None
 
     @property
-    def site(self) -> Site:
+    def site(self) -> SiteConfig:
         """The site the run or bundle goes on: what a front end describes, e.g. whether it is the demo site."""
         site = self.plan.site
         assert site is not None
         return site
 
     def run(self, *, operator: str | None = None, observer: RunObserver | None = None,
-            exposure_timeout: Any = None) -> RunResult | BundleResult:
-        """Do the run or bundle (continuing the stored one on a resume) and return its result."""
+            exposure_timeout: Any = None, simulated_room: RoomFactory | None = None,
+            after_run: AfterRun | None = None) -> RunResult | BundleResult:
+        """Do the run or bundle (continuing the stored one on a resume) and return its result; `simulated_room`
+        and `after_run` as for run_plan."""
         if isinstance(self.plan, BundlePlan):
             return run_bundle(self.plan, db=self.db, operator=operator, observer=observer,
-                              exposure_timeout=exposure_timeout, inputs=self.inputs)
+                              exposure_timeout=exposure_timeout, inputs=self.inputs, simulated_room=simulated_room,
+                              after_run=after_run)
         return run_plan(self.plan, db=self.db, operator=operator, observer=observer,
-                        exposure_timeout=exposure_timeout, resume=self.resume, inputs=self.inputs)
+                        exposure_timeout=exposure_timeout, resume=self.resume, inputs=self.inputs,
+                        simulated_room=simulated_room, after_run=after_run)
 
 
 def start(procedure: str | None = None, room: str | int | None = None, *, resume: str | None = None,
-          site: Site | str | Path | None = None, db: str | Path | None = None,
+          site: SiteConfig | str | Path | None = None, db: str | Path | None = None,
           parameters: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
           allow_expired_calibration: str | None = None, item: str | None = None) -> Prepared:
     """The one way into a run, for the CLI and the API alike: a procedure or bundle in a room, or `resume`,

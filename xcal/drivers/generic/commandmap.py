@@ -55,7 +55,7 @@ class Command:
         """Why one of `params` is outside its declared range, or None."""
         for name, (low, high) in self.ranges.items():
             value = params.get(name)
-            if isinstance(value, numbers.Real) and not low <= value <= high:
+            if isinstance(value, numbers.Real) and not low <= float(value) <= high:
                 return f"{name} = {value} is outside {low:g} … {high:g}"
         return None
 

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from ...errors import ConfigError, InstrumentError, InstrumentTimeout, ProtocolError
 from ..base import Driver, poll_until
 from ..capabilities import CAPABILITIES, READING_UNITS, InstrumentIdentity, Waveform
+from ..settings import Option
 
 if TYPE_CHECKING:  # pragma: no cover
     import pint
 
-DEFAULT_POLL_S = 0.2
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -69,6 +69,21 @@ def parse_columns(value: Any, instrument: str) -> tuple[Column, ...]:
     return tuple(columns)
 
 
+def check_format(delimiter: str, decimal: str, encoding: str, instrument: str) -> None:
+    """ConfigError unless the decimal mark is '.' or ',', the delimiter one other character, the encoding known."""
+    if decimal not in (".", ","):
+        raise ConfigError(f"{instrument}: option decimal must be '.' or ',', got {decimal!r}",
+                          fix="write `decimal: \",\"` for exports like 80,3")
+    if len(delimiter) != 1 or delimiter == decimal or delimiter in "\r\n\"":
+        raise ConfigError(f"{instrument}: option delimiter must be one character other than the decimal mark, got "
+                          f"{delimiter!r}", fix="write e.g. `delimiter: \";\"`")
+    try:
+        "".encode(encoding)
+    except LookupError:
+        raise ConfigError(f"{instrument}: unknown encoding {encoding!r}",
+                          fix="use e.g. utf-8, cp1252 or latin-1") from None
+
+
 def parse_cell(text: str, decimal: str) -> float:
     """A number as the export writes it, with `decimal` as its decimal mark; ProtocolError if it is not one."""
     cleaned = text.strip()
@@ -107,6 +122,15 @@ class CsvImport(Driver):
     transports = ("file",)
     reports_serial = False
     simulator = "xcal.simulators.csv_export:CsvExportSimulator"
+    option_specs = (
+        Option("skip_rows", "whole", 0, "lines of the export before its header row", low=0),
+        Option("poll_interval", "time", "200 ms", "time between looks at the export while waiting for a row",
+               low=0, above=True, unit="s", timing=True),
+        Option("delimiter", "text", ",", "the character between cells"),
+        Option("decimal", "text", ".", "the decimal mark of the export's numbers: . or ,"),
+        Option("encoding", "text", "utf-8-sig", "the export's text encoding (a UTF-8 BOM is skipped)"),
+        Option("pattern", "text", "*.csv", "which files of a folder are exports"),
+    )
 
     def __init__(self, resource: str, *, name: str = "instrument", timeout: Any = None, transport: Any = None,
                  expected_serial: str | None = None, **options: Any) -> None:
@@ -119,17 +143,23 @@ class CsvImport(Driver):
         if not (self.path.is_dir() or self.path.parent.is_dir()):
             raise ConfigError(f"{name}: neither {resource} nor its folder exists",
                               fix="give the export file, or the folder the vendor program exports to")
-        self.columns = parse_columns(options.get("columns"), name)
-        self.delimiter = str(options.get("delimiter", ","))
-        self.decimal = str(options.get("decimal", "."))
-        self.skip_rows = self._whole(options.get("skip_rows", 0), "skip_rows")
-        self.encoding = str(options.get("encoding", "utf-8-sig"))
-        self.pattern = str(options.get("pattern", "*.csv"))
-        self._check_format()
-        poll = options.get("poll_interval")
-        self._poll_s = DEFAULT_POLL_S if poll is None else self._seconds(poll)
+        values = self.option_values = self.check_options(options, owner=name)
+        self.columns: tuple[Column, ...] = values["columns"]
+        self.delimiter, self.decimal = values["delimiter"], values["decimal"]
+        self.skip_rows: int = values["skip_rows"]
+        self.encoding, self.pattern = values["encoding"], values["pattern"]
+        self._poll_s = float(values["poll_interval"].magnitude)
         self._file: Path | None = None
         self._taken = 0
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any], owner: str = "instrument") -> dict[str, Any]:
+        """The declared options checked, `columns` parsed and the format's options checked together (ConfigError
+        naming the option and fix): at site load, not when the export is first read."""
+        values = super().check_options(options, owner)
+        values["columns"] = parse_columns(options.get("columns"), owner)
+        check_format(values["delimiter"], values["decimal"], values["encoding"], owner)
+        return values
 
     def identify(self) -> InstrumentIdentity:
         """The identity the options give; the model defaults to the export's name."""
@@ -184,42 +214,6 @@ class CsvImport(Driver):
     def _where(self) -> str:
         shown = f"{self._file}" if self._file is not None and self._file != self.path else self.resource
         return f"{self.name} ({shown})"
-
-    def _check_format(self) -> None:
-        if self.decimal not in (".", ","):
-            raise ConfigError(f"{self.name}: option decimal must be '.' or ',', got {self.decimal!r}",
-                              fix="write `decimal: \",\"` for exports like 80,3")
-        if len(self.delimiter) != 1 or self.delimiter == self.decimal or self.delimiter in "\r\n\"":
-            raise ConfigError(f"{self.name}: option delimiter must be one character other than the decimal "
-                              f"mark, got {self.delimiter!r}", fix="write e.g. `delimiter: \";\"`")
-        try:
-            "".encode(self.encoding)
-        except LookupError:
-            raise ConfigError(f"{self.name}: unknown encoding {self.encoding!r}",
-                              fix="use e.g. utf-8, cp1252 or latin-1") from None
-
-    def _whole(self, value: Any, key: str) -> int:
-        try:
-            number = int(str(value))
-        except ValueError:
-            number = -1
-        if number < 0:
-            raise ConfigError(f"{self.name}: option {key} must be a whole number ≥ 0, got {value!r}",
-                              fix=f"write e.g. `{key}: 2`")
-        return number
-
-    def _seconds(self, value: Any) -> float:
-        from ...units import parse_quantity
-
-        try:
-            q = parse_quantity(value, "time")
-        except ValueError as exc:
-            raise ConfigError(f"{self.name}: option poll_interval: {exc}", fix="write e.g. `poll_interval: 200 ms`") \
-                from None
-        if not q.magnitude > 0:
-            raise ConfigError(f"{self.name}: option poll_interval must be positive",
-                              fix="write `poll_interval: 200 ms`")
-        return float(q.to("s").magnitude)
 
     def _current_file(self) -> Path | None:
         if not self.path.is_dir():

@@ -262,8 +262,8 @@ _SOURCES = {
         "commands are in its SCPI command tables, whose pages are not quoted here"),
     "pymeasure": Source(
         "pymeasure 0.16.0 Keithley6517B (pymeasure/instruments/keithley/keithley6517b.py, buffer.py)",
-        "third-party", "https://github.com/pymeasure/pymeasure; its tests/instruments/keithley/ has no test of the 6517B class, "
-        "neither replayed nor on a device"),
+        "third-party", "https://github.com/pymeasure/pymeasure; its tests/instruments/keithley/ has no test of the "
+        "6517B class, neither replayed nor on a device"),
     "instrumentkit": Source(
         "InstrumentKit Keithley6517b and Keithley6514 (src/instruments/keithley/)", "third-party",
         "https://github.com/instrumentkit/InstrumentKit; its tests replay hand-written replies, not hardware"),
@@ -371,15 +371,15 @@ class _KeithleyElectrometer(Driver):
         *_RANGE_OPTIONS,
     )
 
-    zero_check: Setting[bool] = Setting(":SYST:ZCH?", ":SYST:ZCH {}", "Zero check: the input shunted, its charge dissipated",
-                         ScpiFlag())
-    zero_correct: Setting[bool] = Setting(":SYST:ZCOR?", ":SYST:ZCOR {}", "Zero correct: the zero-check offset subtracted",
-                           ScpiFlag())
+    zero_check: Setting[bool] = Setting(":SYST:ZCH?", ":SYST:ZCH {}",
+                                        "Zero check: the input shunted, its charge dissipated", ScpiFlag())
+    zero_correct: Setting[bool] = Setting(":SYST:ZCOR?", ":SYST:ZCOR {}",
+                                          "Zero correct: the zero-check offset subtracted", ScpiFlag())
     sense_function: Setting[str] = Setting(":SENS:FUNC?", ":SENS:FUNC {}", "The measuring function", FunctionChoice())
-    charge_auto_range: Setting[bool] = Setting(":SENS:CHAR:RANG:AUTO?", ":SENS:CHAR:RANG:AUTO {}", "Auto range for charge",
-                                ScpiFlag())
-    current_auto_range: Setting[bool] = Setting(":SENS:CURR:RANG:AUTO?", ":SENS:CURR:RANG:AUTO {}", "Auto range for current",
-                                 ScpiFlag())
+    charge_auto_range: Setting[bool] = Setting(":SENS:CHAR:RANG:AUTO?", ":SENS:CHAR:RANG:AUTO {}",
+                                               "Auto range for charge", ScpiFlag())
+    current_auto_range: Setting[bool] = Setting(":SENS:CURR:RANG:AUTO?", ":SENS:CURR:RANG:AUTO {}",
+                                                "Auto range for current", ScpiFlag())
 
     def __init__(self, resource: str, **kwargs: Any) -> None:
         try:
@@ -646,8 +646,9 @@ class Keithley6514(_KeithleyElectrometer):
               "current": tuple(2 * 10.0 ** exponent for exponent in range(-11, -1))}
     evidence = _evidence(("manual-6514",), (), "READ,TIME,STAT", ("instrumentkit", "comet"))
 
-    reading_format: Setting[str] = Setting(":FORM:ELEM?", ":FORM:ELEM {}", "The reading's elements: reading, timestamp, status",
-                             Choice("READ,TIME,STAT"))
+    reading_format: Setting[str] = Setting(":FORM:ELEM?", ":FORM:ELEM {}",
+                                           "The reading's elements: reading, timestamp, status",
+                                           Choice("READ,TIME,STAT"))
     charge_range: Setting[pint.Quantity] = _range_setting("6514", "charge", 2e-5, ranges["charge"])
     current_range: Setting[pint.Quantity] = _range_setting("6514", "current", 2e-2, ranges["current"])
 

@@ -19,6 +19,7 @@ give `count_rate`, dose per time `dose_rate`, exposure per time `exposure_rate`,
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -173,10 +174,8 @@ class Ludlum375(Driver):
 
     def _discard_line(self) -> None:
         """Read and drop the first line after opening: a record's tail, possibly cut inside a character."""
-        try:
+        with contextlib.suppress(ProtocolError):
             self.transport.read()
-        except ProtocolError:
-            pass
         self._synced = True
 
     def next_record(self) -> Record:

@@ -412,7 +412,8 @@ def _rate(fields: list[str], command: str, reply: str, where: Where) -> pint.Qua
     return value
 
 
-def _plain(text: str, unit: str, want: str, command: str, reply: str, where: Where) -> pint.Quantity:
+def _unprefixed(text: str, unit: str, want: str, command: str, reply: str, where: Where) -> pint.Quantity:
+    """A reply field written without a decimal prefix (`3000.0;ms`), in the one unit it must have."""
     if not _NUMBER.fullmatch(text) or unit != want:
         raise _unexpected(where, command, reply, f"a number in {want}, got {text!r} {unit!r}")
     return Q_(float(text), want)
@@ -428,8 +429,8 @@ def parse_mv(reply: str, where: Where = _NOWHERE) -> Measurement:
         raise _unexpected(where, "MV", reply, f"error flags in hex like 0x0 last, got {flags!r}")
     return Measurement(status=fields[0], unit=fields[4], value=_amount(fields[1:5], "MV", reply, where),
                        rate=_rate(fields[5:10], "MV", reply, where),
-                       measuring_time=_plain(fields[10], fields[11], "ms", "MV", reply, where),
-                       high_voltage=_plain(fields[12], fields[13], "V", "MV", reply, where),
+                       measuring_time=_unprefixed(fields[10], fields[11], "ms", "MV", reply, where),
+                       high_voltage=_unprefixed(fields[12], fields[13], "V", "MV", reply, where),
                        flags=int(flags, 16))
 
 

@@ -48,7 +48,6 @@ MODES: dict[int, str] = {
 BIASES = (-100, -50, 0, 50, 100)
 MEASUREMENT_MODES = {"charge": "*CHGMAX?", "charge-rate": "*RTCHG?", "triggered": "*CHGTHR?"}
 RANGES = {"low": "*RNG0", "high": "*RNG1"}
-CHARGE_UNITS = ("mC", "nC", "pC")
 FIX = ("check the cable and 19200 8N1 without handshake; this protocol is PARTIAL, so an unexpected reply may "
        "also be firmware the sources do not cover")
 
@@ -151,7 +150,8 @@ class StandardImagingMax4000(Driver):
     simulator = "xcal.simulators.si_max4000:Max4000Simulator"
     unexpected_fix = FIX
     option_specs = (
-        Option("poll_interval", "time", "200 ms", "time between status polls", low=0, above=True, unit="s", timing=True),
+        Option("poll_interval", "time", "200 ms", "time between status polls", low=0, above=True, unit="s",
+               timing=True),
         Option("zero_timeout", "time", "120 s", "longest a zero may take (no source says)", low=0, above=True,
                unit="s", timing=True),
         Option("zero_start_wait", "time", "2 s", "how long a zero may take to show status 1 (Autodrive waits "
@@ -161,7 +161,8 @@ class StandardImagingMax4000(Driver):
         Option("settle_fraction", "number", 0.001, "change between two polls, as a fraction of the exposure's "
                                                    "charge, that counts as settled", low=0, above=True, high=1),
         Option("clear_wait", "time", "250 ms", "time to drop whatever answers the clearing 0x03 LF (Autodrive "
-                                               "reads the port 222 ms after data starts)", low=0, unit="s", timing=True),
+                                               "reads the port 222 ms after data starts)", low=0, unit="s",
+               timing=True),
     )
     evidence = Evidence(
         sources={
