@@ -11,7 +11,7 @@ from xcal.site import load_site
 SURVEY_POINT = ("{point: Control booth, area: controlled, occupancy: 1, kv: 100 kV, ma: 3 mA, distance: 2.5 m, "
                 "barrier: 1.5 mm}")
 ROOM3_SETS = ("limit_sets: [example-dxr-manufacturer, cfr-1020, aapm-74, lambert-mckeon-2001, 10cfr35-survey, "
-              "iec-61223-3-1, ncrp-147]")
+              "iec-61223-3-1, ncrp-147, detector-qc, dicom-acceptance]")
 
 CASES = {
     # id: (text of the demo site, its replacement, the text on the line the error must name, words of the message)
@@ -60,10 +60,12 @@ CASES = {
                          "wire fault after must be a whole number of 1 or more, got abc"),
     "driver-option-unit": ("    simulation: {n_k_gy_per_c: 9.4e5}\n",
                            "    simulation: {n_k_gy_per_c: 9.4e5}\n    options: {poll_interval: 250 mV}\n",
-                           "options: {poll_interval", "instrument ec-1: option poll_interval: '250 mV' is a voltage, but a time is needed"),
+                           "options: {poll_interval",
+                           "instrument ec-1: option poll_interval: '250 mV' is a voltage, but a time is needed"),
     "driver-option-range": ("    simulation: {n_k_gy_per_c: 9.4e5}\n",
                             "    simulation: {n_k_gy_per_c: 9.4e5}\n    options: {poll_interval: 0 ms}\n",
-                            "options: {poll_interval", "instrument ec-1: option poll_interval must be more than 0 s, got 0 ms"),
+                            "options: {poll_interval",
+                            "instrument ec-1: option poll_interval must be more than 0 s, got 0 ms"),
     "counter-sensitivity-unit": ("sensitivity: 153.8 cpm/(µSv/h)", "sensitivity: 148.6 cpm/mGy",
                                  "sensitivity: 148.6 cpm/mGy",
                                  "instrument gm-1: option sensitivity: '148.6 cpm/mGy' is a [time] / [length] ** 2, "

@@ -92,6 +92,21 @@ def test_options_are_checked_once_with_their_unit_and_range():
         Bench.check_options({"gain": 2.5})
 
 
+def test_a_whole_number_option_takes_counts_only_and_gives_an_int():
+    rows = Option("skip_rows", "whole", 0, "lines before the header", low=0, high=100)
+    assert [(v, type(v)) for v in (rows.check(3, "x"), rows.check(4.0, "x"), rows.check(0, "x"))] == [
+        (3, int), (4, int), (0, int)]
+    for bad in (2.5, True, "3", float("nan")):
+        with pytest.raises(ConfigError, match=f"x: option skip_rows must be a whole number ≥ 0 and ≤ 100, got "
+                                              f"{bad!r}"):
+            rows.check(bad, "x")
+    for outside in (-1, 101):
+        with pytest.raises(ConfigError) as err:
+            rows.check(outside, "x")
+        assert err.value.message == f"x: option skip_rows must be a whole number ≥ 0 and ≤ 100, got {outside}"
+        assert err.value.fix == "give skip_rows like 0 (lines before the header)"
+
+
 def test_a_command_missing_from_the_evidence_table_fails_the_protocol_test():
     class Unlisted(Bench):
         evidence = Evidence(sources={}, commands=(Command("HV?"),))

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "exit-codes.rst"
 
 RUN = {"run_id", "verdict", "status", "simulated", "procedure", "site", "room", "stations", "checks",
-       "entered", "calibration_override", "db"}
+       "entered", "calibration_override", "db", "warnings"}
 RUN_PROCEDURE = {"id", "version", "sha256", "title"}
 RUN_ROOM = {"id", "name"}
 RUN_STATION = {"index", "setting", "readings", "results"}
@@ -78,7 +78,56 @@ SERVICE = {"service_id", "room", "component", "work", "vendor", "engineer", "dow
 SERVICE_PARTS = {"name", "sha256", "bytes", "stored", "procedure", "source"}
 SERVICE_RULE = {"component", "work", "invalidates", "source", "rationale"}
 
+ACCOUNT = {"username", "full_name", "role", "active", "permissions"}
+PART = {"part", "description", "received", "used", "on_hand", "last_used", "minimum", "low"}
+PART_LAST_USE = {"at", "room", "service", "by"}
+PART_RECEIPT = {"at", "kind", "part", "quantity", "by", "description", "minimum"}
+PART_USE = {"at", "kind", "part", "quantity", "by", "room", "service"}
+INCIDENT = {"incident_id", "date", "room", "kind", "what", "immediate_actions", "root_cause", "actions", "people",
+            "notification_level", "notification", "notification_due", "recorded_at", "by", "history"}
+INCIDENT_PERSON = {"person", "doses"}
+INCIDENT_DOSES = {"tede", "lens", "shallow"}
+INCIDENT_LEVEL = {"level", "title", "section", "asks", "reached_by"}
+INCIDENT_REACHED = {"person", "quantity", "dose_msv", "threshold", "section", "verified"}
+INCIDENT_NOTIFICATION = {"to", "at", "reference"}
+INCIDENT_HISTORY = {"seq", "at", "by", "text"}
+BADGE = {"badge", "person", "location", "by", "declared_pregnant", "declared_on", "pregnancy_ended_on", "issued_at"}
+DOSE_ROW = {"dose_id", "badge", "person", "location", "period_start", "period_end", "doses", "source", "supersedes",
+            "reason", "by"}
+DOSE_ROW_DOSES = {"tede", "shallow", "lens"}
+DOSE_ROW_SOURCE = {"file", "sha256", "line"}
+DOSE_LIST = {"dose_id", "person", "badge", "location", "period_start", "period_end", "hp10_mSv", "hp007_mSv",
+             "lens_mSv", "simulated"}
+DOSE_REPORT = {"year", "quarter", "anonymous", "flagged", "limits", "people"}
+DOSE_REPORT_LIMITS = {"annual", "pregnancy", "investigation_levels"}
+DOSE_REPORT_LIMIT = {"msv", "text", "section", "verified"}
+DOSE_REPORT_LEVELS = {"level_I_percent", "level_II_percent", "per", "source", "verified", "set_in_site_file"}
+DOSE_REPORT_PERSON = {"person", "badges", "simulated", "annual", "quarters", "pregnancy", "flags"}
+DOSE_REPORT_ANNUAL = {"dose_msv", "limit_msv", "section", "fraction"}
+DOSE_REPORT_QUARTER = {"dose_msv", "level"}
+DOSE_REPORT_PREGNANCY = {"declared_on", "ended_on", "dose_msv", "limit_msv", "section"}
+DOSE_REPORT_FLAG = {"level", "quantity", "period", "dose_msv", "threshold_msv", "section", "asks"}
+KPI = {"start", "end", "as_of", "room", "qc_due", "qc_on_time", "qc_on_time_rate", "qc_lines", "actions_open",
+       "actions_overdue", "open_action_ids", "overdue_action_ids", "actions_closed", "mean_days_to_close",
+       "downtime_hours", "pm_compliance", "calibration_due", "calibration_overdue"}
+KPI_QC_LINE = {"room", "procedure", "due", "done", "on_time"}
+KPI_PM = {"due", "on_time", "rate"}
+KPI_CALIBRATION = {"instrument", "due", "days_left", "rooms"}
+DICOM_STEP = {"node", "step", "ok", "ms", "message", "fix"}
+DETECTOR = {"source", "sop_class", "exposure_index", "target_exposure_index", "deviation_index", "offset",
+            "offset_from", "snr", "global_nonuniformity", "local_nonuniformity", "grid", "defective_pixels",
+            "dead_rows", "dead_columns", "ei_error", "expected_exposure_index"}
+RDSR = {"sop_instance_uid", "study_instance_uid", "station_name", "device_serial", "manufacturer", "content_datetime",
+        "source", "simulated", "dap_total_gy_m2", "rp_total_mgy", "fluoro_time_s", "events", "event_list",
+        "compared_with", "recorded"}
+RDSR_EVENT = {"uid", "started", "type", "dap_gy_m2", "rp_air_kerma_mgy", "kvp_kv", "tube_current_ma",
+              "exposure_time_ms", "mas"}
+RDSR_COMPARED = {"run_id", "procedure", "measured_dap_gy_m2", "ratio"}
+WORKLIST = {"step_id", "date", "time", "modality", "station_ae", "station_name", "description", "accession",
+            "patient_id", "requested_procedure"}
+
 DOCUMENTED = {
+    "users list": ACCOUNT,
     "run": RUN | RUN_PROCEDURE | RUN_ROOM | RUN_STATION | RUN_CHECK | BUNDLE | BUNDLE_INFO | BUNDLE_MEMBER,
     "history": HISTORY,
     "show-run": SHOW_RUN | SNAPSHOT | SNAPSHOT_SITE | SNAPSHOT_ROOM | SNAPSHOT_PROCEDURE | SNAPSHOT_INSTRUMENT
@@ -95,8 +144,21 @@ DOCUMENTED = {
     "service record": SERVICE | SERVICE_PARTS,
     "service list": {"still_due"},
     "service rules": SERVICE_RULE,
-    "parts receive": {"part", "description", "received", "used", "on_hand", "last_used", "at", "room", "service",
-                      "by"},
+    "parts receive": PART | PART_LAST_USE,
+    "parts show": PART_RECEIPT | PART_USE,
+    "incident record": INCIDENT | INCIDENT_PERSON | INCIDENT_DOSES | INCIDENT_LEVEL | INCIDENT_REACHED
+    | INCIDENT_NOTIFICATION | INCIDENT_HISTORY,
+    "dosimetry badge": BADGE,
+    "dosimetry import": DOSE_ROW | DOSE_ROW_DOSES | DOSE_ROW_SOURCE,
+    "dosimetry record": {"source", "entered"},
+    "dosimetry list": DOSE_LIST,
+    "dosimetry report": DOSE_REPORT | DOSE_REPORT_LIMITS | DOSE_REPORT_LIMIT | DOSE_REPORT_LEVELS
+    | DOSE_REPORT_PERSON | DOSE_REPORT_ANNUAL | DOSE_REPORT_QUARTER | DOSE_REPORT_PREGNANCY | DOSE_REPORT_FLAG,
+    "kpi": KPI | KPI_QC_LINE | KPI_PM | KPI_CALIBRATION,
+    "dicom check": DICOM_STEP,
+    "dicom detector": DETECTOR,
+    "dicom dose": RDSR | RDSR_EVENT | RDSR_COMPARED,
+    "dicom worklist": WORKLIST,
     "pm log": {"pm_id", "room", "component", "date", "done", "engineer", "vendor", "parts", "by", "recorded_at"},
 }
 
@@ -107,11 +169,12 @@ def _sections() -> dict[str, str]:
     """The page's text under each ``xcal COMMAND`` heading, by command."""
     text = PAGE.read_text(encoding="utf-8")
     parts = re.split(r"^``xcal ([a-z][a-z -]*)``\n-+\n", text, flags=re.MULTILINE)
-    return dict(zip(parts[1::2], parts[2::2]))
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
 def _literal_words(text: str) -> set[str]:
-    return {word for literal in re.findall(r"``(.+?)``", text) for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", literal)}
+    return {word for literal in re.findall(r"``(.+?)``", text)
+            for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", literal)}
 
 
 def _commands() -> set[str]:
@@ -174,7 +237,7 @@ def test_run_json_of_a_passing_run(records):
     assert run["verdict"] == "PASS" and run["status"] == "complete" and run["simulated"] is True
     assert set(run["procedure"]) == RUN_PROCEDURE and run["procedure"]["id"] == "kvp-accuracy"
     assert set(run["room"]) == RUN_ROOM and run["room"]["id"] == "3"
-    assert run["calibration_override"] is None and run["db"] == records["db"]
+    assert run["calibration_override"] is None and run["db"] == records["db"] and run["warnings"] == []
     assert [set(s) for s in run["stations"]] == [RUN_STATION] * 4
     assert set(run["stations"][0]["readings"][0]["kvp_meter"]["kvp_ppv"]) == {"value", "unit"}
     assert "waveform" not in run["stations"][0]["readings"][0]["kvp_meter"]
@@ -388,3 +451,159 @@ def test_run_json_lists_the_entered_values(xcal):
     for name, text in given.items():
         number, unit = str(text).split()
         assert run["entered"][name] == {"value": float(number), "unit": unit}
+
+
+@pytest.fixture(scope="module")
+def program(xcal_exe: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The `--json` documents of the program commands, each made once in a store of its own: parts, incidents,
+    badges and doses, accounts."""
+    folder = tmp_path_factory.mktemp("program")
+    env = {k: v for k, v in os.environ.items() if k not in ("XCAL_SITE", "XCAL_DB")}
+    doses = folder / "doses.csv"
+    doses.write_text("person,badge,location,period_start,period_end,hp10_mSv,hp007_mSv,lens_mSv\n"
+                     "J. Ray,B-1001,collar,2026-01-01,2026-01-31,0.12,0.15,0.13\n", encoding="utf-8")
+    groups = [{
+        "parts receive": ("parts", "receive", "--part", "FIL-20", "--quantity", "3", "--minimum", "2",
+                          "--name", "Stores"),
+        "parts use": ("parts", "use", "--part", "FIL-20", "--quantity", "2", "--room", "3", "--name", "B. Eng"),
+        "parts low": ("parts", "low"),
+        "parts show": ("parts", "show", "FIL-20"),
+    }, {
+        # 300 mSv TEDE reaches 10 CFR 20.2202(a)(1)(i)'s 25 rem: the notification level and who reached it show.
+        "incident record": ("incident", "record", "--date", "2026-11-03", "--room", "3", "--kind", "radiation",
+                            "--what", "tube stuck on", "--immediate", "mains off", "--person",
+                            "Pat Doe; tede=300 mSv", "--notified", "NRC Operations Center", "--notified-at",
+                            "2026-11-03T12:00", "--notified-ref", "EN-1", "--name", "RSO"),
+        "incident update": ("incident", "update", "IN-1", "--reason", "cause found", "--root-cause", "relay",
+                            "--name", "RSO"),
+        "incident list": ("incident", "list"),
+        "users add": ("users", "add", "ann", "--name", "Ann Admin", "--role", "admin", "--by", "setup"),
+        "users list": ("users", "list"),
+    }, {
+        "dosimetry badge": ("dosimetry", "badge", "--badge", "B-12", "--person", "Pat Doe", "--location",
+                            "whole-body", "--declared-pregnant", "2026-10-01", "--name", "RSO"),
+        # 3 mSv in Q4 passes the demo site's ALARA level I (10 % of a quarter of 50 mSv, 1.25 mSv): one flag.
+        "dosimetry record": ("dosimetry", "record", "--badge", "B-12", "--from", "2026-11-01", "--to", "2026-11-30",
+                             "--hp10", "3 mSv", "--name", "RSO"),
+        "dosimetry import": ("dosimetry", "import", str(doses), "--name", "RSO"),
+        "dosimetry list": ("dosimetry", "list", "--year", "2026"),
+        "dosimetry report": ("dosimetry", "report", "--year", "2026"),
+    }]
+
+    def run(number: int, steps: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+        """One group's commands in order, in a store of the group's own (the groups run at once)."""
+        db = folder / f"records-{number}.sqlite3"
+        found: dict[str, Any] = {}
+        for name, args in steps.items():
+            secret = ("--password-stdin",) if name == "users add" else ()
+            result = subprocess.run([xcal_exe, "--db", str(db), *args, *secret, "--json"], capture_output=True,
+                                    text=True, timeout=120, input="correct horse battery\n", env=env)
+            assert result.returncode == 0, f"xcal {name}: {result.stderr}"
+            found[name] = json.loads(result.stdout)
+        return found
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(groups)) as pool:
+        return {k: v for found in pool.map(run, range(len(groups)), groups) for k, v in found.items()}
+
+
+def test_parts_json(program):
+    assert set(program["parts receive"]) == PART and program["parts receive"]["last_used"] is None
+    for name in ("parts use", "parts low"):
+        line = program[name][0] if isinstance(program[name], list) else program[name]
+        assert set(line) == PART and set(line["last_used"]) == PART_LAST_USE, name
+    # 3 received, 2 used: 1 on hand, fewer than the minimum of 2.
+    assert [(p["on_hand"], p["low"]) for p in program["parts low"]] == [(1, True)]
+    receipt, use = program["parts show"]
+    assert set(receipt) == PART_RECEIPT and set(use) == PART_USE
+    assert (receipt["kind"], use["kind"]) == ("received", "used")
+
+
+def test_incident_json(program):
+    incidents = [program["incident record"], program["incident update"], *program["incident list"]]
+    assert [set(i) for i in incidents] == [INCIDENT] * 3
+    incident = program["incident update"]
+    [person] = incident["people"]
+    assert set(person) == INCIDENT_PERSON and set(person["doses"]) == INCIDENT_DOSES
+    level = incident["notification_level"]
+    assert set(level) == INCIDENT_LEVEL and level["level"] == "immediate"
+    assert [set(r) for r in level["reached_by"]] == [INCIDENT_REACHED]
+    assert set(incident["notification"]) == INCIDENT_NOTIFICATION
+    assert [set(h) for h in incident["history"]] == [INCIDENT_HISTORY] * 2
+
+
+def test_dosimetry_json(program):
+    assert set(program["dosimetry badge"]) == BADGE
+    recorded = program["dosimetry record"]
+    assert set(recorded) == DOSE_ROW and recorded["source"] == {"entered": True}
+    [imported] = program["dosimetry import"]
+    assert set(imported) == DOSE_ROW and set(imported["doses"]) == DOSE_ROW_DOSES
+    assert set(imported["source"]) == DOSE_ROW_SOURCE
+    assert [set(r) for r in program["dosimetry list"]] == [DOSE_LIST] * 2
+    report = program["dosimetry report"]
+    assert set(report) == DOSE_REPORT and set(report["limits"]) == DOSE_REPORT_LIMITS
+    limits = report["limits"]
+    assert all(set(limit) == DOSE_REPORT_LIMIT for limit in [*limits["annual"].values(), limits["pregnancy"]])
+    assert set(limits["investigation_levels"]) == DOSE_REPORT_LEVELS
+    people = {p["person"]: p for p in report["people"]}
+    assert all(set(p) == DOSE_REPORT_PERSON for p in people.values())
+    pat = people["Pat Doe"]
+    assert all(set(a) == DOSE_REPORT_ANNUAL for a in pat["annual"].values())
+    assert all(set(q) == DOSE_REPORT_QUARTER for quarter in pat["quarters"].values() for q in quarter.values())
+    assert set(pat["pregnancy"]) == DOSE_REPORT_PREGNANCY and people["J. Ray"]["pregnancy"] is None
+    assert [set(f) for f in pat["flags"]] == [DOSE_REPORT_FLAG] and pat["flags"][0]["level"] == "I"
+
+
+def test_users_json(program):
+    assert set(program["users add"]) == ACCOUNT and program["users add"]["permissions"] == ["view", "act", "sign",
+                                                                                            "admin"]
+    assert [set(a) for a in program["users list"]] == [ACCOUNT]
+
+
+def test_kpi_json(xcal, site_copy, tmp_path):
+    import datetime as dt
+
+    due = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    site = site_copy({"due: 2099-12-31": f"due: {due}"})
+    db = str(tmp_path / "kpi.sqlite3")
+    logged = xcal("--site", str(site), "--db", db, "pm", "log", "--room", "4", "--component", "tube", "--done",
+                  "checked", "--engineer", "B. Eng", "--vendor", "Acme", "--date", "2026-01-10", "--name", "B. Eng")
+    assert logged.returncode == 0, logged.stderr
+    result = xcal("--site", str(site), "--db", db, "kpi", "--from", "2026-01-01", "--json")
+    assert result.returncode == 0, result.stderr
+    kpi = _json(result)
+    assert set(kpi) == KPI and kpi["qc_lines"] and all(set(line) == KPI_QC_LINE for line in kpi["qc_lines"])
+    months = [m for room in kpi["pm_compliance"].values() for m in room.values()]
+    assert months and all(set(m) == KPI_PM for m in months)
+    assert kpi["calibration_due"] and all(set(c) == KPI_CALIBRATION for c in kpi["calibration_due"])
+
+
+def test_dicom_json(xcal_exe, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("XCAL_SITE", "XCAL_DB")}
+
+    def start(*commands: tuple[str, ...]) -> subprocess.Popen:
+        line = " && ".join(" ".join(f"'{a}'" for a in (xcal_exe, *c)) for c in commands)
+        return subprocess.Popen(["sh", "-c", line], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL, env=env)
+
+    flat, dose = tmp_path / "flat.dcm", tmp_path / "dose.dcm"
+    running = {   # at once: check and worklist each wait on a simulated node
+        "check": start(("dicom", "check", "--room", "3", "--json")),
+        "worklist": start(("dicom", "worklist", "--room", "3", "--json")),
+        "detector": start(("dicom", "simulate-detector", "-o", str(flat), "--air-kerma", "2.5 µGy"),
+                          ("dicom", "detector", str(flat), "--air-kerma", "2.5 µGy", "--json")),
+        "dose": start(("dicom", "simulate-dose", "-o", str(dose), "--room", "10"),
+                      ("--db", str(tmp_path / "dose.sqlite3"), "dicom", "dose", str(dose), "--record", "--json")),
+    }
+    found = {}
+    for name, process in running.items():
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, f"xcal dicom {name}: {err}"
+        found[name] = json.loads(out[out.index("{" if name == "detector" else "["):])
+    assert found["check"] and all(set(step) == DICOM_STEP for step in found["check"])
+    assert found["worklist"] and all(set(step) == WORKLIST for step in found["worklist"])
+    assert set(found["detector"]) == DETECTOR
+    [report] = found["dose"]
+    assert set(report) == RDSR - {"compared_with"} and report["recorded"] is True      # no --run: no comparison
+    assert [set(e) for e in report["event_list"]] == [RDSR_EVENT]

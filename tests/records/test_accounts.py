@@ -7,6 +7,7 @@ are checked once against RFC 9106's recommendation, which argon2-cffi takes as i
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import sqlite3
@@ -33,6 +34,7 @@ from xcal.records.accounts import (
     sign_run,
 )
 from xcal.records.anchor import site_key
+from xcal.records.export import export_runs
 from xcal.records.store import Store
 
 from .factory import raw
@@ -102,6 +104,64 @@ def test_a_hash_swapped_into_the_credentials_table_is_refused(db, staff):
     with pytest.raises(RecordError) as refused:
         authenticate(staff, "bob", ADMIN_PW)
     assert "the credentials table was changed outside xcal" in refused.value.message
+
+
+def test_a_hash_swapped_into_the_credentials_table_is_named_by_verify(db, staff):
+    [(ann_hash,)] = raw(db, "SELECT hash FROM credentials WHERE username = 'ann'")
+    raw(db, "UPDATE credentials SET hash = ? WHERE username = 'bob'", (ann_hash,))
+    [(seq,)] = raw(db, "SELECT seq FROM entries WHERE kind = 'account_created' AND payload LIKE ?",
+                   ('%"username":"bob"%',))
+    report = staff.verify()
+    assert not report.ok and report.first_broken == seq
+    assert report.reason == (f"entry {seq} (account bob created by ann): the stored password hash of 'bob' is not "
+                             f"the one this entry recorded; the credentials table was changed outside xcal")
+
+
+def test_sign_in_attempts_older_than_the_lockout_window_go_when_a_new_one_is_recorded(db, staff):
+    start = time.time() + 60
+    with pytest.raises(AuthError):
+        authenticate(staff, "bob", "not the password", now=start)
+    # kept WINDOW + LOCKOUT = 900 s + 900 s = 1800 s: still there at start + 1800 s, gone at start + 1801 s
+    authenticate(staff, "ann", ADMIN_PW, now=start + 1800)
+    assert _attempts(db, "bob") == ["failed"]
+    authenticate(staff, "ann", ADMIN_PW, now=start + 1801)
+    assert _attempts(db, "bob") == [] and _attempts(db, "ann") == ["ok", "ok"]
+
+
+# The accounts table: each account as its entries leave it
+
+def test_the_accounts_row_follows_each_entry_of_its_account(db, staff):
+    set_role(staff, "bob", "rso", by="ann")
+    disable_account(staff, "bob", by="ann")
+    set_password(staff, "bob", "a new password 2", by="ann")
+    [(hashed,)] = raw(db, "SELECT hash FROM credentials WHERE username = 'bob'")
+    [(last,)] = raw(db, "SELECT MAX(seq) FROM entries")
+    assert raw(db, "SELECT full_name, role, active, credential, seq FROM accounts WHERE username = 'bob'") == [
+        ("Bob Physicist", "rso", 0, hashlib.sha256(hashed.encode()).hexdigest(), last)]
+    assert get_account(staff, "BOB ") == Account("bob", "Bob Physicist", "rso", False)
+    assert [a.username for a in list_accounts(staff)] == ["ann", "bob"] and staff.verify().ok
+
+
+def test_an_accounts_row_edited_behind_the_store_is_named_by_verify(db, staff):
+    [(seq,)] = raw(db, "SELECT seq FROM accounts WHERE username = 'bob'")
+    raw(db, "UPDATE accounts SET role = 'admin' WHERE username = 'bob'")
+    assert get_account(staff, "bob").role == "admin"            # the look-up trusts the row; verify does not
+    report = staff.verify()
+    assert not report.ok and report.first_broken == seq
+    assert report.reason == (f"entry {seq} (account bob created by ann): stored accounts.role of 'bob' 'admin' "
+                             f"differs from the recorded 'physicist'")
+
+
+def test_an_accounts_row_removed_or_added_behind_the_store_is_named_by_verify(db, staff):
+    raw(db, "INSERT INTO accounts VALUES ('eve', 'Eve Intruder', 'admin', 1, 'x', 1)")
+    report = staff.verify()
+    assert not report.ok and report.first_broken is None
+    assert report.reason == "accounts row 'eve' has no entry in the audit chain"
+    [(seq,)] = raw(db, "SELECT seq FROM accounts WHERE username = 'ann'")
+    raw(db, "DELETE FROM accounts WHERE username = 'ann'")
+    report = staff.verify()
+    assert not report.ok and report.first_broken == seq
+    assert report.reason == f"entry {seq} (account ann created by setup): its accounts row is missing"
 
 
 # Rules for accounts
@@ -252,6 +312,15 @@ def test_a_signature_names_the_account_and_its_printed_name_and_needs_the_passwo
     assert staff.verify(public=site_key().public).ok
 
 
+def test_the_csv_export_names_the_signers_account(staff, make_run, tmp_path):
+    make_run("R1")
+    signed = sign_run(staff, "R1", "reviewed", "bob", BOB_PW)
+    runs_csv, _ = export_runs(staff, tmp_path / "audit.csv")
+    with runs_csv.open(newline="", encoding="utf-8") as f:
+        [row] = list(csv.DictReader(f))
+    assert row["signatures"] == f"reviewed by Bob Physicist (account bob) at {signed.at} (valid)"
+
+
 def test_roles_limit_the_meanings_a_signer_may_give(staff, make_run):
     make_run("R1")
     add_account(staff, "tom", "Tom Technician", "technician", "tech password 1", by="ann")
@@ -327,6 +396,7 @@ def test_a_version_4_store_gains_the_account_tables_when_opened(tmp_path):
     con = sqlite3.connect(path)
     con.execute("DROP TABLE credentials")
     con.execute("DROP TABLE login_attempts")
+    con.execute("DROP TABLE accounts")
     con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     con.commit()
     con.close()
@@ -337,4 +407,5 @@ def test_a_version_4_store_gains_the_account_tables_when_opened(tmp_path):
         add_account(store, "ann", "Ann Admin", "admin", ADMIN_PW, by="setup")
         assert authenticate(store, "ann", ADMIN_PW).role == "admin" and store.verify().ok
     assert raw(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
-    assert {"credentials", "login_attempts"} <= {r[0] for r in raw(Path(path), "SELECT name FROM sqlite_master")}
+    assert {"accounts", "credentials", "login_attempts"} <= {r[0] for r in raw(Path(path),
+                                                                              "SELECT name FROM sqlite_master")}

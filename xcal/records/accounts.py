@@ -14,10 +14,12 @@ Roles and what they grant (`can`):
 
 An account lives as store-level entries of the audit chain (created with its full name and role, role changed,
 disabled, enabled, password set, locked), each naming who did it, so `xcal verify` and the anchors cover them.
-A password is kept only as its Argon2id hash (argon2-cffi's PasswordHasher with its defaults, rehashed at the
-next sign-in when those defaults change) in the credentials table; the entry of a password change holds the
-sha256 of that hash (useless for guessing without the hash's own salt), so a hash swapped in the table behind
-xcal's back is refused at sign-in.
+The accounts table is their projection: each account as its entries leave it, written in the transaction of each
+entry (`_append`), so a look-up reads one row however long the chain; `verify` replays the entries and compares
+(`account_problems`). A password is kept only as its Argon2id hash (argon2-cffi's PasswordHasher with its
+defaults, rehashed at the next sign-in when those defaults change) in the credentials table; the entry of a
+password change holds the sha256 of that hash (useless for guessing without the hash's own salt), which the
+accounts row repeats: a hash swapped in the table behind xcal's back is refused at sign-in and named by `verify`.
 
 Decisions:
 - A username (lower case) is never reused: once created, a disabled account keeps it, so a signature always
@@ -29,7 +31,8 @@ Decisions:
 - Sign-in attempts (ok, failed, locked, disabled) are rows of login_attempts, never with a password. After
   MAX_FAILURES failures for a username within WINDOW seconds (no sign-in in between) every attempt is refused for
   LOCKOUT seconds, right password or not; a lockout of an existing account is also a chain entry. A new password
-  (`set_password`, an admin's reset) ends a lockout. The rows are kept: a failed sign-in is no secret.
+  (`set_password`, an admin's reset) ends a lockout. Each new row removes those older than KEEP seconds (WINDOW +
+  LOCKOUT, all a lockout is decided from): the table is operating state, and the lockouts themselves are entries.
 - A store with no account at all keeps signatures by a name as typed (signatures.py); its first account ends that.
 """
 
@@ -56,6 +59,7 @@ from .chain import (
 from .signatures import MEANINGS, Signature
 
 if TYPE_CHECKING:
+    from .chain import Entry
     from .ledger import Transaction
     from .store import Store
 
@@ -74,6 +78,8 @@ MIN_PASSWORD = 10
 MAX_FAILURES = 5
 WINDOW = 15 * 60.0
 LOCKOUT = 15 * 60.0
+KEEP = WINDOW + LOCKOUT
+"""How long a sign-in attempt is kept: no lockout can depend on an older one."""
 AUTOMATIC = "xcal (automatic)"
 PASSWORD_SET = "password set"
 """The login_attempts outcome that marks a new password: failures before it no longer count."""
@@ -148,51 +154,90 @@ def check_password(username: str, password: str) -> None:
         raise ConfigError(f"the password for '{username}' is the username", fix="choose a password of its own")
 
 
-@dataclass
+@dataclass(frozen=True)
 class _State:
+    """An account as its entries leave it: one row of the accounts table."""
+
     account: Account
     credential: str
     """sha256 of the hash the latest password entry set."""
+    seq: int
+    """The account's latest entry."""
 
 
-def _fold(store: Store) -> dict[str, _State]:
-    states: dict[str, _State] = {}
-    for entry in store.entries_of_kind(ACCOUNT_KINDS):
-        data = entry.data()
-        name = data.get("username", "")
-        if entry.kind == ACCOUNT_CREATED:
-            states[name] = _State(Account(name, str(data.get("full_name", "")), str(data.get("role", "")), True),
-                                  str(data.get("credential", "")))
-            continue
-        state = states.get(name)
-        if state is None:
-            raise RecordError(f"{entry.label()}: it names account '{name}', which no earlier entry created",
+_COLUMNS = "username, full_name, role, active, credential, seq"
+
+
+def _after(state: _State | None, entry: Entry) -> _State:
+    """The account after one of its entries: how the accounts row is written, and how `verify` replays the chain."""
+    data = entry.data()
+    name = str(data.get("username", ""))
+    if entry.kind == ACCOUNT_CREATED:
+        if state is not None:
+            raise RecordError(f"{entry.label()}: account '{name}' was already created by an earlier entry",
                               fix="run `xcal verify`; the chain was edited outside xcal")
-        old = state.account
-        if entry.kind == ACCOUNT_ROLE_CHANGED:
-            state.account = Account(name, old.full_name, str(data.get("role", "")), old.active)
-        elif entry.kind in (ACCOUNT_DISABLED, ACCOUNT_ENABLED):
-            state.account = Account(name, old.full_name, old.role, entry.kind == ACCOUNT_ENABLED)
-        elif entry.kind == ACCOUNT_PASSWORD_SET:
-            state.credential = str(data.get("credential", ""))
-    return states
+        return _State(Account(name, str(data.get("full_name", "")), str(data.get("role", "")), True),
+                      str(data.get("credential", "")), entry.seq)
+    if state is None:
+        raise RecordError(f"{entry.label()}: it names account '{name}', which no earlier entry created",
+                          fix="run `xcal verify`; the chain was edited outside xcal")
+    old, credential = state.account, state.credential
+    account = old
+    if entry.kind == ACCOUNT_ROLE_CHANGED:
+        account = Account(name, old.full_name, str(data.get("role", "")), old.active)
+    elif entry.kind in (ACCOUNT_DISABLED, ACCOUNT_ENABLED):
+        account = Account(name, old.full_name, old.role, entry.kind == ACCOUNT_ENABLED)
+    elif entry.kind == ACCOUNT_PASSWORD_SET:
+        credential = str(data.get("credential", ""))
+    return _State(account, credential, entry.seq)
+
+
+def _state(row: Any) -> _State:
+    """An accounts row as read: its values are taken as they are (`account_problems` judges them)."""
+    return _State(Account(str(row[0]), str(row[1]), str(row[2]), bool(row[3])), str(row[4]), row[5])
+
+
+def _state_of(store: Store, name: str) -> _State | None:
+    """The accounts row of `name` (inside a write, as that transaction sees it), or None."""
+    rows = list(store.select(f"SELECT {_COLUMNS} FROM accounts WHERE username = ?", (name,)))
+    return _state(rows[0]) if rows else None
+
+
+def _append(store: Store, tx: Transaction, kind: str, payload: dict[str, Any]) -> _State:
+    """Append an account entry and write the account's row as it leaves it, in the same transaction."""
+    name = payload["username"]
+    before = _state_of(store, name)
+    state = _after(before, tx.append(kind, "", payload))
+    a = state.account
+    values = (a.full_name, a.role, int(a.active), state.credential, state.seq, name)
+    if before is None:
+        tx.execute("INSERT INTO accounts (full_name, role, active, credential, seq, username) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", values)
+    else:
+        tx.execute("UPDATE accounts SET full_name = ?, role = ?, active = ?, credential = ?, seq = ? "
+                   "WHERE username = ?", values)
+    return state
 
 
 def list_accounts(store: Store) -> list[Account]:
     """Every account, disabled ones included, by username."""
-    return [s.account for _, s in sorted(_fold(store).items())]
+    return [_state(r).account for r in store.select(f"SELECT {_COLUMNS} FROM accounts ORDER BY username")]
 
 
 def get_account(store: Store, username: str) -> Account | None:
-    """The account of `username` (any case), or None."""
-    state = _fold(store).get((username or "").strip().lower())
+    """The account of `username` (any case), or None: one row of the accounts table."""
+    state = _state_of(store, (username or "").strip().lower())
     return state.account if state else None
 
 
-def _require(states: dict[str, _State], username: str) -> _State:
-    if username not in states:
+def _has_accounts(store: Store) -> bool:
+    return bool(list(store.select("SELECT username FROM accounts LIMIT 1")))
+
+
+def _require(state: _State | None, username: str) -> _State:
+    if state is None:
         raise RecordError(f"there is no account '{username}'", fix="run `xcal users list` to see the accounts")
-    return states[username]
+    return state
 
 
 def add_account(store: Store, username: str, full_name: str, role: str, password: str, *, by: str) -> Account:
@@ -206,57 +251,54 @@ def add_account(store: Store, username: str, full_name: str, role: str, password
     hashed = _hasher().hash(password)
 
     def change(tx: Transaction) -> list[tuple[str, dict[str, Any]]]:
-        states = _fold(store)
-        if name in states:
-            raise ConfigError(f"the username '{name}' is already taken (by {states[name].account.full_name}); a "
+        taken = _state_of(store, name)
+        if taken is not None:
+            raise ConfigError(f"the username '{name}' is already taken (by {taken.account.full_name}); a "
                               f"username is never given to anyone else", fix="choose another username")
-        if not states and role != "admin":
+        if role != "admin" and not _has_accounts(store):
             raise ConfigError(f"the first account of a store must be an admin, not a {role}: once a store has "
                               f"accounts every signature needs one, and only an admin manages accounts",
                               fix="create an admin first: `xcal users add USERNAME --name 'Full Name' --role admin`")
         _put_hash(tx, name, hashed)
-        return [(ACCOUNT_CREATED, {"username": name, "full_name": full, "role": role, "by": who,
-                                   "credential": _digest(hashed)})]
+        _append(store, tx, ACCOUNT_CREATED, {"username": name, "full_name": full, "role": role, "by": who,
+                                             "credential": _digest(hashed)})
+        return []
 
     store.write_with_entries(change)
     return Account(name, full, role, True)
 
 
-def _active_admins(states: dict[str, _State]) -> list[str]:
-    return [n for n, s in states.items() if s.account.active and s.account.role == "admin"]
-
-
-def _last_admin(states: dict[str, _State], name: str, what: str) -> None:
-    if _active_admins(states) == [name]:
+def _last_admin(store: Store, name: str, what: str) -> None:
+    admins = [r[0] for r in store.select("SELECT username FROM accounts WHERE active = 1 AND role = 'admin'")]
+    if admins == [name]:
         raise ConfigError(f"'{name}' is the store's last active admin and cannot be {what}",
                           fix="make another account an admin first (`xcal users role USERNAME admin`)")
 
 
-Step = Callable[[dict[str, "_State"], "_State"], tuple[str, dict[str, Any]]]
-"""One account change: from every account's state and the changed one's, the entry to append (kind, payload)."""
+Step = Callable[["_State"], tuple[str, dict[str, Any]]]
+"""One account change: from the changed account's state, the entry to append (kind, payload)."""
 
 
 def _change(store: Store, username: str, by: str, step: Step) -> Account:
-    """Append the entry `step(states, state)` gives (kind, payload) for one account; the account after it."""
+    """Append the entry `step(state)` gives (kind, payload) for one account; the account after it."""
     name, who = _username(username), _by(by)
+    after: list[_State] = []
 
     def change(tx: Transaction) -> list[tuple[str, dict[str, Any]]]:
-        states = _fold(store)
-        kind, payload = step(states, _require(states, name))
-        return [(kind, {"username": name, **payload, "by": who})]
+        kind, payload = step(_require(_state_of(store, name), name))
+        after.append(_append(store, tx, kind, {"username": name, **payload, "by": who}))
+        return []
 
     store.write_with_entries(change)
-    account = get_account(store, name)
-    assert account is not None
-    return account
+    return after[-1].account
 
 
 def disable_account(store: Store, username: str, *, by: str) -> Account:
     """Stop the account from signing in or signing; its username stays taken and its signatures stay."""
-    def step(states: dict[str, _State], state: _State) -> tuple[str, dict[str, Any]]:
+    def step(state: _State) -> tuple[str, dict[str, Any]]:
         if not state.account.active:
             raise ConfigError(f"account '{state.account.username}' is already disabled", fix="nothing to do")
-        _last_admin(states, state.account.username, "disabled")
+        _last_admin(store, state.account.username, "disabled")
         return ACCOUNT_DISABLED, {}
 
     return _change(store, username, by, step)
@@ -264,7 +306,7 @@ def disable_account(store: Store, username: str, *, by: str) -> Account:
 
 def enable_account(store: Store, username: str, *, by: str) -> Account:
     """Let a disabled account sign in again."""
-    def step(states: dict[str, _State], state: _State) -> tuple[str, dict[str, Any]]:
+    def step(state: _State) -> tuple[str, dict[str, Any]]:
         if state.account.active:
             raise ConfigError(f"account '{state.account.username}' is already enabled", fix="nothing to do")
         return ACCOUNT_ENABLED, {}
@@ -276,11 +318,11 @@ def set_role(store: Store, username: str, role: str, *, by: str) -> Account:
     """Give the account another role (recorded with the one it had)."""
     role = _role(role)
 
-    def step(states: dict[str, _State], state: _State) -> tuple[str, dict[str, Any]]:
+    def step(state: _State) -> tuple[str, dict[str, Any]]:
         if state.account.role == role:
             raise ConfigError(f"account '{state.account.username}' is already a {role}", fix="nothing to do")
         if state.account.role == "admin":
-            _last_admin(states, state.account.username, f"made a {role}")
+            _last_admin(store, state.account.username, f"made a {role}")
         return ACCOUNT_ROLE_CHANGED, {"role": role, "from": state.account.role}
 
     return _change(store, username, by, step)
@@ -294,12 +336,11 @@ def set_password(store: Store, username: str, new_password: str, *, by: str) -> 
     hashed = _hasher().hash(new_password)
 
     def change(tx: Transaction) -> list[tuple[str, dict[str, Any]]]:
-        _require(_fold(store), name)
+        _require(_state_of(store, name), name)
         _put_hash(tx, name, hashed)
-        moment = time.time()
-        tx.execute("INSERT INTO login_attempts (username, at, epoch, outcome) VALUES (?, ?, ?, ?)",
-                   (name, _iso(moment), moment, PASSWORD_SET))
-        return [(ACCOUNT_PASSWORD_SET, {"username": name, "credential": _digest(hashed), "by": who})]
+        _attempt(tx, name, time.time(), PASSWORD_SET)
+        _append(store, tx, ACCOUNT_PASSWORD_SET, {"username": name, "credential": _digest(hashed), "by": who})
+        return []
 
     store.write_with_entries(change)
 
@@ -307,6 +348,13 @@ def set_password(store: Store, username: str, new_password: str, *, by: str) -> 
 def _put_hash(tx: Transaction, name: str, hashed: str) -> None:
     tx.execute("DELETE FROM credentials WHERE username = ?", (name,))
     tx.execute("INSERT INTO credentials (username, hash, set_at) VALUES (?, ?, ?)", (name, hashed, _iso()))
+
+
+def _attempt(tx: Transaction, name: str, moment: float, outcome: str) -> None:
+    """Record a sign-in attempt (or a new password) and remove the attempts older than KEEP seconds."""
+    tx.execute("DELETE FROM login_attempts WHERE epoch < ?", (moment - KEEP,))
+    tx.execute("INSERT INTO login_attempts (username, at, epoch, outcome) VALUES (?, ?, ?, ?)",
+               (name, _iso(moment), moment, outcome))
 
 
 def _iso(epoch: float | None = None) -> str:
@@ -331,7 +379,7 @@ def locked_until(attempts: list[tuple[float, str]], now: float) -> float | None:
 
 def _attempts(store: Store, name: str, now: float) -> list[tuple[float, str]]:
     rows = store.select("SELECT epoch, outcome FROM login_attempts WHERE username = ? AND epoch > ? ORDER BY epoch",
-                        (name, now - WINDOW - LOCKOUT))
+                        (name, now - KEEP))
     return [(float(r[0]), str(r[1])) for r in rows]
 
 
@@ -364,11 +412,10 @@ def authenticate(store: Store, username: str, password: str, *, now: float | Non
         raise AuthError(f"sign-in for '{name}' is locked until {_iso(until)} (UTC) after {MAX_FAILURES} failed "
                         f"attempts within {WINDOW / 60:.0f} minutes",
                         fix=f"try again after {_iso(until)}, or ask an admin to set a new password")
-    states = _fold(store)
-    if not states:
+    if not _has_accounts(store):
         raise AuthError("this record store has no accounts yet",
                         fix="create the first one, an admin: `xcal users add USERNAME --name 'Full Name' --role admin`")
-    state = states.get(name)
+    state = _state_of(store, name)
     row = list(store.select("SELECT hash FROM credentials WHERE username = ?", (name,)))
     hashed = str(row[0][0]) if row else None
     if state is None or hashed is None or not _verify(hashed, password or ""):
@@ -395,13 +442,15 @@ def _rehashed(name: str, hashed: str, password: str) -> str | None:
 def _record(store: Store, name: str, moment: float, outcome: str, rehash: str | None = None,
             entries: list[tuple[str, dict[str, Any]]] | None = None) -> None:
     def change(tx: Transaction) -> list[tuple[str, dict[str, Any]]]:
-        tx.execute("INSERT INTO login_attempts (username, at, epoch, outcome) VALUES (?, ?, ?, ?)",
-                   (name, _iso(moment), moment, outcome))
-        if rehash is None:
-            return list(entries or [])
-        _put_hash(tx, name, rehash)
-        return [(ACCOUNT_PASSWORD_SET, {"username": name, "credential": _digest(rehash), "by": AUTOMATIC,
-                                        "why": "rehashed with the current Argon2 parameters at sign-in"})]
+        _attempt(tx, name, moment, outcome)
+        for kind, payload in entries or []:
+            _append(store, tx, kind, payload)
+        if rehash is not None:
+            _put_hash(tx, name, rehash)
+            _append(store, tx, ACCOUNT_PASSWORD_SET, {
+                "username": name, "credential": _digest(rehash), "by": AUTOMATIC,
+                "why": "rehashed with the current Argon2 parameters at sign-in"})
+        return []
 
     store.write_with_entries(change)
 
@@ -431,3 +480,44 @@ def sign_run(store: Store, run_id: str, meaning: str, username: str, password: s
         raise AuthError(f"'{account.username}' is a {account.role}, who {what}; not '{meaning}'",
                         fix="have a physicist, RSO or admin sign it, or ask an admin for another role")
     return store.sign(run_id, meaning, account.full_name, account=account.username)
+
+
+def account_problems(store: Store) -> list[tuple[int | None, str]]:
+    """How the accounts and credentials tables disagree with the account entries (`xcal verify`): each problem
+    with the seq of the entry it concerns (None for a row no entry accounts for)."""
+    found: list[tuple[int | None, str]] = []
+    states: dict[str, _State] = {}
+    last: dict[str, Entry] = {}
+    password: dict[str, Entry] = {}
+    for entry in store.entries_of_kind(ACCOUNT_KINDS):
+        try:
+            name = str(entry.data().get("username", ""))
+            states[name] = _after(states.get(name), entry)
+        except RecordError as exc:
+            found.append((entry.seq, exc.message))
+            continue
+        last[name] = entry
+        if entry.kind in (ACCOUNT_CREATED, ACCOUNT_PASSWORD_SET):
+            password[name] = entry
+    rows = {str(r[0]): tuple(r) for r in store.select(f"SELECT {_COLUMNS} FROM accounts")}
+    hashes = {str(r[0]): r[1] for r in store.select("SELECT username, hash FROM credentials")}
+    for name, state in sorted(states.items()):
+        row, a = rows.get(name), state.account
+        recorded = (name, a.full_name, a.role, int(a.active), state.credential, state.seq)
+        if row is None:
+            found.append((state.seq, f"{last[name].label()}: its accounts row is missing"))
+        for column, stored, value in zip(_COLUMNS.split(", "), row or recorded, recorded, strict=True):
+            if stored != value or type(stored) is not type(value):
+                found.append((state.seq, f"{last[name].label()}: stored accounts.{column} of '{name}' {stored!r} "
+                                         f"differs from the recorded {value!r}"))
+                break
+        hashed = hashes.get(name)
+        if hashed is None or _digest(str(hashed)) != state.credential:
+            what = "is missing" if hashed is None else "is not the one this entry recorded"
+            found.append((password[name].seq, f"{password[name].label()}: the stored password hash of '{name}' "
+                                              f"{what}; the credentials table was changed outside xcal"))
+    for table, names in (("accounts", rows), ("credentials", hashes)):
+        found += [(None, f"{table} row '{name}' has no entry in the audit chain") for name in sorted(names)
+                  if name not in states]
+    return found
+

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,9 +50,27 @@ SERVICE_RECORDED = "service_recorded"
 PM_LOGGED = "pm_logged"
 PART_RECEIVED = "part_received"
 PART_USED = "part_used"
+INCIDENT_RECORDED = "incident_recorded"
+INCIDENT_UPDATED = "incident_updated"
+BADGE_ISSUED = "badge_issued"
+DOSE_RECORDED = "dose_recorded"
+DOSE_REPORT = "dose_report"
+"""The dose summary of one RDSR (xcal.dicom.rdsr), with its comparison against a DAP meter when one was made."""
 PROGRAM_KINDS = frozenset({ACTION_OPENED, ACTION_ASSIGNED, ACTION_PROGRESS, ACTION_RESOLVED, ACTION_RETESTED,
-                           ACTION_VERIFIED, SERVICE_RECORDED, PM_LOGGED, PART_RECEIVED, PART_USED})
+                           ACTION_VERIFIED, SERVICE_RECORDED, PM_LOGGED, PART_RECEIVED, PART_USED,
+                           INCIDENT_RECORDED, INCIDENT_UPDATED, BADGE_ISSUED, DOSE_RECORDED, DOSE_REPORT})
 KINDS = KINDS | PROGRAM_KINDS
+# Accounts (accounts.py): store-level entries (run_id ''), read back by kind; the password hashes live in the
+# credentials table, never in an entry.
+ACCOUNT_CREATED = "account_created"
+ACCOUNT_ROLE_CHANGED = "account_role_changed"
+ACCOUNT_DISABLED = "account_disabled"
+ACCOUNT_ENABLED = "account_enabled"
+ACCOUNT_PASSWORD_SET = "account_password_set"
+ACCOUNT_LOCKED = "account_locked"
+ACCOUNT_KINDS = frozenset({ACCOUNT_CREATED, ACCOUNT_ROLE_CHANGED, ACCOUNT_DISABLED, ACCOUNT_ENABLED,
+                           ACCOUNT_PASSWORD_SET, ACCOUNT_LOCKED})
+KINDS = KINDS | ACCOUNT_KINDS
 
 
 KINDS = KINDS | {ANCHOR}
@@ -136,7 +154,10 @@ def describe(kind: str, run_id: str, payload: dict[str, Any]) -> str:
     if kind == CORRECTION:
         return f"correction of reading {payload.get('reading_id')} of run {run_id}"
     if kind == SIGNATURE:
-        return f"{payload.get('meaning')} signature of run {run_id} by {payload.get('name')}"
+        account = f" ({payload['account']})" if payload.get("account") else ""
+        return f"{payload.get('meaning')} signature of run {run_id} by {payload.get('name')}{account}"
+    if kind in ACCOUNT_KINDS or kind in PROGRAM_KINDS:
+        return _STORE_LEVEL[kind](payload) + (f" by {payload['by']}" if payload.get("by") else "")
     if kind == RESUME_CHANGES:
         return f"site file changes accepted to resume run {run_id}"
     if kind == BUNDLE_MEMBER:
@@ -149,7 +170,42 @@ def describe(kind: str, run_id: str, payload: dict[str, Any]) -> str:
         return f"store upgraded from schema version {payload.get('from')} to {payload.get('to')} by {payload.get('by')}"
     return {RUN_CREATED: f"run {run_id} created", CHECKS: f"checks of run {run_id}",
             RUN_FINISHED: f"run {run_id} finished", RUN_INCOMPLETE: f"run {run_id} marked incomplete",
+            RUN_RESUMED: f"run {run_id} resumed",
             ADOPTED: f"run {run_id} adopted from a store older than the chain"}.get(kind, f"{kind} of run {run_id}")
+
+
+def _part(p: dict[str, Any]) -> str:
+    used = f" in room {p.get('room')}" if p.get("room") else ""
+    service = f" for service {p.get('service')}" if p.get("service") else ""
+    return f"{p.get('quantity')} of part {p.get('part')} used{used}{service}"
+
+
+_STORE_LEVEL: dict[str, Callable[[dict[str, Any]], str]] = {
+    ACCOUNT_CREATED: lambda p: f"account {p.get('username')} created",
+    ACCOUNT_ROLE_CHANGED: lambda p: f"account {p.get('username')} role changed from {p.get('from')} to {p.get('role')}",
+    ACCOUNT_DISABLED: lambda p: f"account {p.get('username')} disabled",
+    ACCOUNT_ENABLED: lambda p: f"account {p.get('username')} enabled",
+    ACCOUNT_PASSWORD_SET: lambda p: f"account {p.get('username')} given a new password",
+    ACCOUNT_LOCKED: lambda p: f"account {p.get('username')} locked until {p.get('until')} after {p.get('failures')} "
+                              f"failed sign-ins",
+    ACTION_OPENED: lambda p: f"corrective action {p.get('action_id')} opened for run {p.get('run_id')}",
+    ACTION_ASSIGNED: lambda p: f"corrective action {p.get('action_id')} assigned to {p.get('assignee')}",
+    ACTION_PROGRESS: lambda p: f"progress note on corrective action {p.get('action_id')}",
+    ACTION_RESOLVED: lambda p: f"corrective action {p.get('action_id')} resolved",
+    ACTION_RETESTED: lambda p: f"corrective action {p.get('action_id')} retested by run {p.get('retest_run')}, "
+                               f"{p.get('verdict')}",
+    ACTION_VERIFIED: lambda p: f"corrective action {p.get('action_id')} verified by run {p.get('retest_run')}",
+    SERVICE_RECORDED: lambda p: f"service {p.get('service_id')} of room {p.get('room')} recorded",
+    PM_LOGGED: lambda p: f"maintenance {p.get('pm_id')} of room {p.get('room')} logged",
+    PART_RECEIVED: lambda p: f"{p.get('quantity')} of part {p.get('part')} received",
+    PART_USED: _part,
+    INCIDENT_RECORDED: lambda p: f"incident {p.get('incident_id')} in room {p.get('room')} recorded",
+    INCIDENT_UPDATED: lambda p: f"incident {p.get('incident_id')} updated",
+    BADGE_ISSUED: lambda p: f"dosimetry badge {p.get('badge')} issued",
+    DOSE_RECORDED: lambda p: f"dose {p.get('dose_id')} of badge {p.get('badge')} recorded",
+    DOSE_REPORT: lambda p: f"dose report {p.get('sop_instance_uid')} from {p.get('source')} kept",
+}
+"""How each store-level kind reads (`describe` adds who did it): by its ids, never a wearer's name or dose."""
 
 
 def run_hash(entries: Iterable[Entry]) -> str:

@@ -1,7 +1,8 @@
 """Export runs for an inspector or a spreadsheet: CSV (a runs file and a readings file) or one JSON document.
 
 Runs come oldest first. Every row says whether it is SIMULATED, every value carries its unit, and each run
-lists the tolerances it used with their sources, its check outcomes, corrections and signatures. Numbers are
+lists the tolerances it used with their sources, its check outcomes, corrections and signatures (each with the
+signer's printed name and, when signed with an account, its username). Numbers are
 written with Python's exact float repr; files are UTF-8 (the ± in tolerances needs it).
 """
 
@@ -93,7 +94,8 @@ def _write_csv(out: Path, runs: list[StoredRun], signed: dict[str, list[Any]]) -
 def _run_row(run: StoredRun, signatures: list[Any]) -> list[Any]:
     snap = run.snapshot
     instruments = "; ".join(
-        f"{role}: {i.get('make')} {i.get('model')} serial {i.get('serial')}, calibration "
+        f"{role}: {i['dicom'].get('what')}, {i['dicom'].get('where')} (not a calibrated instrument)" if i.get("dicom")
+        else f"{role}: {i.get('make')} {i.get('model')} serial {i.get('serial')}, calibration "
         f"{i.get('calibration', {}).get('certificate')} {i.get('calibration', {}).get('date')} "
         f"due {i.get('calibration', {}).get('due')}"
         for role, i in sorted(snap.get("instruments", {}).items()))
@@ -101,8 +103,8 @@ def _run_row(run: StoredRun, signatures: list[Any]) -> list[Any]:
                        for name, lim in sorted(snap.get("limits", {}).items()))
     checks = "; ".join(f"{c.check_id} {c.setting}: {_cell(c.value)} {c.unit}, limit {c.limit_text} ({c.source}) "
                        f"{c.verdict}" for c in run.checks)
-    signs = "; ".join(f"{s.meaning} by {s.name} at {s.at} ({'valid' if s.valid else 'NOT VALID'})"
-                      for s in signatures)
+    signs = "; ".join(f"{s.meaning} by {s.name}{f' (account {s.account})' if s.account else ''} at {s.at} "
+                      f"({'valid' if s.valid else 'NOT VALID'})" for s in signatures)
     return [run.run_id, _simulated(run), run.site, run.room_id, run.room_name, run.procedure_id,
             run.procedure_version, run.procedure_title, run.procedure_sha256, run.operator, run.started_at,
             run.finished_at or "", run.status, run.status_note or "", run.verdict or "", run.software_version,

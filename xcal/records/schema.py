@@ -7,6 +7,9 @@ into the chain is `explicit`: it never runs when a store is merely opened, only 
 themselves (`xcal upgrade-store`), so a dropped chain cannot be rebuilt over edited rows
 unnoticed. A store that lacks a table of its version, or claims a version it is not, is refused.
 
+Version 5 adds `credentials` and `login_attempts` (accounts.py): password hashes and sign-in attempts,
+operating state outside the chain (the accounts themselves are chain entries), and `accounts`, each account as
+its entries leave it, projected from them and checked against them by `verify`.
 Version 4 adds `bundles` (bundles.py): a bundle of procedures as one record, projected from its chain entries.
 Version 3 adds `leases` (lease.py), which process runs a live run: operating state, outside the chain.
 Version 2 adds the append-only `entries` table (the record) and a denormalised `room_id` on `checks` for
@@ -34,13 +37,15 @@ from .dialect import Dialect
 from .ledger import Transaction
 from .projection import CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, row_payload
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 TABLES_AT: dict[int, tuple[str, ...]] = {
     1: ("meta", "runs", "readings", "checks"),
     2: ("meta", "entries", "runs", "readings", "checks"),
     3: ("meta", "entries", "runs", "readings", "checks", "leases"),
     4: ("meta", "entries", "runs", "readings", "checks", "leases", "bundles"),
+    5: ("meta", "entries", "runs", "readings", "checks", "leases", "bundles", "credentials", "login_attempts",
+        "accounts"),
 }
 AUTOMATIC = "xcal (automatic)"
 RESTORE = "restore the store from a backup, then run `xcal verify`; xcal never rebuilds a chain over existing " \
@@ -127,7 +132,32 @@ CREATE INDEX IF NOT EXISTS checks_room_result ON checks (room_id, check_id, run_
 CREATE INDEX IF NOT EXISTS runs_started ON runs (started_at, run_id);
 CREATE INDEX IF NOT EXISTS runs_procedure_room ON runs (procedure_id, room_id, started_at, run_id);
 CREATE INDEX IF NOT EXISTS entries_corrections ON entries (run_id, seq) WHERE kind = 'correction';
+CREATE INDEX IF NOT EXISTS runs_open ON runs (room_id) WHERE status <> 'complete';
 """
+ACCOUNT_TABLES = """
+CREATE TABLE IF NOT EXISTS credentials (
+    username TEXT PRIMARY KEY,
+    hash TEXT NOT NULL,
+    set_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS login_attempts (
+    username TEXT NOT NULL,
+    at TEXT NOT NULL,
+    epoch DOUBLE PRECISION NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_attempts_user ON login_attempts (username, epoch);
+CREATE TABLE IF NOT EXISTS accounts (
+    username TEXT PRIMARY KEY,
+    full_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    credential TEXT NOT NULL,
+    seq BIGINT NOT NULL
+)
+"""
+"""Version 5's tables (accounts.py): each account's Argon2 hash, the sign-in attempts of the lockout window, and
+each account as its entries leave it (the sha256 of its hash, the seq of its latest entry)."""
 _INDEX_NAMES = {
     "sqlite": "SELECT name FROM sqlite_master WHERE type = 'index'",
     "postgresql": "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()",
@@ -175,7 +205,8 @@ def add_missing_indexes(db: Backend) -> list[str]:
 
 def new_store_statements(dialect: Dialect) -> list[str]:
     """Every table and index of this version, and the version stamp: what a new store is made of."""
-    return table_statements(dialect) + [BUNDLES_TABLE] + index_statements() + [BUNDLES_INDEX] + [
+    return table_statements(dialect) + [BUNDLES_TABLE] + index_statements() + [BUNDLES_INDEX] + \
+        statements(ACCOUNT_TABLES) + [
         f"INSERT INTO meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}')"]
 
 
@@ -308,7 +339,7 @@ def _upgrade_from_1(tx: Transaction) -> dict[str, Any]:
 def _dicts(tx: Transaction, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
     cursor = tx.execute(sql, params)
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _upgrade_from_2(tx: Transaction) -> dict[str, Any]:
@@ -324,9 +355,19 @@ def _upgrade_from_3(tx: Transaction) -> dict[str, Any]:
     return {}
 
 
+def _upgrade_from_4(tx: Transaction) -> dict[str, Any]:
+    """Add the credentials, login_attempts and accounts tables; a version-4 store has no account entries, so no row
+    changes and it runs when a store is opened."""
+    for statement in statements(ACCOUNT_TABLES):
+        tx.execute(statement)
+    return {}
+
+
 UPGRADES: dict[int, Upgrade] = {
     1: Upgrade(1, "adds the audit chain and adopts every existing run into it as it stands", _upgrade_from_1,
                explicit=True),
     2: Upgrade(2, "adds the leases table: which process runs a live run", _upgrade_from_2),
     3: Upgrade(3, "adds the bundles table: a bundle of procedures as one record", _upgrade_from_3),
+    4: Upgrade(4, "adds the accounts, credentials and login_attempts tables: accounts, their password hashes and "
+                  "sign-in attempts", _upgrade_from_4),
 }

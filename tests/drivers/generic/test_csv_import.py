@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from xcal.drivers.capabilities import KvpMeter
 from xcal.drivers.generic.csv_import import CsvImport, parse_cell
 from xcal.errors import ConfigError, InstrumentError, InstrumentTimeout, ProtocolError
+from xcal.site import load_site
 from xcal.units import Q_
 
 COLUMNS = {"kvp_ppv": {"column": "kVp (PPV)", "unit": "kV"}, "exposure_time": {"column": "Time", "unit": "ms"},
@@ -204,3 +205,51 @@ def test_any_file_content_gives_readings_or_a_protocol_or_instrument_error(tmp_p
     except (ProtocolError, InstrumentError):
         return
     assert set(values) <= {"kvp_ppv", "exposure_time", "air_kerma"}
+
+
+CSV_METER = """  - id: csv-1
+    make: Example Instruments
+    model: XR-1 export
+    serial: XR1-000042
+    driver: csv-import
+    resource: exports/xr1.csv
+    capabilities: [KvpMeter]
+    options:
+      columns: {kvp_ppv: {column: "kVp (PPV)", unit: kV}}
+      OPTION
+    calibration:
+      certificate: C-42
+      laboratory: none
+      date: 2026-01-15
+      due: 2099-12-31
+"""
+
+
+@pytest.mark.parametrize("option, message, fix", [
+    ("skip_rows: -1", "instrument csv-1: option skip_rows must be a whole number ≥ 0, got -1",
+     "give skip_rows like 0 (lines of the export before its header row)"),
+    ("skip_rows: 1.5", "instrument csv-1: option skip_rows must be a whole number ≥ 0, got 1.5",
+     "give skip_rows like 0 (lines of the export before its header row)"),
+    ("poll_interval: fast", "instrument csv-1: option poll_interval: ",
+     "give poll_interval like '200 ms' (time between looks at the export while waiting for a row)"),
+    ("poll_interval: 0 s", "instrument csv-1: option poll_interval must be more than 0 s, got 0 s",
+     "give poll_interval like '200 ms' (time between looks at the export while waiting for a row)"),
+    ("decimal: ';'", "instrument csv-1: option decimal must be '.' or ',', got ';'", "decimal"),
+])
+def test_a_bad_option_in_the_site_file_is_refused_when_the_site_loads(site_copy, option, message, fix) -> None:
+    path = site_copy({"  - id: ec-1\n": CSV_METER.replace("OPTION", option) + "  - id: ec-1\n"})
+    text = path.read_text(encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_site(path)
+    assert message in err.value.message and fix in err.value.fix
+    columns_line = text[:text.index("      columns: {kvp_ppv")].count("\n") + 1      # where the options mapping starts
+    assert (err.value.file, err.value.line) == (str(path), columns_line)
+
+
+def test_good_options_in_the_site_file_load_and_reach_the_driver(site_copy, tmp_path: Path) -> None:
+    meter = CSV_METER.replace("OPTION", "skip_rows: 2\n      poll_interval: 50 ms")
+    site = load_site(site_copy({"  - id: ec-1\n": meter + "  - id: ec-1\n"}))
+    options = site.instruments["csv-1"].options
+    driver = CsvImport(str(write(tmp_path / "xr1.csv", "a\nb\nkVp (PPV)\n80.5\n")), name="csv-1", **options)
+    assert (driver.skip_rows, driver._poll_s) == (2, 0.05)
+    assert driver.read_now() == {"kvp_ppv": Q_(80.5, "kV")}
