@@ -301,6 +301,31 @@ class Program:
 
         return self._call(compute_kpis, self._site.model, start=start, end=end, room=room)
 
+    def annual_report(self, room: str, year: int, path: str | Path, *, fmt: str = "pdf",
+                      personal: bool = False) -> Path:
+        """Write the room's annual QC report (PDF or HTML) to `path`, as `xcal annual-report`."""
+        from .reports import html_document
+        from .reports.annual import annual_data, build_annual_report, write_annual_pdf
+
+        built = build_annual_report(self._call(annual_data, self._site.model, room, year, personal))
+        if fmt == "pdf":
+            return write_annual_pdf(built, path)
+        Path(path).write_text(html_document(built), encoding="utf-8")
+        return Path(path)
+
+    def binder(self, room: str, year: int, output: str | Path, *, personal: bool = False,
+               key: str | Path | None = None) -> dict[str, Any]:
+        """Write the room's inspection binder (zip) to `output` and return its manifest, as `xcal binder`."""
+        from .reports.binder import write_binder
+
+        return self._call(write_binder, self._site.model, output, room=room, year=year, personal=personal, key=key)
+
+    def demo_history(self, days: int = 365, force: bool = False) -> list[str]:
+        """Fill the store with the demo site's SIMULATED history, as `xcal demo history`; what was added."""
+        from .demo.history import add_year_history
+
+        return self._call(add_year_history, self._site.model, days=days, force=force)
+
 
 def _wiring() -> dict[str, Any]:
     """What a run needs from outside the procedures, as the Python API wires it: the demo's simulated rooms for

@@ -438,8 +438,8 @@ def demo() -> None:
 def demo_history(obj: Context, days: int, force: bool, as_json: bool) -> int:
     """Fill the store with a year of SIMULATED demo history: the schedule's runs, a FAIL with its corrective
     action and passing retest, a tube replacement with its post-service tests, PM, parts, an incident and a
-    quarter's badge reports. A store that already has demo history is left as it is. `xcal serve` on the demo
-    site does this by itself when the store has no run."""
+    quarter's badge reports. A store that already has demo history is left as it is. `xcal serve` does this by
+    itself on a fresh install (the demo site, the default store, no run in it)."""
     from .demo.history import add_year_history
     from .records.store import Store
 

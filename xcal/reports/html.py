@@ -28,7 +28,7 @@ padding-bottom:3px;color:#1f4e79} h3{font-size:13px;margin:10px 0 4px}
 border:2px solid currentColor;margin:6px 0 10px}
 section{margin:18px 0;page-break-inside:auto}
 table{border-collapse:collapse;width:100%;margin:4px 0 10px}
-th,td{border:1px solid #c9c9c9;padding:3px 6px;text-align:left;vertical-align:top;word-break:break-word}
+th,td{border:1px solid #c9c9c9;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}
 th{background:#eef2f7;font-weight:600}
 table.fields th{width:28%;background:#f6f6f6;font-weight:500;color:#333}
 caption{caption-side:top;text-align:left;font-weight:600;padding:2px 0}
