@@ -128,6 +128,10 @@ class RunConsole(RunObserver):
                        f"{plan.room.label()} at {plan.site.name}{sim}")
         for role, inst in plan.instruments.items():
             ident = identities.get(role) or {}
+            dicom = inst.snapshot().get("dicom")
+            if dicom:
+                self.out.print(f"  {role}: {_dicom_role(dicom)}", markup=False)
+                continue
             self.out.print(f"  {role}: {inst.make} {inst.model} serial {inst.serial}"
                            f" (reports {ident.get('model', '?')} {ident.get('serial', '?')}, firmware "
                            f"{ident.get('firmware', '?')}), calibration due {inst.calibration.due}")
@@ -183,7 +187,8 @@ class RunConsole(RunObserver):
             err = ""
             if c.deviation is not None:
                 pct = c.deviation_percent
-                err = f"{c.deviation.magnitude:+.2f} {c.deviation.units:~P}" + (f" ({pct:+.1f} %)" if pct is not None else "")
+                err = (f"{c.deviation.magnitude:+.2f} {c.deviation.units:~P}"
+                       + (f" ({pct:+.1f} %)" if pct is not None else ""))
             at = f" at {_fmt(c.condition)}" if c.condition is not None else ""
             limit = c.limit.text + at + (f" = ±{_fmt(c.allowed, 3)}" if c.nominal is not None else
                                          f" = {_fmt(c.allowed, 3)}" if c.limit.tolerance.form.value == "table" else "")
@@ -204,6 +209,11 @@ class RunConsole(RunObserver):
         if marginal:
             line += f" — {len(marginal)} marginal (WARN)"
         self.out.print(line)
+
+
+def _dicom_role(dicom: dict[str, Any]) -> str:
+    """A DICOM role's instrument as the site gives it, in place of a calibration it does not have."""
+    return f"{dicom.get('what')}, {dicom.get('where')} (a DICOM role, not a calibrated instrument)"
 
 
 def stored_line(run_ids: list[str], location: str) -> str:
@@ -302,8 +312,9 @@ def print_history(runs: list[Any], as_json: bool = False, room: str | None = Non
         table.add_column(col)
     for r in runs:
         verdict = r.verdict or "-"
-        table.add_row(r.run_id, r.started_at[:19].replace("T", " "), r.room_id, f"{r.procedure_id} {r.procedure_version}",
-                      r.operator, r.status, f"[{console_style(verdict)}]{verdict}[/]" if r.verdict else "-",
+        table.add_row(r.run_id, r.started_at[:19].replace("T", " "), r.room_id,
+                      f"{r.procedure_id} {r.procedure_version}", r.operator, r.status,
+                      f"[{console_style(verdict)}]{verdict}[/]" if r.verdict else "-",
                       "SIMULATED" if r.simulated else "")
     out = _console()
     if not runs:
@@ -380,6 +391,9 @@ def print_run(run: Any, as_json: bool = False, signatures: list[Any] | None = No
     for line in _equipment_text(equipment).splitlines():
         out.print(f"  equipment  {_markup_free(line)}")
     for role, inst in snap.get("instruments", {}).items():
+        if inst.get("dicom"):
+            out.print(f"  {role}: {_dicom_role(inst['dicom'])}; at {inst['resource']}", markup=False)
+            continue
         cal = inst.get("calibration", {})
         out.print(f"  {role}: {inst['make']} {inst['model']} serial {inst['serial']} at {inst['resource']}; "
                   f"calibration {cal.get('certificate')} {cal.get('date')}, due {cal.get('due')}")
@@ -417,7 +431,8 @@ def print_run(run: Any, as_json: bool = False, signatures: list[Any] | None = No
     if signatures:
         for sig in signatures:
             holds = "holds" if sig.valid else f"[red]does not hold: {_markup_free(sig.reason)}[/]"
-            out.print(f"  signed {sig.meaning} by {sig.name} at {sig.at}, run hash {sig.run_hash[:16]}…: {holds}")
+            who = _markup_free(f"{sig.name} ({sig.account or 'no account: name as typed'})")
+            out.print(f"  signed {sig.meaning} by {who} at {sig.at}, run hash {sig.run_hash[:16]}…: {holds}")
     else:
         out.print(f"  not signed: `xcal sign {run.run_id} --meaning reviewed` signs it")
 
@@ -523,7 +538,7 @@ def print_evidence(name: str, evidence: Any, as_json: bool = False) -> None:
     for command, sources, level, note in evidence.rows():
         table.add_row(escape(command), escape(sources), level, escape(note))
     out.print(table)
-    for key, source in evidence.sources.items():
+    for source in evidence.sources.values():
         out.print(f"  {escape(source.title)} ({source.kind}): {escape(source.where)}")
     if evidence.disagreements:
         out.print("Disagreements between sources, and what was chosen:")
@@ -578,7 +593,8 @@ def print_procedure(proc: Any, plan: Any | None) -> None:
         shown = f", reported{f' in {r.unit}' if r.unit else ''}" if r.report else ""
         out.print(f"  result {r.name} = {r.function}({r.of}) per {r.per}{shown}")
     for c in proc.checks:
-        line = f"  check {c.id}: {c.result} against limit '{c.limit}'" + (f" (set value: {c.nominal})" if c.nominal else "")
+        line = (f"  check {c.id}: {c.result} against limit '{c.limit}'"
+                + (f" (set value: {c.nominal})" if c.nominal else ""))
         if c.only:
             line += " at stations with " + ", ".join(f"{k} = {v}" for k, v in c.only)
         out.print(line)
@@ -676,7 +692,8 @@ def print_due(items: list[Any], as_json: bool = False) -> None:
         print(json.dumps([{"room": i.room, "procedure": i.procedure, "item": i.item, "every": i.every,
                            "last_run": i.last_run,
                            "last_date": i.last_date.isoformat() if i.last_date else None,
-                           "last_verdict": i.last_verdict, "next_due": i.next_due.isoformat() if i.next_due else None, "status": i.status,
+                           "last_verdict": i.last_verdict,
+                           "next_due": i.next_due.isoformat() if i.next_due else None, "status": i.status,
                            "open_run": i.open_run, "action": i.action, "service": i.service,
                            "instruments": [{"id": a, "calibration_due": b, "status": c} for a, b, c in i.instruments]}
                           for i in items], indent=2))
@@ -690,7 +707,7 @@ def print_due(items: list[Any], as_json: bool = False) -> None:
     for col in ("Room", "Procedure", "Every", "Last run", "Verdict", "Next due", "Status", "Instruments"):
         table.add_column(col, overflow="fold")
     for i in items:
-        insts = "; ".join(f"{a} cal. due {b} {c}" for a, b, c in i.instruments)
+        insts = "; ".join(f"{a} cal. due {b} {c}" if b != "-" else f"{a} {c}" for a, b, c in i.instruments)
         procedure = f"{i.procedure} {i.item}" if i.item else i.procedure
         table.add_row(i.room, procedure, i.every, f"{i.last_run} ({i.last_date})" if i.last_run else "-",
                       i.last_verdict or "-", i.next_due.isoformat() if i.next_due else "-",
@@ -937,3 +954,20 @@ def print_parts(lines: list[dict[str, Any]], as_json: bool = False, one: bool = 
         described = f" ({p['description']})" if p["description"] else ""
         out.print(f"{p['part']}{described}: {p['on_hand']} on hand ({p['received']} received, {p['used']} used)",
                   markup=False)
+
+
+def print_accounts(accounts: list[Any], as_json: bool = False, one: bool = False) -> None:
+    """Accounts, one a line: username, full name, role, permissions, disabled; `one`: a single account (an object
+    in JSON). Nothing about passwords."""
+    if as_json:
+        found = [a.to_dict() for a in accounts]
+        print(json.dumps(found[0] if one else found, indent=2, ensure_ascii=False))
+        return
+    out = _console()
+    if not accounts:
+        out.print("No accounts: signatures take a name as typed until the first account (an admin) is added "
+                  "with `xcal users add USERNAME --name 'Full Name' --role admin`.")
+    for a in accounts:
+        state = "" if a.active else " [disabled]"
+        permissions = ", ".join(a.to_dict()["permissions"]) or "none"
+        out.print(f"{a.username}: {a.full_name}, {a.role} ({permissions}){state}", markup=False)

@@ -1,9 +1,10 @@
 """Service events end to end on the demo site: the rules' tests become due at once in `xcal due`, naming the
 event, until a run of each in the room begun after the downtime passes; the report file is kept by sha256.
 
-Room 3 is healthy and schedules kvp-accuracy (annual), kvp-reproducibility, check-source-constancy and the
-radiographic-acceptance bundle; a tube replacement invalidates kvp-accuracy, hvl, output, leakage and
-timer-accuracy, so kvp-accuracy's own line turns DUE AFTER SERVICE and the other four get lines of their own.
+Room 3 is healthy and schedules kvp-accuracy (annual), kvp-reproducibility, check-source-constancy, the
+radiographic-acceptance bundle, detector-qc and dicom-connectivity; a tube replacement invalidates kvp-accuracy,
+hvl, output, leakage and timer-accuracy, so kvp-accuracy's own line turns DUE AFTER SERVICE and the other four
+get lines of their own.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -299,9 +302,48 @@ def _check_limit_units(node: YMap, limit: str, result: str, unit_of_result: Any,
                    "set")
 
 
+PARSED_KEEP = 256
+"""How many parsed procedure and bundle files are kept for reuse (the oldest is let go first)."""
+_PARSED: dict[tuple[str, str, str | None, str], Any] = {}
+_PARSED_LOCK = threading.Lock()
+
+
+def _file_key(kind: str, path: str | Path, display: str | None) -> tuple[str, str, str | None, str] | None:
+    """What a parsed file is kept under: its kind, absolute path, display name and the SHA-256 of its bytes, so an
+    edited file (even one of the same size within the same clock tick) is parsed again. None when the file
+    cannot be read (the parser then says why)."""
+    try:
+        with open(path, "rb") as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()
+    except (OSError, ValueError):
+        return None
+    return kind, os.path.abspath(path), display, digest
+
+
+def _kept(key: tuple[str, str, str | None, str] | None, parsed: Any) -> Any:
+    """Keep a parsed file under `key` and return it; not kept when the file could not be read before, or changed
+    between being hashed and being parsed (its own `sha256` is the parsed bytes')."""
+    if key is not None and getattr(parsed, "sha256", None) == key[3]:
+        with _PARSED_LOCK:
+            if len(_PARSED) >= PARSED_KEEP:
+                _PARSED.pop(next(iter(_PARSED)))
+            _PARSED[key] = parsed
+    return parsed
+
+
 def load_procedure(path: str | Path, *, known_limits: dict[str, list[Any]] | None = None,
                    display: str | None = None) -> Procedure:
-    """Load a procedure file. `known_limits` maps each limit name to the Limits that define it (all sets)."""
+    """Load a procedure file. `known_limits` maps each limit name to the Limits that define it (all sets).
+
+    A file already parsed without `known_limits` and unchanged since (same bytes) is not parsed again: `xcal due`
+    and the web overview ask for the same few procedures on every call. With `known_limits` (`xcal validate`)
+    the file is always parsed, so its checks' limits are looked at."""
+    key = _file_key("procedure", path, display) if known_limits is None else None
+    known = _PARSED.get(key) if key is not None else None
+    return known if known is not None else _kept(key, _parse_procedure(path, known_limits, display))
+
+
+def _parse_procedure(path: str | Path, known_limits: dict[str, list[Any]] | None, display: str | None) -> Procedure:
     doc = load_yaml(path, display=display)
     root = _procedure_root(doc)
     roles = _parse_roles(root)
@@ -582,7 +624,14 @@ def _refuse_station_fault(procedure: Procedure, root: YMap) -> None:
 
 
 def load_bundle(path: str | Path, *, display: str | None = None) -> Bundle:
-    """Load a bundle file: `kind: bundle` and the ids of the procedures it runs, in order."""
+    """Load a bundle file: `kind: bundle` and the ids of the procedures it runs, in order (an unchanged file
+    parsed before is not parsed again, as load_procedure)."""
+    key = _file_key("bundle", path, display)
+    known = _PARSED.get(key) if key is not None else None
+    return known if known is not None else _kept(key, _parse_bundle(path, display))
+
+
+def _parse_bundle(path: str | Path, display: str | None) -> Bundle:
     doc = load_yaml(path, display=display)
     root = expect_map(doc.data, Mark(doc.path, 1, 1), "a bundle file")
     check_keys(root, "a bundle", required=("kind", "id", "version", "title", "procedures"),

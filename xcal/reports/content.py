@@ -11,11 +11,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import __version__
+from .images import images_section
 from .model import ALERT_TONE, FAIL_TONE, PASS_TONE, WARN_TONE, Cell, Fields, Note, Report, Section, Table, verdict_cell
 from .readings import corrections_section, readings_section, waveforms_section
 from .results import limits_section, results_section
 from .signoff import corrective_actions_section, signatures_section
-from .text import DASH, PARAMETER_ORDER, parameter_label, plain
+from .text import DASH, PARAMETER_ORDER, mapping_in, parameter_label, plain
 
 STATION_WIDE = ("sid", "filtration", "added_filtration", "focal_spot")
 EQUIPMENT_ORDER = ("generator", "tube", "collimator", "detector")
@@ -36,6 +37,7 @@ def build_report(run: Any, signatures: Sequence[Any] | None = None) -> Report:
         results_section(run, snap),
         limits_section(snap),
         readings_section(run, snap),
+        images_section(run),
         waveforms_section(run, snap),
         corrections_section(run),
         corrective_actions_section(run, snap),
@@ -97,7 +99,7 @@ def summary_section(run: Any, snap: Mapping[str, Any], verdict: Cell) -> Section
 def facility_section(snap: Mapping[str, Any], run: Any) -> Section:
     """Facility name, address and registration, and the site file the run was made from."""
     facility = _facility(snap, run)
-    site = snap.get("site") if isinstance(snap.get("site"), Mapping) else {}
+    site = mapping_in(snap, "site")
     rows = [("Name", Cell(str(facility.get("name") or run.site or DASH))),
             ("Address", Cell(plain(facility.get("address")))),
             ("Registration", Cell(plain(facility.get("registration"))))]
@@ -110,14 +112,15 @@ def facility_section(snap: Mapping[str, Any], run: Any) -> Section:
 
 def room_section(snap: Mapping[str, Any], run: Any) -> Section:
     """The room, its limit sets in priority order, and its equipment's make, model and serial."""
-    room = snap.get("room") if isinstance(snap.get("room"), Mapping) else {}
-    equipment = room.get("equipment") if isinstance(room.get("equipment"), Mapping) else {}
+    room = mapping_in(snap, "room")
+    equipment = mapping_in(room, "equipment")
     rows = [("Room", Cell(f"{room.get('id', run.room_id)} {room.get('name', run.room_name)}".strip())),
             ("Modality", Cell(plain(room.get("modality"))))]
     rows += [(parameter_label(k), Cell(plain(v))) for k, v in equipment.items() if not isinstance(v, Mapping)]
-    item = snap.get("item") if isinstance(snap.get("item"), Mapping) else None
+    item = mapping_in(snap, "item")
     if item:
-        named = [f"{item.get('id')}: {item.get('kind')}", " ".join(str(item[k]) for k in ("make", "model") if item.get(k)),
+        named = [f"{item.get('id')}: {item.get('kind')}",
+                 " ".join(str(item[k]) for k in ("make", "model") if item.get(k)),
                  f"serial {item['serial']}" if item.get("serial") else "", str(item.get("lead_equivalence") or ""),
                  f"kept in {item['location']}" if item.get("location") else ""]
         rows.append(("Item tested", Cell(", ".join(part for part in named if part))))
@@ -161,8 +164,8 @@ def _identity_cell(inst: Mapping[str, Any]) -> Cell:
 
 def instruments_section(snap: Mapping[str, Any], run: Any) -> Section:
     """Each test instrument's identity and calibration, and any calibration override, highlighted."""
-    instruments = snap.get("instruments") if isinstance(snap.get("instruments"), Mapping) else {}
-    override = snap.get("calibration_override") if isinstance(snap.get("calibration_override"), Mapping) else None
+    instruments = mapping_in(snap, "instruments")
+    override = mapping_in(snap, "calibration_override")
     overridden = {str(i) for i in (override or {}).get("instruments") or []}
     blocks: list[Any] = []
     if override:
@@ -173,7 +176,17 @@ def instruments_section(snap: Mapping[str, Any], run: Any) -> Section:
     for role, inst in instruments.items():
         if not isinstance(inst, Mapping):
             continue
-        cal = inst.get("calibration") if isinstance(inst.get("calibration"), Mapping) else {}
+        dicom = mapping_in(inst, "dicom")
+        if dicom:
+            blocks.append(Fields((("DICOM role", Cell(plain(dicom.get("what")))),
+                                  ("Reached", Cell(plain(dicom.get("where")))),
+                                  ("Site ID / driver", Cell(f"{inst.get('id') or DASH} / {inst.get('driver') or DASH} "
+                                                            f"at {inst.get('resource') or DASH}")),
+                                  ("Calibration", Cell("none: a DICOM node, not a calibrated instrument")))
+                                 + ((("Simulated", Cell("YES — a simulator stood in for it", ALERT_TONE)),)
+                                    if inst.get("simulated") else ()), caption=f"{role}"))
+            continue
+        cal = mapping_in(inst, "calibration")
         rows = [("Instrument", Cell(f"{inst.get('make') or DASH} {inst.get('model') or ''}".strip())),
                 ("Serial", Cell(plain(inst.get("serial")))),
                 ("Reported by the meter", _identity_cell(inst)),
@@ -196,7 +209,7 @@ def instruments_section(snap: Mapping[str, Any], run: Any) -> Section:
 
 def procedure_section(run: Any, snap: Mapping[str, Any]) -> Section:
     """Procedure id, version, file and the sha256 of the file that ran."""
-    proc = snap.get("procedure") if isinstance(snap.get("procedure"), Mapping) else {}
+    proc = mapping_in(snap, "procedure")
     rows = [("Procedure", Cell(f"{run.procedure_title} ({run.procedure_id})")),
             ("Version", Cell(run.procedure_version or DASH)),
             ("File", Cell(plain(proc.get("file")))),
@@ -214,11 +227,11 @@ def _ordered_keys(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 def conditions_section(snap: Mapping[str, Any]) -> Section:
     """Technique factors and geometry: one row per station, with run-wide SID or filtration filled in; a
     second list (a background) numbered on from the first, as the run's readings are."""
-    params = snap.get("parameters") if isinstance(snap.get("parameters"), Mapping) else {}
+    params = mapping_in(snap, "parameters")
     scalars = {k: v for k, v in params.items() if not isinstance(v, list)}
     blocks: list[Any] = [Fields(tuple((parameter_label(k), Cell(plain(v))) for k, v in scalars.items()))] \
         if scalars else []
-    numbers = snap.get("station_numbers") if isinstance(snap.get("station_numbers"), Mapping) else {}
+    numbers = mapping_in(snap, "station_numbers")
     first = 1     # stations are numbered on across the lists, as the run numbers them (Procedure.stations)
     for name, rows in sorted(params.items(), key=lambda item: numbers.get(item[0], 0)):
         if not isinstance(rows, list):
