@@ -148,7 +148,7 @@ def test_verify_catches_an_action_edited_in_the_store(xcal, _isolated_store):
     broken = xcal("verify", "--json")
     assert broken.returncode == 1
     report = json.loads(broken.stdout)
-    assert report["ok"] is False and "action_opened" in report["reason"]
+    assert report["ok"] is False and "corrective action CA-1 opened" in report["reason"]
 
 
 def _recorded(store, procedure, room, started, verdict, checks):

@@ -242,4 +242,4 @@ def test_cli_import_report_export_without_names_and_verify(cli, tmp_path, _isola
                    "WHERE kind = 'dose_recorded'")
         assert db.execute("SELECT count(*) FROM entries WHERE payload LIKE '%\"tede\":0.09%'").fetchone() == (1,)
     broken = cli("verify", "--json")
-    assert broken.returncode == 1 and "dose_recorded" in json.loads(broken.stdout)["reason"]
+    assert broken.returncode == 1 and "dose D-2 of badge B-1 recorded" in json.loads(broken.stdout)["reason"]

@@ -97,7 +97,7 @@ def test_record_update_show_and_verify_end_to_end(cli, _isolated_store):
         db.execute("UPDATE entries SET payload = replace(payload, 'door open', 'door shut') "
                    "WHERE kind = 'incident_recorded'")
     broken = cli("verify", "--json")
-    assert broken.returncode == 1 and "incident_recorded" in json.loads(broken.stdout)["reason"]
+    assert broken.returncode == 1 and "incident IN-1 in room 4 recorded" in json.loads(broken.stdout)["reason"]
 
 
 def test_names_are_withheld_from_the_summary_that_leaves_the_site(tmp_path):

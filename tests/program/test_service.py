@@ -145,7 +145,7 @@ def test_verify_catches_a_service_event_edited_in_the_store(xcal, _isolated_stor
         db.execute("UPDATE entries SET payload = replace(payload, 'A. Field', 'B. Field') "
                    "WHERE kind = 'service_recorded'")
     broken = xcal("verify", "--json")
-    assert broken.returncode == 1 and "service_recorded" in json.loads(broken.stdout)["reason"]
+    assert broken.returncode == 1 and "service SE-1 of room 3 recorded" in json.loads(broken.stdout)["reason"]
 
 
 def test_a_run_begun_in_the_same_second_but_before_the_downtime_ended_does_not_clear_it(tmp_path):
