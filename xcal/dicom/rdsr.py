@@ -8,43 +8,56 @@ point, kVp, tube current, exposure time and mAs where present, and the totals. `
 of that shape for the simulated modality (SIMULATED in its text).
 
 Evidence: the codes below, all of coding scheme DCM (DICOM PS3.16 Annex D), as this module writes or reads them.
-They are written from the standard as known to its authors, not re-read line by line in PS3.16 [unverified];
-they are held against DCMTK's `dsrdump`, which reads the report xcal makes without an error (tests/dicom).
+Each code's value, scheme and exact meaning was checked against the PS3.16 code dictionary as pydicom 3.0.2
+ships it (`pydicom.sr`, generated from the standard): all 34 agree, none was changed. THIRD-PARTY, in xcal's
+evidence levels: a source xcal did not write, not PS3.16 itself re-read. tests/dicom/test_rdsr_codes.py repeats
+the check for every code in this table and every code a built report holds. Column CID: the context groups
+pydicom lists the code in, only the one that applies here when it lists several (— for none). Where each code
+sits (the TID rows) and the units the templates give are not in that dictionary and stay as written
+[unverified]; DCMTK's `dsrdump` reads the report xcal makes without a warning and holds its relationships to
+the X-Ray Radiation Dose SR IOD's constraints (tests/dicom).
 
-| code | meaning | where | value |
-|---|---|---|---|
-| 113701 | X-Ray Radiation Dose Report | document title (TID 10001) | CONTAINER |
-| 121058 | Procedure reported | TID 10001 | CODE 113704 Projection X-Ray |
-| 113705 | Scope of Accumulation | TID 10001 | CODE 113014 Study |
-| 110180 | Study Instance UID | property of the scope | UIDREF |
-| 121005 | Observer Type | observer context (TID 1002) | CODE 121007 Device |
-| 121012 | Device Observer UID | TID 1004 | UIDREF |
-| 121013 | Device Observer Name | TID 1004 | TEXT (station name) |
-| 121014 | Device Observer Manufacturer | TID 1004 | TEXT |
-| 121016 | Device Observer Serial Number | TID 1004 | TEXT |
-| 113702 | Accumulated X-Ray Dose Data | TID 10002 | CONTAINER |
-| 113764 | Acquisition Plane | TID 10002, TID 10003 | CODE 113622 Single Plane |
-| 113722 | Dose Area Product Total | TID 10002 | NUM Gy.m2 |
-| 113725 | Dose (RP) Total | TID 10002 | NUM Gy |
-| 113727 | Acquisition Dose Area Product Total | TID 10002 | NUM Gy.m2 |
-| 113729 | Acquisition Dose (RP) Total | TID 10002 | NUM Gy |
-| 113730 | Total Fluoro Time | TID 10002 | NUM s |
-| 113731 | Total Number of Radiographic Frames | TID 10002 | NUM {frames} |
-| 113706 | Irradiation Event X-Ray Data | TID 10003 | CONTAINER |
-| 113769 | Irradiation Event UID | TID 10003 | UIDREF |
-| 111526 | DateTime Started | TID 10003 | DATETIME |
-| 113721 | Irradiation Event Type | TID 10003 | CODE 113611 Stationary Acquisition |
-| 122130 | Dose Area Product | TID 10003 | NUM Gy.m2 |
-| 113738 | Dose (RP) | TID 10003 | NUM Gy (air kerma at the reference point) |
-| 111636 | Entrance Exposure at RP | read only: an alternative some reports give for the RP air kerma | NUM mGy |
-| 113733 | KVP | TID 10003B | NUM kV |
-| 113734 | X-Ray Tube Current | TID 10003B | NUM mA |
-| 113824 | Exposure Time | TID 10003B | NUM ms |
-| 113736 | Exposure | TID 10003B | NUM uA.s |
-| 113742 | Irradiation Duration | read only (fluoroscopy events) | NUM s |
+| code | meaning | CID (pydicom) | where [unverified] | value |
+|---|---|---|---|---|
+| 113701 | X-Ray Radiation Dose Report | — | document title (TID 10001) | CONTAINER |
+| 121058 | Procedure reported | 6052, 6053 (breast imaging) | TID 10001 | CODE 113704 Projection X-Ray (CID —) |
+| 113705 | Scope of Accumulation | — | TID 10001 | CODE 113014 Study (CID 10000 Scope of Accumulation) |
+| 110180 | Study Instance UID | 10001 UID Types | property of the scope | UIDREF |
+| 121005 | Observer Type | — | observer context (TID 1002) | CODE 121007 Device (CID 270 Observer Type) |
+| 121012 | Device Observer UID | — | TID 1004 | UIDREF |
+| 121013 | Device Observer Name | — | TID 1004 | TEXT (station name) |
+| 121014 | Device Observer Manufacturer | — | TID 1004 | TEXT |
+| 121016 | Device Observer Serial Number | — | TID 1004 | TEXT |
+| 113702 | Accumulated X-Ray Dose Data | — | TID 10002 | CONTAINER |
+| 113764 | Acquisition Plane | — | TID 10002, TID 10003 | CODE 113622 Single Plane (CID 10003 Equipment Plane Id.) |
+| 113722 | Dose Area Product Total | 10050 | TID 10002 | NUM Gy.m2 |
+| 113725 | Dose (RP) Total | — | TID 10002 | NUM Gy |
+| 113727 | Acquisition Dose Area Product Total | 10050 | TID 10002 | NUM Gy.m2 |
+| 113729 | Acquisition Dose (RP) Total | — | TID 10002 | NUM Gy |
+| 113730 | Total Fluoro Time | 10050 | TID 10002 | NUM s |
+| 113731 | Total Number of Radiographic Frames | 10050 | TID 10002 | NUM {frames} |
+| 113706 | Irradiation Event X-Ray Data | — | TID 10003 | CONTAINER |
+| 113769 | Irradiation Event UID | 10001 UID Types | TID 10003 | UIDREF |
+| 111526 | DateTime Started | — | TID 10003 | DATETIME |
+| 113721 | Irradiation Event Type | — | TID 10003 | CODE 113611 Stationary Acquisition (CID 10002 Irr. Event Type) |
+| 122130 | Dose Area Product | — | TID 10003 | NUM Gy.m2 |
+| 113738 | Dose (RP) | — | TID 10003 | NUM Gy (air kerma at the reference point) |
+| 111636 | Entrance Exposure at RP | 10050 | read only: some reports' RP air kerma | NUM mGy |
+| 113733 | KVP | — | TID 10003B | NUM kV |
+| 113734 | X-Ray Tube Current | — | TID 10003B | NUM mA |
+| 113824 | Exposure Time | — | TID 10003B | NUM ms |
+| 113736 | Exposure | — | TID 10003B | NUM uA.s |
+| 113742 | Irradiation Duration | — | read only (fluoroscopy events) | NUM s |
+
+CID 10050 is Summary Radiation Exposure Quantity. The SOP class UID is pydicom's XRayRadiationDoseSRStorage; the
+template identifier written is TID 10001 of mapping resource DCMR.
 
 Units are UCUM codes (PS3.16 coding scheme UCUM): Gy.m2, Gy, mGy, s, ms, kV, mA, uA.s, {frames}; a reader
-also accepts dGy.cm2, cGy.cm2, mGy.cm2, uGy.m2 and Gy.cm2 for DAP.
+also accepts dGy.cm2, cGy.cm2, mGy.cm2, uGy.m2, Gy.cm2, uGy and mA.s. Each is well formed by UCUM's grammar
+(prefix, atom, exponent, `.` for a product, `{}` for an annotation; tests/dicom). pydicom's UCUM dictionary
+holds only the units its context groups list: of these, Gy, s, ms and kV, with the meanings "Gy", "second",
+"millisecond" and "Kilovolt"; a report here gives each unit's code as its meaning ("frames" for {frames}), as
+the templates' units are recalled to do [unverified] (a reader matches units by code, never by meaning).
 """
 
 from __future__ import annotations
@@ -138,8 +151,9 @@ class DoseReport:
 
 
 def _code(item: Any) -> str:
+    """The item's concept name code value when it is a DCM code (the scheme of every code read here), else ""."""
     seq = item.get("ConceptNameCodeSequence")
-    return str(seq[0].CodeValue) if seq else ""
+    return str(seq[0].CodeValue) if seq and seq[0].get("CodingSchemeDesignator") == "DCM" else ""
 
 
 def _num(item: Any, where: str) -> Any:
