@@ -7,7 +7,7 @@
 
 The site is the demo site's instruments and facility with `--rooms` radiography rooms (ids 0 .. rooms-1, as the
 records benchmark names them), each scheduled for kvp-accuracy and output-reproducibility annually: 1 000 lines.
-It prints, each the best of `--repeat` calls after one warm-up:
+It prints, each as the best and the median of `--repeat` calls after one warm-up:
 
 - bare query: the rows the overview is made of, read with no judgement: each room x procedure's latest run and
   latest complete run (`Store.latest_runs_of`, the query `xcal due` makes), the open actions' entries and the
@@ -16,7 +16,9 @@ It prints, each the best of `--repeat` calls after one warm-up:
   runs: web/overview.overview_data);
 - overview page: GET / through the whole application in-process (session, account, role, template), signed in;
 
-against the target: the page in <= 300 ms. The machine may be shared; the figures are wall-clock times.
+against the target: the page in <= 300 ms, judged on the median (what a person mostly waits; the best shows what
+the code costs when nothing else runs). The machine may be shared; the figures are wall-clock times. A page over
+PostgreSQL reuses the application's open connection (web/stores.py), as a running server does.
 """
 
 from __future__ import annotations
@@ -76,14 +78,17 @@ def build(db: Path | str, runs: int, rooms: int, years: float) -> None:
         print(f"built: {runs:,} runs, {summary.readings:,} readings in {time.perf_counter() - start:.1f} s")
 
 
-def best(call, repeat: int) -> float:
+def timed(call, repeat: int) -> tuple[float, float]:
+    """The best and the median time of `repeat` calls after a first one, in ms."""
+    import statistics
+
     call()
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         call()
         times.append((time.perf_counter() - start) * 1000)
-    return min(times)
+    return min(times), statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=20_000, help="runs of a new store (42 readings each)")
     parser.add_argument("--rooms", type=int, default=500)
     parser.add_argument("--years", type=float, default=10.0)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--keep", action="store_true", help="keep a new store and print where it is")
     parser.add_argument("--profile", action="store_true", help="also print where the overview data's time goes")
     args = parser.parse_args(argv)
@@ -147,8 +152,8 @@ def _measure(args: argparse.Namespace, folder: Path) -> int:
             store.entries_of_kind(ACTION_KINDS)
             list(store.select("SELECT DISTINCT room_id, procedure_id FROM runs"))
 
-        bare_ms = best(bare, args.repeat)
-        data_ms = best(lambda: overview_data(site, store, today), args.repeat)
+        bare_ms = timed(bare, args.repeat)
+        data_ms = timed(lambda: overview_data(site, store, today), args.repeat)
         lines = sum(len(r.lines) for r in overview_data(site, store, today)["rooms"])
         if args.profile:
             import cProfile
@@ -166,18 +171,21 @@ def _measure(args: argparse.Namespace, folder: Path) -> int:
         answer = client.get("/")
         assert answer.status_code == 200, answer.status_code
 
-    page_ms = best(get, args.repeat)
+    page_ms = timed(get, args.repeat)
     size = len(client.get("/").content)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"store: {runs:,} runs, {args.rooms} rooms; overview of {lines} lines, {size / 1024:.0f} kB of HTML; "
           f"load average {load} on {os.cpu_count()} CPUs")
-    print(f"bare query      {bare_ms:8.1f} ms   (latest runs of {len(pairs)} room x procedure pairs, action entries, "
-          f"pairs with runs)")
-    print(f"overview data   {data_ms:8.1f} ms   (due report, open actions, calibration, unscheduled runs)")
-    met = "met" if page_ms <= TARGET_MS else "NOT met"
-    print(f"overview page   {page_ms:8.1f} ms   target <= {TARGET_MS:.0f} ms: {met} (GET / signed in, in-process; "
-          f"{page_ms - data_ms:.0f} ms over the data: session, account, role, template)")
-    return 0 if page_ms <= TARGET_MS else 1
+    print(f"                best     median  (of {args.repeat} calls)")
+    print(f"bare query      {bare_ms[0]:6.1f} ms  {bare_ms[1]:6.1f} ms   (latest runs of {len(pairs)} room x procedure "
+          f"pairs, action entries, pairs with runs)")
+    print(f"overview data   {data_ms[0]:6.1f} ms  {data_ms[1]:6.1f} ms   (due report, open actions, calibration, "
+          f"unscheduled runs)")
+    met = page_ms[1] <= TARGET_MS
+    print(f"overview page   {page_ms[0]:6.1f} ms  {page_ms[1]:6.1f} ms   target <= {TARGET_MS:.0f} ms (median): "
+          f"{'met' if met else 'NOT met'} (GET / signed in, in-process; {page_ms[1] - data_ms[1]:.0f} ms over the "
+          f"data: session, account, role, template)")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

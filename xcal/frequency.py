@@ -14,6 +14,7 @@ and the PM program can use it without depending on them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,6 +133,15 @@ def _next_occurrence(text: str, after: dt.date) -> dt.date | None:
     return following.date().replace(year=following.year - shift) if following is not None else None
 
 
+@functools.cache
+def _steps() -> dict[str, Any]:
+    """The calendar step of each named frequency, made once (dateutil is imported only when a date is due)."""
+    from dateutil.relativedelta import relativedelta
+
+    return {"daily": relativedelta(days=1), "weekly": relativedelta(weeks=1), "monthly": relativedelta(months=1),
+            "quarterly": relativedelta(months=3), "annual": relativedelta(years=1)}
+
+
 def next_due(every: str, last: dt.date | None, today: dt.date) -> dt.date:
     """The date the procedure is next due after a run on `last` (today when it was never run).
 
@@ -140,12 +150,7 @@ def next_due(every: str, last: dt.date | None, today: dt.date) -> dt.date:
     if last is None:
         return today
     if every in FREQUENCIES:
-        from dateutil.relativedelta import relativedelta
-
-        step = {"daily": relativedelta(days=1), "weekly": relativedelta(weeks=1),
-                "monthly": relativedelta(months=1), "quarterly": relativedelta(months=3),
-                "annual": relativedelta(years=1)}[every]
-        return last + step
+        return last + _steps()[every]
     following = _next_occurrence(every, last)
     if following is None:
         raise FrequencyError(f"the rule '{every}' gives no date within {RULE_HORIZON_YEARS} years after the last "

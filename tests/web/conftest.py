@@ -77,3 +77,12 @@ def screenshot(browser: Any, artifacts: Path) -> Callable[[str], Path]:
         return path
 
     return save
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The web tests' demo store (fixtures.build_demo_store, SQLite) built once for the session; each module takes
+    its own copy (fixtures.copy_demo_store), so the procedures run (and their spectra are computed) only once."""
+    from .fixtures import build_demo_store
+
+    return build_demo_store(tmp_path_factory.mktemp("web-demo"))

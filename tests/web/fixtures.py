@@ -1,11 +1,15 @@
-"""A small demo history for the web tests, built once per module in-process: room 4's generator runs 7 % high above
-100 kV, so its kvp-accuracy FAILs at 120 kV (worked in tests/program/test_actions.py: the limit there is ±6 kV and
-the reading about +7 to +8 kV) and opens CA-1; room 3's kvp-accuracy passes. Four accounts, one per role in use."""
+"""A small demo history for the web tests, built in-process once per session (SQLite; each module works on its own
+copy, see copy_demo_store) and once for the PostgreSQL module: room 4's generator runs 7 % high above 100 kV, so
+its kvp-accuracy FAILs at 120 kV (worked in tests/program/test_actions.py: the limit there is ±6 kV and the reading
+about +7 to +8 kV) and opens CA-1; room 3's kvp-accuracy passes. Four accounts, one per role in use."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import shutil
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,7 @@ def build_demo_store(folder: Path, db: str | None = None) -> DemoStore:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XCAL_SITE_KEY", str(folder / "site-key.pem"))
         mp.setenv("XCAL_DB", db)
+        mp.delenv("XCAL_SITE", raising=False)
         site = xcal.load_site(db=db)
         failed = site.room("4").session(operator="tom").run("kvp-accuracy")
         passed = site.room("3").session(operator="tom").run("kvp-accuracy")
@@ -47,6 +52,19 @@ def build_demo_store(folder: Path, db: str | None = None) -> DemoStore:
                 add_account(store, username, full, role, PASSWORDS[username], by="setup")
     assert failed.verdict == "FAIL" and passed.verdict == "PASS" and spare.verdict == "PASS"
     return DemoStore(db, site.model, failed.run_id, passed.run_id, spare.run_id)
+
+
+def copy_demo_store(demo: DemoStore, folder: Path) -> DemoStore:
+    """The SQLite demo store copied into `folder` (SQLite's backup: a whole, consistent copy), with its site key: the
+    same runs, accounts and chain for a module to change, without running the procedures again."""
+    source = Path(demo.db)
+    db = folder / source.name
+    with closing(sqlite3.connect(source)) as old, closing(sqlite3.connect(db)) as new:
+        old.backup(new)
+    key = source.parent / "site-key.pem"
+    if key.exists():
+        shutil.copy(key, folder / key.name)
+    return replace(demo, db=str(db))
 
 
 def csrf_of(html: str) -> str:
