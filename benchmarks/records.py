@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import itertools
 import os
 import random
@@ -113,8 +114,8 @@ def snapshot(room: int, procedure: str) -> dict:
                    for name, tol in (("kvp-accuracy", "±max(5 %, 2 kV)"), ("timer-accuracy", "±(5 % + 1 ms)"),
                                      ("reproducibility", "max 5 %"))},
         "parameters": {"repeats": 3, "sid": "100 cm",
-                       "stations": [{"kv": f"{kv} kV", "ma": f"{ma} mA", "time": f"{ms} ms"}
-                                    for kv, ma, ms in (KVP_STATIONS if procedure == "kvp-accuracy" else OUTPUT_STATIONS)]},
+                       "stations": [{"kv": f"{kv} kV", "ma": f"{ma} mA", "time": f"{ms} ms"} for kv, ma, ms
+                                    in (KVP_STATIONS if procedure == "kvp-accuracy" else OUTPUT_STATIONS)]},
         "procedure": {"file": f"<built-in>/procedures/{procedure}.yaml", "id": procedure,
                       "sha256": "454ead53c5ace19a94a0676c056572677f40f02f2e63cbaf2a2103509df6a29d", "version": "1.0.0"},
         "room": {"equipment": {"collimator": {"make": "Example X-Ray Co.", "model": "XC-2", "serial": f"XC2-{room}"},
@@ -139,8 +140,9 @@ def _check(check_id: str, title: str, station: int | None, setting: str, value: 
            unit: str, allowed: float, limit: str, tolerance: str) -> StoredCheck:
     deviation = None if nominal is None else value - nominal
     verdict = "PASS" if abs(deviation if deviation is not None else value) <= allowed else "FAIL"
-    return StoredCheck(check_id, title, station, setting, value, nominal, unit, deviation, allowed, limit, tolerance,
-                       "example-dxr-manufacturer", LIMIT_SOURCE, verdict)
+    return StoredCheck(check_id=check_id, title=title, station=station, setting=setting, value=value, nominal=nominal,
+                       unit=unit, deviation=deviation, allowed=allowed, limit_name=limit, limit_text=tolerance,
+                       limit_set="example-dxr-manufacturer", source=LIMIT_SOURCE, verdict=verdict)
 
 
 def run_id_of(i: int, step: float) -> str:
@@ -175,7 +177,9 @@ def make_run(i: int, rooms: int, step: float, rng: random.Random) -> ImportedRun
             if procedure == "kvp-accuracy":
                 values.insert(1, ("kvp_max", round(kvp * 1.006, 2), "kV"))
             for quantity, value, unit in values:
-                readings.append(StoredReading(exposure, s, repeat, "kvp_meter", "kvp-1", quantity, value, unit, taken))
+                readings.append(StoredReading(exposure=exposure, station=s, repeat=repeat, role="kvp_meter",
+                                              instrument_id="kvp-1", quantity=quantity, value=value, unit=unit,
+                                              taken_at=taken))
             kvps.append(kvp)
             times.append(t)
             kermas.append(kerma)
@@ -451,8 +455,9 @@ def _commit_times(store: Store, rooms: int) -> list[float]:
     store.create_run(header)
     times = []
     for n in range(1, 201):
-        reading = StoredReading(n, 1 + (n - 1) // 50, n, "kvp_meter", "kvp-1", "kvp_ppv", 80.0 + n / 100, "kV",
-                                _iso(now))
+        reading = StoredReading(exposure=n, station=1 + (n - 1) // 50, repeat=n, role="kvp_meter",
+                                instrument_id="kvp-1", quantity="kvp_ppv", value=80.0 + n / 100, unit="kV",
+                                taken_at=_iso(now))
         start = time.perf_counter()
         store.add_reading(header.run_id, reading)
         times.append(_ms(time.perf_counter() - start))
@@ -504,12 +509,18 @@ class _Site:
     """A site of `rooms` rooms, each scheduled for both procedures of the store annually: what `due` reads."""
 
     def __init__(self, rooms: int) -> None:
-        from xcal.schedule import ScheduleItem
+        from xcal.frequency import ScheduleItem
 
         self.schedule = [ScheduleItem(str(room), procedure, "annual") for room in range(rooms)
                          for procedure in ("kvp-accuracy", "output-reproducibility")]
         self.apparel: list[str] = []
         self.instruments: dict[str, object] = {}
+        self.is_demo = False
+        folder = Path(tempfile.mkdtemp(prefix="xcal-bench-site-"))
+        self.path = str(folder / "site.yaml")                 # read by `due` for its maintenance lines: none here
+        text = "site: {name: Example Health Network}\n"
+        Path(self.path).write_text(text, encoding="utf-8")
+        self.sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def room(self, room_id: str) -> SimpleNamespace:
         return SimpleNamespace(id=room_id, instruments={})
@@ -600,7 +611,7 @@ def _toward_10m(measured: list[tuple[int, list[Figure]]]) -> None:
             line = intercept + slope * TEN_MILLION_RUNS
             projected = max(projected, line) if first.at_most else max(0.0, min(projected, line))
         at_10m = Figure(first.name, projected, first.unit, first.target, first.at_most)
-        per_size = ", ".join(f"{size:,}: {value:,.2f}" for size, value in zip(sizes, values))
+        per_size = ", ".join(f"{size:,}: {value:,.2f}" for size, value in zip(sizes, values, strict=True))
         print(f"  {first.name:15s} {per_size:60s} -> {projected:12,.2f} {first.unit:11s} {_verdict(at_10m.met)}")
 
 

@@ -33,13 +33,15 @@ def header(run_id: str, room: str = "3", *, started_at: str = "2026-11-26T09:00:
 
 
 def reading(exposure: int, value: float, quantity: str = "kvp_ppv") -> StoredReading:
-    return StoredReading(exposure, 1, exposure, "kvp_meter", "kvp-1", quantity, value, "kV",
-                         f"2026-11-26T09:0{exposure}:00+00:00")
+    return StoredReading(exposure=exposure, station=1, repeat=exposure, role="kvp_meter", instrument_id="kvp-1",
+                         quantity=quantity, value=value, unit="kV", taken_at=f"2026-11-26T09:0{exposure}:00+00:00")
 
 
 def check(value: float, verdict: str = "PASS", check_id: str = "kvp") -> StoredCheck:
-    return StoredCheck(check_id, "kVp accuracy", 1, "1: 80 kV 200 mA 100 ms", value, 80.0, "kV", value - 80.0,
-                       4.0, "kvp-accuracy", "±5 %", "aapm-74", "AAPM TG-74 §3", verdict)
+    return StoredCheck(check_id=check_id, title="kVp accuracy", station=1, setting="1: 80 kV 200 mA 100 ms",
+                       value=value, nominal=80.0, unit="kV", deviation=value - 80.0, allowed=4.0,
+                       limit_name="kvp-accuracy", limit_text="±5 %", limit_set="aapm-74", source="AAPM TG-74 §3",
+                       verdict=verdict)
 
 
 def pg_server() -> str:

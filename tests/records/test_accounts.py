@@ -153,7 +153,7 @@ def test_an_accounts_row_edited_behind_the_store_is_named_by_verify(db, staff):
 
 
 def test_an_accounts_row_removed_or_added_behind_the_store_is_named_by_verify(db, staff):
-    raw(db, "INSERT INTO accounts VALUES ('eve', 'Eve Intruder', 'admin', 1, 'x', 1)")
+    raw(db, "INSERT INTO accounts VALUES ('eve', 'Eve Intruder', 'admin', 1, 0, 'x', 1)")
     report = staff.verify()
     assert not report.ok and report.first_broken is None
     assert report.reason == "accounts row 'eve' has no entry in the audit chain"
@@ -397,6 +397,7 @@ def test_a_version_4_store_gains_the_account_tables_when_opened(tmp_path):
     con.execute("DROP TABLE credentials")
     con.execute("DROP TABLE login_attempts")
     con.execute("DROP TABLE accounts")
+    con.execute("DROP TABLE sessions")
     con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     con.commit()
     con.close()
@@ -409,3 +410,97 @@ def test_a_version_4_store_gains_the_account_tables_when_opened(tmp_path):
     assert raw(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
     assert {"accounts", "credentials", "login_attempts"} <= {r[0] for r in raw(Path(path),
                                                                               "SELECT name FROM sqlite_master")}
+
+
+# Concurrent guesses, temporary passwords, session generations
+
+def test_twelve_concurrent_wrong_passwords_get_at_most_five_password_checks(db, staff, monkeypatch):
+    # Each check is slowed to 0.3 s so that all twelve attempts overlap: a lockout read before the check and a
+    # failure written after it would let all twelve be checked; pending attempts counted as failures let five.
+    import threading
+
+    checked: list[str] = []
+    original = accounts._verify
+
+    def slow(hashed, password):
+        checked.append(password)
+        time.sleep(0.3)
+        return original(hashed, password)
+
+    monkeypatch.setattr(accounts, "_verify", slow)
+    start = threading.Barrier(12)
+    outcomes: list[str] = []
+
+    def guess(n: int) -> None:
+        with Store(db) as own:
+            start.wait()
+            try:
+                authenticate(own, "bob", f"guess number {n}")
+            except AuthError as exc:
+                outcomes.append("locked" if "is locked until" in exc.message and "wrong" not in exc.message
+                                else "wrong")
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(checked) == 5 and sorted(outcomes) == ["locked"] * 7 + ["wrong"] * 5
+    assert sorted(_attempts(db, "bob")) == ["failed"] * 5 + ["locked"] * 7
+    assert len(_entries(staff, "account_locked")) == 1
+
+
+def test_a_pending_attempt_counts_as_a_failure_until_decided():
+    pending = [(float(t), accounts.PENDING) for t in range(5)]
+    assert locked_until(pending, 10.0) == 4.0 + accounts.LOCKOUT
+    assert locked_until(pending[:4] + [(4.0, "ok")], 10.0) is None
+
+
+def test_a_name_that_cannot_be_a_username_is_refused_before_anything_is_recorded(db, staff):
+    for name in ("b" * 65, "bob smith", "<script>"):
+        with pytest.raises(AuthError, match="not a username"):
+            authenticate(staff, name, BOB_PW)
+    assert raw(db, "SELECT COUNT(*) FROM login_attempts") == [(0,)]
+
+
+def test_a_password_set_by_an_admin_is_temporary_until_its_owner_sets_their_own(db, staff, make_run):
+    from xcal.records.accounts import change_own_password
+
+    run_id = make_run("R1")
+    set_password(staff, "bob", "reset by ann 1", by="ann", temporary=True)
+    assert get_account(staff, "bob").temporary is True
+    assert _entries(staff, "account_password_set")[-1] == {**_entries(staff, "account_password_set")[-1],
+                                                           "by": "ann", "temporary": True}
+    with pytest.raises(AuthError, match="temporary password"):
+        sign_run(staff, run_id, "reviewed", "bob", "reset by ann 1")
+    assert staff.signatures(run_id) == []
+    with pytest.raises(AuthError, match="wrong username or password"):
+        change_own_password(staff, "bob", "not the old one", "bobs own choice")
+    with pytest.raises(ConfigError, match="is the old one"):
+        change_own_password(staff, "bob", "reset by ann 1", "reset by ann 1")
+    assert change_own_password(staff, "bob", "reset by ann 1", "bobs own choice").temporary is False
+    assert get_account(staff, "bob").temporary is False and staff.verify().ok
+    assert sign_run(staff, run_id, "reviewed", "bob", "bobs own choice").account == "bob"
+
+
+def test_a_temporary_flag_cleared_behind_the_store_is_named_by_verify(db, staff):
+    set_password(staff, "bob", "reset by ann 1", by="ann", temporary=True)
+    raw(db, "UPDATE accounts SET temporary = 0 WHERE username = 'bob'")
+    report = staff.verify()
+    assert not report.ok and "accounts.temporary of 'bob' 0 differs from the recorded 1" in report.reason
+
+
+def test_the_session_generation_moves_on_at_sign_out_new_password_disable_and_role_change(staff):
+    from xcal.records.accounts import end_sessions, session_generation
+
+    assert session_generation(staff, "bob") == 0
+    end_sessions(staff, "bob")
+    assert session_generation(staff, "bob") == 1
+    set_password(staff, "bob", "another pass 1", by="bob")
+    assert session_generation(staff, "bob") == 2
+    set_role(staff, "bob", "rso", by="ann")
+    assert session_generation(staff, "bob") == 3
+    disable_account(staff, "bob", by="ann")
+    assert session_generation(staff, "bob") == 4
+    enable_account(staff, "bob", by="ann")
+    assert (session_generation(staff, "bob"), session_generation(staff, "ann")) == (4, 0)

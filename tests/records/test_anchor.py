@@ -476,3 +476,25 @@ def test_a_store_checked_with_another_sites_key_names_the_key_that_signed(anchor
                              f"for the site key {other.fingerprint} (it names key {anchored.key.fingerprint}: for "
                              f"a store of another site, give that site's --public-key FILE); the anchor was forged "
                              f"or edited")
+
+
+def test_a_run_whose_anchor_cannot_be_made_is_done_with_a_warning(xcal, tmp_path, _isolated_store):
+    """The run is complete and stored, so it keeps its verdict's exit code; the anchor failure is a warning
+    with its fix, on stderr and in the JSON, and `xcal anchor` makes the anchor once the key is put right."""
+    key = site_key(tmp_path / "shared-key.pem")
+    os.chmod(key.path, 0o644)
+    done = xcal("run", "kvp-accuracy", "--room", "3", "--json", env={"XCAL_SITE_KEY": str(key.path)})
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    result = json.loads(done.stdout)
+    assert result["verdict"] == "PASS" and result["status"] == "complete"
+    [warning] = result["warnings"]
+    assert warning["message"].startswith(f"run {result['run_id']} is complete and recorded in ")
+    assert "its anchor could not be made" in warning["message"] and "can be read by other users" in warning["message"]
+    assert warning["fix"] == f"chmod 600 {key.path}; then run `xcal anchor`, which anchors every entry so far, " \
+                             f"this run's included"
+    assert f"warning: {warning['message']}\n  fix: {warning['fix']}" in done.stderr
+    assert raw(_isolated_store, "SELECT kind, run_id FROM entries ORDER BY seq DESC LIMIT 1") == \
+        [("run_finished", result["run_id"])]
+    os.chmod(key.path, 0o600)
+    assert xcal("anchor", env={"XCAL_SITE_KEY": str(key.path)}).returncode == 0
+    assert raw(_isolated_store, "SELECT kind FROM entries ORDER BY seq DESC LIMIT 1") == [("anchor",)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -104,7 +105,7 @@ def test_writers_on_separate_connections_take_turns_on_the_chain(db):
         entries = list(store.entries())
     assert report.ok and report.entries == 64
     assert [e.seq for e in entries] == list(range(1, 65))
-    assert all(e.prev_hash == p.hash for p, e in zip(entries, entries[1:]))
+    assert all(e.prev_hash == p.hash for p, e in pairwise(entries))
     assert raw(db, "SELECT COUNT(*) FROM readings") == [(60,)]
 
 

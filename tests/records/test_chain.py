@@ -39,7 +39,7 @@ def test_hashes_follow_the_formula_from_64_zeros(db, store, make_run):
     rows = raw(db, "SELECT seq, at, kind, run_id, payload, prev_hash, hash FROM entries ORDER BY seq")
     assert rows[0][5] == "0" * 64
     prev = "0" * 64
-    for seq, at, kind, run_id, payload, prev_hash, digest in rows:
+    for _seq, at, kind, run_id, payload, prev_hash, digest in rows:
         assert prev_hash == prev
         assert digest == _sha(prev_hash + kind + run_id + payload + at)
         prev = digest
@@ -275,3 +275,22 @@ def test_the_rows_are_checked_by_worker_processes_with_the_same_findings(db, sto
     assert started[0] is not None or store.backend != "sqlite"
     assert (shared.first_broken, shared.reason) == (alone.first_broken, alone.reason) == \
         (20, "entry 20 (reading of run R4, exposure 1 kvp_ppv): stored value 81.2 differs from the recorded 80.4")
+
+
+def test_rows_equal_to_their_entries_as_text_are_not_parsed_and_a_check_moved_to_another_room_is_found(
+        db, store, make_run, monkeypatch):
+    """Readings and checks whose rows write out their entries' text exactly are matched without parsing (only
+    run_created and run_finished are); the check rows' room, not part of that text, is still held to the run's."""
+    from xcal.records.chain import Entry
+
+    make_run("R1")
+    parsed = []
+    real = Entry.data
+    monkeypatch.setattr(Entry, "data", lambda self: parsed.append(self.kind) or real(self))
+    assert store.verify().ok
+    assert sorted(parsed) == ["run_created", "run_finished"]
+    raw(db, "UPDATE checks SET room_id = '9' WHERE run_id = 'R1'")
+    report = store.verify()
+    assert (report.first_broken, report.reason) == (
+        5, "entry 5 (checks of run R1, check kvp at 1: 80 kV 200 mA 100 ms): stored room_id '9' differs from the "
+           "recorded '3'")

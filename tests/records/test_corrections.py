@@ -78,8 +78,9 @@ def test_only_a_reading_of_that_run_can_be_corrected(store, make_run):
 
 def test_a_waveform_is_not_corrected_as_one_value(store, make_run):
     make_run("R1", finish=False)
-    store.add_reading("R1", StoredReading(1, 1, 1, "kvp_meter", "kvp-1", "waveform", None, "kV", "t",
-                                          {"interval": 0.1, "interval_unit": "ms", "samples": [80.0, 80.5]}))
+    store.add_reading("R1", StoredReading(exposure=1, station=1, repeat=1, role="kvp_meter", instrument_id="kvp-1",
+                                          quantity="waveform", value=None, unit="kV", taken_at="t",
+                                          data={"interval": 0.1, "interval_unit": "ms", "samples": [80.0, 80.5]}))
     with pytest.raises(RecordError, match="is a waveform"):
         store.correct_reading("R1", 4, 80.0, "kV", "misread", "A. Physicist")
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from xcal.demo.wiring import simulated_room
 from xcal.records import lease
 from xcal.records.backend import SQLiteBackend
 from xcal.records.store import Store
@@ -159,13 +160,13 @@ def test_a_crash_while_finishing_a_run_records_its_checks_once_after_resume(tmp_
 
     monkeypatch.setattr(ledger.Transaction, "append", dies_before_finishing)
     with pytest.raises(Crash):
-        run_plan(plan_run("kvp-accuracy", 3), db=db)
+        run_plan(plan_run("kvp-accuracy", 3), db=db, simulated_room=simulated_room)
     monkeypatch.setattr(ledger.Transaction, "append", append)
     with Store(db) as store:
         (crashed,) = store.list_runs()
         assert crashed.status == "running" and store.get_run(crashed.run_id).checks == []
     plan, stored = plan_resume(crashed.run_id, db=db)
-    run_plan(plan, db=db, resume=stored)
+    run_plan(plan, db=db, resume=stored, simulated_room=simulated_room)
     with Store(db) as store:
         run = store.get_run(crashed.run_id)
         assert run.status == "complete" and len(run.checks) == 4
@@ -197,3 +198,51 @@ def test_finish_run_writes_checks_and_status_together_or_not_at_all(tmp_path, mo
         assert run.status == "complete" and [c.verdict for c in run.checks] == ["PASS"]
         assert [e.kind for e in store.entries("R1")][-2:] == ["checks", "run_finished"]
         assert store.verify().ok
+
+
+_IMPORTER = """
+import sys
+sys.path.insert(0, {tests!r})
+from records.factory import check, header, reading
+from xcal.records import bulk
+from xcal.records.store import ImportedRun, Store
+
+bulk.CHECKPOINT_BATCHES = 10 ** 9                   # nothing copied into the file: every commit lives in the log
+
+
+def runs():
+    for n in range(1, 100_000):
+        yield ImportedRun(header(f"I{{n:05d}}"), [reading(1, 80.0), reading(2, 80.5)], [check(80.25)], "PASS",
+                          "2026-11-26T10:00:00.000+00:00")
+        print(n, flush=True)                        # asked for the next run: run n's batch has committed
+
+
+print("started", flush=True)
+Store({path!r}).import_runs(runs(), batch_readings=1)
+"""
+
+
+def test_an_import_killed_between_checkpoints_keeps_every_committed_batch(tmp_path):
+    """A bulk import copies its log into the file only now and then; killed in between, every batch whose commit
+    returned is in the store after reopening, and the store verifies."""
+    path = tmp_path / "import.sqlite3"
+    code = _IMPORTER.format(tests=str(Path(__file__).resolve().parents[1]), path=str(path))
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "started\n"
+        committed = 0
+        while committed < 40:
+            committed = int(child.stdout.readline())
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=5)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    with Store(path) as store:
+        stored = [run.run_id for run in store.list_runs()]
+        assert len(stored) >= committed and f"I{committed:05d}" in stored
+        report = store.verify()
+        assert report.ok, report.reason

@@ -22,8 +22,8 @@ WRITTEN = "2026-11-26T11:00:00.000+00:00"
 
 
 def _timer(exposure: int, ms: float) -> StoredReading:
-    return StoredReading(exposure, 1, exposure, "kvp_meter", "kvp-1", "exposure_time", ms, "ms",
-                         f"2026-11-26T09:0{exposure}:30+00:00")
+    return StoredReading(exposure=exposure, station=1, repeat=exposure, role="kvp_meter", instrument_id="kvp-1",
+                         quantity="exposure_time", value=ms, unit="ms", taken_at=f"2026-11-26T09:0{exposure}:30+00:00")
 
 
 def _runs() -> list[ImportedRun]:
@@ -154,3 +154,24 @@ def test_a_value_that_is_not_finite_refuses_its_batch(db, store):
 def test_a_batch_needs_a_positive_size(store):
     with pytest.raises(RecordError, match="at least one reading"):
         store.import_runs(_runs(), batch_readings=0)
+
+
+def test_a_sqlite_import_copies_its_log_into_the_file_every_few_batches(tmp_path, monkeypatch):
+    """7 runs of one batch each, a copy every 3 batches: after batches 3 and 6 and once at the end, which also
+    empties the log (3 copies, the last truncating); then the store checkpoints after every commit again."""
+    from xcal.records import bulk
+    from xcal.records.backend import SQLiteBackend
+
+    copies = []
+    real = SQLiteBackend._checkpoint
+    monkeypatch.setattr(bulk, "CHECKPOINT_BATCHES", 3)
+    monkeypatch.setattr(SQLiteBackend, "_checkpoint", lambda self, truncate=False: copies.append(
+        (self._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0], truncate)) or real(self, truncate))
+    path = tmp_path / "s.sqlite3"
+    with Store(path) as store:
+        runs = [ImportedRun(header(f"R{n}"), [reading(1, 80.0)], [], "PASS", FINISHED) for n in range(7)]
+        summary = store.import_runs(runs, batch_readings=1)
+        assert (summary.batches, copies) == (7, [(0, False), (0, False), (0, True)])
+        assert path.with_name("s.sqlite3-wal").stat().st_size == 0
+        assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+        assert store._db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000

@@ -126,7 +126,8 @@ def _general(reading_: StoredReading, reading_id: int) -> object:
 @pytest.mark.parametrize("text", ["kV", "µGy", 'quote " back \\ line\n', "\u2028"])
 @pytest.mark.parametrize("data", [None, {"b": [1.5, 2], "a": "é"}, {"bad": math.nan}])
 def test_a_reading_s_row_and_text_are_those_of_the_general_path(value, text, data):
-    r = StoredReading(3, 1, 2, text, "kvp-1", "kvp_ppv", value, text, "2026-11-26T09:00:00+00:00", data)
+    r = StoredReading(exposure=3, station=1, repeat=2, role=text, instrument_id="kvp-1", quantity="kvp_ppv",
+                      value=value, unit=text, taken_at="2026-11-26T09:00:00+00:00", data=data)
     expected = _general(r, 17)
     try:
         got: object = reading_row(r, 17, "R")
@@ -140,8 +141,9 @@ def test_a_reading_s_row_and_text_are_those_of_the_general_path(value, text, dat
 @pytest.mark.parametrize("number", [80.2, 80, None, math.nan, False])
 @pytest.mark.parametrize("station", [1, None, 2.0])
 def test_a_check_s_row_and_text_are_those_of_the_general_path(number, station):
-    c = StoredCheck("kvp", "kVp \"accuracy\"", station, None, number, 80, "kV", number, 4.0, "kvp", "±5 %",
-                    "aapm-74", "AAPM TG-74 §3", "PASS")
+    c = StoredCheck(check_id="kvp", title="kVp \"accuracy\"", station=station, setting=None, value=number, nominal=80,
+                    unit="kV", deviation=number, allowed=4.0, limit_name="kvp", limit_text="±5 %", limit_set="aapm-74",
+                    source="AAPM TG-74 §3", verdict="PASS")
     try:
         payload = check_payload(c, 9)
         expected: object = ((9, "R", "3") + columns(payload, CHECK_FIELDS), canonical(payload))

@@ -126,8 +126,9 @@ def test_an_unsealed_signature_after_anchoring_is_named(db, store, make_run):
     at, prev = "2026-12-01T10:00:00.000+00:00", raw(db, "SELECT hash FROM entries WHERE seq = 7")[0][0]
     payload = json.dumps({"meaning": "approved", "name": "D. Impostor", "run_hash": _run_hash_by_hand(db, "R1")},
                          sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256((prev + "signature" + "R1" + payload + at).encode()).hexdigest()
     raw(db, "INSERT INTO entries (seq, at, kind, run_id, payload, prev_hash, hash) VALUES (8, ?, 'signature', 'R1', ?,"
-            " ?, ?)", (at, payload, prev, hashlib.sha256((prev + "signature" + "R1" + payload + at).encode()).hexdigest()))
+            " ?, ?)", (at, payload, prev, digest))
     report = store.verify()
     assert report.first_broken == 8
     assert report.reason.startswith("entry 8 (approved signature of run R1 by D. Impostor): it carries no site-key "

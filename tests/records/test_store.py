@@ -14,8 +14,8 @@ def _header(room="3", **kw):
 
 
 def _reading(exposure, value):
-    return StoredReading(exposure, 1, exposure, "kvp_meter", "kvp-1", "kvp_ppv", value, "kV",
-                         "2026-11-26T10:00:00+00:00")
+    return StoredReading(exposure=exposure, station=1, repeat=exposure, role="kvp_meter", instrument_id="kvp-1",
+                         quantity="kvp_ppv", value=value, unit="kV", taken_at="2026-11-26T10:00:00+00:00")
 
 
 def test_a_reading_is_on_disk_as_soon_as_add_returns(db):
@@ -31,8 +31,10 @@ def test_run_round_trip_keeps_snapshot_readings_and_checks(db):
         run_id = store.create_run(_header())
         store.add_reading(run_id, _reading(1, 80.1))
         store.add_reading(run_id, _reading(2, 79.9))
-        store.add_checks(run_id, [StoredCheck("kvp", "kVp", 1, "80 kV", 80.0, 80.0, "kV", 0.0, 4.0,
-                                              "kvp-accuracy", "±5 %", "aapm-74", "AAPM 74", "PASS")])
+        store.add_checks(run_id, [StoredCheck(check_id="kvp", title="kVp", station=1, setting="80 kV", value=80.0,
+                                              nominal=80.0, unit="kV", deviation=0.0, allowed=4.0,
+                                              limit_name="kvp-accuracy", limit_text="±5 %", limit_set="aapm-74",
+                                              source="AAPM 74", verdict="PASS")])
         store.finish_run(run_id, "PASS")
         run = store.get_run(run_id)
     assert run.status == "complete" and run.verdict == "PASS" and run.simulated is True

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from xcal.demo.wiring import simulated_room
 from xcal.errors import RecordError, RunAborted
 from xcal.procedures.runner import RunObserver
 from xcal.procedures.session import plan_resume, plan_run, run_plan
@@ -150,7 +151,7 @@ def test_a_full_disk_in_the_middle_of_a_run_is_a_run_stop_that_keeps_every_commi
         freed: list[Path] = []
         observer = At(3, lambda: freed.append(fill(disk)))
         with pytest.raises(RunAborted) as stop:
-            run_plan(plan_run("kvp-accuracy", 3), db=db, observer=observer)
+            run_plan(plan_run("kvp-accuracy", 3), db=db, observer=observer, simulated_room=simulated_room)
         run_id, made = stop.value.run_id, observer.shown
         assert stop.value.exit_code == 3 and run_id
         # SQLite may still write into its log's spare room for a few exposures once the disk is full
@@ -165,7 +166,7 @@ def test_a_full_disk_in_the_middle_of_a_run_is_a_run_stop_that_keeps_every_commi
             assert run.status in ("incomplete", "running")     # marked when the full disk allowed it
             assert store.verify().ok
         plan, stored = plan_resume(run_id, db=db)
-        run_plan(plan, db=db, resume=stored)
+        run_plan(plan, db=db, resume=stored, simulated_room=simulated_room)
         with Store(db) as store:
             run = store.get_run(run_id)
             assert run.status == "complete" and len(run.readings) == EXPOSURES * READINGS_PER_EXPOSURE
@@ -246,7 +247,7 @@ def test_a_lock_held_past_the_write_wait_mid_run_is_a_run_stop_that_resumes(tmp_
     with ExitStack() as lock:
         observer = At(4, lambda: lock.enter_context(locked(db)))
         with pytest.raises(RunAborted) as stop:
-            run_plan(plan_run("kvp-accuracy", 3), db=db, observer=observer)
+            run_plan(plan_run("kvp-accuracy", 3), db=db, observer=observer, simulated_room=simulated_room)
     run_id = stop.value.run_id
     assert stop.value.exit_code == 3 and run_id
     assert "stopped after 3 of 12 exposures" in stop.value.message
@@ -257,7 +258,7 @@ def test_a_lock_held_past_the_write_wait_mid_run_is_a_run_stop_that_resumes(tmp_
     with Store(db) as store:
         assert len(store.get_run(run_id).readings) == observer.shown * READINGS_PER_EXPOSURE == 15
     plan, stored = plan_resume(run_id, db=db)
-    run_plan(plan, db=db, resume=stored)
+    run_plan(plan, db=db, resume=stored, simulated_room=simulated_room)
     with Store(db) as store:
         run = store.get_run(run_id)
         assert run.status == "complete" and len(run.readings) == EXPOSURES * READINGS_PER_EXPOSURE
@@ -291,14 +292,14 @@ def test_a_store_that_refuses_the_finish_stops_the_run_and_the_resume_judges_it_
     monkeypatch.setattr(backend, "WRITE_WAIT_SECONDS", 1.0)
     db = tmp_path / "records.sqlite3"
     with ExitStack() as lock, pytest.raises(RunAborted) as stop:
-        run_plan(plan_run("kvp-accuracy", 3), db=db, observer=LockAfterLast(lock, db))
+        run_plan(plan_run("kvp-accuracy", 3), db=db, observer=LockAfterLast(lock, db), simulated_room=simulated_room)
     run_id = stop.value.run_id
     assert stop.value.exit_code == 3 and run_id
     assert "stopped after 12 of 12 exposures" in stop.value.message
     assert f"`xcal run --resume {run_id}`" in stop.value.fix
     plan, stored = plan_resume(run_id, db=db)
     exposed: list[int] = []
-    run_plan(plan, db=db, resume=stored, observer=Exposures(exposed))
+    run_plan(plan, db=db, resume=stored, observer=Exposures(exposed), simulated_room=simulated_room)
     assert exposed == []                                   # nothing measured again
     with Store(db) as store:
         run = store.get_run(run_id)
@@ -323,7 +324,8 @@ def test_a_lock_let_go_after_the_write_gave_up_still_marks_the_run_incomplete(tm
 
         monkeypatch.setattr(Store, "add_readings", let_go_after_a_failed_write)
         with pytest.raises(RunAborted) as stop:
-            run_plan(plan_run("kvp-accuracy", 3), db=db, observer=At(2, lambda: lock.enter_context(locked(db))))
+            run_plan(plan_run("kvp-accuracy", 3), db=db, observer=At(2, lambda: lock.enter_context(locked(db))),
+                     simulated_room=simulated_room)
     assert stop.value.exit_code == 3
     assert "the run is marked incomplete" in stop.value.message
     with Store(db) as store:

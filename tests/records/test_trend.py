@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from xcal.records.trend import TREND_SQL, TrendPoint, trend
+from xcal.records.trend import TREND_SQL, TrendPoint, latest, trend
 
 from .factory import check, header, raw, raw_many
 
@@ -73,3 +73,20 @@ def test_the_query_searches_an_index_among_many_rows(store, db, backend):
     assert len(points) == 100 and all(p.value == 80.0 for p in points)
     assert [p.started_at for p in points] == sorted(p.started_at for p in points)
     assert elapsed < 0.5
+
+
+def test_the_latest_points_and_their_count_leave_out_open_runs_and_other_rooms(store):
+    """`xcal trend`'s table: the newest points of complete runs of the room only, and how many there are in all
+    (3 complete runs in room 3, one of them with two kvp checks: 4 points; an open run and room 4 left out)."""
+    _run(store, "A", "3", "2026-01-01T09:00:00+00:00", 80.4, extra=[check(80.9)])
+    _run(store, "B", "3", "2026-02-01T09:00:00+00:00", 81.6)
+    _run(store, "X", "3", "2026-02-15T09:00:00+00:00", 90.0, finish=False)
+    _run(store, "C", "3", "2026-03-01T09:00:00+00:00", 85.0, "FAIL")
+    _run(store, "Y", "4", "2026-03-20T09:00:00+00:00", 79.0)
+    store.mark_incomplete("X", "cut off")
+    points, total = latest(store, "3", "kvp", 2)
+    assert total == 4 and [(p.run_id, p.value) for p in points] == [("B", 81.6), ("C", 85.0)]
+    points, total = latest(store, "3", "kvp", 10)
+    assert total == 4 and [(p.run_id, p.value) for p in points] == [("A", 80.4), ("A", 80.9), ("B", 81.6),
+                                                                    ("C", 85.0)]
+    assert latest(store, "4", "kvp", 10)[1] == 1 and latest(store, "3", "hvl", 10) == ([], 0)

@@ -250,11 +250,16 @@ def _id_of(payload: str) -> str:
                           fix="run `xcal verify` and restore the store from a backup") from None
 
 
-def seal_message(run_id: str, meaning: str, name: str, run_hash: str, seq: int, head: str, store: str) -> bytes:
-    """What the site key signs for a person's signature: the run, the meaning, the name, the run hash and the
-    chain head (entry number, hash, store id) the signature was made at."""
-    return _SEAL_DOMAIN + canonical({"run_id": run_id, "meaning": meaning, "name": name, "run_hash": run_hash,
-                                     "anchor": {"seq": seq, "head": head, "store_id": store}}).encode("utf-8")
+def seal_message(run_id: str, meaning: str, name: str, run_hash: str, seq: int, head: str, store: str,
+                 account: str | None = None) -> bytes:
+    """What the site key signs for a person's signature: the run, the meaning, the name, the signer's account
+    (only when there is one, so signatures made without accounts keep their message), the run hash and the chain
+    head (entry number, hash, store id) the signature was made at."""
+    signed = {"run_id": run_id, "meaning": meaning, "name": name, "run_hash": run_hash,
+              "anchor": {"seq": seq, "head": head, "store_id": store}}
+    if account:
+        signed["account"] = account
+    return _SEAL_DOMAIN + canonical(signed).encode("utf-8")
 
 
 class Checkpoints:
@@ -277,10 +282,18 @@ class Checkpoints:
         self.last_good, self.first_after = (since[0] - 1 if since else 0), None
         self.prev: tuple[int, str] = (since[0] - 1, since[1]) if since else (0, GENESIS)
         self.outside_hash: str | None = None
+        self.outside_seq = outside.seq if outside is not None else None
         self.last_seq = 0
 
-    def see(self, entry: Any, recomputed: str) -> None:
-        """Take the next entry of the chain (in seq order) with the hash its content calls for."""
+    watched = frozenset({ANCHOR, "signature"})
+    """The kinds `see` must be shown. Of the other entries it needs only the first after a checkpoint that held
+    (`first_after` is None then) and the anchor file's (`outside_seq`); the walk skips the rest."""
+
+    def see(self, entry: Any, recomputed: str, prev: tuple[int, str] | None = None) -> None:
+        """Take an entry of the chain (in seq order) with the hash its content calls for; `prev`, the entry number
+        and recomputed hash of the entry before it, when the entries between were skipped."""
+        if prev is not None:
+            self.prev = prev
         if self.first_after is None and entry.seq > self.last_good:
             self.first_after = entry
         if entry.kind == ANCHOR:
@@ -341,13 +354,13 @@ class Checkpoints:
             return
         try:
             message = seal_message(entry.run_id, data["meaning"], data["name"], data["run_hash"], at["seq"],
-                                   at["head"], at["store_id"])
+                                   at["head"], at["store_id"], data.get("account"))
         except (KeyError, TypeError):
             self.problems.append((entry.seq, f"{entry.label()}: its seal lacks the head it was made at"))
             return
         if self.public is not None and not check_signature(self.public, message, seal):
             self.problems.append((entry.seq, f"{entry.label()}: its site-key seal does not hold for what it "
-                                             f"records (run, meaning, name, run hash, head); it was forged, "
+                                             f"records (run, meaning, name, account, run hash, head); it was forged, "
                                              f"edited or moved"))
         elif at["seq"] != self.prev[0] or (self.store_id is not None and at["store_id"] != self.store_id):
             self.problems.append((entry.seq, f"{entry.label()}: it was made at entry {at['seq']} of store "
@@ -357,8 +370,10 @@ class Checkpoints:
         elif self.public is not None:
             self._held(entry.seq)
 
-    def finish(self) -> None:
-        """Hold the chain against the anchor file, once every entry has been seen."""
+    def finish(self, last_seq: int | None = None) -> None:
+        """Hold the chain against the anchor file, once every entry has been seen (`last_seq`: the last one)."""
+        if last_seq is not None:
+            self.last_seq = last_seq
         outside = self.outside
         if outside is None:
             return

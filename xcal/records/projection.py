@@ -116,12 +116,29 @@ def reading_row(reading: StoredReading, reading_id: int, run_id: str) -> tuple[t
     data_text = None if data is None else canonical(data)
     row = (reading_id, run_id, r.exposure, r.station, r.repeat, r.role, r.instrument_id, r.quantity, value, r.unit,
            data_text, r.taken_at)
-    text = (f'{{"data":{"null" if data_text is None else data_text},"exposure":{r.exposure},'
-            f'"instrument_id":{_json_text(r.instrument_id)},"quantity":{_json_text(r.quantity)},'
-            f'"reading_id":{reading_id},"repeat":{r.repeat},"role":{_json_text(r.role)},"station":{r.station},'
-            f'"taken_at":{_json_text(r.taken_at)},"unit":{_json_text(r.unit)},'
-            f'"value":{"null" if value is None else repr(value)}}}')
-    return row, text
+    return row, _reading_text(row)
+
+
+def _reading_text(row: Any) -> str:
+    """`canonical` of a reading's payload, written out from its row (data already canonical text or None)."""
+    r = row
+    return (f'{{"data":{"null" if r[10] is None else r[10]},"exposure":{r[2]},"instrument_id":{_json_text(r[6])},'
+            f'"quantity":{_json_text(r[7])},"reading_id":{r[0]},"repeat":{r[4]},"role":{_json_text(r[5])},'
+            f'"station":{r[3]},"taken_at":{_json_text(r[11])},"unit":{_json_text(r[9])},'
+            f'"value":{"null" if r[8] is None else repr(r[8])}}}')
+
+
+_READING_TYPES = (int, str, int, int, int, str, str, str, float, str, str, str)
+_PLAIN_READING = frozenset(_READING_TYPES[:8] + (value,) + _READING_TYPES[9:10] + (data,) + _READING_TYPES[11:]
+                           for value in (float, type(None)) for data in (str, type(None)))
+"""The types of a readings row's columns as the store writes them (value and data may be NULL)."""
+
+
+def reading_text(row: Any) -> str | None:
+    """The payload text a readings row (columns reading_id, run_id, then READING_FIELDS) was recorded with, when
+    every column holds the type the store writes: `verify` compares it with the entry's text in one go. None
+    for a row of any other types (its entry is then parsed and compared column by column)."""
+    return _reading_text(row) if tuple(map(type, row)) in _PLAIN_READING else None
 
 
 _CHECK_VALUES = attrgetter(*CHECK_FIELDS)
@@ -150,14 +167,30 @@ def check_row(check: StoredCheck, check_row: int, run_id: str, room_id: str) -> 
     values = _CHECK_VALUES(check)
     if any(type(values[i]) is int for i in _CHECK_FLOATS):           # as _floats records them
         values = tuple(float(v) if i in _CHECK_FLOATS and type(v) is int else v for i, v in enumerate(values))
+    text = _check_text(values, check_row)
+    if text is None:
+        payload = check_payload(check, check_row)
+        return (check_row, run_id, room_id) + columns(payload, CHECK_FIELDS), canonical(payload)
+    return (check_row, run_id, room_id) + values, text
+
+
+def _check_text(values: Any, check_row: int) -> str | None:
+    """`canonical` of one check's payload from its CHECK_FIELDS values and row id; None for a value of a type
+    the store does not write (`_plain_text`)."""
     parts = []
     for key, index, is_float in _CHECK_ORDER:
         text = _plain_text(values[index] if index >= 0 else check_row, is_float)
         if text is None:
-            payload = check_payload(check, check_row)
-            return (check_row, run_id, room_id) + columns(payload, CHECK_FIELDS), canonical(payload)
+            return None
         parts.append(key + text)
-    return (check_row, run_id, room_id) + values, "{" + ",".join(parts) + "}"
+    return "{" + ",".join(parts) + "}"
+
+
+def check_text(row: Any) -> str | None:
+    """A checks row's part (columns check_row, run_id, room_id, then CHECK_FIELDS) of the text of the checks entry
+    it was recorded with, when its values are of the types the store writes: `verify` compares the entry's text
+    with its rows' in one go. None otherwise (the entry is then parsed and compared column by column)."""
+    return _check_text(tuple(row)[3:], row[0]) if type(row[0]) is int else None
 
 
 def row_value(name: str, raw: Any) -> Any:

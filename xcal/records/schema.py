@@ -7,9 +7,9 @@ into the chain is `explicit`: it never runs when a store is merely opened, only 
 themselves (`xcal upgrade-store`), so a dropped chain cannot be rebuilt over edited rows
 unnoticed. A store that lacks a table of its version, or claims a version it is not, is refused.
 
-Version 5 adds `credentials` and `login_attempts` (accounts.py): password hashes and sign-in attempts,
-operating state outside the chain (the accounts themselves are chain entries), and `accounts`, each account as
-its entries leave it, projected from them and checked against them by `verify`.
+Version 5 adds `credentials`, `login_attempts` and `sessions` (accounts.py): password hashes, sign-in attempts and
+web-session generations, operating state outside the chain (the accounts themselves are chain entries), and
+`accounts`, each account as its entries leave it, projected from them and checked against them by `verify`.
 Version 4 adds `bundles` (bundles.py): a bundle of procedures as one record, projected from its chain entries.
 Version 3 adds `leases` (lease.py), which process runs a live run: operating state, outside the chain.
 Version 2 adds the append-only `entries` table (the record) and a denormalised `room_id` on `checks` for
@@ -45,7 +45,7 @@ TABLES_AT: dict[int, tuple[str, ...]] = {
     3: ("meta", "entries", "runs", "readings", "checks", "leases"),
     4: ("meta", "entries", "runs", "readings", "checks", "leases", "bundles"),
     5: ("meta", "entries", "runs", "readings", "checks", "leases", "bundles", "credentials", "login_attempts",
-        "accounts"),
+        "accounts", "sessions"),
 }
 AUTOMATIC = "xcal (automatic)"
 RESTORE = "restore the store from a backup, then run `xcal verify`; xcal never rebuilds a chain over existing " \
@@ -144,7 +144,8 @@ CREATE TABLE IF NOT EXISTS login_attempts (
     username TEXT NOT NULL,
     at TEXT NOT NULL,
     epoch DOUBLE PRECISION NOT NULL,
-    outcome TEXT NOT NULL
+    outcome TEXT NOT NULL,
+    attempt TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS login_attempts_user ON login_attempts (username, epoch);
 CREATE TABLE IF NOT EXISTS accounts (
@@ -152,12 +153,18 @@ CREATE TABLE IF NOT EXISTS accounts (
     full_name TEXT NOT NULL,
     role TEXT NOT NULL,
     active INTEGER NOT NULL,
+    temporary INTEGER NOT NULL,
     credential TEXT NOT NULL,
     seq BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    username TEXT PRIMARY KEY,
+    generation BIGINT NOT NULL
 )
 """
-"""Version 5's tables (accounts.py): each account's Argon2 hash, the sign-in attempts of the lockout window, and
-each account as its entries leave it (the sha256 of its hash, the seq of its latest entry)."""
+"""Version 5's tables (accounts.py): each account's Argon2 hash, the sign-in attempts of the lockout window (a
+pending one named by `attempt`), each account as its entries leave it (whether its password is temporary, the
+sha256 of its hash, the seq of its latest entry), and each account's web-session generation (operating state)."""
 _INDEX_NAMES = {
     "sqlite": "SELECT name FROM sqlite_master WHERE type = 'index'",
     "postgresql": "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()",
@@ -356,8 +363,8 @@ def _upgrade_from_3(tx: Transaction) -> dict[str, Any]:
 
 
 def _upgrade_from_4(tx: Transaction) -> dict[str, Any]:
-    """Add the credentials, login_attempts and accounts tables; a version-4 store has no account entries, so no row
-    changes and it runs when a store is opened."""
+    """Add the credentials, login_attempts, accounts and sessions tables; a version-4 store has no account entries,
+    so no row changes and it runs when a store is opened."""
     for statement in statements(ACCOUNT_TABLES):
         tx.execute(statement)
     return {}
@@ -368,6 +375,6 @@ UPGRADES: dict[int, Upgrade] = {
                explicit=True),
     2: Upgrade(2, "adds the leases table: which process runs a live run", _upgrade_from_2),
     3: Upgrade(3, "adds the bundles table: a bundle of procedures as one record", _upgrade_from_3),
-    4: Upgrade(4, "adds the accounts, credentials and login_attempts tables: accounts, their password hashes and "
-                  "sign-in attempts", _upgrade_from_4),
+    4: Upgrade(4, "adds the accounts, credentials, login_attempts and sessions tables: accounts, their password "
+                  "hashes, sign-in attempts and web-session generations", _upgrade_from_4),
 }

@@ -1,13 +1,19 @@
 """Sign-offs: a name, a time and a meaning bound to the hash of a run's entries, and whether each still holds.
 
+Once a store has accounts (accounts.py), a signature names the signer's account (`account`, the username) and
+the full name it had at that moment (`name`, the printed name), and is made only after the signer's password was
+checked. A store without any account keeps the older signatures with a name as typed and no account; reports
+show those as "(no account: name as typed)".
+
 The run hash covers every entry of the run except signatures, so several people can sign the same content.
 Any later entry of the run, a correction included, changes the run hash: signatures made before it no longer
 hold and the run must be signed again. A signature also fails when the stored run no longer agrees with its
 entries (a table edited behind the store's back).
 
 Each signature also records the chain head it was made at (entry number, hash, store id) and a seal: the site
-key's signature over the run, meaning, name, run hash and that head (anchor.py). Someone who can write the store
-but lacks the site key can then neither forge, move, nor re-word a signature unnoticed by `xcal verify`.
+key's signature over the run, meaning, name, account (when there is one), run hash and that head (anchor.py).
+Someone who can write the store but lacks the site key can then neither forge, move, nor re-word a signature
+unnoticed by `xcal verify`.
 """
 
 from __future__ import annotations
@@ -16,14 +22,16 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import RecordError
-from .chain import ANCHOR, GENESIS, SIGNATURE, Entry, run_hash
+from ..errors import AuthError, RecordError
+from .chain import ACCOUNT_CREATED, ANCHOR, GENESIS, SIGNATURE, Entry, run_hash
 from .verify import check_run
 
 if TYPE_CHECKING:
     from .store import Store
 
 MEANINGS = ("performed", "reviewed", "approved")
+NO_ACCOUNT = "(no account: name as typed)"
+"""How a report names the account of a signature made before the store had accounts."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,7 @@ class Signature:
     at: str
     run_hash: str
     seq: int
+    account: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,8 @@ class SignatureStatus:
     run_hash: str
     valid: bool
     reason: str = ""
+    account: str = ""
+    """The signer's username; '' for a signature made without an account (see NO_ACCOUNT)."""
 
 
 def require_meaning(meaning: str, name: str) -> tuple[str, str]:
@@ -61,7 +72,16 @@ def require_meaning(meaning: str, name: str) -> tuple[str, str]:
     return meaning, signer
 
 
-def sealed(tx: Any, run_id: str, meaning: str, name: str, bound: str) -> dict[str, Any]:
+def require_account(tx: Any, account: str | None) -> None:
+    """AuthError when a signature without an account is asked of a store that has accounts (in `tx`)."""
+    if not account and tx.execute(f"SELECT seq FROM entries WHERE run_id = '' AND kind = '{ACCOUNT_CREATED}' "
+                                      f"LIMIT 1").fetchone() is not None:
+        raise AuthError("this record store has accounts, so a signature must name one and be made with its password",
+                        fix="sign with `xcal sign RUN --meaning MEANING --user USERNAME` (it asks the password)")
+
+
+def sealed(tx: Any, run_id: str, meaning: str, name: str, bound: str, account: str | None = None
+           ) -> dict[str, Any]:
     """The payload of a signature entry about to be appended in `tx`: what it binds, the chain head it is made
     at and the site key's seal over both (the key is created on first use, see anchor.site_key)."""
     from .anchor import seal_message, site_key
@@ -71,8 +91,8 @@ def sealed(tx: Any, run_id: str, meaning: str, name: str, bound: str) -> dict[st
     first = tx.execute("SELECT payload FROM entries WHERE run_id = '' AND kind = ? ORDER BY seq LIMIT 1",
                        (ANCHOR,)).fetchone()
     store_id = str(json.loads(first[0]).get("store_id", "")) if first else ""
-    seal = site_key().sign(seal_message(run_id, meaning, name, bound, seq, head, store_id))
-    return {"meaning": meaning, "name": name, "run_hash": bound,
+    seal = site_key().sign(seal_message(run_id, meaning, name, bound, seq, head, store_id, account))
+    return {"meaning": meaning, "name": name, "run_hash": bound, **({"account": account} if account else {}),
             "anchor": {"seq": seq, "head": head, "store_id": store_id}, "seal": seal}
 
 
@@ -93,7 +113,7 @@ def statuses(store: Store, run_id: str) -> list[SignatureStatus]:
         reason = _why_not(entry, signed.get("run_hash"), current, entries, problem.reason if problem else "") \
             or _head_moved(store, entry, signed.get("anchor"))
         found.append(SignatureStatus(signed.get("name", ""), signed.get("meaning", ""), entry.at,
-                                     signed.get("run_hash", ""), not reason, reason))
+                                     signed.get("run_hash", ""), not reason, reason, signed.get("account") or ""))
     return found
 
 

@@ -104,7 +104,8 @@ class Store:
     before the call returns.
 
     `location` is a SQLite path or a `postgresql://` URL (None: `XCAL_DB`, else the user data folder's file).
-    `path` is the file's Path, or for PostgreSQL the URL without its password (what messages show).
+    `path` is the file's Path, or for PostgreSQL the URL without its password (what messages show); `_location`
+    the location as given, a URL with its password, for what opens the store too (verify's workers, leases).
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, upgrade_by: str | None = None) -> None:
@@ -114,7 +115,8 @@ class Store:
         self._db = open_backend(path)
         self.path: Path | str = self._db.path
         self._dialect = self._db.dialect
-        self._heartbeat = lease.Heartbeat(path if path not in (None, "") else default_location())
+        self._location = path if path not in (None, "") else default_location()
+        self._heartbeat = lease.Heartbeat(self._location)
         try:
             self.upgraded_from = prepare(self._db, upgrade_by)
         except self._db.errors as exc:
@@ -194,7 +196,8 @@ class Store:
         Runs are written in batches of whole runs of about `batch_readings` readings, one transaction each:
         a refused run (an id already in the store, the same reading twice, a value that is not a finite
         number) leaves its batch out and raises; the batches before it stay recorded. `runs` may be a
-        generator, so a large import never sits in memory at once.
+        generator, so a large import never sits in memory at once. A SQLite store's log is copied into its
+        file every few batches rather than after each (backend.bulk_writes); every commit is on disk either way.
         """
         if batch_readings < 1:
             raise RecordError(f"import_runs needs a batch of at least one reading, not {batch_readings}",
@@ -202,16 +205,19 @@ class Store:
         total = bulk.ImportSummary()
         batch: list[ImportedRun] = []
         size = 0
-        for run in runs:
-            batch.append(run)
-            size += len(run.readings) + 1
-            if size >= batch_readings:
+        with self._db.bulk_writes() as checkpoint:
+            for run in runs:
+                batch.append(run)
+                size += len(run.readings) + 1
+                if size >= batch_readings:
+                    with self._write() as tx:
+                        total.add(bulk.write_batch(tx, batch))
+                    batch, size = [], 0
+                    if total.batches % bulk.CHECKPOINT_BATCHES == 0:
+                        checkpoint()
+            if batch:
                 with self._write() as tx:
                     total.add(bulk.write_batch(tx, batch))
-                batch, size = [], 0
-        if batch:
-            with self._write() as tx:
-                total.add(bulk.write_batch(tx, batch))
         return total
 
     def finish_run(self, run_id: str, verdict: str, checks: list[StoredCheck] | None = None) -> None:
@@ -390,13 +396,16 @@ class Store:
                 "person": who, "supersedes": earlier[-1].correction_id if earlier else None})
         return entry.seq
 
-    def sign(self, run_id: str, meaning: str, name: str) -> sig.Signature:
+    def sign(self, run_id: str, meaning: str, name: str, *, account: str | None = None) -> sig.Signature:
         """Bind `name`, now and `meaning` (performed, reviewed or approved) to the run's current hash.
 
-        A run still running cannot be signed, nor one whose stored rows disagree with its entries.
+        `account` is the signer's username, once their password was checked (accounts.sign_run); a store that
+        has accounts refuses a signature without one. A run still running cannot be signed, nor one whose stored
+        rows disagree with its entries.
         """
         meaning, name = sig.require_meaning(meaning, name)
         with self._write() as tx:
+            sig.require_account(tx, account)
             status = tx.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             if status is None:
                 raise self._no_run(run_id)
@@ -408,8 +417,8 @@ class Store:
                 raise RecordError(f"run {run_id} does not verify, so it cannot be signed: {problem.reason}",
                                   fix="run `xcal verify` and restore the store from a backup")
             bound = run_hash(self.entries(run_id))
-            entry = tx.append(SIGNATURE, run_id, sig.sealed(tx, run_id, meaning, name, bound))
-        return sig.Signature(run_id, meaning, name, entry.at, bound, entry.seq)
+            entry = tx.append(SIGNATURE, run_id, sig.sealed(tx, run_id, meaning, name, bound, account))
+        return sig.Signature(run_id, meaning, name, entry.at, bound, entry.seq, account or "")
 
     def signatures(self, run_id: str) -> list[sig.SignatureStatus]:
         """Every signature of the run, oldest first, each with whether it still holds."""
@@ -422,6 +431,13 @@ class Store:
         transaction, so what it reads (e.g. the next action number) cannot change before they are appended."""
         with self._write() as tx:
             return [tx.append(kind, "", payload) for kind, payload in build()]
+
+    def write_with_entries(self, change: Callable[[ledger.Transaction], list[tuple[str, dict[str, Any]]]]
+                           ) -> list[Entry]:
+        """Run `change` inside one write transaction and append the store-level entries it returns: for records
+        that also keep operating rows outside the chain (accounts.py: credentials, sign-in attempts)."""
+        with self._write() as tx:
+            return [tx.append(kind, "", payload) for kind, payload in change(tx)]
 
     def entries_of_kind(self, kinds: Iterable[str]) -> list[Entry]:
         """The store-level entries of these kinds, oldest first (how program records are read back)."""
@@ -533,12 +549,13 @@ class Store:
         run = self._shown(self._require_run(run_id))
         run.corrections = self._corrections([run_id]).get(run_id, [])
         latest = latest_by_reading(run.corrections)
-        run.readings = [StoredReading(r["exposure"], r["station"], r["repeat"], r["role"], r["instrument_id"],
-                                      r["quantity"], r["value"], r["unit"], r["taken_at"], _json(r["data"]),
-                                      r["reading_id"], latest.get(r["reading_id"]))
+        run.readings = [StoredReading(exposure=r["exposure"], station=r["station"], repeat=r["repeat"], role=r["role"],
+                                      instrument_id=r["instrument_id"], quantity=r["quantity"], value=r["value"],
+                                      unit=r["unit"], taken_at=r["taken_at"], data=_json(r["data"]),
+                                      reading_id=r["reading_id"], corrected=latest.get(r["reading_id"]))
                         for r in self.select("SELECT * FROM readings WHERE run_id = ? ORDER BY reading_id",
                                              (run_id,))]
-        run.checks = [StoredCheck(*(r[n] for n in CHECK_FIELDS))
+        run.checks = [StoredCheck(**{n: r[n] for n in CHECK_FIELDS})
                       for r in self.select("SELECT * FROM checks WHERE run_id = ? ORDER BY check_row", (run_id,))]
         return run
 
@@ -579,6 +596,14 @@ class Store:
     def _rows(self, sql: str, params: tuple[Any, ...]) -> Iterator[Any]:
         try:
             yield from self._db.execute(sql, params)
+        except self._db.errors as exc:
+            raise self._read_error(exc) from None
+
+    def _stream(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[Any]:
+        """Rows of one SELECT read as they are iterated, never all held at once (verify reads whole tables so);
+        inside a read transaction (`_snapshot`)."""
+        try:
+            yield from self._db.stream(sql, params)
         except self._db.errors as exc:
             raise self._read_error(exc) from None
 

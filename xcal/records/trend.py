@@ -20,10 +20,15 @@ _FROM = (" FROM checks c JOIN runs r ON r.run_id = c.run_id"
 _COLUMNS = "SELECT r.run_id, r.started_at, r.simulated, " + ", ".join(f"c.{name}" for name in CHECK_FIELDS)
 TREND_SQL = _COLUMNS + _FROM + " ORDER BY r.started_at, r.run_id, c.check_row"
 _NEWEST_FIRST = " ORDER BY r.started_at DESC, r.run_id DESC, c.check_row DESC"
-LATEST_SQL = (_COLUMNS + " FROM checks c JOIN runs r ON r.run_id = c.run_id WHERE c.check_row IN (SELECT c.check_row"
-              + _FROM + _NEWEST_FIRST + " LIMIT ?)" + _NEWEST_FIRST)
-"""The last points newest first: their rows chosen first by a narrow sort, then read (a third of the time)."""
-COUNT_SQL = "SELECT COUNT(*) AS n" + _FROM
+_ROOM_RUNS = (" FROM runs r JOIN checks c ON c.run_id = r.run_id"
+              " WHERE r.room_id = ? AND c.check_id = ? AND r.status {status} 'complete'")
+LATEST_SQL = _COLUMNS + _ROOM_RUNS.format(status="=") + _NEWEST_FIRST + " LIMIT ?"
+"""The last points newest first, read from the room's runs newest first (index runs_room, then checks_run): the
+database stops after the few runs that hold them, where starting from the checks would join every point."""
+COUNT_SQL = ("SELECT (SELECT COUNT(*) FROM checks WHERE room_id = ? AND check_id = ?) - (SELECT COUNT(*)"
+             + _ROOM_RUNS.format(status="<>") + ") AS n")
+"""How many points `trend` has: the room's checks of that result (index checks_room_result alone) less those of
+its runs not complete (a check's room_id is always its run's), without joining every point to its run."""
 
 
 @dataclass(frozen=True)
@@ -60,12 +65,12 @@ def latest(store: Store, room: str, result: str, last: int) -> tuple[list[TrendP
     """The last `last` points of `trend(store, room, result)`, oldest first, and how many points it has in all:
     what the table of `xcal trend` shows, without making a point of every one."""
     with store._snapshot():
-        total = next(iter(store.select(COUNT_SQL, (str(room), result))))["n"]
+        total = next(iter(store.select(COUNT_SQL, (str(room), result) * 2)))["n"]
         points = [_point(r) for r in store.select(LATEST_SQL, (str(room), result, int(last)))]
     return points[::-1], total
 
 
 def _point(r: Any) -> TrendPoint:
-    check = StoredCheck(*(r[name] for name in CHECK_FIELDS))
+    check = StoredCheck(**{name: r[name] for name in CHECK_FIELDS})
     return TrendPoint(r["run_id"], r["started_at"], check.setting or "", check.value, check.unit, check.limit_text,
                       check.source, check.verdict, bool(r["simulated"]), check)

@@ -25,4 +25,4 @@ def upgrade_store(db: str | None, name: str) -> Upgraded:
     from .store import Store
 
     with Store(db, upgrade_by=name) as store:
-        return Upgraded(store.path, tuple(store.upgraded_from))
+        return Upgraded(str(store.path), tuple(store.upgraded_from))
