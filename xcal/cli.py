@@ -62,6 +62,17 @@ def _fault(exc: Exception, debug: bool) -> None:
     sys.exit(FAULT_EXIT_CODE)
 
 
+def _reader_gone() -> None:
+    """The output's reader closed it (`xcal ... | head -1`): stop quietly with 141 (128 + SIGPIPE), as a shell
+    command killed by SIGPIPE does; stdout is pointed at /dev/null so its final flush cannot fail again."""
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(141)
+
+
 def _guard(func: Callable[..., int | None]) -> Callable[..., None]:
     """Turn XcalError into its message and exit code, and any other exception into a fault in xcal (exit 70);
     tracebacks only with --debug."""
@@ -88,6 +99,8 @@ def _guard(func: Callable[..., int | None]) -> Callable[..., None]:
             sys.exit(3)
         except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
             raise
+        except BrokenPipeError:
+            _reader_gone()
         except Exception as exc:  # noqa: BLE001 - anything else is a fault in xcal, reported as one
             _fault(exc, debug)
         sys.exit(code or 0)
@@ -617,16 +630,31 @@ def _password(from_stdin: bool, *, confirm: bool) -> str:
 @click.argument("reading_id", type=int)
 @click.option("--value", required=True, help="The corrected value with its unit, e.g. '80.4 kV'.")
 @click.option("--reason", required=True, help="Why the reading is corrected.")
-@click.option("--name", required=True, help="Who corrects it.")
+@click.option("--user", "username", metavar="USERNAME",
+              help="Your account (a store with accounts needs it): the password is asked (hidden).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin (scripts).")
+@click.option("--name", help="Only for a store without accounts: who corrects it.")
 @click.pass_obj
 @_guard
-def correct(obj: Context, run_id: str, reading_id: int, value: str, reason: str, name: str) -> int:
-    """Record a correction of one reading; the original stays in the record."""
+def correct(obj: Context, run_id: str, reading_id: int, value: str, reason: str, username: str | None,
+            password_stdin: bool, name: str | None) -> int:
+    """Record a correction of one reading; the original stays in the record. As with `sign`, a store with accounts
+    needs --user and its password (the correction names the account); one without takes --name."""
+    from .records.accounts import account_for_change
     from .records.corrections import correct_with_units
     from .records.store import Store
 
+    if (username is None) == (name is None):
+        raise _usage("a correction names who makes it: --user USERNAME (a store with accounts) or --name NAME "
+                     "(a store without)", "give one of --user or --name")
+    if username is None and password_stdin:
+        raise _usage("--password-stdin is the password of --user USERNAME", "add --user USERNAME")
     with Store(obj.db) as store:
-        correction = correct_with_units(store, run_id, reading_id, value, reason, name)
+        if username is None:
+            person = account_for_change(store, None, None, name=str(name))
+        else:
+            person = account_for_change(store, username, _password(password_stdin, confirm=False))
+        correction = correct_with_units(store, run_id, reading_id, value, reason, person)
     click.echo(f"correction {correction} recorded for reading {reading_id} of run {run_id}")
     return 0
 
@@ -1802,9 +1830,13 @@ def kpi(obj: Context, room: str | None, start: str | None, end: str | None, as_j
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port.")
 @click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM) for HTTPS.")
 @click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM) for HTTPS.")
+@click.option("--secure-cookies", is_flag=True,
+              help="Mark the session cookie Secure and send HSTS on loopback too: for serving behind an HTTPS "
+                   "reverse proxy on this machine.")
 @click.pass_obj
 @_guard
-def serve_web(obj: Context, host: str, port: int, certfile: str | None, keyfile: str | None) -> int:
+def serve_web(obj: Context, host: str, port: int, certfile: str | None, keyfile: str | None,
+              secure_cookies: bool) -> int:
     """Serve the QC program in a browser (accounts: `xcal users add`); Ctrl-C stops it.
 
     On a fresh install (the demo site, the default store, no run in it) the store is first filled with a year of
@@ -1826,7 +1858,7 @@ def serve_web(obj: Context, host: str, port: int, certfile: str | None, keyfile:
 
     signal.signal(signal.SIGTERM, stop)        # uvicorn stops gracefully, then hands the signal back: exit 0
     try:
-        run_server(site, obj.db, host, port, certfile=certfile, keyfile=keyfile,
+        run_server(site, obj.db, host, port, certfile=certfile, keyfile=keyfile, secure_cookies=secure_cookies,
                    announce=lambda url: click.echo(f"serving {url} (Ctrl-C stops)", err=True))
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
@@ -1921,14 +1953,19 @@ def users_role(obj: Context, username: str, role: str, by: str | None, as_json: 
 @click.pass_obj
 @_guard
 def users_passwd(obj: Context, username: str, password_stdin: bool, by: str | None) -> int:
-    """Set a new password for an account; asked twice (hidden)."""
+    """Set a new password for an account; asked twice (hidden). Set by anyone but the account itself (--by other
+    than USERNAME), it is temporary: the account cannot sign until its owner sets their own (the web's 'Change my
+    password', or this command with --by USERNAME)."""
     from .records.accounts import set_password
     from .records.store import Store
 
     password = _password(password_stdin, confirm=True)
+    who = _person(by)
+    temporary = who.strip().lower() != username.strip().lower()
     with Store(obj.db) as store:
-        set_password(store, username, password, by=_person(by))
-    click.echo(f"password of {username.strip().lower()} set")
+        set_password(store, username, password, by=who, temporary=temporary)
+    click.echo(f"password of {username.strip().lower()} set" + (" (temporary: its owner must set their own before "
+                                                                 "signing)" if temporary else ""))
     return 0
 
 

@@ -10,14 +10,14 @@ import time
 
 import pytest
 
-from .fixtures import PASSWORDS, build_demo_store
+from .fixtures import PASSWORDS, copy_demo_store
 
 pytest.importorskip("selenium")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return build_demo_store(tmp_path_factory.mktemp("web-browser"))
+def demo(demo_template, tmp_path_factory):
+    return copy_demo_store(demo_template, tmp_path_factory.mktemp("web-browser"))
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def _wait_for(browser, by, what):
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(browser, 20).until(ec.presence_of_element_located((by, what)))
+    return WebDriverWait(browser, 20, poll_frequency=0.05).until(ec.presence_of_element_located((by, what)))
 
 
 def test_a_physicist_finds_the_failed_room_opens_its_run_and_signs_it(browser, server, demo, screenshot):
@@ -78,6 +78,7 @@ def test_a_physicist_finds_the_failed_room_opens_its_run_and_signs_it(browser, s
     assert "SIMULATED" in browser.find_element(By.ID, "simulated").text
     screenshot("run")
     Select(browser.find_element(By.ID, "meaning")).select_by_visible_text("reviewed")
+    browser.find_element(By.ID, "sign-username").send_keys("pat")
     browser.find_element(By.ID, "sign-password").send_keys(PASSWORDS["pat"])
     browser.find_element(By.CSS_SELECTOR, "#sign-form button[type=submit]").click()
     done = _wait_for(browser, By.ID, "done")
@@ -104,6 +105,7 @@ def test_a_wrong_password_at_signing_is_refused_in_the_browser(browser, server, 
 
     _sign_in(browser, server, "pat")
     browser.get(f"{server}/runs/{demo.spare_run}")
+    browser.find_element(By.ID, "sign-username").send_keys("pat")
     browser.find_element(By.ID, "sign-password").send_keys("not-the-password")
     browser.find_element(By.CSS_SELECTOR, "#sign-form button[type=submit]").click()
     message = _wait_for(browser, By.CSS_SELECTOR, "p.message").text

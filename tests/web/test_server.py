@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from .fixtures import PASSWORDS, build_demo_store, csrf_of, entries_after, head, signed_in
+from .fixtures import PASSWORDS, copy_demo_store, csrf_of, entries_after, head, signed_in
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return build_demo_store(tmp_path_factory.mktemp("web"))
+def demo(demo_template, tmp_path_factory):
+    return copy_demo_store(demo_template, tmp_path_factory.mktemp("web"))
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +24,12 @@ def app(demo):
 
 @pytest.fixture(scope="module")
 def as_user(app):
-    """A signed-in client per username, signed in once for the module (each sign-in costs an Argon2 check)."""
+    """A signed-in client per username, signed in once for the module (each sign-in costs an Argon2 check), and
+    again when a sign-out of the same account has ended its session."""
     made = {}
 
     def client(username):
-        if username not in made:
+        if username not in made or made[username].get("/audit", follow_redirects=False).status_code == 303:
             made[username] = signed_in(app, username)
         return made[username]
 
@@ -127,7 +128,7 @@ def test_a_viewer_cannot_sign_or_act(app, demo, as_user):
     token = _token(client)
     before = head(demo.db)
     signed = client.post(f"/runs/{demo.failed_run}/sign", data={"csrf": token, "meaning": "reviewed",
-                                                                "password": PASSWORDS["vic"]})
+                                                                "username": "vic", "password": PASSWORDS["vic"]})
     assert signed.status_code == 403 and "may not do this" in signed.text
     acted = client.post("/actions/CA-1/progress", data={"csrf": token, "note": "looked at it"})
     assert acted.status_code == 403
@@ -151,7 +152,7 @@ def test_a_wrong_password_at_signing_is_refused_and_nothing_is_signed(app, demo,
     token = _token(client)
     before = head(demo.db)
     answer = client.post(f"/runs/{demo.spare_run}/sign", data={"csrf": token, "meaning": "reviewed",
-                                                               "password": "not-the-password"})
+                                                               "username": "pat", "password": "not-the-password"})
     assert answer.status_code == 403 and "nothing was signed" in answer.text
     assert entries_after(demo.db, before) == []
     with Store(demo.db) as store:
@@ -164,7 +165,8 @@ def test_a_physicist_signs_with_the_password_and_the_run_shows_the_signature(app
     client = as_user("pat")
     token = _token(client)
     answer = client.post(f"/runs/{demo.failed_run}/sign", data={"csrf": token, "meaning": "reviewed",
-                                                                "password": PASSWORDS["pat"]}, follow_redirects=False)
+                                                                "username": "pat", "password": PASSWORDS["pat"]},
+                         follow_redirects=False)
     assert answer.status_code == 303
     with Store(demo.db) as store:
         (signature,) = [s for s in store.signatures(demo.failed_run) if s.meaning == "reviewed"]
@@ -183,7 +185,7 @@ def test_a_technician_signs_only_as_performed(app, demo, as_user):
     assert "performed" in meanings and "approved" not in meanings
     before = head(demo.db)
     answer = client.post(f"/runs/{demo.failed_run}/sign", data={"csrf": csrf_of(html), "meaning": "approved",
-                                                                "password": PASSWORDS["tom"]})
+                                                                "username": "tom", "password": PASSWORDS["tom"]})
     assert answer.status_code == 403
     assert entries_after(demo.db, before) == []
 
@@ -227,8 +229,8 @@ def test_a_correction_names_the_account_and_voids_an_earlier_signature(app, demo
     with Store(demo.db) as store:
         reading = next(r for r in store.get_run(demo.passed_run).readings if r.quantity == "kvp_ppv")
     pat = as_user("pat")
-    _posted(pat, f"/runs/{demo.passed_run}/sign", {"meaning": "approved", "password": PASSWORDS["pat"]},
-            f"/runs/{demo.passed_run}")
+    _posted(pat, f"/runs/{demo.passed_run}/sign",
+            {"meaning": "approved", "username": "pat", "password": PASSWORDS["pat"]}, f"/runs/{demo.passed_run}")
     before = head(demo.db)
     _posted(pat, f"/runs/{demo.passed_run}/correct", {"reading_id": str(reading.reading_id), "value": "80.4 kV",
                                                       "reason": "meter display misread"}, f"/runs/{demo.passed_run}")
@@ -255,7 +257,7 @@ def test_bad_form_input_is_a_page_with_the_fix_and_writes_nothing(app, demo, as_
 
 
 def test_the_audit_page_verifies_the_chain_on_demand(app, as_user):
-    client = as_user("vic")
+    client = as_user("pat")
     _posted(client, "/audit/verify", {}, "/audit")
     html = client.get("/audit").text
     assert re.search(r'id="verify-outcome">ok', html)
@@ -344,3 +346,13 @@ def test_opening_an_action_for_a_run_already_covered_is_refused_with_the_action_
     answer = client.post(f"/runs/{demo.failed_run}/action", data={"csrf": _token(client)})
     assert answer.status_code == 400 and "already covered by corrective action CA-1" in answer.text
     assert entries_after(demo.db, before) == []
+
+
+def test_without_a_site_given_the_site_files_procedures_are_checked_as_xcal_serve_checks_them(site_copy, monkeypatch):
+    from xcal.errors import ConfigError
+    from xcal.web import create_app
+
+    path = site_copy({"{room: 3, procedure: kvp-accuracy,": "{room: 3, procedure: kvp-acuracy,"})
+    monkeypatch.setenv("XCAL_SITE", str(path))
+    with pytest.raises(ConfigError, match="unknown procedure 'kvp-acuracy'"):
+        create_app()

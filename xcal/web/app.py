@@ -1,17 +1,18 @@
 """The web application: `create_app(site, db)` builds the Starlette app that `xcal serve` runs under uvicorn.
 
-Each request opens the record store (a SQLite file or a PostgreSQL URL, as the CLI's --db), reads the signed-in
-account from it and checks the account's role before the page runs; each write goes through the same library
-function the CLI calls, with the account's username as the person, so it lands in the audit chain. Every POST
-carries the session's CSRF token or is refused with 403. Pages are in the modules beside this one.
+Each request takes an open record store (a SQLite file or a PostgreSQL URL, as the CLI's --db; stores.py keeps
+PostgreSQL connections between requests), reads the signed-in account from it and checks the account's role
+before the page runs; each write goes through the same library function the CLI calls, with the account's
+username as the person, so it lands in the audit chain. Every POST carries the session's CSRF token or is
+refused with 403. Pages are in the modules beside this one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import __version__
-from ..errors import ConfigError, RecordError, XcalError
+from ..errors import ConfigError, XcalError
 from . import session as sessions
+from .stores import StorePool
 
 HERE = Path(__file__).parent
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -46,13 +48,14 @@ class Web:
     templates: Any
     last_verify: dict[str, Any] | None = None
     members: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    stores: StorePool = field(init=False)
 
-    @contextmanager
-    def store(self) -> Iterator[Any]:
-        from ..records.store import Store
+    def __post_init__(self) -> None:
+        self.stores = StorePool(self.db)
 
-        with Store(self.db) as store:
-            yield store
+    def store(self) -> AbstractContextManager[Any]:
+        """The store for one request: an open one reused (PostgreSQL), or one opened for it (web/stores.py)."""
+        return self.stores.store()
 
 
 @dataclass
@@ -73,8 +76,14 @@ class Page:
         return self.account is not None and can(self.account, permission)
 
     def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
-        return render(self.web, template, status=status, account=self.account, csrf=self.session.csrf,
-                      may=self.may, **values)
+        """The page, with the note on what a form just did (the flash cookie, shown once)."""
+        value = self.request.cookies.get(sessions.FLASH)
+        note = sessions.read_flash(value, self.session, self.web.secret)
+        response = render(self.web, template, status=status, account=self.account, csrf=self.session.csrf,
+                          may=self.may, flash=note, **values)
+        if value:
+            response.delete_cookie(sessions.FLASH, path="/")
+        return response
 
     @property
     def today(self) -> dt.date:
@@ -108,12 +117,15 @@ class Refused(Exception):
 
 
 Handler = Callable[[Page], Response]
+PASSWORD_PAGE = "/password"
+"""Where an account with a temporary password is sent, whatever it asked for, until it sets its own."""
 
 
-def page(permission: str) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """Make a page handler an endpoint: session read, CSRF checked on POST, account loaded and its role checked
-    (`permission` is one of accounts' "view", "act", "sign", "admin"), then the handler run in a worker thread
-    with the store open. An XcalError becomes a page with its message and fix."""
+def page(permission: str, *, temporary: bool = False) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Make a page handler an endpoint: session read, CSRF checked on POST, account loaded and its role and session
+    generation checked (`permission` is one of accounts' "view", "act", "sign", "admin"), then the handler run in a
+    worker thread with the store open; the session's last use is renewed. An account with a temporary password
+    reaches only pages made with `temporary=True`. An XcalError becomes a page with its message and fix."""
 
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -131,7 +143,7 @@ def page(permission: str) -> Callable[[Handler], Callable[[Request], Awaitable[R
                     return _refused(web, None, "you are not signed in")
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-            return await run_in_threadpool(_serve, handler, permission, request, web, current, form)
+            return await run_in_threadpool(_serve, handler, permission, request, web, current, form, temporary)
 
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__
@@ -141,26 +153,60 @@ def page(permission: str) -> Callable[[Handler], Callable[[Request], Awaitable[R
 
 
 def _serve(handler: Handler, permission: str, request: Request, web: Web, current: sessions.Session,
-           form: dict[str, str]) -> Response:
-    from ..records.accounts import can, get_account
-
+           form: dict[str, str], temporary: bool) -> Response:
     with web.store() as store:
-        account = get_account(store, current.username or "")
-        if account is None or not account.active:
-            response: Response = RedirectResponse("/login", status_code=303)
-            response.delete_cookie(sessions.COOKIE)
-            return response
-        if not can(account, permission):
-            return _refused(web, account, f"your role ({account.role}) may not do this: it needs the "
-                                          f"permission '{permission}'", csrf=current.csrf)
-        current_page = Page(request, web, store, account, current, form)
-        try:
-            return handler(current_page)
-        except Refused as exc:
-            return _refused(web, account, exc.reason, status=exc.status, csrf=current.csrf)
-        except XcalError as exc:
-            status = 404 if isinstance(exc, RecordError) and exc.message.startswith("no ") else 400
-            return current_page.render("error.html", status=status, message=exc.message, fix=exc.fix)
+        response = _answer(handler, permission, request, web, store, current, form, temporary)
+        if request.cookies.get(sessions.COOKIE) and not _ended(response):
+            set_session(response, web, current.renewed())
+        return response
+
+
+def _ended(response: Response) -> bool:
+    """Whether the answer already ends the session (it deletes the cookie)."""
+    return any(name == b"set-cookie" and value.startswith(sessions.COOKIE.encode() + b'=""')
+               for name, value in response.raw_headers)
+
+
+def _answer(handler: Handler, permission: str, request: Request, web: Web, store: Any, current: sessions.Session,
+            form: dict[str, str], temporary: bool) -> Response:
+    from ..records.accounts import can, get_account, session_generation
+
+    account = get_account(store, current.username or "")
+    if account is None or not account.active or session_generation(store, account.username) != current.generation:
+        response: Response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(sessions.COOKIE, path="/")
+        return response
+    if account.temporary and not temporary:
+        if request.method == "POST":
+            return _refused(web, account, "your password was set by an admin: set your own first",
+                            csrf=current.csrf)
+        return RedirectResponse(PASSWORD_PAGE, status_code=303)
+    if not can(account, permission):
+        return _refused(web, account, f"your role ({account.role}) may not do this: it needs the "
+                                      f"permission '{permission}'", csrf=current.csrf)
+    current_page = Page(request, web, store, account, current, form)
+    try:
+        response = handler(current_page)
+    except Refused as exc:
+        return _refused(web, account, exc.reason, status=exc.status, csrf=current.csrf)
+    except XcalError as exc:
+        status = 404 if exc.message.startswith(("no ", "there is no ")) else 400
+        return current_page.render("error.html", status=status, message=_unplaced(exc.message, web, store),
+                                   fix=_unplaced(exc.fix, web, store))
+    if isinstance(response, Back) and response.note:
+        response.set_cookie(sessions.FLASH, sessions.flash(response.note, current, web.secret),
+                            max_age=sessions.FLASH_SECONDS, httponly=True, samesite="strict", secure=web.secure,
+                            path="/")
+    return response
+
+
+def _unplaced(text: str | None, web: Web, store: Any) -> str | None:
+    """A message without the store's location (a file path or URL is not for the browser)."""
+    if not text:
+        return text
+    for where in {str(w) for w in (web.db, getattr(store, "path", None), getattr(store, "location", None)) if w}:
+        text = text.replace(where, "the record store")
+    return text
 
 
 def _refused(web: Web, account: Any, reason: str, *, status: int = 403, csrf: str = "") -> HTMLResponse:
@@ -196,11 +242,16 @@ HEADERS = [
 records and names). Inline styles are allowed for the report plots' SVG. A header the page set itself stays."""
 
 
-class SecurityHeaders:
-    """ASGI middleware adding HEADERS to every HTTP answer."""
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+"""Sent too when cookies are Secure (served over HTTPS): the browser then never tries plain HTTP for a year."""
 
-    def __init__(self, app: Any) -> None:
+
+class SecurityHeaders:
+    """ASGI middleware adding HEADERS (and HSTS when `secure`) to every HTTP answer."""
+
+    def __init__(self, app: Any, secure: bool = False) -> None:
         self.app = app
+        self.headers = HEADERS + [HSTS] if secure else HEADERS
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -210,7 +261,8 @@ class SecurityHeaders:
         async def sending(message: Any) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [h for h in HEADERS if h[0] not in present]
+                message["headers"] = list(message.get("headers", [])) + [h for h in self.headers
+                                                                         if h[0] not in present]
             await send(message)
 
         await self.app(scope, receive, sending)
@@ -221,15 +273,19 @@ def create_app(site: Any = None, db: str | Path | None = None, *, secret: bytes 
     """The web application over the site (a loaded `xcal.site.SiteConfig`, or None for XCAL_SITE / the demo site) and
     the store at `db` (None: XCAL_DB or the default store). `secret` signs the session cookies (default: made at
     random now); `secure` marks the cookie Secure (served over HTTPS, off loopback)."""
+    from ..procedures.loader import LIBRARY_INDEX
     from ..site import load_site
     from . import accounts, actions, audit, auth, kpis, overview, room, run
 
-    web = Web(site if site is not None else load_site(None), str(db) if db is not None else None,
-              secret or secrets.token_bytes(32), secure, _templates())
+    if site is None:
+        site = load_site(None, procedures=LIBRARY_INDEX)
+    web = Web(site, str(db) if db is not None else None, secret or secrets.token_bytes(32), secure, _templates())
     routes = [
         Route("/login", auth.login_form, methods=["GET"]),
         Route("/login", auth.login, methods=["POST"]),
         Route("/logout", auth.logout, methods=["POST"]),
+        Route(PASSWORD_PAGE, auth.password_form, methods=["GET"]),
+        Route(PASSWORD_PAGE, auth.change_password, methods=["POST"]),
         Route("/", overview.overview),
         Route("/rooms/{room_id}", room.room),
         Route("/rooms/{room_id}/trend/{check_id}.svg", room.trend_svg),
@@ -252,21 +308,29 @@ def create_app(site: Any = None, db: str | Path | None = None, *, secret: bytes 
         Route("/accounts/{username}/{step}", accounts.change, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)], exception_handlers={Exception: _fault})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        web.stores.close()
+
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders, secure=secure)],
+                    exception_handlers={Exception: _fault}, lifespan=lifespan)
     app.state.web = web
     return app
 
 
 def serve(site: Any, db: str | None, host: str, port: int, *, certfile: str | None = None,
-          keyfile: str | None = None, announce: Callable[[str], None] | None = None) -> None:
+          keyfile: str | None = None, secure_cookies: bool = False,
+          announce: Callable[[str], None] | None = None) -> None:
     """Run the application under uvicorn until Ctrl-C; `announce` is told its address once it listens (port 0:
-    the one the system chose). Off loopback the session cookie is Secure, so the browser sends it only over HTTPS:
-    give `certfile` and `keyfile`, or serve behind an HTTPS reverse proxy."""
+    the one the system chose). Off loopback, with a certificate, or with `secure_cookies` (loopback behind an HTTPS
+    reverse proxy) the session cookie is Secure, so the browser sends it only over HTTPS, and HSTS is sent."""
     import socket
 
     import uvicorn
 
-    app = create_app(site, db, secure=host not in LOOPBACK or certfile is not None)
+    app = create_app(site, db, secure=secure_cookies or host not in LOOPBACK or certfile is not None)
     try:
         listening = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
     except OSError as exc:
@@ -294,6 +358,14 @@ def required(form: dict[str, str], name: str, label: str) -> str:
     return text
 
 
+class Back(RedirectResponse):
+    """The redirect after a write, carrying what was done: the page wrapper puts it in the signed flash cookie."""
+
+    def __init__(self, path: str, note: str) -> None:
+        super().__init__(path, status_code=303)
+        self.note = note
+
+
 def back(path: str, note: str = "") -> RedirectResponse:
-    """After a write: back to the page, with what was done as a note (POST-redirect-GET)."""
-    return RedirectResponse(path + (f"?done={quote(note)}" if note else ""), status_code=303)
+    """After a write: back to the page, with what was done as a note shown there once (POST-redirect-GET)."""
+    return Back(path, note)

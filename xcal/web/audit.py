@@ -20,9 +20,10 @@ def audit(p: Page) -> Response:
     return p.render("audit.html", anchor=newest, entries=entries, last=p.web.last_verify, request=p.request)
 
 
-@page("view")
+@page("act")
 def verify(p: Page) -> Response:
-    """POST /audit/verify: `xcal verify` (against the site key's public half when the key exists)."""
+    """POST /audit/verify: `xcal verify` (against the site key's public half when the key exists); it reads the
+    whole chain, so a role that may act starts it, not a viewer."""
     from ..records.anchor import key_path, site_key
 
     public = site_key(create=False).public if key_path().exists() else None

@@ -126,15 +126,22 @@ def report_pdf(p: Page) -> Response:
 
 @page("sign")
 def sign(p: Page) -> Response:
-    """POST /runs/{run_id}/sign: sign as the signed-in account, its password asked again now (§11.200)."""
+    """POST /runs/{run_id}/sign: sign as the signed-in account, its username and password given again now
+    (§11.200(a)(1): both components of the signature at each signing); a username other than the session's is
+    refused."""
     from ..errors import AuthError
     from ..records.accounts import sign_run
 
     run_id = p.request.path_params["run_id"]
     meaning = required(p.form, "meaning", "Meaning")
     password = p.form.get("password") or ""
-    if not password:
-        raise Refused("a signature needs your password, given at the moment of signing; nothing was signed")
+    given = (p.form.get("username") or "").strip().lower()
+    if not password or not given:
+        raise Refused("a signature needs your username and password, given at the moment of signing; nothing was "
+                      "signed")
+    if given != p.account.username:
+        raise Refused("the username given is not the signed-in account's: a signature is made by the account signed "
+                      "in, with its own username and password; nothing was signed")
     try:
         signature = sign_run(p.store, run_id, meaning, p.account.username, password)
     except AuthError as exc:
