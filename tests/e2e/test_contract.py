@@ -78,7 +78,7 @@ SERVICE = {"service_id", "room", "component", "work", "vendor", "engineer", "dow
 SERVICE_PARTS = {"name", "sha256", "bytes", "stored", "procedure", "source"}
 SERVICE_RULE = {"component", "work", "invalidates", "source", "rationale"}
 
-ACCOUNT = {"username", "full_name", "role", "active", "permissions"}
+ACCOUNT = {"username", "full_name", "role", "active", "permissions", "temporary_password"}
 PART = {"part", "description", "received", "used", "on_hand", "last_used", "minimum", "low"}
 PART_LAST_USE = {"at", "room", "service", "by"}
 PART_RECEIPT = {"at", "kind", "part", "quantity", "by", "description", "minimum"}

@@ -257,7 +257,7 @@ def test_a_version_3_store_gains_the_bundles_table_when_opened(tmp_path):
     db = tmp_path / "v3.sqlite3"
     Store(db).close()
     con = sqlite3.connect(db)
-    for table in ("bundles", "credentials", "login_attempts"):     # what versions 4 and 5 added
+    for table in ("bundles", "credentials", "login_attempts", "accounts", "sessions"):   # versions 4 and 5
         con.execute(f"DROP TABLE {table}")
     con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     con.commit()
