@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -15,9 +16,16 @@ DEMO_SITE = Path(__file__).resolve().parents[1] / "xcal" / "demo" / "site.yaml"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """One spectrum cache for the session (subprocesses included), never the user's own."""
-    os.environ["XCAL_CACHE_DIR"] = str(tmp_path_factory.mktemp("spectra"))
+def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One spectrum cache for the session (subprocesses included), never the user's own; under xdist the workers
+    share it, so that a beam one of them computed is not computed again by the other."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.getbasetemp().parent / "spectra"
+        folder.mkdir(exist_ok=True)
+    else:
+        folder = tmp_path_factory.mktemp("spectra")
+    os.environ["XCAL_CACHE_DIR"] = str(folder)
+    return folder
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -56,6 +64,21 @@ def xcal(xcal_exe: str):
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run([xcal_exe, *args], capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+
+    return run
+
+
+@pytest.fixture
+def cli():
+    """The `xcal` command run in this process (click's runner): the same commands and exit codes as the installed
+    script without starting an interpreter for each, for tests that are not about the process itself."""
+    from click.testing import CliRunner
+
+    from xcal.cli import main
+
+    def run(*args: str, env: dict[str, str] | None = None) -> SimpleNamespace:
+        result = CliRunner().invoke(main, list(args), env=env, terminal_width=200)
+        return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
 
     return run
 

@@ -215,12 +215,12 @@ def test_each_garment_is_listed_once_under_the_entry_that_names_it(tmp_path, sit
                                             ("3", "APR-02", "monthly")], key=str)
 
 
-def test_cli_due_and_retention(xcal, _isolated_store):
+def test_cli_due_and_retention(cli, _isolated_store):
     with Store(_isolated_store) as store:
         _record(store, "kvp-accuracy", "3", "2021-03-01")          # past the demo's 3-year rule
-    due = json.loads(xcal("due", "--room", "3", "--json").stdout)
+    due = json.loads(cli("due", "--room", "3", "--json").stdout)
     assert {d["procedure"]: d["status"] for d in due}["kvp-accuracy"] == "OVERDUE"
-    listed = xcal("retention", "--json")
+    listed = cli("retention", "--json")
     assert listed.returncode == 0
     (item,) = json.loads(listed.stdout)
     assert item["run_id"] == "kvp-accuracy-3-2021-03-01" and item["keep_until"] == "2024-03-01"
@@ -228,8 +228,8 @@ def test_cli_due_and_retention(xcal, _isolated_store):
         assert len(store.list_runs()) == 1          # reported, never deleted
 
 
-def test_cli_due_refuses_a_room_the_site_does_not_have(xcal):
-    result = xcal("due", "--room", "99")
+def test_cli_due_refuses_a_room_the_site_does_not_have(cli):
+    result = cli("due", "--room", "99")
     assert result.returncode == 2 and "no room '99'" in result.stderr and "3, 4, 5" in result.stderr
 
 
@@ -304,13 +304,13 @@ def test_a_bundle_with_one_failed_procedure_is_due_for_retest(tmp_path):
     assert (item.status, item.last_verdict, item.next_due) == ("RETEST REQUIRED", "FAIL", dt.date(2026, 11, 26))
 
 
-def test_cli_due_after_a_failed_run_says_retest_required(xcal):
+def test_cli_due_after_a_failed_run_says_retest_required(cli):
     # The demo's room 4 fails kvp-accuracy at 120 kV.
-    assert xcal("run", "kvp-accuracy", "--room", "4").returncode == 1
-    due = {d["procedure"]: d for d in json.loads(xcal("due", "--room", "4", "--json").stdout)}
+    assert cli("run", "kvp-accuracy", "--room", "4").returncode == 1
+    due = {d["procedure"]: d for d in json.loads(cli("due", "--room", "4", "--json").stdout)}
     today = dt.date.today().isoformat()
     assert (due["kvp-accuracy"]["status"], due["kvp-accuracy"]["next_due"]) == ("RETEST REQUIRED", today)
     assert due["kvp-accuracy"]["last_verdict"] == "FAIL" and due["kvp-accuracy"]["open_run"] is None
-    table = xcal("due", "--room", "4")
+    table = cli("due", "--room", "4")
     assert table.returncode == 0 and "RETEST REQUIRED" in table.stdout
     assert "stays due until a run of it in room 4 passes" in table.stdout

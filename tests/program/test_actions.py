@@ -24,17 +24,17 @@ def _json(result):
     return json.loads(result.stdout)
 
 
-def _run(xcal, *site, room="4", procedure="kvp-accuracy"):
-    result = xcal(*site, "run", procedure, "--room", room, "--json")
+def _run(cli, *site, room="4", procedure="kvp-accuracy"):
+    result = cli(*site, "run", procedure, "--room", room, "--json")
     assert result.returncode in (0, 1), result.stderr
     return json.loads(result.stdout)["run_id"], result
 
 
-def test_a_failed_run_opens_an_action_with_what_failed_and_by_how_much(xcal):
-    run_id, result = _run(xcal)
+def test_a_failed_run_opens_an_action_with_what_failed_and_by_how_much(cli):
+    run_id, result = _run(cli)
     assert result.returncode == 1
     assert "corrective action CA-1 opened for this FAIL" in result.stderr
-    (action,) = _json(xcal("action", "list", "--json"))
+    (action,) = _json(cli("action", "list", "--json"))
     assert (action["action_id"], action["run_id"], action["room"], action["procedure"], action["status"]) == \
         ("CA-1", run_id, "4", "kvp-accuracy", "open")
     assert action["assignee"] is None and action["opened_by"] == "xcal (automatic)"
@@ -48,104 +48,104 @@ def test_a_failed_run_opens_an_action_with_what_failed_and_by_how_much(xcal):
     assert "EX-DXR500-SM" in failed["source"]
 
 
-def test_due_names_the_open_action_until_a_passing_retest_verifies_it(xcal, site_copy):
-    failed_run, _ = _run(xcal)
-    due = {d["procedure"]: d for d in _json(xcal("due", "--room", "4", "--json"))}
+def test_due_names_the_open_action_until_a_passing_retest_verifies_it(cli, site_copy):
+    failed_run, _ = _run(cli)
+    due = {d["procedure"]: d for d in _json(cli("due", "--room", "4", "--json"))}
     assert (due["kvp-accuracy"]["status"], due["kvp-accuracy"]["action"]) == ("RETEST REQUIRED", "CA-1")
-    table = xcal("due", "--room", "4")
+    table = cli("due", "--room", "4")
     assert "kvp-accuracy in room 4 awaits action CA-1" in table.stdout
 
-    assigned = _json(xcal("action", "assign", "CA-1", "--to", "J. Ray", "--due", "2026-12-20", "--name", "P. Hys",
+    assigned = _json(cli("action", "assign", "CA-1", "--to", "J. Ray", "--due", "2026-12-20", "--name", "P. Hys",
                           "--json"))
     assert (assigned["assignee"], assigned["due"], assigned["status"]) == ("J. Ray", "2026-12-20", "open")
-    busy = _json(xcal("action", "progress", "CA-1", "--note", "kV feedback board ordered", "--name", "J. Ray",
+    busy = _json(cli("action", "progress", "CA-1", "--note", "kV feedback board ordered", "--name", "J. Ray",
                       "--json"))
     assert busy["status"] == "in progress" and busy["progress"][0]["note"] == "kV feedback board ordered"
 
-    retest, result = _run(xcal, "--site", str(site_copy(FIXED)))
+    retest, result = _run(cli, "--site", str(site_copy(FIXED)))
     assert result.returncode == 0 and "corrective action CA-1 verified by this passing retest" in result.stderr
-    action = _json(xcal("action", "show", "CA-1", "--json"))
+    action = _json(cli("action", "show", "CA-1", "--json"))
     assert (action["status"], action["verified_by"], action["run_id"]) == ("verified", retest, failed_run)
     assert [h["kind"] for h in action["history"]] == ["action_opened", "action_assigned", "action_progress",
                                                       "action_verified"]
-    due = {d["procedure"]: d for d in _json(xcal("due", "--room", "4", "--json"))}
+    due = {d["procedure"]: d for d in _json(cli("due", "--room", "4", "--json"))}
     assert (due["kvp-accuracy"]["status"], due["kvp-accuracy"]["action"]) == ("OK", None)
-    shown = xcal("action", "show", "CA-1")
+    shown = cli("action", "show", "CA-1")
     assert "no resolution is recorded" in shown.stdout
-    assert _json(xcal("verify", "--json"))["ok"] is True
+    assert _json(cli("verify", "--json"))["ok"] is True
 
 
-def test_a_failed_retest_stays_on_the_same_action(xcal):
-    first, _ = _run(xcal)
-    second, result = _run(xcal)
+def test_a_failed_retest_stays_on_the_same_action(cli):
+    first, _ = _run(cli)
+    second, result = _run(cli)
     assert "corrective action CA-1 stays open: retest run" in result.stderr
-    (action,) = _json(xcal("action", "list", "--json"))
+    (action,) = _json(cli("action", "list", "--json"))
     assert action["run_id"] == first and action["status"] == "open"
     assert [(r["run_id"], r["verdict"]) for r in action["retests"]] == [(second, "FAIL")]
     assert action["retests"][0]["failed"][0]["check_id"] == "kvp-accuracy"
 
 
-def test_resolve_with_a_retest_verifies_only_a_later_pass_of_the_same_test_in_the_same_room(xcal, site_copy):
-    failed_run, _ = _run(xcal)
-    other_room, _ = _run(xcal, room="3")
-    itself = xcal("action", "resolve", "CA-1", "--done", "board replaced", "--retest", failed_run, "--name", "A")
+def test_resolve_with_a_retest_verifies_only_a_later_pass_of_the_same_test_in_the_same_room(cli, site_copy):
+    failed_run, _ = _run(cli)
+    other_room, _ = _run(cli, room="3")
+    itself = cli("action", "resolve", "CA-1", "--done", "board replaced", "--retest", failed_run, "--name", "A")
     assert itself.returncode == 2 and "began before the failed run" in itself.stderr and "fix:" in itself.stderr
-    elsewhere = xcal("action", "resolve", "CA-1", "--done", "board replaced", "--retest", other_room, "--name", "A")
+    elsewhere = cli("action", "resolve", "CA-1", "--done", "board replaced", "--retest", other_room, "--name", "A")
     assert elsewhere.returncode == 2 and "not kvp-accuracy in room 4" in elsewhere.stderr
-    assert _json(xcal("action", "show", "CA-1", "--json"))["resolution"] is None
+    assert _json(cli("action", "show", "CA-1", "--json"))["resolution"] is None
 
-    resolved = _json(xcal("action", "resolve", "CA-1", "--done", "board replaced", "--name", "A. Field", "--json"))
+    resolved = _json(cli("action", "resolve", "CA-1", "--done", "board replaced", "--name", "A. Field", "--json"))
     assert resolved["status"] == "resolved" and resolved["resolution"]["done"] == "board replaced"
-    again = xcal("action", "resolve", "CA-1", "--done", "fuse replaced", "--name", "A. Field")
+    again = cli("action", "resolve", "CA-1", "--done", "fuse replaced", "--name", "A. Field")
     assert again.returncode == 2 and "--reason" in again.stderr
 
-    retest, _ = _run(xcal, "--site", str(site_copy(FIXED)))
-    verified = _json(xcal("action", "show", "CA-1", "--json"))
+    retest, _ = _run(cli, "--site", str(site_copy(FIXED)))
+    verified = _json(cli("action", "show", "CA-1", "--json"))
     assert (verified["status"], verified["verified_by"]) == ("verified", retest)
-    fixed = _json(xcal("action", "resolve", "CA-1", "--done", "feedback board and fuse replaced", "--retest", retest,
+    fixed = _json(cli("action", "resolve", "CA-1", "--done", "feedback board and fuse replaced", "--retest", retest,
                        "--reason", "the fuse was replaced too", "--name", "A. Field", "--json"))
     first_resolution = next(h["seq"] for h in fixed["history"] if h["kind"] == "action_resolved")
     assert fixed["resolution"]["supersedes"] == first_resolution
     assert fixed["resolution"]["retest_run"] == retest and fixed["status"] == "verified"
 
 
-def test_the_report_lists_the_action_and_its_retest(xcal, site_copy, tmp_path):
-    failed_run, _ = _run(xcal)
-    retest, _ = _run(xcal, "--site", str(site_copy(FIXED)))
-    xcal("action", "resolve", "CA-1", "--done", "kV feedback board replaced", "--name", "A. Field")
+def test_the_report_lists_the_action_and_its_retest(cli, site_copy, tmp_path):
+    failed_run, _ = _run(cli)
+    retest, _ = _run(cli, "--site", str(site_copy(FIXED)))
+    cli("action", "resolve", "CA-1", "--done", "kV feedback board replaced", "--name", "A. Field")
     page = tmp_path / "report.html"
-    assert xcal("report", failed_run, "-o", str(page)).returncode == 0
+    assert cli("report", failed_run, "-o", str(page)).returncode == 0
     text = page.read_text(encoding="utf-8")
     section = text[text.index('id="corrective-actions"'):text.index('id="signatures"')]
     assert "CA-1: kvp-accuracy at 4: 120 kV 200 mA 50 ms" in section and "none recorded" not in section
     assert f"retest: {retest} PASS" in section and "done: kV feedback board replaced" in section
     assert "opened by this run" in section
     page2 = tmp_path / "retest.html"
-    assert xcal("report", retest, "-o", str(page2)).returncode == 0
+    assert cli("report", retest, "-o", str(page2)).returncode == 0
     assert "verified by this run" in page2.read_text(encoding="utf-8")
 
 
-def test_opening_by_hand_refuses_a_passing_run_a_covered_run_and_an_unknown_action(xcal):
-    passed, _ = _run(xcal, room="3")
-    refused = xcal("action", "open", passed)
+def test_opening_by_hand_refuses_a_passing_run_a_covered_run_and_an_unknown_action(cli):
+    passed, _ = _run(cli, room="3")
+    refused = cli("action", "open", passed)
     assert refused.returncode == 2 and "has no failed check" in refused.stderr and "fix:" in refused.stderr
-    failed_run, _ = _run(xcal)
-    again = xcal("action", "open", failed_run)
+    failed_run, _ = _run(cli)
+    again = cli("action", "open", failed_run)
     assert again.returncode == 2 and "already covered by corrective action CA-1" in again.stderr
-    unknown = xcal("action", "show", "CA-9")
+    unknown = cli("action", "show", "CA-9")
     assert unknown.returncode == 2 and "no corrective action 'CA-9'" in unknown.stderr
     assert "xcal action list" in unknown.stderr and "Traceback" not in unknown.stderr
-    bad_due = xcal("action", "assign", "CA-1", "--to", "J. Ray", "--due", "next week")
+    bad_due = cli("action", "assign", "CA-1", "--to", "J. Ray", "--due", "next week")
     assert bad_due.returncode == 2 and "is not a date" in bad_due.stderr
 
 
-def test_verify_catches_an_action_edited_in_the_store(xcal, _isolated_store):
-    _run(xcal)
-    assert _json(xcal("verify", "--json"))["ok"] is True
+def test_verify_catches_an_action_edited_in_the_store(cli, _isolated_store):
+    _run(cli)
+    assert _json(cli("verify", "--json"))["ok"] is True
     with sqlite3.connect(_isolated_store) as db:
         db.execute("UPDATE entries SET payload = replace(payload, '\"assignee\":null', '\"assignee\":\"X\"') "
                    "WHERE kind = 'action_opened'")
-    broken = xcal("verify", "--json")
+    broken = cli("verify", "--json")
     assert broken.returncode == 1
     report = json.loads(broken.stdout)
     assert report["ok"] is False and "corrective action CA-1 opened" in report["reason"]

@@ -21,13 +21,13 @@ def _json(result):
     return json.loads(result.stdout)
 
 
-def _log(xcal, *extra, component="generator", on="2026-01-10"):
-    return xcal("pm", "log", "--room", "4", "--component", component, "--done", "PM per the service manual",
+def _log(cli, *extra, component="generator", on="2026-01-10"):
+    return cli("pm", "log", "--room", "4", "--component", component, "--done", "PM per the service manual",
                 "--engineer", "A. Field", "--vendor", "in-house", "--date", on, "--name", "P. Hys", *extra)
 
 
-def _pm_lines(xcal):
-    return {d["procedure"]: d for d in _json(xcal("due", "--room", "4", "--json")) if d["procedure"].startswith("pm:")}
+def _pm_lines(cli):
+    return {d["procedure"]: d for d in _json(cli("due", "--room", "4", "--json")) if d["procedure"].startswith("pm:")}
 
 
 def test_the_maintenance_schedule_is_read_from_the_site_file():
@@ -36,36 +36,36 @@ def test_the_maintenance_schedule_is_read_from_the_site_file():
                                                                ("4", "collimator", "quarterly")]
 
 
-def test_a_pm_logged_sets_the_next_due_date_and_never_done_is_due_today(xcal):
-    entry = _json(_log(xcal, "--part", "fan filter", "--json"))
+def test_a_pm_logged_sets_the_next_due_date_and_never_done_is_due_today(cli):
+    entry = _json(_log(cli, "--part", "fan filter", "--json"))
     assert (entry["pm_id"], entry["room"], entry["component"], entry["date"], entry["parts"]) == \
         ("PM-1", "4", "generator", "2026-01-10", ["fan filter"])
-    lines = _pm_lines(xcal)
+    lines = _pm_lines(cli)
     generator = lines["pm:generator"]
     assert (generator["status"], generator["last_run"], generator["last_date"], generator["next_due"]) == \
         ("OK", "PM-1", "2026-01-10", "2027-01-10")
     collimator = lines["pm:collimator"]
     assert (collimator["status"], collimator["next_due"]) == ("NEVER DONE", dt.date.today().isoformat())
     assert generator["instruments"] == [] and generator["every"] == "annual"
-    assert [p["pm_id"] for p in _json(xcal("pm", "list", "--room", "4", "--json"))] == ["PM-1"]
+    assert [p["pm_id"] for p in _json(cli("pm", "list", "--room", "4", "--json"))] == ["PM-1"]
 
 
-def test_a_pm_more_than_a_year_ago_is_overdue(xcal):
+def test_a_pm_more_than_a_year_ago_is_overdue(cli):
     long_ago = dt.date.today() - dt.timedelta(days=400)
     if (long_ago.month, long_ago.day) == (2, 29):          # a year after 29 February is not one day
         long_ago -= dt.timedelta(days=1)
-    _log(xcal, on=long_ago.isoformat())
-    generator = _pm_lines(xcal)["pm:generator"]
+    _log(cli, on=long_ago.isoformat())
+    generator = _pm_lines(cli)["pm:generator"]
     assert generator["status"] == "OVERDUE"
     assert generator["next_due"] == long_ago.replace(year=long_ago.year + 1).isoformat()
 
 
 @pytest.mark.parametrize("on, message", [("tomorrow", "--date 'tomorrow' is not a date"),
                                          ("2999-01-01", "--date 2999-01-01 is in the future")])
-def test_a_bad_pm_date_is_refused_and_nothing_is_logged(xcal, on, message):
-    result = _log(xcal, on=on)
+def test_a_bad_pm_date_is_refused_and_nothing_is_logged(cli, on, message):
+    result = _log(cli, on=on)
     assert result.returncode == 2 and message in result.stderr and "fix:" in result.stderr
-    assert _json(xcal("pm", "list", "--json")) == []
+    assert _json(cli("pm", "list", "--json")) == []
 
 
 def test_a_maintenance_line_for_a_room_the_site_lacks_is_refused_with_file_and_line(site_copy):
@@ -76,6 +76,6 @@ def test_a_maintenance_line_for_a_room_the_site_lacks_is_refused_with_file_and_l
     assert f"{path}:" in text and "room '44'" in text and "use one of the site's rooms" in text
 
 
-def test_verify_covers_the_pm_log(xcal):
-    _log(xcal)
-    assert _json(xcal("verify", "--json"))["ok"] is True
+def test_verify_covers_the_pm_log(cli):
+    _log(cli)
+    assert _json(cli("verify", "--json"))["ok"] is True

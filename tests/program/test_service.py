@@ -33,18 +33,18 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
-def _record(xcal, *extra, room="3", component="tube", work="replaced", down_from="2026-12-01T08:00", down_to=None):
-    return xcal("service", "record", "--room", room, "--component", component, "--work", work, "--vendor",
+def _record(cli, *extra, room="3", component="tube", work="replaced", down_from="2026-12-01T08:00", down_to=None):
+    return cli("service", "record", "--room", room, "--component", component, "--work", work, "--vendor",
                 "Example X-Ray Co.", "--engineer", "A. Field", "--down-from", down_from,
                 "--down-to", down_to or _now(), "--done", "replaced the insert", "--name", "P. Hys", *extra)
 
 
-def test_a_tube_replacement_makes_its_tests_due_at_once_with_the_event_named(xcal, tmp_path, _isolated_store):
-    passed_before = xcal("run", "kvp-accuracy", "--room", "3")
+def test_a_tube_replacement_makes_its_tests_due_at_once_with_the_event_named(cli, tmp_path, _isolated_store):
+    passed_before = cli("run", "kvp-accuracy", "--room", "3")
     assert passed_before.returncode == 0
     report = tmp_path / "service-report.pdf"
     report.write_bytes(b"%PDF-1.4 field service report FSR-2291\n")
-    event = _json(_record(xcal, "--part", "XT-150 insert, serial XT-99001", "--part", "seal kit",
+    event = _json(_record(cli, "--part", "XT-150 insert, serial XT-99001", "--part", "seal kit",
                           "--document", str(report), "--json"))
     assert (event["service_id"], event["room"], event["component"], event["work"]) == ("SE-1", "3", "tube",
                                                                                        "replaced")
@@ -58,24 +58,24 @@ def test_a_tube_replacement_makes_its_tests_due_at_once_with_the_event_named(xca
     kept = Path(doc["stored"])
     assert kept == _isolated_store.parent / "documents" / digest and kept.read_bytes() == report.read_bytes()
 
-    due = {d["procedure"]: d for d in _json(xcal("due", "--room", "3", "--json"))}
+    due = {d["procedure"]: d for d in _json(cli("due", "--room", "3", "--json"))}
     today = dt.date.today().isoformat()
     for proc in TUBE:
         assert (due[proc]["status"], due[proc]["service"], due[proc]["next_due"]) == \
             ("DUE AFTER SERVICE", "SE-1", today), proc
     assert due["kvp-accuracy"]["every"] == "annual" and due["hvl"]["every"] == "after service"
     assert due["kvp-reproducibility"]["service"] is None
-    table = xcal("due", "--room", "3")
+    table = cli("due", "--room", "3")
     assert "made due by service event SE-1" in table.stdout
 
-    again = xcal("run", "kvp-accuracy", "--room", "3")
+    again = cli("run", "kvp-accuracy", "--room", "3")
     assert again.returncode == 0
-    due = {d["procedure"]: d for d in _json(xcal("due", "--room", "3", "--json"))}
+    due = {d["procedure"]: d for d in _json(cli("due", "--room", "3", "--json"))}
     assert (due["kvp-accuracy"]["status"], due["kvp-accuracy"]["service"]) == ("OK", None)
     assert due["hvl"]["status"] == "DUE AFTER SERVICE"
-    shown = _json(xcal("service", "show", "SE-1", "--json"))
+    shown = _json(cli("service", "show", "SE-1", "--json"))
     assert shown["still_due"] == ["hvl", "output", "leakage", "timer-accuracy"]
-    assert _json(xcal("verify", "--json"))["ok"] is True
+    assert _json(cli("verify", "--json"))["ok"] is True
 
 
 @pytest.mark.parametrize("component, work, expected", [
@@ -94,20 +94,20 @@ def test_every_rule_gives_its_source_and_rationale():
     assert all(r.source.strip() and r.rationale.strip() for r in rules)
 
 
-def test_acceptance_after_a_major_repair_is_the_bundle_line(xcal):
-    event = _json(_record(xcal, "--json", room="4", component="generator", work="major-repair"))
+def test_acceptance_after_a_major_repair_is_the_bundle_line(cli):
+    event = _json(_record(cli, "--json", room="4", component="generator", work="major-repair"))
     assert [i["procedure"] for i in event["invalidates"]] == ["radiographic-acceptance"]
-    due = {d["procedure"]: d for d in _json(xcal("due", "--room", "4", "--json"))}
+    due = {d["procedure"]: d for d in _json(cli("due", "--room", "4", "--json"))}
     line = due["radiographic-acceptance"]
     assert (line["status"], line["service"], line["every"]) == ("DUE AFTER SERVICE", "SE-1", "after service")
 
 
-def test_a_pass_after_the_downtime_clears_that_test_only(xcal):
-    assert _record(xcal, down_from="2026-01-02T08:00", down_to="2026-01-02T10:00").returncode == 0
-    assert xcal("run", "kvp-accuracy", "--room", "3").returncode == 0
-    (listed,) = _json(xcal("service", "list", "--json"))
+def test_a_pass_after_the_downtime_clears_that_test_only(cli):
+    assert _record(cli, down_from="2026-01-02T08:00", down_to="2026-01-02T10:00").returncode == 0
+    assert cli("run", "kvp-accuracy", "--room", "3").returncode == 0
+    (listed,) = _json(cli("service", "list", "--json"))
     assert listed["still_due"] == ["hvl", "output", "leakage", "timer-accuracy"]
-    assert _json(xcal("service", "list", "--room", "4", "--json")) == []
+    assert _json(cli("service", "list", "--room", "4", "--json")) == []
 
 
 @pytest.mark.parametrize("change, message", [
@@ -116,17 +116,17 @@ def test_a_pass_after_the_downtime_clears_that_test_only(xcal):
     ({"down_to": "yesterday"}, "--down-to 'yesterday' is not a date and time"),
     ({"room": "99"}, "no room '99'"),
 ])
-def test_bad_service_input_is_refused_naming_the_fix(xcal, change, message):
-    result = _record(xcal, **change)
+def test_bad_service_input_is_refused_naming_the_fix(cli, change, message):
+    result = _record(cli, **change)
     assert result.returncode == 2 and message in result.stderr
     assert "fix:" in result.stderr and "Traceback" not in result.stderr
-    assert _json(xcal("service", "list", "--json")) == []
+    assert _json(cli("service", "list", "--json")) == []
 
 
-def test_a_missing_document_is_refused_and_nothing_is_recorded(xcal, tmp_path):
-    result = _record(xcal, "--document", str(tmp_path / "nowhere.pdf"))
+def test_a_missing_document_is_refused_and_nothing_is_recorded(cli, tmp_path):
+    result = _record(cli, "--document", str(tmp_path / "nowhere.pdf"))
     assert result.returncode == 2 and "cannot read the service document" in result.stderr
-    assert _json(xcal("service", "list", "--json")) == []
+    assert _json(cli("service", "list", "--json")) == []
 
 
 def test_a_rule_naming_an_unknown_procedure_is_refused_with_file_and_line(tmp_path):
@@ -139,12 +139,12 @@ def test_a_rule_naming_an_unknown_procedure_is_refused_with_file_and_line(tmp_pa
     assert "did you mean collimation?" in str(caught.value)
 
 
-def test_verify_catches_a_service_event_edited_in_the_store(xcal, _isolated_store):
-    _record(xcal)
+def test_verify_catches_a_service_event_edited_in_the_store(cli, _isolated_store):
+    _record(cli)
     with sqlite3.connect(_isolated_store) as db:
         db.execute("UPDATE entries SET payload = replace(payload, 'A. Field', 'B. Field') "
                    "WHERE kind = 'service_recorded'")
-    broken = xcal("verify", "--json")
+    broken = cli("verify", "--json")
     assert broken.returncode == 1 and "service SE-1 of room 3 recorded" in json.loads(broken.stdout)["reason"]
 
 

@@ -432,39 +432,39 @@ def test_a_missing_key_is_not_made_when_only_checking(tmp_path):
     assert "xcal anchor" in err.value.fix and not (tmp_path / "none.pem").exists()
 
 
-def test_the_commands_anchor_export_the_key_and_verify_against_the_anchor(xcal, tmp_path, _isolated_store):
+def test_the_commands_anchor_export_the_key_and_verify_against_the_anchor(cli, tmp_path, _isolated_store):
     """`xcal run` anchors at its end; `xcal anchor` files an anchor and the public key; `verify --anchor` holds the
     store against them, and names the cut-off tail once entries are deleted."""
     db = _isolated_store
-    assert xcal("run", "kvp-accuracy", "--room", "3").returncode == 0
+    assert cli("run", "kvp-accuracy", "--room", "3").returncode == 0
     kinds = raw(db, "SELECT kind FROM entries ORDER BY seq")
     assert kinds[-2:] == [("run_finished",), ("anchor",)]
-    made = xcal("anchor", "--out", str(tmp_path / "anchor.json"))
+    made = cli("anchor", "--out", str(tmp_path / "anchor.json"))
     assert made.returncode == 0 and "wrote" in made.stderr
-    public = xcal("anchor", "--public-key")
+    public = cli("anchor", "--public-key")
     assert public.returncode == 0 and public.stdout.startswith("-----BEGIN PUBLIC KEY-----")
     (tmp_path / "site.pub").write_text(public.stdout)
     filed = json.loads((tmp_path / "anchor.json").read_text())
     assert filed["seq"] == len(kinds) and filed["key"].startswith("sha256:")
     check = ("verify", "--anchor", str(tmp_path / "anchor.json"), "--public-key", str(tmp_path / "site.pub"))
-    assert xcal(*check).returncode == 0
-    since = xcal("verify", "--since-anchor")
+    assert cli(*check).returncode == 0
+    since = cli("verify", "--since-anchor")
     assert since.returncode == 0 and f"since the anchor of entry {filed['seq']}" in since.stdout
     raw(db, "DELETE FROM entries WHERE seq >= ?", (filed["seq"],))
-    broken = xcal(*check, "--json")
+    broken = cli(*check, "--json")
     assert broken.returncode == 1
     report = json.loads(broken.stdout)
     assert report["first_broken"] == filed["seq"] and "its tail was cut off" in report["reason"]
 
 
-def test_verify_refuses_an_edited_anchor_file_and_a_missing_key(xcal, tmp_path, monkeypatch):
-    assert xcal("anchor", "--out", str(tmp_path / "anchor.json")).returncode == 0
+def test_verify_refuses_an_edited_anchor_file_and_a_missing_key(cli, tmp_path, monkeypatch):
+    assert cli("anchor", "--out", str(tmp_path / "anchor.json")).returncode == 0
     edited = json.loads((tmp_path / "anchor.json").read_text())
     edited["seq"] += 1
     (tmp_path / "anchor.json").write_text(json.dumps(edited))
-    refused = xcal("verify", "--anchor", str(tmp_path / "anchor.json"))
+    refused = cli("verify", "--anchor", str(tmp_path / "anchor.json"))
     assert refused.returncode == 2 and "does not hold" in refused.stderr and "Traceback" not in refused.stderr
-    nokey = xcal("verify", "--since-anchor", env={"XCAL_SITE_KEY": str(tmp_path / "none.pem")})
+    nokey = cli("verify", "--since-anchor", env={"XCAL_SITE_KEY": str(tmp_path / "none.pem")})
     assert nokey.returncode == 2 and "there is no site key at" in nokey.stderr and "--public-key FILE" in nokey.stderr
 
 
@@ -478,12 +478,12 @@ def test_a_store_checked_with_another_sites_key_names_the_key_that_signed(anchor
                              f"or edited")
 
 
-def test_a_run_whose_anchor_cannot_be_made_is_done_with_a_warning(xcal, tmp_path, _isolated_store):
+def test_a_run_whose_anchor_cannot_be_made_is_done_with_a_warning(cli, tmp_path, _isolated_store):
     """The run is complete and stored, so it keeps its verdict's exit code; the anchor failure is a warning
     with its fix, on stderr and in the JSON, and `xcal anchor` makes the anchor once the key is put right."""
     key = site_key(tmp_path / "shared-key.pem")
     os.chmod(key.path, 0o644)
-    done = xcal("run", "kvp-accuracy", "--room", "3", "--json", env={"XCAL_SITE_KEY": str(key.path)})
+    done = cli("run", "kvp-accuracy", "--room", "3", "--json", env={"XCAL_SITE_KEY": str(key.path)})
     assert done.returncode == 0 and "Traceback" not in done.stderr
     result = json.loads(done.stdout)
     assert result["verdict"] == "PASS" and result["status"] == "complete"
@@ -496,5 +496,5 @@ def test_a_run_whose_anchor_cannot_be_made_is_done_with_a_warning(xcal, tmp_path
     assert raw(_isolated_store, "SELECT kind, run_id FROM entries ORDER BY seq DESC LIMIT 1") == \
         [("run_finished", result["run_id"])]
     os.chmod(key.path, 0o600)
-    assert xcal("anchor", env={"XCAL_SITE_KEY": str(key.path)}).returncode == 0
+    assert cli("anchor", env={"XCAL_SITE_KEY": str(key.path)}).returncode == 0
     assert raw(_isolated_store, "SELECT kind FROM entries ORDER BY seq DESC LIMIT 1") == [("anchor",)]

@@ -101,12 +101,12 @@ def test_a_dropped_chain_table_is_refused_not_rebuilt(db, store, make_run):
 
 
 @pytest.mark.parametrize("damage", ["DROP TABLE entries", "DELETE FROM entries"])
-def test_a_lost_chain_with_its_version_set_back_is_never_adopted(db, store, make_run, xcal, damage):
+def test_a_lost_chain_with_its_version_set_back_is_never_adopted(db, store, make_run, cli, damage):
     make_run("R1")
     raw(db, damage)
     raw(db, "UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     raw(db, "UPDATE readings SET value = 99.9 WHERE exposure = 2")
-    verify = xcal("--db", str(db), "verify")
+    verify = cli("--db", str(db), "verify")
     assert verify.returncode == 2, verify.stdout + verify.stderr
     assert verify.stderr.startswith("error: the record store ") and "Traceback" not in verify.stderr
     assert "ok:" not in verify.stdout
@@ -128,15 +128,15 @@ def test_an_emptied_chain_is_a_verify_failure(db, store, make_run):
 
 # Upgrades
 
-def test_a_version_1_store_is_refused_until_a_person_upgrades_it(tmp_path, xcal):
+def test_a_version_1_store_is_refused_until_a_person_upgrades_it(tmp_path, cli):
     path = _old_store(tmp_path, 1)
-    history = xcal("--db", str(path), "history")
+    history = cli("--db", str(path), "history")
     assert history.returncode == 2 and "Traceback" not in history.stderr
     assert f"the record store {path} is at schema version 1" in history.stderr
     assert f"xcal --db {path} upgrade-store --name" in history.stderr
     assert _version(path) == "1" and "entries" not in _tables(path)
 
-    done = xcal("--db", str(path), "upgrade-store", "--name", "M. Allory")
+    done = cli("--db", str(path), "upgrade-store", "--name", "M. Allory")
     assert done.returncode == 0, done.stderr
     assert f"upgraded {path} from schema version 1 to {schema.SCHEMA_VERSION}" in done.stdout
     with Store(path) as store:
@@ -200,7 +200,7 @@ def test_an_automatic_step_runs_at_open_once_and_is_recorded(db, store, make_run
     assert _version(db) == str(current + 1) and "notes" in _tables(db)
 
 
-def test_a_store_from_a_newer_xcal_is_refused(db, store, xcal):
+def test_a_store_from_a_newer_xcal_is_refused(db, store, cli):
     raw(db, "UPDATE meta SET value = '9' WHERE key = 'schema_version'")
     with pytest.raises(RecordError) as refused:
         Store(db)
@@ -209,7 +209,7 @@ def test_a_store_from_a_newer_xcal_is_refused(db, store, xcal):
         f"the record store {shown} is at schema version 9, newer than this xcal {xcal_version()} reads "
         f"(up to schema version {schema.SCHEMA_VERSION})")
     assert refused.value.fix == "upgrade xcal (pip install --upgrade xcal) to open this store; leave the store as it is"
-    history = xcal("--db", str(db), "history")
+    history = cli("--db", str(db), "history")
     assert history.returncode == 2 and "schema version 9" in history.stderr and "Traceback" not in history.stderr
     assert _version(db) == "9"
 
@@ -235,9 +235,9 @@ def test_a_current_store_with_its_version_set_back_is_refused(db, store):
         Store(db)
 
 
-def test_an_upgrade_needs_a_name(tmp_path, xcal):
+def test_an_upgrade_needs_a_name(tmp_path, cli):
     path = _old_store(tmp_path, 1)
-    done = xcal("--db", str(path), "upgrade-store", "--name", "  ")
+    done = cli("--db", str(path), "upgrade-store", "--name", "  ")
     assert done.returncode == 2
     assert done.stderr == (f"error: an upgrade of the record store {path} needs the name of the person doing it\n"
                            f"  fix: give your full name with --name\n")

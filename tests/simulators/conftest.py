@@ -13,9 +13,9 @@ from xcal.simulators.spectrum import CACHE_DIR_ENV, SpectrumModel
 
 
 @pytest.fixture(scope="session")
-def spectrum_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache folder shared by the session, never the user's real cache."""
-    return tmp_path_factory.mktemp("xcal-cache")
+def spectrum_cache_dir(_session_cache: Path) -> Path:
+    """The session's cache folder (tests/conftest.py), never the user's real cache."""
+    return _session_cache
 
 
 @pytest.fixture(scope="session", autouse=True)
