@@ -542,6 +542,7 @@ def _due(store: Store, rooms: int) -> tuple[float, float, int]:
     due_report(site, store, today)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
+    shutil.rmtree(Path(site.path).parent, ignore_errors=True)
     return min(times), peak / 2 ** 20, lines
 
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .procedures.runner import RunObserver
 from .verdict import console_style
+
+if TYPE_CHECKING:
+    from .procedures.runner import RunObserver
+else:
+    RunObserver = object
+    """RunConsole defines every RunObserver method itself, so at run time it needs no base: the runner is imported
+    only to type-check it, and listing commands (trend, history, due) do not pay for loading the runner."""
 
 _READING_LABELS = (("kvp_ppv", "PPV"), ("kvp_max", "max"), ("kvp_avg", "avg"), ("exposure_time", "t"),
                    ("air_kerma", "K"), ("air_kerma_rate", "K rate"), ("charge", "Q"), ("dap", "DAP"),
