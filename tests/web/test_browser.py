@@ -46,6 +46,7 @@ def server(demo):
 def _sign_in(browser, server, username):
     from selenium.webdriver.common.by import By
 
+    browser.get(f"{server}/login")     # leave the last page first: a plot still loading could set its cookie again
     browser.delete_all_cookies()
     browser.get(f"{server}/login")
     browser.find_element(By.ID, "username").send_keys(username)

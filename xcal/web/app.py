@@ -156,9 +156,16 @@ def _serve(handler: Handler, permission: str, request: Request, web: Web, curren
            form: dict[str, str], temporary: bool) -> Response:
     with web.store() as store:
         response = _answer(handler, permission, request, web, store, current, form, temporary)
-        if request.cookies.get(sessions.COOKIE) and not _ended(response):
+        if request.cookies.get(sessions.COOKIE) and not _ended(response) and _is_page(response):
             set_session(response, web, current.renewed())
         return response
+
+
+def _is_page(response: Response) -> bool:
+    """Whether an answer is a page or a form's redirect, which renew the session. A plot or a download does not: a
+    late one, still loading after sign-out, would otherwise put the ended session's cookie back."""
+    kind = response.headers.get("content-type", "")
+    return kind.startswith("text/html") or 300 <= response.status_code < 400
 
 
 def _ended(response: Response) -> bool:
