@@ -44,17 +44,21 @@ def writer(location: str, name: str, exposures: int, pace: float, start: float, 
             store.create_run(header)
             for n in range(1, exposures + 1):
                 at = now_utc()
-                rows = [StoredReading(n, 1, n, "kvp_meter", "kvp-1", q, v, u, at)
+                rows = [StoredReading(exposure=n, station=1, repeat=n, role="kvp_meter", instrument_id="kvp-1",
+                                      quantity=q, value=v, unit=u, taken_at=at)
                         for q, v, u in (("kvp_ppv", 80.1, "kV"), ("kvp_max", 80.9, "kV"),
                                         ("exposure_time", 100.2, "ms"), ("air_kerma", 1.234, "mGy"))]
-                rows.append(StoredReading(n, 1, n, "kvp_meter", "kvp-1", "waveform", None, "", at, data=WAVEFORM))
+                rows.append(StoredReading(exposure=n, station=1, repeat=n, role="kvp_meter", instrument_id="kvp-1",
+                                          quantity="waveform", value=None, unit="", taken_at=at, data=WAVEFORM))
                 began = time.perf_counter()
                 store.add_readings(name, rows)
                 times.append(time.perf_counter() - began)
                 if pace:
                     time.sleep(pace)
-            store.finish_run(name, "PASS", checks=[StoredCheck("kvp", "kVp", 1, "1", 80.1, 80.0, "kV", 0.1, 4.0,
-                                                               "kvp", "±5 %", "bench", "bench", "PASS")])
+            check = StoredCheck(check_id="kvp", title="kVp", station=1, setting="1", value=80.1, nominal=80.0,
+                                unit="kV", deviation=0.1, allowed=4.0, limit_name="kvp", limit_text="±5 %",
+                                limit_set="bench", source="bench", verdict="PASS")
+            store.finish_run(name, "PASS", checks=[check])
         out.put((times, ""))
     except XcalError as exc:
         out.put((times, exc.message))

@@ -34,11 +34,12 @@ autodoc_typehints = "signature"
 autodoc_default_options = {"members": True, "show-inheritance": True}
 
 # Other packages' types cannot be linked without their inventory, which this build does not fetch;
-# QuantityLike is xcal.analysis's alias of Any and has no entry of its own; the private type variables of
-# generic helpers (`_T`) have none either.
+# QuantityLike is xcal.analysis's alias of Any and has no entry of its own, nor have xcal.units' Quantity and
+# Unit (pint's classes, named for annotations); the private type variables of generic helpers (`_T`) have none
+# either.
 nitpick_ignore_regex = [
     ("py:class", r"(pint|pathlib|collections\.abc)\..*"),
-    ("py:class", r"QuantityLike"),
+    ("py:class", r"QuantityLike|Quantity|Unit"),
     ("py:(class|obj)", r"xcal\..*\._T"),
 ]
 

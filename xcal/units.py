@@ -11,10 +11,16 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:  # pragma: no cover
     import pint
+    from pint.facets.plain import PlainUnit
+
+    Quantity: TypeAlias = pint.Quantity
+    """A value with its unit, for annotations (`from xcal.units import Quantity` under TYPE_CHECKING)."""
+    Unit: TypeAlias = PlainUnit
+    """A unit, as `Quantity.units` gives it, for annotations."""
 
 _DEFINITIONS = (
     "R = roentgen",
@@ -33,6 +39,7 @@ def registry() -> pint.UnitRegistry:
     """
     import pint
 
+    reg: pint.UnitRegistry
     try:
         reg = pint.UnitRegistry(on_redefinition="ignore", autoconvert_offset_to_baseunit=True,
                                 cache_folder=":auto:")
@@ -58,7 +65,16 @@ class _LazyRegistry:
 ureg: Any = _LazyRegistry()
 
 
-def Q_(value: Any, unit: str | None = None) -> pint.Quantity:
+def __getattr__(name: str) -> Any:
+    """`Quantity` and `Unit` outside type checking, importing pint only when they are asked for."""
+    if name in ("Quantity", "Unit"):
+        import pint
+
+        return getattr(pint, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def Q_(value: Any, unit: str | Unit | None = None) -> pint.Quantity:
     """Build a Quantity: `Q_(80, "kV")` or `Q_("80 kV")`."""
     return registry().Quantity(value, unit) if unit is not None else registry().Quantity(value)
 
@@ -146,6 +162,7 @@ def parse_quantity(text: Any, dimension: str | None = None) -> pint.Quantity:
     cleaned = bounded_text(text.strip().replace("μ", "µ"))
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in cleaned):
         raise ValueError(f"{text!r} holds control characters; write a number and a unit such as '80 kV'")
+    q: pint.Quantity
     try:
         q = registry().Quantity(cleaned)
     except ZeroDivisionError:

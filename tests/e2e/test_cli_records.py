@@ -30,7 +30,8 @@ def test_verify_passes_then_names_a_tampered_reading(xcal, run_id, _isolated_sto
 def test_sign_then_correct_makes_the_signature_invalid(xcal, run_id):
     signed = xcal("sign", run_id, "--meaning", "performed", "--name", "T. Tech")
     assert signed.returncode == 0 and "performed by T. Tech" in signed.stdout
-    corrected = xcal("correct", run_id, "1", "--value", "59.9 kV", "--reason", "transcription check", "--name", "P. Hys")
+    corrected = xcal("correct", run_id, "1", "--value", "59.9 kV", "--reason", "transcription check",
+                     "--name", "P. Hys")
     assert corrected.returncode == 0, corrected.stderr
     from xcal.records.store import Store
 
@@ -60,8 +61,10 @@ def test_trend_lists_the_check_per_run(xcal, run_id):
 def test_export_writes_runs_and_readings(xcal, run_id, tmp_path):
     result = xcal("export", "-o", str(tmp_path / "out.csv"))
     assert result.returncode == 0, result.stderr
-    runs = list(csv.DictReader(open(tmp_path / "out-runs.csv", encoding="utf-8")))
-    readings = list(csv.DictReader(open(tmp_path / "out-readings.csv", encoding="utf-8")))
+    with open(tmp_path / "out-runs.csv", encoding="utf-8") as f:
+        runs = list(csv.DictReader(f))
+    with open(tmp_path / "out-readings.csv", encoding="utf-8") as f:
+        readings = list(csv.DictReader(f))
     assert [r["run_id"] for r in runs] == [run_id] and runs[0]["simulated"] == "SIMULATED"
     assert len(readings) == 60 and {r["unit"] for r in readings if r["quantity"] == "kvp_ppv"} == {"kV"}
 

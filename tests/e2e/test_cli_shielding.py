@@ -31,7 +31,7 @@ def test_primary_barrier_subtracts_the_bucky_preshielding(xcal):
     assert "B = 0.003557" in base.stdout
 
     def lead(out):
-        return float(next(l for l in out.splitlines() if l.strip().startswith("lead")).split()[1])
+        return float(next(row for row in out.splitlines() if row.strip().startswith("lead")).split()[1])
 
     assert lead(base.stdout) == pytest.approx(1.1546, abs=0.006)
     assert lead(pre.stdout) == pytest.approx(0.3046, abs=0.006)

@@ -20,8 +20,10 @@ def _run(n: int) -> ImportedRun:
     day = f"2026-01-{n + 1:02d}"
     header = RunHeader("kvp-accuracy", "1.0.0", "ab" * 32, "kVp accuracy", "Test site", "3", "Rad 3", "t.tech", True,
                        "0.1.0", {}, run_id=f"R{n:02d}", started_at=f"{day}T09:00:00+00:00")
-    checks = [StoredCheck("kvp", "kVp accuracy", s, f"{s}: 80 kV", 80.0 + n / 10 + s - 1, 80.0, "kV", 0.0, 4.0, "kvp",
-                          "±5 %", "aapm-74", "AAPM TG-74", "PASS") for s in (1, 2)]
+    checks = [StoredCheck(check_id="kvp", title="kVp accuracy", station=s, setting=f"{s}: 80 kV",
+                          value=80.0 + n / 10 + s - 1, nominal=80.0, unit="kV", deviation=0.0, allowed=4.0,
+                          limit_name="kvp", limit_text="±5 %", limit_set="aapm-74", source="AAPM TG-74",
+                          verdict="PASS") for s in (1, 2)]
     return ImportedRun(header, [], checks, "PASS", f"{day}T10:00:00+00:00")
 
 

@@ -58,7 +58,7 @@ def test_a_current_where_a_voltage_is_meant(xcal, tmp_path):
     text = PROC.replace("{kv: 80 kV, ma: 200 mA", "{kv: 80 mA, ma: 200 mA", 1)
     message, line, col = _check(xcal, tmp_path, text)
     assert "'80 mA' is a current, but a voltage is needed" in message
-    expected_line = next(i for i, l in enumerate(text.splitlines(), 1) if "{kv: 80 mA" in l)
+    expected_line = next(i for i, row in enumerate(text.splitlines(), 1) if "{kv: 80 mA" in row)
     assert line == expected_line and col == text.splitlines()[line - 1].index("80 mA") + 1
 
 

@@ -53,7 +53,7 @@ def test_a_check_naming_a_limit_of_another_kind_is_reported_at_the_check_naming_
     with pytest.raises(ConfigError) as err:
         load_procedure(proc, known_limits=_limits())
     e = err.value
-    line = next(i for i, l in enumerate(proc.read_text().splitlines(), 1) if "limit: leakage" in l)
+    line = next(i for i, row in enumerate(proc.read_text().splitlines(), 1) if "limit: leakage" in row)
     assert (e.file, e.line) == (str(proc), line)
     assert "does not fit the result 'kvp_mean' (a voltage)" in e.message
     # Each set that defines it is named with its file and line.

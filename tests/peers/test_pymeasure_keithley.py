@@ -214,7 +214,7 @@ def test_pymeasure_buffer_data_needs_bare_numbers_which_it_never_asks_for(meter:
     peer.wait_for_buffer(timeout=2, interval=0.01)
     assert sim.buffer[0].startswith("+3.700000E-12NADC,")
     with pytest.raises(ValueError):
-        peer.buffer_data
+        _ = peer.buffer_data
     xcal.reading_format = "READ"                            # what xcal's driver sets
     peer.config_buffer(points=1)
     peer.start_buffer()

@@ -3,6 +3,7 @@ and the limit bands behind them."""
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -19,14 +20,18 @@ SOURCE = "EX-DXR500-SM rev. C, section 9.2"
 
 
 def kvp(station: int, set_kv: float, value: float, allowed: float, verdict: str) -> StoredCheck:
-    return StoredCheck("kvp-accuracy", "kVp accuracy", station, f"{station}: {set_kv:g} kV 200 mA 50 ms", value,
-                       set_kv, "kV", value - set_kv, allowed, "kvp-accuracy", "±max(5 %, 2 kV)",
-                       "example-dxr-manufacturer", SOURCE, verdict)
+    return StoredCheck(check_id="kvp-accuracy", title="kVp accuracy", station=station,
+                       setting=f"{station}: {set_kv:g} kV 200 mA 50 ms", value=value, nominal=set_kv, unit="kV",
+                       deviation=value - set_kv, allowed=allowed, limit_name="kvp-accuracy",
+                       limit_text="±max(5 %, 2 kV)", limit_set="example-dxr-manufacturer", source=SOURCE,
+                       verdict=verdict)
 
 
 def linearity(pair: str, value: float, verdict: str) -> StoredCheck:
-    return StoredCheck("ma-linearity", "mA linearity", int(pair[-1]), f"{pair}: 80 kV 320 mA 50 ms", value, None,
-                       "", None, 0.1, "ma-linearity", "≤ 0.10", "cfr-1020", "21 CFR 1020.31(c)", verdict)
+    return StoredCheck(check_id="ma-linearity", title="mA linearity", station=int(pair[-1]),
+                       setting=f"{pair}: 80 kV 320 mA 50 ms", value=value, nominal=None, unit="", deviation=None,
+                       allowed=0.1, limit_name="ma-linearity", limit_text="≤ 0.10", limit_set="cfr-1020",
+                       source="21 CFR 1020.31(c)", verdict=verdict)
 
 
 CHECKS = [kvp(1, 60, 59.54, 3.0, "PASS"), kvp(4, 120, 127.42, 6.0, "FAIL"),
@@ -94,17 +99,19 @@ def test_two_sided_band_comes_from_set_value_and_allowed_with_the_warn_zone_insi
 
 def test_upper_bound_band_and_bound_in_another_unit_is_converted() -> None:
     assert band_of(CHECKS[3]) == Band(UPPER, None, 0.1, None, 0.1)
-    leakage = StoredCheck("leakage", "Leakage", None, "run", 610.0, None, "µGy/h", None, 0.88, "leakage",
-                          "≤ 0.88 mGy/h", "cfr-1020", "21 CFR 1020.30(k)", "PASS")
+    leakage = StoredCheck(check_id="leakage", title="Leakage", station=None, setting="run", value=610.0, nominal=None,
+                          unit="µGy/h", deviation=None, allowed=0.88, limit_name="leakage",
+                          limit_text="≤ 0.88 mGy/h", limit_set="cfr-1020", source="21 CFR 1020.30(k)", verdict="PASS")
     assert band_of(leakage).high == pytest.approx(880.0)
-    mismatched = StoredCheck("leakage", "Leakage", None, "run", 0.5, None, "", None, 0.88, "leakage",
-                             "≤ 0.88 mGy/h", "cfr-1020", "21 CFR 1020.30(k)", "PASS")
+    mismatched = dataclasses.replace(leakage, value=0.5, unit="")
     assert band_of(mismatched) is None
 
 
 def test_lower_bound_from_a_table_uses_the_stored_bound() -> None:
-    hvl = StoredCheck("hvl-minimum", "HVL", None, "run", 3.28, None, "mm", None, 2.9, "hvl-minimum",
-                      "≥ table hvl-minimum-c", "cfr-1020", "21 CFR 1020.30(m)(1)", "PASS")
+    hvl = StoredCheck(check_id="hvl-minimum", title="HVL", station=None, setting="run", value=3.28, nominal=None,
+                      unit="mm", deviation=None, allowed=2.9, limit_name="hvl-minimum",
+                      limit_text="≥ table hvl-minimum-c", limit_set="cfr-1020", source="21 CFR 1020.30(m)(1)",
+                      verdict="PASS")
     band = band_of(hvl, None)
     assert (band.side, band.low, band.high) == (LOWER, 2.9, None)
     assert tolerance_text(hvl) == "≥ table hvl-minimum-c = ≥ 2.9 mm"

@@ -6,6 +6,7 @@ import os
 import select
 import time
 from collections.abc import Iterator
+from itertools import pairwise
 
 import pytest
 from wire_helpers import Meter
@@ -129,7 +130,7 @@ def test_unsolicited_records_arrive_every_period() -> None:
             arrivals.append((time.monotonic(), client.line()))
         client.close()
     assert [line for _, line in arrivals][:3] == [b"T1", b"T2", b"T3"] and len(arrivals) in (3, 4)
-    gaps = [b[0] - a[0] for a, b in zip(arrivals, arrivals[1:])]
+    gaps = [b[0] - a[0] for a, b in pairwise(arrivals)]
     assert all(0.05 < gap < 0.2 for gap in gaps), gaps
 
 

@@ -112,7 +112,7 @@ def test_same_seed_repeats_and_other_seed_differs(make_room: RoomFactory) -> Non
         return [room.fire(80.0, 200.0, 100.0) for _ in range(3)]
 
     first, again, other = run(make_room(seed=7)), run(make_room(seed=7)), run(make_room(seed=8))
-    for a, b in zip(first, again):
+    for a, b in zip(first, again, strict=True):
         assert (a.kv_peak_actual, a.ms_actual, a.air_kerma_ugy) == (b.kv_peak_actual, b.ms_actual, b.air_kerma_ugy)
         assert np.array_equal(a.kv_waveform, b.kv_waveform)
         assert np.array_equal(a.dose_rate_waveform, b.dose_rate_waveform)

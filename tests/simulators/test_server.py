@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -278,7 +279,7 @@ def test_unsolicited_records_arrive_every_period_between_replies() -> None:
     assert replies == [b"M0642.1;OK"]
     names = [line for _, line in arrivals]
     assert names[:3] == [b"T1", b"T2", b"T3"] and len(names) in (3, 4)
-    gaps = [b[0] - a[0] for a, b in zip(arrivals, arrivals[1:])]
+    gaps = [b[0] - a[0] for a, b in pairwise(arrivals)]
     assert all(0.05 < gap < 0.2 for gap in gaps), gaps
     assert server.received == [b"M"]
 

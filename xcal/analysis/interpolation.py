@@ -7,6 +7,7 @@ from its end segments is the caller's decision, never a silent default.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 
 def interpolate(points: Sequence[tuple[float, float]], x: float, *, extrapolate: bool) -> float:
@@ -18,7 +19,7 @@ def interpolate(points: Sequence[tuple[float, float]], x: float, *, extrapolate:
     if not points:
         raise ValueError("the table has no points")
     xs = [p[0] for p in points]
-    if any(b <= a for a, b in zip(xs, xs[1:])):
+    if any(b <= a for a, b in pairwise(xs)):
         raise ValueError(f"table abscissae must increase strictly, got {xs}")
     if not extrapolate and not xs[0] <= x <= xs[-1]:
         raise ValueError(f"{x:g} lies outside the table ({xs[0]:g} to {xs[-1]:g}) and is not extrapolated")

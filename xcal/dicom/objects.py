@@ -157,23 +157,26 @@ class DetectorImage:
     source: str
 
 
+def dataset_of(source: str | Path | Any, fix: str) -> tuple[Any, str]:
+    """A pydicom Dataset from a file path (read) or a Dataset (as is), and the name errors give it; ConfigError
+    with `fix` for a file that is not DICOM."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    if not isinstance(source, (str, Path)):
+        return source, "the dataset"
+    try:
+        return pydicom.dcmread(str(source)), str(source)
+    except (InvalidDicomError, OSError) as exc:
+        raise ConfigError(f"{source} is not a readable DICOM file: {exc}", fix=fix) from None
+
+
 def read_image(source: str | Path | Any) -> DetectorImage:
     """Read a DX (or any single-frame greyscale) image from a file or a dataset into a DetectorImage.
 
     ConfigError naming the file for a file that is not DICOM or has no pixel data.
     """
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    name = str(source) if isinstance(source, (str, Path)) else "the dataset"
-    if isinstance(source, (str, Path)):
-        try:
-            ds = pydicom.dcmread(str(source))
-        except (InvalidDicomError, OSError) as exc:
-            raise ConfigError(f"{source} is not a readable DICOM file: {exc}",
-                              fix="give a DICOM image file (Part 10, with its 128-byte preamble and DICM)") from None
-    else:
-        ds = source
+    ds, name = dataset_of(source, "give a DICOM image file (Part 10, with its 128-byte preamble and DICM)")
     if "PixelData" not in ds:
         raise ConfigError(f"{name} holds no pixel data (SOP class {ds.get('SOPClassUID', '?')})",
                           fix="give an image object, not a report or a structured report")

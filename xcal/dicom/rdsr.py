@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .objects import dataset_of
 
 XRAY_DOSE_SR = "1.2.840.10008.5.1.4.1.1.88.67"
 """X-Ray Radiation Dose SR Storage (PS3.4 Annex B)."""
@@ -174,18 +175,7 @@ def _items(container: Any) -> dict[str, Any]:
 def read_report(source: str | Path | Any) -> DoseReport:
     """Read an X-Ray Radiation Dose SR (a file or a pydicom Dataset) into a DoseReport; ConfigError naming the
     file when it is not DICOM, not a dose report, or holds a value xcal cannot read."""
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    name = str(source) if isinstance(source, (str, Path)) else "the dataset"
-    if isinstance(source, (str, Path)):
-        try:
-            ds = pydicom.dcmread(str(source))
-        except (InvalidDicomError, OSError) as exc:
-            raise ConfigError(f"{source} is not a readable DICOM file: {exc}",
-                              fix="give a DICOM Part 10 file of an X-Ray Radiation Dose SR") from None
-    else:
-        ds = source
+    ds, name = dataset_of(source, "give a DICOM Part 10 file of an X-Ray Radiation Dose SR")
     sop = str(ds.get("SOPClassUID", ""))
     if sop != XRAY_DOSE_SR or _code(ds) != REPORT_TITLE[0]:
         raise ConfigError(f"{name} is not an X-Ray Radiation Dose SR (SOP class {sop or 'none'}, title "

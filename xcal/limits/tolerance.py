@@ -14,10 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from ..verdict import Verdict
+
+if TYPE_CHECKING:
+    from ..units import Quantity
 
 _EXACT = 1e-9
 
@@ -29,7 +32,7 @@ _PCT = rf"(?P<pct>{_NUM})\s*%"
 _ABS = rf"(?P<abs>{_NUM})\s*(?P<unit>[^\s,()%][^,()]*?)"
 
 
-class Form(str, Enum):
+class Form(StrEnum):
     PERCENT = "percent"
     ABSOLUTE = "absolute"
     SUM = "sum"
@@ -61,9 +64,9 @@ class Outcome:
     """The verdict of one value against one tolerance, with what was allowed and how much was used."""
 
     verdict: str
-    allowed: Any            # Quantity: the allowed deviation (± forms) or the bound (≤ / ≥ forms)
-    deviation: Any | None   # Quantity: measured − nominal (± forms), None for bounds
-    used: float             # fraction of the allowance used (1.0 = exactly on the limit)
+    allowed: Quantity | None    # the allowed deviation (± forms) or the bound (≤ / ≥ forms); None if reported
+    deviation: Quantity | None  # measured − nominal (± forms), None for bounds
+    used: float                 # fraction of the allowance used (1.0 = exactly on the limit)
 
 
 class ToleranceError(ValueError):
@@ -85,8 +88,8 @@ class Tolerance:
     form: Form
     text: str
     percent: float | None = None
-    amount: Any = None
-    bound: Any = None
+    amount: Quantity | None = None
+    bound: Quantity | None = None
     table: str | None = None
     upper: bool | None = None
 
@@ -125,17 +128,17 @@ class Tolerance:
 
         return limit_table(str(self.table))
 
-    def allowed_deviation(self, nominal: Any) -> Any:
+    def allowed_deviation(self, nominal: Quantity) -> Quantity:
         """The allowed |measured − nominal| for a ± form, in the unit of the nominal value."""
         pct = abs(nominal) * (self.percent / 100.0) if self.percent is not None else None
         amount = self.amount.to(nominal.units) if self.amount is not None else None
-        if self.form is Form.PERCENT:
+        if self.form is Form.PERCENT and pct is not None:
             return pct
-        if self.form is Form.ABSOLUTE:
+        if self.form is Form.ABSOLUTE and amount is not None:
             return amount
-        if self.form is Form.SUM:
+        if self.form is Form.SUM and pct is not None and amount is not None:
             return pct + amount
-        if self.form is Form.LARGER:
+        if self.form is Form.LARGER and pct is not None and amount is not None:
             return max(pct, amount)
         raise ValueError(f"tolerance '{self.text}' is not a ± form")
 

@@ -59,6 +59,8 @@ def bound_in_value_unit(check: Any) -> float | None:
 def band_of(check: Any, warn_fraction: float | None = None) -> Band | None:
     """The band of one stored check, or None when its tolerance gives no number in the value's unit."""
     side = side_of(check.limit_text)
+    if side is None:
+        return None
     wf = warn_fraction if warn_fraction and 0 < warn_fraction < 1 else None
     if side == TWO_SIDED:
         if check.nominal is None or check.allowed is None:
@@ -66,7 +68,7 @@ def band_of(check: Any, warn_fraction: float | None = None) -> Band | None:
         n, a = float(check.nominal), abs(float(check.allowed))
         inner = a * wf if wf else a
         return Band(side, n - a, n + a, n - inner, n + inner, n)
-    bound = bound_in_value_unit(check) if side else None
+    bound = bound_in_value_unit(check)
     if bound is None:
         return None
     if side == UPPER:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from ..verdict import LOOKS
 
@@ -62,7 +62,7 @@ class Plot:
     height: float = 2.6
 
 
-Block = Union[Fields, Table, Note, Plot]
+Block = Fields | Table | Note | Plot
 
 
 @dataclass(frozen=True)

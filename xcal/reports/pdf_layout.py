@@ -175,7 +175,7 @@ class Pages:
         lh = self.line_height(size)
 
         def wrapped(texts: Sequence[str], bold: bool) -> list[list[str]]:
-            return [self.measure.wrap(t, w - 2 * pad, size, bold)[:60] for t, w in zip(texts, widths)]
+            return [self.measure.wrap(t, w - 2 * pad, size, bold)[:60] for t, w in zip(texts, widths, strict=True)]
 
         head = wrapped(columns, True) if columns else None
         head_h = (max(len(c) for c in head) * lh + 2 * pad) if head else 0.0
@@ -206,7 +206,7 @@ class Pages:
     def _row(self, cells: Sequence[Sequence[str]], tones: Sequence[tuple[str, str | None]], widths: Sequence[float],
              h: float, size: float, head: bool, bold: Sequence[bool] | None = None) -> None:
         x, pad, lh = LEFT, 0.04, self.line_height(size)
-        for i, (lines, (colour, fill), w) in enumerate(zip(cells, tones, widths)):
+        for i, (lines, (colour, fill), w) in enumerate(zip(cells, tones, widths, strict=True)):
             self.rect(x, self.y, w, h, fill, edge=RULE_COLOUR, linewidth=0.4)
             for n, line in enumerate(lines):
                 self.text(x + pad, self.y + pad + n * lh, line, size, bold=head or bool(bold and bold[i]),

@@ -13,6 +13,7 @@ import io
 import os
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -168,11 +169,11 @@ def draw_results(ax: Any, checks: Sequence[Any], *, warn_fraction: float | None 
         raise ValueError("there are no checks to plot")
     bands = [band_of(c, warn_fraction) for c in checks]
     relative = all(b is not None and b.side == TWO_SIDED for b in bands)
-    shown = [_shown(c, b, relative) for c, b in zip(checks, bands)]
+    shown = [_shown(c, b, relative) for c, b in zip(checks, bands, strict=True)]
     bottom, top = _value_range([y for y, _ in shown], [b for _, b in shown])
     unit = checks[0].unit or ""
     warned = False
-    for x, (check, (y, band)) in enumerate(zip(checks, shown)):
+    for x, (check, (y, band)) in enumerate(zip(checks, shown, strict=True)):
         if band is not None:
             low, high, plow, phigh = _filled(band, bottom, top)
             ax.add_patch(Rectangle((x - 0.3, low), 0.6, high - low, color=WARN_ZONE_COLOUR, linewidth=0))
@@ -234,7 +235,7 @@ def results_figure(checks: Sequence[Any], warn_fractions: Mapping[str, float | N
         raise ValueError("there are no checks with a value to plot")
     fig = new_figure(6.8, 2.6 * len(groups))
     axes = fig.subplots(len(groups), 1, squeeze=False)[:, 0]
-    for ax, group in zip(axes, groups.values()):
+    for ax, group in zip(axes, groups.values(), strict=True):
         wf = (warn_fractions or {}).get(group[0].limit_name)
         draw_results(ax, group, warn_fraction=wf, title=results_title(group))
     return fig
@@ -291,8 +292,8 @@ def _draw_trend_band(ax: Any, points: Sequence[Any], edges: Sequence[float], ban
     ax.fill_between(edges, lows + lows[-1:], highs + highs[-1:], step="post", color=ACCEPT_COLOUR, linewidth=0)
     tolerances = {tolerance_text(p.check) for p in points if p.check is not None}
     latest_text = tolerance_text(latest.check) if latest.check is not None else latest.limit_text
-    handles = [Patch(color=ACCEPT_COLOUR, label=f"within tolerance: {latest_text}"
-                     + (" (latest run)" if len(tolerances) > 1 else ""))]
+    handles: list[Any] = [Patch(color=ACCEPT_COLOUR, label=f"within tolerance: {latest_text}"
+                                + (" (latest run)" if len(tolerances) > 1 else ""))]
     nominals = [b.nominal if b is not None and b.nominal is not None else nan for b in bands]
     known = [n for n in nominals if n == n]
     if known:
@@ -321,11 +322,11 @@ def draw_trend(ax: Any, points: Sequence[Any], *, xlim: tuple[float, float] | No
     bands = [band_of(p.check) if p.check is not None else None for p in points]
     left, right = xlim or _time_range(points)
     bottom, top = _value_range(ys, bands)
-    edges = [left] + [(a + b) / 2 for a, b in zip(xs, xs[1:])] + [right]
+    edges = [left] + [(a + b) / 2 for a, b in pairwise(xs)] + [right]
     handles = _draw_trend_band(ax, points, edges, bands, bottom, top)
     ax.plot(xs, ys, color=TRACE_COLOUR, linewidth=0.8, alpha=0.6)
     for verdict in dict.fromkeys(p.verdict for p in points):
-        mine = [(x, y) for x, y, p in zip(xs, ys, points) if p.verdict == verdict]
+        mine = [(x, y) for x, y, p in zip(xs, ys, points, strict=True) if p.verdict == verdict]
         colour, marker = VERDICT_COLOURS.get(verdict, "#000000"), VERDICT_MARKERS.get(verdict, "D")
         ax.plot([x for x, _ in mine], [y for _, y in mine], marker, color=colour, markersize=5, linestyle="none")
         handles.append(Line2D([], [], marker=marker, color=colour, linestyle="none", markersize=5, label=verdict))
@@ -382,7 +383,7 @@ def trend_figure(points: Sequence[Any], room: str, result: str) -> Any:
     fig = new_figure(8.0, 1.3 + 1.9 * len(series))
     axes = fig.subplots(len(series), 1, squeeze=False, sharex=True)[:, 0]
     xlim = _time_range(shown)
-    for i, (ax, (where, group)) in enumerate(zip(axes, series.items())):
+    for i, (ax, (where, group)) in enumerate(zip(axes, series.items(), strict=True)):
         draw_trend(ax, group, xlim=xlim, title="" if where == "run" else where, xlabel=i == len(series) - 1)
     first, last = min(p.started_at for p in shown), max(p.started_at for p in shown)
     span = f"{first[:10]} to {last[:10]}" if first[:10] != last[:10] else first[:10]

@@ -13,7 +13,7 @@ from typing import Any
 
 from .model import ALERT_TONE, EMPTY_TONE, Cell, Note, Plot, Section, Table
 from .plots import draw_waveform, waveform_series
-from .text import DASH, num, pick, quantity_label, recorded
+from .text import DASH, list_in, mapping_in, num, pick, quantity_label, recorded
 
 MAX_WAVEFORM_PLOTS = 12
 _QUANTITY_TEXT = re.compile(r"^\s*(?P<value>[-+]?[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>\S+)\s*$")
@@ -72,8 +72,7 @@ def readings_section(run: Any, snap: Mapping[str, Any]) -> Section:
 
 def _set_value(snap: Mapping[str, Any], station: int, unit: str) -> float | None:
     """The station's set kV as a number in `unit`, when the snapshot gives it in that unit."""
-    params = snap.get("parameters") if isinstance(snap.get("parameters"), Mapping) else {}
-    stations = params.get("stations") if isinstance(params.get("stations"), list) else []
+    stations = list_in(mapping_in(snap, "parameters"), "stations")
     if not 1 <= station <= len(stations) or not isinstance(stations[station - 1], Mapping):
         return None
     found = _QUANTITY_TEXT.match(str(stations[station - 1].get("kv", "")))
@@ -81,8 +80,7 @@ def _set_value(snap: Mapping[str, Any], station: int, unit: str) -> float | None
 
 
 def _station_label(snap: Mapping[str, Any], station: int) -> str:
-    params = snap.get("parameters") if isinstance(snap.get("parameters"), Mapping) else {}
-    stations = params.get("stations") if isinstance(params.get("stations"), list) else []
+    stations = list_in(mapping_in(snap, "parameters"), "stations")
     if 1 <= station <= len(stations) and isinstance(stations[station - 1], Mapping):
         return " ".join(str(v) for v in stations[station - 1].values())
     return ""

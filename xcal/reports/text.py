@@ -100,6 +100,18 @@ def pick(item: Any, *names: str) -> Any:
     return None
 
 
+def mapping_in(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """`parent[key]` when it is a mapping, else an empty one (snapshots are read defensively)."""
+    value = parent.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def list_in(parent: Mapping[str, Any], key: str) -> list[Any]:
+    """`parent[key]` when it is a list, else an empty one (snapshots are read defensively)."""
+    value = parent.get(key)
+    return value if isinstance(value, list) else []
+
+
 def quantity_label(name: str) -> str:
     """A recorded quantity name as a column heading, e.g. 'kvp_ppv' -> 'kVp (PPV)'."""
     label = name.replace("_", " ")

@@ -47,7 +47,7 @@ def serial_bytes(serial: str) -> bytes:
     (xcal.drivers.base.serial_key) takes for `0320-77A1`. Any other serial cannot be a GQ counter's: ConfigError.
     """
     digits = serial_digits(serial)
-    if not re.fullmatch(r"[0-9A-F]{1,%d}" % (2 * SERIAL_SIZE), digits):
+    if not re.fullmatch(rf"[0-9A-F]{{1,{2 * SERIAL_SIZE}}}", digits):
         raise ConfigError(f"a GQ counter reports its serial number as {SERIAL_SIZE} bytes ({2 * SERIAL_SIZE} hex "
                           f"digits); {serial!r} cannot be one, so the simulator cannot report it",
                           fix="write the counter's serial as the hex digits GETSERIAL gives (e.g. F488E1A7B2C3D4)")
@@ -59,7 +59,8 @@ class GmcSimulator:
 
     The GETVER reply is `<model>Re <firmware>` from the identity (model like `GMC-300`); a firmware that is
     not `d.dd` (a demo's `SIM-...`) is replaced by DEFAULT_FIRMWARE. The variant defaults to the model's.
-    RFC1201 needs a 14-byte version (15 for a model with a letter, as the GMC-300S sends). GETSERIAL gives the identity's serial (serial_bytes). RFC1201 CPS records
+    RFC1201 needs a 14-byte version (15 for a model with a letter, as the GMC-300S sends). GETSERIAL gives the
+    identity's serial (serial_bytes). RFC1201 CPS records
     (GETCPS, heartbeat) keep the reserved bits 15-14 clear, a count above 14 bits being sent as 3FFF. The
     counted rate is the true rate (dose rate + background) × sensitivity reduced by the non-paralyzable dead
     time: m = n/(1 + nτ).
@@ -110,7 +111,7 @@ class GmcSimulator:
 
     def split(self, buffer: bytearray) -> list[bytes]:
         """Whole `<...>>` requests as their inner bytes; junk before a `<` is dropped, as the counter ignores it."""
-        requests = []
+        requests: list[bytes] = []
         while True:
             start = buffer.find(b"<")
             if start < 0:

@@ -247,8 +247,9 @@ class RoomModel:
 
         The AEC ends the exposure when its detector (at aec_detector_distance_cm, behind the phantom, whose
         transmission is exp(−phantom_attenuation_per_cm × thickness)) has received aec_detector_kerma_ugy,
-        each time within aec_noise_cv (a sound AEC's scatter) and the fault's, in quadrature. Output and timer noise are therefore compensated: the
-        entrance air kerma varies only with the AEC's own scatter. Raises ValueError in a room without an AEC.
+        each time within aec_noise_cv (a sound AEC's scatter) and the fault's, in quadrature. Output and timer
+        noise are therefore compensated: the entrance air kerma varies only with the AEC's own scatter.
+        Raises ValueError in a room without an AEC.
         """
         sim = self.simulation
         if sim.aec_ma is None or sim.aec_detector_kerma_ugy is None:

@@ -8,6 +8,7 @@ LineServer keeps the older interface: a function from one received line to one r
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -139,10 +140,8 @@ class _SocketWire:
         if self._closed:
             return
         self._closed = True
-        try:
+        with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self._sock.close()
 
 
@@ -186,10 +185,8 @@ class _PtyWire:
             return
         self._closed = True
         for fd in (self._master, self._slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 class SimServer:
@@ -325,10 +322,8 @@ class SimServer:
             with self._wires_lock:
                 wires = list(self._wires)
             for wire in wires:
-                try:
+                with contextlib.suppress(OSError):
                     wire.send(data)
-                except OSError:
-                    pass
 
 
 class TcpSimServer(SimServer):
@@ -387,8 +382,9 @@ class PtySimServer(SimServer):
 
     The device side is set raw and held open for the server's life, so clients may open and close the port
     without hanging it up. A pty ignores baud rate, parity and the other line settings (some kernels even
-    refuse to set a parity on one): test those on the transport (loop://), not through the simulator. A `drop` fault closes the pty for good, as when a USB serial adapter
-    is pulled out: the client sees an I/O error and the path disappears.
+    refuse to set a parity on one): test those on the transport (loop://), not through the simulator. A `drop`
+    fault closes the pty for good, as when a USB serial adapter is pulled out: the client sees an I/O error and
+    the path disappears.
     """
 
     def __init__(self, protocol: SimProtocol, *, faults: Iterable[WireFault] = (),
