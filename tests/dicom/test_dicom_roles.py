@@ -60,7 +60,7 @@ def test_a_real_nodes_header_shows_its_ae_title_and_address_and_no_calibration(s
     said = capsys.readouterr().out
     assert (f"pacs: PACS PACS_T, at 127.0.0.1:{pacs_port} (a DICOM role, not a calibrated instrument)" in said)
     assert "modality: modality DR1_AE of room 1 (Rad 1), at 127.0.0.1:104 (a DICOM role" in said
-    assert "calibration" not in said.replace("not a calibrated instrument", "") and "9999" not in said
+    assert "calibration" not in said.replace("not a calibrated instrument", "") and "9999-12-31" not in said
 
 
 def test_a_stored_connectivity_run_shows_the_nodes_in_its_record_report_and_export(tmp_path, capsys):
@@ -80,13 +80,13 @@ def test_a_stored_connectivity_run_shows_the_nodes_in_its_record_report_and_expo
                              "where": "xcal's simulated SCP on loopback (SIMULATED)", "ae_title": "DEMO_PACS"}
     print_run(stored)
     shown = capsys.readouterr().out
-    assert "pacs: PACS DEMO_PACS, storage commitment asked" in shown and "9999" not in shown
+    assert "pacs: PACS DEMO_PACS, storage commitment asked" in shown and "9999-12-31" not in shown
     (section,) = [s for s in build_report(stored).sections if s.key == "instruments"]
     text = " ".join(cell.text for block in section.blocks for _, cell in getattr(block, "rows", ()))
     assert "modality DR3_DXR500 of room 3 (Radiography 3)" in text and "not a calibrated instrument" in text
-    assert "9999" not in text and "PAST DUE" not in text and "no due date" not in text
+    assert "9999-12-31" not in text and "PAST DUE" not in text and "no due date" not in text
     row = " ".join(str(c) for c in _run_row(stored, []))
-    assert "PACS DEMO_PACS" in row and "9999" not in row
+    assert "PACS DEMO_PACS" in row and "9999-12-31" not in row
     # a simulated run asks nothing at the station: the procedure's one prompt is all the technician is told
     assert said.texts == ["Check that the PACS and the room's modality are on and on the network."]
 

@@ -49,7 +49,7 @@ def test_the_pages_and_a_signature_on_a_postgresql_store(demo):
         assert client.get(path).status_code == 200, path
     before = head(demo.db)
     token = csrf_of(client.get("/actions").text)
-    answer = client.post(f"/runs/{demo.failed_run}/sign", data={"csrf": token, "meaning": "approved",
+    answer = client.post(f"/runs/{demo.failed_run}/sign", data={"csrf": token, "meaning": "approved", "username": "pat",
                                                                 "password": PASSWORDS["pat"]}, follow_redirects=False)
     assert answer.status_code == 303
     (entry,) = entries_after(demo.db, before)
