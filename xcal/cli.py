@@ -1844,6 +1844,9 @@ def serve_web(obj: Context, host: str, port: int, certfile: str | None, keyfile:
     import signal
 
     from .errors import ConfigError
+    from .web import require
+
+    require()
     from .web.app import serve as run_server
 
     if (certfile is None) != (keyfile is None):

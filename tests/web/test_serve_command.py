@@ -45,3 +45,14 @@ def test_a_port_in_use_is_a_clear_error(xcal):
         result = xcal("serve", "--port", str(taken.getsockname()[1]))
     assert result.returncode == 2
     assert "cannot listen on 127.0.0.1:" in result.stderr and "give another --port" in result.stderr
+
+
+def test_without_the_web_extra_serve_names_what_to_install(cli, monkeypatch, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real(name, *a))
+    result = cli("--db", str(tmp_path / "x.sqlite3"), "serve", "--port", "0")
+    assert result.returncode == 2
+    assert "not installed: uvicorn" in result.stderr and "pip install 'xcal[web]'" in result.stderr
+    assert not (tmp_path / "x.sqlite3").exists()
