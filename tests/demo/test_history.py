@@ -114,3 +114,18 @@ def test_a_store_with_other_runs_or_another_site_is_refused(site, tmp_path):
         with pytest.raises(ConfigError, match="only for the built-in demo site"):
             add_year_history(store, dataclasses.replace(site, is_demo=False), JAN, days=30)
         assert len(store.list_runs()) == 1
+
+
+def test_without_the_dicom_extra_the_history_leaves_out_what_reads_images_or_nodes(monkeypatch):
+    import xcal.dicom
+    from xcal.demo.history import _needing_missing_dicom
+    from xcal.errors import ConfigError
+
+    names = ["kvp-accuracy", "detector-qc", "dicom-connectivity", "radiographic-acceptance"]
+    assert _needing_missing_dicom(names) == set()
+
+    def missing() -> None:
+        raise ConfigError("the DICOM functions need pydicom", fix="pip install 'xcal[dicom]'")
+
+    monkeypatch.setattr(xcal.dicom, "require", missing)
+    assert _needing_missing_dicom(names) == {"detector-qc", "dicom-connectivity"}

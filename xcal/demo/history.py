@@ -14,6 +14,7 @@ same quarter, in room 4, with doses far below any notification level.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 BY = "xcal demo (SIMULATED)"
@@ -100,6 +101,28 @@ def other_records(store: Any) -> int:
     return next(iter(store.select("SELECT COUNT(*) FROM runs WHERE operator <> ?", (OPERATOR,))))[0]
 
 
+def _needing_missing_dicom(procedures: Iterable[str]) -> set[str]:
+    """The procedures (or bundles) among these that read a detector or a DICOM node, when pydicom or pynetdicom is
+    not installed; an empty set when they are."""
+    from ..dicom import require
+    from ..dicom.nodes import DICOM_CAPABILITIES
+    from ..errors import ConfigError
+    from ..procedures.loader import find_procedure
+
+    try:
+        require()
+        return set()
+    except ConfigError:
+        pass
+    needing = set()
+    for name in set(procedures):
+        found = find_procedure(name)
+        members = [find_procedure(m) for m in getattr(found, "procedures", ())] or [found]
+        if any(c in DICOM_CAPABILITIES for m in members for c in getattr(m, "instruments", {}).values()):
+            needing.add(name)
+    return needing
+
+
 def add_year_history(store: Any, site: Any, today: dt.date | None = None, days: int = DAYS,
                      rooms: tuple[str, ...] | None = None, force: bool = False) -> list[str]:
     """Fill `store` with `days` days of SIMULATED demo history ending yesterday: the schedule's runs (see
@@ -127,9 +150,14 @@ def add_year_history(store: Any, site: Any, today: dt.date | None = None, days: 
     today = today or dt.date.today()
     start = today - dt.timedelta(days=days)
     planned = plan_year(site, start, days, rooms)
+    left_out = _needing_missing_dicom(p.procedure for p in planned)
+    planned = [p for p in planned if p.procedure not in left_out]
     made = year_runs(site, planned)
     summary = store.import_runs(run for _, run in made)
     added = [f"{summary.runs} SIMULATED runs from {start.isoformat()} to {(today - dt.timedelta(days=1)).isoformat()}"]
+    if left_out:
+        added.append(f"left out {', '.join(sorted(left_out))}: they read images or DICOM nodes, which need the "
+                     f"`dicom` extra (pip install 'xcal[dicom]')")
     for number, quantity, description, minimum in PARTS:
         parts.receive(store, number, quantity, description, BY, minimum)
     added.append(f"parts received: {', '.join(f'{q} x {n}' for n, q, _, _ in PARTS)}")
