@@ -9,6 +9,7 @@ import re
 import select
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -157,37 +158,7 @@ def test_ctrl_d_or_ctrl_c_at_a_prompt_stops_the_run_keeps_the_value_and_resume_a
 
 
 CLINIC = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "clinic", "site.yaml")
-TYPED_KVP = """\
-kind: procedure
-id: kvp-two-typed
-version: 1.0.0
-title: Two exposures read by hand
-modality: radiography
-description: Two exposures at 80 kV whose readings are typed from the meter's display.
-instruments:
-  kvp_meter: KvpMeter
-parameters:
-  repeats: 2
-  stations:
-    - {kv: 80 kV, ma: 200 mA, time: 100 ms}
-steps:
-  - prompt: Place the kVp meter on the table, detector face up.
-  - expose:
-      stations: stations
-      repeats: repeats
-      read:
-        kvp_meter: [kvp_ppv, kvp_max, exposure_time, air_kerma]
-results:
-  kvp_mean:
-    function: mean
-    of: kvp_ppv
-checks:
-  - id: kvp-accuracy
-    title: kVp accuracy
-    result: kvp_mean
-    limit: kvp-accuracy
-    nominal: kv
-"""
+TYPED_KVP = (Path(__file__).resolve().parents[1] / "fixtures" / "kvp-two-typed.yaml").read_text(encoding="utf-8")
 
 
 def _stored(run_id):

@@ -196,37 +196,7 @@ def test_the_last_implausible_answer_is_not_told_to_type_again(tmp_path):
 
 
 CLINIC = Path(__file__).resolve().parents[2] / "examples" / "clinic" / "site.yaml"
-TWO_EXPOSURES = """\
-kind: procedure
-id: kvp-two-typed
-version: 1.0.0
-title: Two exposures read by hand
-modality: radiography
-description: Two exposures at 80 kV whose readings are typed from the meter's display.
-instruments:
-  kvp_meter: KvpMeter
-parameters:
-  repeats: 2
-  stations:
-    - {kv: 80 kV, ma: 200 mA, time: 100 ms}
-steps:
-  - prompt: Place the kVp meter on the table, detector face up.
-  - expose:
-      stations: stations
-      repeats: repeats
-      read:
-        kvp_meter: [kvp_ppv, kvp_max, exposure_time, air_kerma]
-results:
-  kvp_mean:
-    function: mean
-    of: kvp_ppv
-checks:
-  - id: kvp-accuracy
-    title: kVp accuracy
-    result: kvp_mean
-    limit: kvp-accuracy
-    nominal: kv
-"""
+TWO_EXPOSURES = (Path(__file__).resolve().parents[1] / "fixtures" / "kvp-two-typed.yaml").read_text(encoding="utf-8")
 
 
 class MeterReader(Typist):
