@@ -56,3 +56,15 @@ def test_all_lists_every_point_and_json_holds_every_one(db):
     points = json.loads(CliRunner().invoke(main, ["--db", str(db), "trend", "--room", "3", "--result", "kvp",
                                                   "--json"]).output)
     assert len(points) == 60 and points[0]["run_id"] == "R00" and points[-1]["value"] == 83.9
+
+
+def test_the_table_lines_up_every_row_under_its_header(db):
+    output = CliRunner().invoke(main, ["--db", str(db), "trend", "--room", "3", "--result", "kvp"]).output
+    table = [line for line in output.splitlines() if line[:1] in "┏┃┡│└"]
+    assert len(table) == 1 + 1 + 1 + 50 + 1                                      # top, header, rule, rows, bottom
+    assert len({len(line) for line in table}) == 1
+    header = table[1]
+    columns = [i for i, ch in enumerate(header) if ch == "┃"]
+    for row in table[3:-1]:
+        assert [i for i, ch in enumerate(row) if ch == "│"] == columns
+    assert table[3].split("│")[4].strip() == "80.5 kV"                   # R05 station 1: 80 + 5/10, as _run makes it

@@ -294,7 +294,8 @@ def _next_step(db: Backend, where: str, version: int, upgrade_by: str | None) ->
 
 
 def _require_tables(db: Backend, where: str, version: int) -> None:
-    missing = [t for t in TABLES_AT[version] if t not in db.tables()]
+    present = db.tables()
+    missing = [t for t in TABLES_AT[version] if t not in present]
     if "entries" in missing:
         raise RecordError(f"the record store {where} has no audit chain (table entries) although it is at schema "
                           f"version {version}: the chain was removed outside xcal", fix=RESTORE)

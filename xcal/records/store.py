@@ -20,11 +20,10 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RecordError
-from . import bulk, bundles, lease, ledger
-from . import signatures as sig
+from . import bundles, lease, ledger
 from .backend import default_location, display_location, is_url, open_backend
 from .chain import (
     CHECKS,
@@ -52,10 +51,14 @@ from .projection import (
     run_payload,
 )
 from .schema import SCHEMA_VERSION, prepare
-from .verify import VerifyReport, check_run, verify_store
+
+if TYPE_CHECKING:                          # imported where used: `xcal trend` and the like need none of them
+    from . import bulk
+    from . import signatures as sig
+    from .verify import VerifyReport
 
 __all__ = ["Correction", "ImportedRun", "RunHeader", "SCHEMA_VERSION", "Store", "StoredCheck", "StoredReading",
-           "StoredRun", "VerifyReport", "default_location", "default_path", "display_location", "is_url",
+           "StoredRun", "default_location", "default_path", "display_location", "is_url",
            "new_run_id", "now_utc"]
 
 
@@ -202,6 +205,8 @@ class Store:
         file every few batches rather than after each (backend.bulk_writes); every commit is on disk either way.
         A PostgreSQL store's planner statistics are refreshed at the end (dialect.after_bulk).
         """
+        from . import bulk
+
         if batch_readings < 1:
             raise RecordError(f"import_runs needs a batch of at least one reading, not {batch_readings}",
                               fix="pass batch_readings=50_000 or leave it out")
@@ -409,6 +414,9 @@ class Store:
         has accounts refuses a signature without one. A run still running cannot be signed, nor one whose stored
         rows disagree with its entries.
         """
+        from . import signatures as sig
+        from .verify import check_run
+
         meaning, name = sig.require_meaning(meaning, name)
         with self._write() as tx:
             sig.require_account(tx, account)
@@ -428,6 +436,8 @@ class Store:
 
     def signatures(self, run_id: str) -> list[sig.SignatureStatus]:
         """Every signature of the run, oldest first, each with whether it still holds."""
+        from . import signatures as sig
+
         with self._snapshot():
             self._require_run(run_id)
             return sig.statuses(self, run_id)
@@ -457,6 +467,8 @@ class Store:
         """Recompute the audit chain and compare the query tables with it; name the first broken entry.
 
         With the site's public key and an anchor file, also against them (verify.verify_store, anchor.py)."""
+        from .verify import verify_store
+
         with self._snapshot():
             return verify_store(self, public=public, anchor=anchor, since_anchor=since_anchor)
 
