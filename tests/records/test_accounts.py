@@ -402,12 +402,12 @@ def test_a_version_4_store_gains_the_account_tables_when_opened(tmp_path):
     con.commit()
     con.close()
     with Store(path) as store:                                  # no name asked: the step changes no record
-        assert store.upgraded_from == [4]
-        [upgraded] = _entries(store, "schema_upgraded")
-        assert (upgraded["from"], upgraded["to"]) == (4, 5)
+        assert store.upgraded_from == [4, 5]
+        upgraded = _entries(store, "schema_upgraded")
+        assert [(u["from"], u["to"]) for u in upgraded] == [(4, 5), (5, 6)]
         add_account(store, "ann", "Ann Admin", "admin", ADMIN_PW, by="setup")
         assert authenticate(store, "ann", ADMIN_PW).role == "admin" and store.verify().ok
-    assert raw(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
+    assert raw(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("6",)]
     assert {"accounts", "credentials", "login_attempts"} <= {r[0] for r in raw(Path(path),
                                                                               "SELECT name FROM sqlite_master")}
 

@@ -6,6 +6,7 @@ every entry follows the one before it.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import threading
 from itertools import pairwise
@@ -132,3 +133,19 @@ def test_placeholders_and_percent_signs_are_spelled_for_each_database():
 def test_a_literal_percent_sign_reads_back_on_each_database(store):
     [row] = store.select("SELECT ? || ' %' AS t, 'a%b' AS u", ("±5",))
     assert (row["t"], row["u"], row[0]) == ("±5 %", "a%b", "±5 %")
+
+
+def test_a_new_sqlite_store_has_16_kib_pages_and_an_older_file_keeps_its_own(tmp_path):
+    Store(tmp_path / "new.sqlite3").close()
+    assert raw(tmp_path / "new.sqlite3", "PRAGMA page_size") == [(16384,)]
+    older = tmp_path / "older.sqlite3"
+    con = sqlite3.connect(older)
+    con.execute("PRAGMA page_size=4096")
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE TABLE unrelated (x)")                       # written: its page size is fixed now
+    con.execute("DROP TABLE unrelated")
+    con.close()
+    with Store(older) as store:
+        store.create_run(header("R1"))
+        assert store.verify().ok
+    assert raw(older, "PRAGMA page_size") == [(4096,)]

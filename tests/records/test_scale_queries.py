@@ -138,10 +138,12 @@ def test_a_reading_s_row_and_text_are_those_of_the_general_path(value, text, dat
         assert [type(v) for v in got[0]] == [type(v) for v in expected[0]]
 
 
-@pytest.mark.parametrize("number", [80.2, 80, None, math.nan, False])
-@pytest.mark.parametrize("station", [1, None, 2.0])
-def test_a_check_s_row_and_text_are_those_of_the_general_path(number, station):
-    c = StoredCheck(check_id="kvp", title="kVp \"accuracy\"", station=station, setting=None, value=number, nominal=80,
+@pytest.mark.parametrize("number", [80.2, 80, None, math.nan, -math.inf, False, -0.0, 1e-310])
+@pytest.mark.parametrize("station", [1, None, 2.0, True])
+@pytest.mark.parametrize("setting", [None, "2: 80 kV \u2028 ±", 3])
+def test_a_check_s_row_and_text_are_those_of_the_general_path(number, station, setting):
+    c = StoredCheck(check_id="kvp", title="kVp \"accuracy\"", station=station, setting=setting, value=number,
+                    nominal=80,
                     unit="kV", deviation=number, allowed=4.0, limit_name="kvp", limit_text="±5 %", limit_set="aapm-74",
                     source="AAPM TG-74 §3", verdict="PASS")
     try:

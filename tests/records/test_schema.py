@@ -242,3 +242,56 @@ def test_an_upgrade_needs_a_name(tmp_path, cli):
     assert done.stderr == (f"error: an upgrade of the record store {path} needs the name of the person doing it\n"
                            f"  fix: give your full name with --name\n")
     assert _version(path) == "1"
+
+
+def _foreign_keys(db) -> set[str]:
+    """The tables of the store whose rows name their run through a foreign key."""
+    if isinstance(db, str):
+        rows = raw(db, "SELECT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' AND connamespace = "
+                       "current_schema()::regnamespace")
+        return {r[0] for r in rows}
+    return {table for table in ("readings", "checks") if raw(db, f"PRAGMA foreign_key_list({table})")}
+
+
+def test_readings_and_checks_name_their_run_by_foreign_key_only_on_sqlite(db, store, backend):
+    assert _foreign_keys(db) == (set() if backend == "postgres" else {"readings", "checks"})
+
+
+def test_a_version_5_postgresql_store_loses_its_foreign_keys_in_one_recorded_step(db, store, backend, make_run):
+    if backend != "postgres":
+        pytest.skip("the step changes only PostgreSQL stores (a SQLite version-5 store is tested above)")
+    make_run("R1")
+    raw(db, "ALTER TABLE readings ADD FOREIGN KEY (run_id) REFERENCES runs (run_id)")
+    raw(db, "ALTER TABLE checks ADD CONSTRAINT checks_run_fk FOREIGN KEY (run_id) REFERENCES runs (run_id)")
+    raw(db, "UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    assert _foreign_keys(db) == {"readings", "checks"}
+    with Store(db) as reopened:
+        assert reopened.upgraded_from == [5]
+        step = _upgrades(reopened)[-1]
+        assert (step["from"], step["to"], step["by"]) == (5, 6, schema.AUTOMATIC)
+        assert step["foreign_keys_dropped"] == ["readings.readings_run_id_fkey", "checks.checks_run_fk"]
+        assert reopened.verify().ok
+    assert _foreign_keys(db) == set()
+    assert _version(db) == "6"
+
+
+def test_a_reading_for_a_run_the_store_lacks_is_refused_before_anything_is_written(db, store, backend):
+    before = len(list(store.entries()))
+    with pytest.raises(RecordError, match="no run 'GHOST' in"):
+        store.add_reading("GHOST", reading(1, 80.0))
+    assert len(list(store.entries())) == before
+    assert raw(db, "SELECT COUNT(*) FROM readings")[0][0] == 0
+
+
+@pytest.mark.parametrize("table", ["readings", "checks"])
+def test_a_row_whose_run_does_not_exist_is_named_by_verify(db, store, make_run, table):
+    make_run("R1")
+    if table == "readings":
+        raw(db, "INSERT INTO readings (run_id, exposure, station, repeat, role, instrument_id, quantity, value, unit,"
+                " taken_at) VALUES ('GHOST', 1, 1, 1, 'kvp_meter', 'kvp-1', 'kvp_ppv', 80.1, 'kV', 't')")
+    else:
+        raw(db, "INSERT INTO checks (run_id, room_id, check_id, title, unit, limit_name, limit_text, limit_set, "
+                "source, verdict) VALUES ('GHOST', '3', 'kvp', 'kVp', 'kV', 'kvp', '±4 kV', 'aapm', 'AAPM', 'PASS')")
+    report = store.verify()
+    assert not report.ok
+    assert "GHOST" in report.reason and "has no entry in the audit chain" in report.reason

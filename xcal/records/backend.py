@@ -197,10 +197,17 @@ class _Transactions:
             self._db.execute("ROLLBACK")
 
 
+PAGE_SIZE = 16384
+"""Bytes per page of a new SQLite store. An entry (about 570 bytes with its hashes; a run's first entry holds the
+2-3 kB snapshot) fills a 4 KiB page after a few rows; with 16 KiB pages a bulk import of 30 000 runs went in at
+55 000 instead of 47 000-49 000 readings/s and the file came out 7 % smaller (benchmarks/records.py)."""
+
+
 class SQLiteBackend(_Transactions):
     """A SQLite file in WAL mode; each statement outside an explicit transaction commits by itself.
 
     `synchronous=FULL` syncs the log at every commit, so a commit survives a power cut, not only a crash of xcal.
+    A new file gets 16 KiB pages (PAGE_SIZE); a file made with SQLite's default 4 KiB keeps them.
     """
 
     dialect = SQLITE
@@ -231,6 +238,7 @@ class SQLiteBackend(_Transactions):
             raise self._open_error(exc) from None
         try:
             self._db.row_factory = sqlite3.Row
+            self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")           # only a file not yet written takes it
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA synchronous=FULL")

@@ -143,22 +143,8 @@ def reading_text(row: Any) -> str | None:
 
 _CHECK_VALUES = attrgetter(*CHECK_FIELDS)
 _CHECK_FLOATS = frozenset(CHECK_FIELDS.index(name) for name in _FLOAT_FIELDS)
-_CHECK_KEYS = tuple(sorted(CHECK_FIELDS + ("check_row",)))
-_CHECK_ORDER = tuple((f'"{key}":', CHECK_FIELDS.index(key) if key in CHECK_FIELDS else -1, key in _FLOAT_FIELDS)
-                     for key in _CHECK_KEYS)
-
-
-def _plain_text(value: Any, is_float: bool) -> str | None:
-    """`value` as canonical JSON when it is None, text, or (for a REAL column) a finite float, or (otherwise)
-    an int; None for anything the general path must handle."""
-    kind = type(value)
-    if value is None:
-        return "null"
-    if kind is str:
-        return _json_text(value)
-    if is_float:
-        return repr(value) if kind is float and value - value == 0.0 else None
-    return str(value) if kind is int else None
+_CHECK_TEXTS = tuple(CHECK_FIELDS.index(name) for name in ("check_id", "title", "unit", "limit_name", "limit_text",
+                                                           "limit_set", "source", "verdict"))
 
 
 def check_row(check: StoredCheck, check_row: int, run_id: str, room_id: str) -> tuple[tuple[Any, ...], str]:
@@ -175,15 +161,30 @@ def check_row(check: StoredCheck, check_row: int, run_id: str, room_id: str) -> 
 
 
 def _check_text(values: Any, check_row: int) -> str | None:
-    """`canonical` of one check's payload from its CHECK_FIELDS values and row id; None for a value of a type
-    the store does not write (`_plain_text`)."""
-    parts = []
-    for key, index, is_float in _CHECK_ORDER:
-        text = _plain_text(values[index] if index >= 0 else check_row, is_float)
-        if text is None:
+    """`canonical` of one check's payload from its CHECK_FIELDS values and row id, written out directly (a bulk
+    import makes one for every check); None for a value of a type the store does not write, which the general
+    path then handles: text where text is due, a finite float (or None) in a REAL column, an int (or None) as
+    the station, text (or None) as the setting."""
+    (check_id, title, station, setting, value, nominal, unit, deviation, allowed, limit_name, limit_text, limit_set,
+     source, verdict) = values
+    if not (type(check_row) is int and (station is None or type(station) is int)
+            and (setting is None or type(setting) is str) and all(type(values[i]) is str for i in _CHECK_TEXTS)):
+        return None
+    numbers = []
+    for number in (allowed, deviation, nominal, value):
+        if number is None:
+            numbers.append("null")
+        elif type(number) is float and number - number == 0.0:
+            numbers.append(repr(number))
+        else:
             return None
-        parts.append(key + text)
-    return "{" + ",".join(parts) + "}"
+    text = _json_text
+    return (f'{{"allowed":{numbers[0]},"check_id":{text(check_id)},"check_row":{check_row},'
+            f'"deviation":{numbers[1]},"limit_name":{text(limit_name)},"limit_set":{text(limit_set)},'
+            f'"limit_text":{text(limit_text)},"nominal":{numbers[2]},'
+            f'"setting":{"null" if setting is None else text(setting)},"source":{text(source)},'
+            f'"station":{"null" if station is None else station},"title":{text(title)},"unit":{text(unit)},'
+            f'"value":{numbers[3]},"verdict":{text(verdict)}}}')
 
 
 def check_text(row: Any) -> str | None:

@@ -7,6 +7,8 @@ into the chain is `explicit`: it never runs when a store is merely opened, only 
 themselves (`xcal upgrade-store`), so a dropped chain cannot be rebuilt over edited rows
 unnoticed. A store that lacks a table of its version, or claims a version it is not, is refused.
 
+Version 6 drops, on PostgreSQL only, the foreign keys from readings and checks to runs (dialect.py,
+`run_reference`): the store checks the run itself and `verify` finds a row without its run; no row changes.
 Version 5 adds `credentials`, `login_attempts` and `sessions` (accounts.py): password hashes, sign-in attempts and
 web-session generations, operating state outside the chain (the accounts themselves are chain entries), and
 `accounts`, each account as its entries leave it, projected from them and checked against them by `verify`.
@@ -17,8 +19,8 @@ trends: each run of a version-1 store, as it stands, becomes one `adopted` entry
 those rows from the upgrade on (not for what happened before it). Version-1 stores were only ever SQLite
 files; a PostgreSQL store starts at version 2.
 
-The statements are the same for every database except the two integer-key declarations, which come from the
-dialect (dialect.py): `{id_column}` and `{seq_column}` below.
+The statements are the same for every database except the two integer-key declarations and how a row names
+its run, which come from the dialect (dialect.py): `{id_column}`, `{seq_column}` and `{run_reference}` below.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from .dialect import Dialect
 from .ledger import Transaction
 from .projection import CHECK_FIELDS, READING_FIELDS, RUN_FIELDS, STATUS_FIELDS, row_payload
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 TABLES_AT: dict[int, tuple[str, ...]] = {
     1: ("meta", "runs", "readings", "checks"),
@@ -47,6 +49,7 @@ TABLES_AT: dict[int, tuple[str, ...]] = {
     5: ("meta", "entries", "runs", "readings", "checks", "leases", "bundles", "credentials", "login_attempts",
         "accounts", "sessions"),
 }
+TABLES_AT[6] = TABLES_AT[5]
 AUTOMATIC = "xcal (automatic)"
 RESTORE = "restore the store from a backup, then run `xcal verify`; xcal never rebuilds a chain over existing " \
           "records"
@@ -83,7 +86,7 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE TABLE IF NOT EXISTS readings (
     reading_id {id_column},
-    run_id TEXT NOT NULL REFERENCES runs (run_id),
+    run_id TEXT NOT NULL{run_reference},
     exposure INTEGER NOT NULL,
     station INTEGER NOT NULL,
     repeat INTEGER NOT NULL,
@@ -98,7 +101,7 @@ CREATE TABLE IF NOT EXISTS readings (
 );
 CREATE TABLE IF NOT EXISTS checks (
     check_row {id_column},
-    run_id TEXT NOT NULL REFERENCES runs (run_id),
+    run_id TEXT NOT NULL{run_reference},
     room_id TEXT,
     check_id TEXT NOT NULL,
     title TEXT NOT NULL,
@@ -178,7 +181,8 @@ def statements(script: str) -> list[str]:
 
 def table_statements(dialect: Dialect) -> list[str]:
     """CREATE TABLE IF NOT EXISTS for every table, with the dialect's integer keys."""
-    return statements(TABLES.format(id_column=dialect.id_column, seq_column=dialect.seq_column))
+    return statements(TABLES.format(id_column=dialect.id_column, seq_column=dialect.seq_column,
+                                    run_reference=dialect.run_reference))
 
 
 def index_statements() -> list[str]:
@@ -371,6 +375,21 @@ def _upgrade_from_4(tx: Transaction) -> dict[str, Any]:
     return {}
 
 
+def _upgrade_from_5(tx: Transaction) -> dict[str, Any]:
+    """PostgreSQL: drop the foreign keys from readings and checks to runs (by the names the server gave them);
+    SQLite: nothing (a foreign key there costs little, and dropping one means rebuilding the table)."""
+    if tx.dialect.name != "postgresql":
+        return {}
+    dropped = []
+    for table in ("readings", "checks"):
+        names = [r[0] for r in tx.execute("SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid = "
+                                          "to_regclass(?) ORDER BY conname", (table,)).fetchall()]
+        for name in names:
+            tx.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            dropped.append(f"{table}.{name}")
+    return {"foreign_keys_dropped": dropped}
+
+
 UPGRADES: dict[int, Upgrade] = {
     1: Upgrade(1, "adds the audit chain and adopts every existing run into it as it stands", _upgrade_from_1,
                explicit=True),
@@ -378,4 +397,6 @@ UPGRADES: dict[int, Upgrade] = {
     3: Upgrade(3, "adds the bundles table: a bundle of procedures as one record", _upgrade_from_3),
     4: Upgrade(4, "adds the accounts, credentials, login_attempts and sessions tables: accounts, their password "
                   "hashes, sign-in attempts and web-session generations", _upgrade_from_4),
+    5: Upgrade(5, "drops, on PostgreSQL, the foreign keys from readings and checks to runs (a per-row trigger); "
+                  "the store checks a row's run itself", _upgrade_from_5),
 }

@@ -172,6 +172,8 @@ class Store:
     def add_readings(self, run_id: str, readings: list[StoredReading]) -> None:
         """Record the readings of one exposure together (one entry each): all are on disk, or none."""
         with self._write() as tx:
+            if tx.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+                raise self._no_run(run_id)
             for reading in readings:
                 payload = reading_payload(reading, 0)
                 payload["reading_id"] = tx.insert_returning(
