@@ -11,6 +11,8 @@ import pytest
 from wire_helpers import Echo
 
 from xcal.drivers import transport
+from xcal.drivers.base import MeterChanged
+from xcal.drivers.capabilities import InstrumentIdentity
 from xcal.drivers.generic.commandmap import CommandMap
 from xcal.drivers.generic.declarative import DeclarativeDriver
 from xcal.drivers.link import LinkSettings, open_transport, resource_kind
@@ -337,3 +339,40 @@ def test_open_transport_picks_the_transport_by_the_resource(echo: TcpSimServer,
         assert isinstance(asrl, VisaTransport)
     with pytest.raises(InstrumentError, match="'foo' is not a resource xcal can open"):
         open_transport("foo", LINK, name="d")
+
+
+def test_after_a_reconnect_the_meter_is_asked_who_it_is_and_the_same_one_goes_on(
+        server: LineServer, example_map: CommandMap) -> None:
+    with connect(server, example_map) as driver:
+        assert driver.identify() == IDENTITY
+        server.inject(WireFault("drop", "status", count=1))
+        assert driver.state() == "idle"
+        assert server.received.count(b"*IDN?") == 2                    # once by identify, once on the new link
+        assert server.received[-2:] == [b"*IDN?", b"STAT?"]             # asked before the query was repeated
+
+
+def test_another_meter_on_the_reopened_link_is_refused_and_nothing_is_read_from_it(
+        server: LineServer, simulator: CommandMapSimulator, example_map: CommandMap) -> None:
+    with connect(server, example_map) as driver:
+        driver.identify()
+        simulator.become(InstrumentIdentity("Example Instruments", "XR-1", "XR1-00777", "2.1.0"))
+        server.inject(WireFault("drop", "status", count=1))
+        with pytest.raises(MeterChanged) as caught:
+            driver.state()
+        message = str(caught.value)
+        assert "serial XR1-00777, not the Example Instruments XR-1 serial XR1-00042 identified before" in message
+        assert caught.value.instrument == "kvp-1" and server.resource in caught.value.fix
+        assert server.received.count(b"STAT?") == 1                     # the lost one, never repeated to it
+        with pytest.raises(MeterChanged):                               # still refused on the next command
+            driver.state()
+        simulator.become(IDENTITY)                                      # the right meter is back on the port
+        assert driver.state() == "idle"
+
+
+def test_a_firmware_update_is_still_the_same_meter_and_so_is_a_serial_written_otherwise(
+        server: LineServer, simulator: CommandMapSimulator, example_map: CommandMap) -> None:
+    with connect(server, example_map) as driver:
+        driver.identify()
+        simulator.become(InstrumentIdentity("Example Instruments", "XR-1", "xr1 00042", "2.2.0"))
+        server.inject(WireFault("drop", "status", count=1))
+        assert driver.state() == "idle"

@@ -77,10 +77,45 @@ def check_serial(name: str, resource: str, expected: str | None, identity: Instr
             f"correct `serial:` (and its calibration) of {name} in the site file")
 
 
+class MeterChanged(InstrumentError):
+    """After a lost link was reopened, another meter answers than the one identified before."""
+
+
+def same_meter(a: InstrumentIdentity, b: InstrumentIdentity) -> bool:
+    """Whether two identities are one meter: make, model and serial number (firmware may be updated)."""
+    return (a.make, a.model, serial_key(a.serial or "")) == (b.make, b.model, serial_key(b.serial or ""))
+
+
+def confirm_after_reopen(transport: Any, where: Where, ask: Callable[[], InstrumentIdentity],
+                         known: InstrumentIdentity) -> None:
+    """Have a link that reconnects ask the meter who it is each time it reopens after a loss (`ask`: the
+    driver's identify, without this call): a USB adapter can come back under a port name another meter had, a
+    DHCP address can move. Another meter than `known` is refused with MeterChanged, so no reading is taken from
+    it as this instrument's."""
+    if not hasattr(transport, "after_reopen"):
+        return
+
+    def check() -> None:
+        found = ask()
+        if same_meter(found, known):
+            return
+        raise MeterChanged(
+            f"{where.instrument} ({where.resource}): after the lost link was reopened, the meter there says it is "
+            f"{found.make} {found.model} serial {found.serial or '(none)'}, not the {known.make} {known.model} "
+            f"serial {known.serial or '(none)'} identified before; nothing is read from it",
+            instrument=where.instrument, resource=where.resource,
+            fix=f"check which meter is connected at {where.resource} (after a cable or USB adapter was unplugged, "
+                f"ports can come back in another order), then resume the run")
+
+    transport.after_reopen = check
+
+
 def _checking_serial(identify: Callable[[Any], InstrumentIdentity]) -> Callable[[Any], InstrumentIdentity]:
     @functools.wraps(identify)
     def checked(self: Driver) -> InstrumentIdentity:
-        return self.checked_identity(identify(self))
+        identity = self.checked_identity(identify(self))
+        self.confirm_after_reopen(lambda: identify(self), identity)
+        return identity
 
     checked._checks_serial = True  # type: ignore[attr-defined]
     return checked
@@ -192,6 +227,10 @@ class Driver:
         if not self.reports_serial:
             return identity
         return check_serial(self.name, self.resource, self.expected_serial, identity)
+
+    def confirm_after_reopen(self, ask: Callable[[], InstrumentIdentity], known: InstrumentIdentity) -> None:
+        """See `confirm_after_reopen` (module level), for this driver's link."""
+        confirm_after_reopen(self.transport, self.where, ask, known)
 
     def close(self) -> None:
         self.transport.close()

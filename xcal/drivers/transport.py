@@ -98,7 +98,9 @@ class BaseTransport:
     a `query` (one command line and its reply) is repeated once; a write whose bytes may have reached the
     instrument is never sent again (ConnectionLost says so), nor is a lost read repeated; a write lost before
     any byte went out is sent on the new link. If every attempt fails: ConnectionLost naming the instrument,
-    resource and attempts, and the next call tries again.
+    resource and attempts, and the next call tries again. Once reopened, and before anything is repeated,
+    `after_reopen` runs when a driver set it (Driver.identify does): it asks the meter who it is, since a
+    port name or address can come back leading to another meter; if that fails the link is closed again.
     Lines: `read`/`query` take bytes up to the last byte of the read termination and require the whole
     termination there (else ProtocolError); with an empty read termination (binary protocols) they refuse
     with ConfigError, and drivers use `read_bytes`/`read_until`.
@@ -131,6 +133,8 @@ class BaseTransport:
         self._asked: str | None = None
         self._closed = False
         self._down = False
+        self._confirming = False
+        self.after_reopen: Callable[[], None] | None = None
         self._open_link()
 
     @property
@@ -305,10 +309,26 @@ class BaseTransport:
             self._down = False
             io_log.warning("%s: link to %s was lost (%s); reconnected at attempt %d of %d", self.name,
                            self.resource, why, attempt, attempts)
+            self._confirm_reopened()
             return
         if attempts == 0:
             raise self._lost(f"{why}; reconnecting is off (reconnects = 0)")
         raise self._lost(f"{why}; {attempts} reconnect attempt(s) failed, the last: {last}")
+
+    def _confirm_reopened(self) -> None:
+        """Run `after_reopen` on a link just reopened (not again for a reopen inside it); on any failure close
+        the link, so the next call reconnects and asks again."""
+        if self.after_reopen is None or self._confirming:
+            return
+        self._confirming = True
+        try:
+            self.after_reopen()
+        except BaseException:
+            self._close_link()
+            self._down = True
+            raise
+        finally:
+            self._confirming = False
 
     def _send(self, data: bytes, asked: str) -> None:
         broken = self._link_broken()

@@ -35,15 +35,20 @@ class CommandMapSimulator:
         missing = [c for c in ("identify", "arm", "status", "read") if c not in self.map.commands]
         if missing:
             raise ValueError(f"{self.map.path} cannot be simulated as a kVp meter: no {', '.join(missing)}")
-        self.identity = identity
         self.faults = tuple(faults)
         self.state = "idle"
         self.settings: dict[str, Any] = {}
         self._values: dict[str, float] | None = None
         self._waveform: dict[str, Any] | None = None
         self._lock = threading.RLock()
-        self._identity_reply = self._render("identify", {f: getattr(identity, f) for f in
-                                                         ("make", "model", "serial", "firmware")})
+        self.become(identity)
+
+    def become(self, identity: InstrumentIdentity) -> None:
+        """Answer as another meter from now on: the meter found at a port that came back after a drop."""
+        with self._lock:
+            self.identity = identity
+            self._identity_reply = self._render("identify", {f: getattr(identity, f) for f in
+                                                             ("make", "model", "serial", "firmware")})
 
     def handle(self, line: str) -> str | None:
         """The reply to one received line (without terminations), or None for no reply."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ...errors import InstrumentError, InstrumentReportedError, InstrumentTimeout, ProtocolError
 from ...units import Q_
-from ..base import check_serial, poll_until
+from ..base import Where, check_serial, confirm_after_reopen, poll_until
 from ..capabilities import CAPABILITIES, InstrumentIdentity, Waveform
 from ..generic.commandmap import CommandMap, load_command_map
 from ..link import LinkSettings, open_transport
@@ -84,13 +84,18 @@ class DeclarativeDriver:
     def identify(self) -> InstrumentIdentity:
         """The meter's identity; make and model fall back to the map's when the reply leaves them out.
 
-        With `expected_serial` (the site's), a meter that reports another serial is refused (SerialMismatch).
+        With `expected_serial` (the site's), a meter that reports another serial is refused (SerialMismatch);
+        from then on, a link reopened after a loss must lead to this same meter (base.confirm_after_reopen).
         """
+        identity = check_serial(self.name, self.resource, self.expected_serial, self._reported_identity())
+        confirm_after_reopen(self.transport, Where(self.name, self.resource), self._reported_identity, identity)
+        return identity
+
+    def _reported_identity(self) -> InstrumentIdentity:
         values = self.execute("identify")
-        identity = InstrumentIdentity(make=values.get("make", self.command_map.make),
-                                      model=values.get("model", self.command_map.model),
-                                      serial=values.get("serial", ""), firmware=values.get("firmware", ""))
-        return check_serial(self.name, self.resource, self.expected_serial, identity)
+        return InstrumentIdentity(make=values.get("make", self.command_map.make),
+                                  model=values.get("model", self.command_map.model),
+                                  serial=values.get("serial", ""), firmware=values.get("firmware", ""))
 
     def arm(self) -> None:
         """Prepare the meter for the next exposure."""
