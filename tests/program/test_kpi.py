@@ -6,7 +6,8 @@ answer, 02-20 does, late. Due 03-20: answered 03-15 (a FAIL is a test done), on 
 period. timer-accuracy quarterly, last run 2025-11-15: due 2026-02-15, answered 02-01, on time; next due 05-01.
 So 4 tests fell due and 3 were on time: 75 %.
 
-Actions (as of 03-31): CA-1 opened 01-05, verified 01-25 (20 days); CA-2 opened 02-10, verified 03-20 (38 days);
+Actions (as of 03-31; their runs are not in the store, so the entries' days count): CA-1 opened 01-05, verified
+01-25 (20 days); CA-2 opened 02-10, verified 03-20 (38 days);
 mean time to close (20 + 38) / 2 = 29.0 days. CA-3 opened 03-01 due 03-31: open, not overdue (due is not before
 03-31). CA-4 opened 02-01 due 03-01: open and overdue. CA-5 opened 03-25, verified 04-10 after the period:
 open on 03-31, due 04-24. Open 3, overdue 1, closed 2.
@@ -54,24 +55,27 @@ class FakeStore:
     def list_runs(self, room=None, limit=None):
         return [r for r in self.runs if room is None or r.room_id == room]
 
+    def started_at(self, run_ids):
+        return {r.run_id: r.started_at for r in self.runs if r.run_id in set(run_ids)}
+
     def entries_of_kind(self, kinds):
         return [e for e in self.entries if e.kind in set(kinds)]
 
 
-def _run(proc, day, status="complete", verdict="PASS", room="4"):
+def _run(proc, day, status="complete", verdict="PASS", room="4", run_id=None):
     return SimpleNamespace(procedure_id=proc, room_id=room, started_at=f"{day}T09:00:00+00:00", status=status,
-                           verdict=verdict)
+                           verdict=verdict, run_id=run_id or f"{proc}-{day}")
 
 
-def _opened(action_id, at, due):
-    return (f"{at}T08:00:00+00:00", ACTION_OPENED, {"action_id": action_id, "run_id": "r", "room": "4",
+def _opened(action_id, at, due, run="r"):
+    return (f"{at}T08:00:00+00:00", ACTION_OPENED, {"action_id": action_id, "run_id": run, "room": "4",
                                                      "procedure": "kvp-accuracy", "failed": [], "by": "x",
                                                      "assignee": None, "due": due})
 
 
-def _verified(action_id, at):
-    return (f"{at}T08:00:00+00:00", ACTION_VERIFIED, {"action_id": action_id, "retest_run": "r2", "verdict": "PASS",
-                                                       "by": "x"})
+def _verified(action_id, at, retest="r2"):
+    return (f"{at}T08:00:00+00:00", ACTION_VERIFIED, {"action_id": action_id, "retest_run": retest,
+                                                       "verdict": "PASS", "by": "x"})
 
 
 def _service(service_id, room, down_from, down_to):
@@ -142,6 +146,19 @@ def test_one_room_keeps_only_its_own(store, site):
     assert (k.qc_due, k.qc_on_time_rate, k.actions_open) == (0, None, 0)
     assert k.downtime_hours == {"3": 12.0} and k.pm_compliance == {}
     assert [c["instrument"] for c in k.calibration_due + k.calibration_overdue] == []
+
+
+def test_time_to_close_runs_from_the_failed_test_to_the_passing_retest_not_from_when_entries_were_written(site):
+    # Failed test F made 02-02, its passing retest P 02-12: 10 days. The action's entries were written on 03-01
+    # (a history imported later), so by entry times it would be opened and verified the same day: 0 days.
+    runs = [_run("dap", "2026-02-02", verdict="FAIL", run_id="F"), _run("dap", "2026-02-12", run_id="P")]
+    entries = [_opened("CA-9", "2026-03-01", "2026-03-31", run="F"), _verified("CA-9", "2026-03-01", retest="P")]
+    whole = compute_kpis(FakeStore(runs, entries), site, start=dt.date(2026, 2, 1), end=END, today=TODAY)
+    assert (whole.actions_closed, whole.mean_days_to_close, whole.actions_open) == (1, 10.0, 0)
+    # As of 02-10 the test had failed (02-02) and was not yet retested (02-12): open, though no entry existed.
+    early = compute_kpis(FakeStore(runs, entries), site, start=dt.date(2026, 2, 1), end=dt.date(2026, 2, 10),
+                         today=TODAY)
+    assert (early.actions_open, early.open_action_ids, early.actions_closed) == (1, ["CA-9"], 0)
 
 
 def test_a_test_never_run_before_is_due_on_the_first_day():

@@ -9,9 +9,12 @@ Definitions (the period is `start` to `end`, both days included; "as of" is the 
   that fell due; it was done on time when the first complete run after the previous answering run (any
   verdict: a FAIL is a test done) is on or before it. Rate = on time / fell due. A bundle is answered by its
   complete bundle records.
-- Open actions: corrective actions opened on or before the as-of day and not verified by it; overdue: those
-  whose due date is before the as-of day.
-- Mean time to close: over the actions verified within the period, the mean of (day verified - day opened).
+- Open actions: corrective actions whose failed test was run on or before the as-of day and not verified by
+  a passing retest run by then; overdue: those whose due date is before the as-of day.
+- Mean time to close: over the actions verified by a retest run within the period, the mean of (day of the
+  passing retest - day of the failed test). Both days are the runs' own (when the tests were made), not when
+  the action's entries were written: an action opened by hand a week after its failed test counts from the
+  test, and runs imported in bulk keep their days.
 - Downtime per room: the hours of each service event's downtime that fall within the period, summed per room.
 - PM compliance per room and month: the PM of the site's `maintenance:` lines, walked like QC from the PM log
   (a PM answers from its logged date), grouped by the month each PM fell due: fell due, done on time, rate.
@@ -110,11 +113,16 @@ def _actions(store: Any, start: dt.date, as_of: dt.date, room: str | None) -> di
     from .actions import load_actions
 
     actions = [a for a in load_actions(store) if room is None or a.room == room]
-    open_ = [a for a in actions if _day(a.opened_at) <= as_of
-             and not (a.verified_at and _day(a.verified_at) <= as_of)]
+    made = {run_id: _day(at) for run_id, at in store.started_at(
+        [a.run_id for a in actions] + [a.verified_by for a in actions if a.verified_by]).items()}
+    failed = {a.action_id: made.get(a.run_id) or _day(a.opened_at) for a in actions}
+    retested = {a.action_id: made.get(a.verified_by or "") or _day(a.verified_at or "")
+                for a in actions if a.verified_at}
+    open_ = [a for a in actions if failed[a.action_id] <= as_of
+             and not (a.action_id in retested and retested[a.action_id] <= as_of)]
     overdue = [a for a in open_ if dt.date.fromisoformat(a.due) < as_of]
-    closed = [a for a in actions if a.verified_at and start <= _day(a.verified_at) <= as_of]
-    days = [(_day(a.verified_at) - _day(a.opened_at)).days for a in closed if a.verified_at]
+    closed = [a for a in actions if a.action_id in retested and start <= retested[a.action_id] <= as_of]
+    days = [(retested[a.action_id] - failed[a.action_id]).days for a in closed]
     return {"open": [a.action_id for a in open_], "overdue": [a.action_id for a in overdue], "closed": len(closed),
             "mean": sum(days) / len(days) if days else None}
 

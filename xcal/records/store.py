@@ -560,6 +560,15 @@ class Store:
         sql = "SELECT * FROM runs WHERE procedure_id = ? ORDER BY started_at DESC, run_id DESC"
         return [self._shown(self._run(row)) for row in self.select(sql, (procedure,))]
 
+    def started_at(self, run_ids: Iterable[str]) -> dict[str, str]:
+        """When each of these runs started (ids the store does not have are left out)."""
+        wanted = sorted(set(run_ids))
+        if not wanted:
+            return {}
+        marks = ", ".join("?" * len(wanted))
+        return {r[0]: r[1] for r in self.select(f"SELECT run_id, started_at FROM runs WHERE run_id IN ({marks})",
+                                                tuple(wanted))}
+
     def get_run(self, run_id: str) -> StoredRun:
         """One run with its readings (each with its latest correction, if any), checks and corrections."""
         with self._snapshot():
