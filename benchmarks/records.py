@@ -59,6 +59,7 @@ import argparse
 import datetime as dt
 import hashlib
 import itertools
+import math
 import os
 import random
 import resource
@@ -602,20 +603,28 @@ def _trend_command(location: str | Path, args: argparse.Namespace) -> Figure:
 
 
 def _toward_10m(measured: list[tuple[int, list[Figure]]]) -> None:
-    """Each figure per store size and, from a straight line through them, where it heads at 10 M readings (no
-    better than the figure at the largest size: a line through noise would promise gains nobody measured)."""
+    """Each figure per store size and where it heads at 10 M readings, never better than the figure at the
+    largest size (a line through noise would promise gains nobody measured).
+
+    Times and memory: a straight line through the figures, carried to 10 M. A rate (the bulk import): its time
+    per reading on a straight line against the logarithm of the size, as a B-tree's depth grows, carried to
+    10 M and turned back into a rate (a straight line through the rates themselves reaches zero, which no
+    store does)."""
     if not measured:
         return
     sizes = [size for size, _ in measured]
-    print(f"\ntoward 10 M readings ({TEN_MILLION_RUNS:,} runs): the figure at each size measured, and a straight "
-          f"line through them carried to 10 M")
+    print(f"\ntoward 10 M readings ({TEN_MILLION_RUNS:,} runs): the figure at each size measured, and a line "
+          f"through them carried to 10 M (rates: time per reading against log size)")
     for k, first in enumerate(measured[0][1]):
         values = [figures[k].value for _, figures in measured]
         projected = values[-1]
-        if len(sizes) > 1:                            # never projected better than last measured: noise is not a gain
+        if len(sizes) > 1 and first.at_most:
             slope, intercept = statistics.linear_regression(sizes, values)
-            line = intercept + slope * TEN_MILLION_RUNS
-            projected = max(projected, line) if first.at_most else max(0.0, min(projected, line))
+            projected = max(projected, intercept + slope * TEN_MILLION_RUNS)
+        elif len(sizes) > 1 and all(v > 0 for v in values):
+            slope, intercept = statistics.linear_regression([math.log(n) for n in sizes], [1 / v for v in values])
+            per_unit = intercept + slope * math.log(TEN_MILLION_RUNS)
+            projected = min(projected, 1 / per_unit) if per_unit > 0 else projected
         at_10m = Figure(first.name, projected, first.unit, first.target, first.at_most)
         per_size = ", ".join(f"{size:,}: {value:,.2f}" for size, value in zip(sizes, values, strict=True))
         print(f"  {first.name:15s} {per_size:60s} -> {projected:12,.2f} {first.unit:11s} {_verdict(at_10m.met)}")
