@@ -925,74 +925,92 @@ def _parse_dicom(root: YMap, rooms: dict[str, RoomConfig]) -> Any:
     """`dicom:` — xcal's own `ae_title` and `port`, the `pacs` (optionally `storage_commitment: true`) and the
     `modalities` (one per room), each with ae_title, host (`simulated` for xcal's simulated SCP) and port;
     AE titles and ports are checked here."""
-    from .dicom.nodes import DETECTOR_FAULTS, SIMULATED, DicomNode, DicomSettings, ae_title_problem
+    from .dicom.nodes import DicomSettings
 
     if "dicom" not in root:
         return None
     node = expect_map(root["dicom"], root.value_mark("dicom"), "dicom")
     check_keys(node, "dicom", required=("ae_title",), optional=("port", "pacs", "modalities"))
+    own_port = _dicom_port(node, "dicom") if "port" in node else 11112
+    pacs = _dicom_node(node["pacs"], node.value_mark("pacs"), "the PACS", None) if "pacs" in node else None
+    modalities = _dicom_modalities(node, rooms)
+    return DicomSettings(_dicom_title(node, "dicom"), own_port, pacs, modalities)
 
-    def title(at: YMap, what: str) -> str:
-        text = expect_str(at["ae_title"], at.value_mark("ae_title"), f"{what} ae_title")
-        problem = ae_title_problem(text)
-        if problem:
-            raise fail(f"{what} ae_title '{text}' is not a DICOM AE title: {problem}", at.value_mark("ae_title"),
-                       fix="use 1 to 16 letters, digits, spaces or _-. as the node is configured, e.g. XCAL_QC")
-        return text.strip()
 
-    def port(at: YMap, what: str) -> int:
-        value = at["port"]
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-            raise fail(f"{what} port must be a whole number from 1 to 65535, got {value!r}", at.value_mark("port"),
-                       fix="write the TCP port the node listens on, e.g. `port: 104` or `port: 11112`")
-        return value
+def _dicom_title(at: YMap, what: str) -> str:
+    from .dicom.nodes import ae_title_problem
 
-    def remote(at: Any, mark: Mark, what: str, room: str | None) -> DicomNode:
-        at = expect_map(at, mark, what)
-        check_keys(at, what, required=("ae_title", "host"),
-                   optional=("port", "note") + (("room", "station_name", "device_serial", "detector")
-                                                 if room is not None else ("storage_commitment",)))
-        commitment = at.get("storage_commitment", False)
-        if not isinstance(commitment, bool):
-            raise fail(f"{what} storage_commitment must be true or false, got {commitment!r}",
-                       at.value_mark("storage_commitment"), fix="write `storage_commitment: true` or leave it out")
-        host = expect_str(at["host"], at.value_mark("host"), f"{what} host").strip()
-        if host != SIMULATED and "port" not in at:
-            raise fail(f"{what} has no port", at.mark, fix="add `port:` with the node's TCP port, e.g. `port: 104`")
-        faults: list[str] = []
-        if "detector" in at:
-            if host != SIMULATED:
-                raise fail(f"{what} has a `detector:` but is not simulated", at.key_mark("detector"),
-                           fix="leave out `detector:` (it describes a simulated DR detector), or write "
-                               "`host: simulated`")
-            det = expect_map(at["detector"], at.value_mark("detector"), f"{what} detector")
-            check_keys(det, f"{what} detector", optional=("faults",))
-            flist = expect_list(det.get("faults", YList(det.mark)), det.value_mark("faults"), f"{what} detector faults")
-            for i, name in enumerate(flist):
-                if name not in DETECTOR_FAULTS:
-                    raise fail(f"{what}: unknown detector fault '{name}'", flist.item_mark(i),
-                               fix=f"use one of: {', '.join(DETECTOR_FAULTS)}")
-                faults.append(str(name))
-        return DicomNode(what, title(at, what), host, port(at, what) if "port" in at else None, room,
-                         str(at.get("station_name", "")).strip(), str(at.get("device_serial", "")).strip(),
-                         commitment, tuple(faults))
+    text = expect_str(at["ae_title"], at.value_mark("ae_title"), f"{what} ae_title")
+    problem = ae_title_problem(text)
+    if problem:
+        raise fail(f"{what} ae_title '{text}' is not a DICOM AE title: {problem}", at.value_mark("ae_title"),
+                   fix="use 1 to 16 letters, digits, spaces or _-. as the node is configured, e.g. XCAL_QC")
+    return text.strip()
 
-    own_port = port(node, "dicom") if "port" in node else 11112
-    pacs = remote(node["pacs"], node.value_mark("pacs"), "the PACS", None) if "pacs" in node else None
-    modalities: dict[str, DicomNode] = {}
-    if "modalities" in node:
-        items = expect_list(node["modalities"], node.value_mark("modalities"), "dicom modalities")
-        for i, item in enumerate(items):
-            item = expect_map(item, items.item_mark(i), "a DICOM modality")
-            if "room" not in item:
-                raise fail("a DICOM modality is missing the key 'room'", item.mark,
-                           fix="add `room:` with the id of the room the modality is in")
-            rid = str(item["room"])
-            if rid not in rooms:
-                raise fail(f"dicom modalities: unknown room '{rid}'", item.value_mark("room"),
-                           fix=f"use one of: {', '.join(rooms)}")
-            if rid in modalities:
-                raise fail(f"dicom modalities: room {rid} is listed twice", items.item_mark(i),
-                           fix="give each room one modality entry")
-            modalities[rid] = remote(item, items.item_mark(i), f"the modality of room {rid}", rid)
-    return DicomSettings(title(node, "dicom"), own_port, pacs, modalities)
+
+def _dicom_port(at: YMap, what: str) -> int:
+    value = at["port"]
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise fail(f"{what} port must be a whole number from 1 to 65535, got {value!r}", at.value_mark("port"),
+                   fix="write the TCP port the node listens on, e.g. `port: 104` or `port: 11112`")
+    return value
+
+
+def _dicom_node(at: Any, mark: Mark, what: str, room: str | None) -> Any:
+    """A remote node: the PACS (`room` None) or a room's modality, which may describe a simulated detector."""
+    from .dicom.nodes import SIMULATED, DicomNode
+
+    at = expect_map(at, mark, what)
+    check_keys(at, what, required=("ae_title", "host"),
+               optional=("port", "note") + (("room", "station_name", "device_serial", "detector")
+                                             if room is not None else ("storage_commitment",)))
+    commitment = at.get("storage_commitment", False)
+    if not isinstance(commitment, bool):
+        raise fail(f"{what} storage_commitment must be true or false, got {commitment!r}",
+                   at.value_mark("storage_commitment"), fix="write `storage_commitment: true` or leave it out")
+    host = expect_str(at["host"], at.value_mark("host"), f"{what} host").strip()
+    if host != SIMULATED and "port" not in at:
+        raise fail(f"{what} has no port", at.mark, fix="add `port:` with the node's TCP port, e.g. `port: 104`")
+    faults = _detector_faults(at, what, host) if "detector" in at else ()
+    return DicomNode(what, _dicom_title(at, what), host, _dicom_port(at, what) if "port" in at else None, room,
+                     str(at.get("station_name", "")).strip(), str(at.get("device_serial", "")).strip(),
+                     commitment, faults)
+
+
+def _detector_faults(at: YMap, what: str, host: str) -> tuple[str, ...]:
+    """The faults of a simulated modality's `detector:` (only a simulated node has one)."""
+    from .dicom.nodes import DETECTOR_FAULTS, SIMULATED
+
+    if host != SIMULATED:
+        raise fail(f"{what} has a `detector:` but is not simulated", at.key_mark("detector"),
+                   fix="leave out `detector:` (it describes a simulated DR detector), or write `host: simulated`")
+    det = expect_map(at["detector"], at.value_mark("detector"), f"{what} detector")
+    check_keys(det, f"{what} detector", optional=("faults",))
+    names = expect_list(det.get("faults", YList(det.mark)), det.value_mark("faults"), f"{what} detector faults")
+    for i, name in enumerate(names):
+        if name not in DETECTOR_FAULTS:
+            raise fail(f"{what}: unknown detector fault '{name}'", names.item_mark(i),
+                       fix=f"use one of: {', '.join(DETECTOR_FAULTS)}")
+    return tuple(str(name) for name in names)
+
+
+def _dicom_modalities(node: YMap, rooms: dict[str, RoomConfig]) -> dict[str, Any]:
+    """`dicom: modalities:`, one per room of the site."""
+    modalities: dict[str, Any] = {}
+    if "modalities" not in node:
+        return modalities
+    items = expect_list(node["modalities"], node.value_mark("modalities"), "dicom modalities")
+    for i, item in enumerate(items):
+        item = expect_map(item, items.item_mark(i), "a DICOM modality")
+        if "room" not in item:
+            raise fail("a DICOM modality is missing the key 'room'", item.mark,
+                       fix="add `room:` with the id of the room the modality is in")
+        rid = str(item["room"])
+        if rid not in rooms:
+            raise fail(f"dicom modalities: unknown room '{rid}'", item.value_mark("room"),
+                       fix=f"use one of: {', '.join(rooms)}")
+        if rid in modalities:
+            raise fail(f"dicom modalities: room {rid} is listed twice", items.item_mark(i),
+                       fix="give each room one modality entry")
+        modalities[rid] = _dicom_node(item, items.item_mark(i), f"the modality of room {rid}", rid)
+    return modalities

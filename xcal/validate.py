@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 from .yamlfile import YMap, fail, load_yaml
@@ -26,6 +27,17 @@ def _kind(path: Path) -> str:
     return str(data["kind"])
 
 
+def _program_sections(site: Any) -> Any:
+    """`site` once the sections the program commands read on their own are valid too: `maintenance:` (the PM
+    schedule) and `dosimetry:` (the investigation levels); otherwise the ConfigError they raise."""
+    from .program.dosimetry import site_levels
+    from .program.pm import load_pm_schedule
+
+    load_pm_schedule(site)
+    site_levels(site)
+    return site
+
+
 def validate_paths(paths: list[str], site: str | None = None) -> Iterator[str]:
     """Yield one 'ok' line per valid file; raise ConfigError at the first invalid one."""
     from .drivers.generic.commandmap import load_command_map
@@ -46,7 +58,7 @@ def validate_paths(paths: list[str], site: str | None = None) -> Iterator[str]:
         sets = load_library()
         for s in sets.values():
             yield f"ok  limit set   {s.id:<28} {s.path}"
-        loaded_site = load_site(site, procedures=LIBRARY_INDEX)
+        loaded_site = _program_sections(load_site(site, procedures=LIBRARY_INDEX))
         yield f"ok  site        {loaded_site.name:<28} {loaded_site.path}"
         known = known_limits(loaded_site)
         for pid in library_paths():
@@ -64,7 +76,7 @@ def validate_paths(paths: list[str], site: str | None = None) -> Iterator[str]:
         s = load_limit_set(path)
         yield f"ok  limit set   {s.id:<28} {path}"
     library = load_library(extra_sets)
-    sites = [load_site(p, procedures=LIBRARY_INDEX) for p, kind in files if kind == "site"]
+    sites = [_program_sections(load_site(p, procedures=LIBRARY_INDEX)) for p, kind in files if kind == "site"]
     for one_site in sites:
         yield f"ok  site        {one_site.name:<28} {one_site.path}"
     base_site = load_site(site, procedures=LIBRARY_INDEX) if site else None

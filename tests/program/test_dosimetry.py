@@ -243,3 +243,14 @@ def test_cli_import_report_export_without_names_and_verify(cli, tmp_path, _isola
         assert db.execute("SELECT count(*) FROM entries WHERE payload LIKE '%\"tede\":0.09%'").fetchone() == (1,)
     broken = cli("verify", "--json")
     assert broken.returncode == 1 and "dose D-2 of badge B-1 recorded" in json.loads(broken.stdout)["reason"]
+
+
+@pytest.mark.parametrize(("change", "found"), [
+    ({"level_II: 30 %": "level_II: 5 %"}, "dosimetry level_II (5.0 %) is not above level_I (10.0 %)"),
+    ({"level_I: 10 %": "level_I: ten"}, "dosimetry level_I 'ten' is not a percent between 0 and 100"),
+])
+def test_xcal_validate_checks_the_dosimetry_levels_of_a_site_file(cli, site_copy, change, found):
+    done = cli("validate", str(site_copy(change, name="levels.yaml")))
+    assert done.returncode == 2
+    assert found in done.stderr and "levels.yaml:" in done.stderr
+    assert cli("validate", str(site_copy(name="fine.yaml"))).returncode == 0

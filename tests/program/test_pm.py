@@ -79,3 +79,11 @@ def test_a_maintenance_line_for_a_room_the_site_lacks_is_refused_with_file_and_l
 def test_verify_covers_the_pm_log(cli):
     _log(cli)
     assert _json(cli("verify", "--json"))["ok"] is True
+
+
+def test_xcal_validate_checks_the_maintenance_lines_of_a_site_file(cli, site_copy):
+    bad = site_copy({"- {room: 4, component: collimator": "- {room: 44, component: collimator"}, name="pm.yaml")
+    done = cli("validate", str(bad))
+    assert done.returncode == 2
+    assert "maintenance line 2 names room '44', which the site does not have" in done.stderr
+    assert "pm.yaml:134" in done.stderr

@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..limits.sets import Limit, resolve
 from ..site import Instrument, RoomConfig, SiteConfig
 from ..yamlfile import fail
-from .model import ExposeStep, Procedure, Station
+from .model import ExposeStep, Procedure, ResultDef, Station
 
 
 @dataclass(frozen=True)
@@ -427,47 +427,53 @@ def _refuse_too_few_exposures(room: RoomConfig, procedure: Procedure, params: di
     """ConfigError, before any exposure, when a result would rest on fewer exposures (or stations) than it
     can be computed from (a CV needs 2, a linearity 2 stations, an HVL an open beam and two filtered ones) or
     than the rule of the limit judging it names (`minimum_exposures`: 21 CFR 1020.31(b) judges on 10)."""
-    from .functions import FUNCTIONS
-    from .model import ResultDef
+    enough = _Sufficiency(room, procedure, params, given)
+    for res in procedure.results:
+        enough.check_exposures(res, enough.check_shape(res), limits)
 
-    results = {r.name: r for r in procedure.results}
-    steps = [s for s in procedure.steps if isinstance(s, ExposeStep)]
-    from_room = room.parameters.get(procedure.id, {})
 
-    def repeats(step: ExposeStep) -> int:
-        return int(params[step.repeats]) if isinstance(step.repeats, str) else int(step.repeats)
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
-    def counts(res: ResultDef) -> list[tuple[Station, int, ExposeStep]]:
+
+class _Sufficiency:
+    """What each result of a procedure rests on in one room with its parameters: its stations and, traced
+    down to the readings, the exposures at each (see _refuse_too_few_exposures)."""
+
+    def __init__(self, room: RoomConfig, procedure: Procedure, params: dict[str, Any],
+                 given: dict[str, Any] | None) -> None:
+        self.room, self.procedure, self.params, self.given = room, procedure, params, given or {}
+        self.results = {r.name: r for r in procedure.results}
+        self.steps = [s for s in procedure.steps if isinstance(s, ExposeStep)]
+        self.from_room = room.parameters.get(procedure.id, {})
+
+    def repeats(self, step: ExposeStep) -> int:
+        return int(self.params[step.repeats]) if isinstance(step.repeats, str) else int(step.repeats)
+
+    def counts(self, res: ResultDef) -> list[tuple[Station, int, ExposeStep]]:
         """(station, exposures there, the step that makes them) under a result, traced down to its readings."""
         if res.function == "expression":
             from .expressions import Expression
 
-            return [c for name in sorted(Expression(res.of).names) if name in results for c in counts(results[name])]
-        if res.of in results:
-            return counts(results[res.of])
+            return [c for name in sorted(Expression(res.of).names) if name in self.results
+                    for c in self.counts(self.results[name])]
+        if res.of in self.results:
+            return self.counts(self.results[res.of])
         found = []
-        for name in ([res.stations] if res.stations else procedure.station_lists()):
-            reading = [s for s in steps if s.stations == name and any(res.of in q for q in s.reads.values())]
-            for station in procedure.stations(params, name) if reading else []:
-                found.append((station, sum(repeats(s) for s in reading), reading[0]))
+        for name in ([res.stations] if res.stations else self.procedure.station_lists()):
+            reading = [s for s in self.steps if s.stations == name and any(res.of in q for q in s.reads.values())]
+            for station in self.procedure.stations(self.params, name) if reading else []:
+                found.append((station, sum(self.repeats(s) for s in reading), reading[0]))
         return found
 
-    def refuse(res: ResultDef, have: str, need: int, reasons: list[str], fix: str, param: str | None) -> None:
-        message = (f"{procedure.id} in {room.label()}: result '{res.name}' is computed from {have}, and needs at "
-                   f"least {need}: {'; '.join(reasons)}")
-        in_room = param is not None and param in from_room and param not in (given or {})
-        mark = getattr(from_room, "marks", {}).get(param) if in_room else None
-        if in_room:
-            message += f" ({param} is set in room {room.id}'s parameters)"
-            fix += f" in room {room.id}'s parameters for {procedure.id} in the site file"
-        raise fail(message, mark, fix=fix) if mark is not None else ConfigError(message, fix=fix)
+    def check_shape(self, res: ResultDef) -> int:
+        """Refuse a result with too few stations, or exposures in all, for its function (an HVL's open and
+        filtered beams); the exposures each of its stations must still have (1 when a value per station is
+        not what the function counts)."""
+        from .functions import FUNCTIONS
 
-    def plural(n: int, word: str) -> str:
-        return f"{n} {word}{'' if n == 1 else 's'}"
-
-    for res in procedure.results:
         function = FUNCTIONS.get(res.function)
-        stations = procedure.result_stations(params, res)
+        stations = self.procedure.result_stations(self.params, res)
         least = function.least if function is not None else 1
         if res.function == "hvl":
             added = [st.values.get("added_filtration") for st in stations]
@@ -475,30 +481,35 @@ def _refuse_too_few_exposures(room: RoomConfig, procedure: Procedure, params: di
             if len(added) - filtered < 1 or filtered < 2:
                 why = ("an HVL needs a station without added filtration and two with it, to bracket half the "
                        "open-beam reading")
-                refuse(res, f"{plural(len(added) - filtered, 'open-beam station')} and {filtered} filtered", 3,
-                       [why], "give a station with `added_filtration: 0 mm` and at least two with added filtration",
-                       "stations")
-        elif function is not None and (res.per == "pair" or (res.per == "run" and res.of in results)):
+                self.refuse(res, f"{_plural(len(added) - filtered, 'open-beam station')} and {filtered} filtered", 3,
+                            [why], "give a station with `added_filtration: 0 mm` and at least two with added "
+                            "filtration", "stations")
+        elif function is not None and (res.per == "pair" or (res.per == "run" and res.of in self.results)):
             if len(stations) < least:
-                refuse(res, plural(len(stations), "station"), least, [function.needs],
-                       f"give at least {least} stations in `stations`", "stations")
+                self.refuse(res, _plural(len(stations), "station"), least, [function.needs],
+                            f"give at least {least} stations in `stations`", "stations")
         elif function is not None and res.per == "run":
-            made = counts(res)
+            made = self.counts(res)
             total = sum(n for _, n, _ in made)
             if made and total < least:
                 param = made[0][2].repeats if isinstance(made[0][2].repeats, str) else None
-                refuse(res, f"{plural(total, 'exposure')} in all", least, [function.needs],
-                       f"give `{param}` a larger value" if param else "make more exposures", param)
+                self.refuse(res, f"{_plural(total, 'exposure')} in all", least, [function.needs],
+                            f"give `{param}` a larger value" if param else "make more exposures", param)
             least = 1
-        elif function is not None and res.of in results and least > 1:
-            refuse(res, "1 value at each station", least, [function.needs],
-                   "compute it over the run (`per: run`), or of a reading", None)
-        if res.function == "expression" or res.of in results:
-            least = 1
-        rules = [limits[c.limit] for c in procedure.checks
+        elif function is not None and res.of in self.results and least > 1:
+            self.refuse(res, "1 value at each station", least, [function.needs],
+                        "compute it over the run (`per: run`), or of a reading", None)
+        return 1 if res.function == "expression" or res.of in self.results else least
+
+    def check_exposures(self, res: ResultDef, least: int, limits: dict[str, Limit]) -> None:
+        """Refuse a station with fewer exposures than `least` or than a limit judging the result names."""
+        from .functions import FUNCTIONS
+
+        function = FUNCTIONS.get(res.function)
+        rules = [limits[c.limit] for c in self.procedure.checks
                  if c.result == res.name and c.limit in limits and limits[c.limit].minimum_exposures]
         need = max([least, *(lim.minimum_exposures or 0 for lim in rules)])
-        for station, n, step in counts(res):
+        for station, n, step in self.counts(res):
             if n >= need:
                 continue
             reasons = [function.needs] if function is not None and n < least else []
@@ -507,5 +518,18 @@ def _refuse_too_few_exposures(room: RoomConfig, procedure: Procedure, params: di
             param = step.repeats if isinstance(step.repeats, str) else None
             fix = (f"give `{param}` a value of {need} or more" if param
                    else f"raise the step's `repeats:` to {need} or more in the procedure file")
-            refuse(res, f"{plural(n, 'exposure')} at station {station.index} ({station.label()})", need, reasons,
-                   fix, param)
+            self.refuse(res, f"{_plural(n, 'exposure')} at station {station.index} ({station.label()})", need,
+                        reasons, fix, param)
+
+    def refuse(self, res: ResultDef, have: str, need: int, reasons: list[str], fix: str, param: str | None) -> None:
+        """Raise the ConfigError: the result, what it has and needs and why; a parameter the room's own
+        parameters set is named there (with its file position when known)."""
+        room, procedure = self.room, self.procedure
+        message = (f"{procedure.id} in {room.label()}: result '{res.name}' is computed from {have}, and needs at "
+                   f"least {need}: {'; '.join(reasons)}")
+        in_room = param is not None and param in self.from_room and param not in self.given
+        mark = getattr(self.from_room, "marks", {}).get(param) if in_room else None
+        if in_room:
+            message += f" ({param} is set in room {room.id}'s parameters)"
+            fix += f" in room {room.id}'s parameters for {procedure.id} in the site file"
+        raise fail(message, mark, fix=fix) if mark is not None else ConfigError(message, fix=fix)
