@@ -84,10 +84,11 @@ PART_LAST_USE = {"at", "room", "service", "by"}
 PART_RECEIPT = {"at", "kind", "part", "quantity", "by", "description", "minimum"}
 PART_USE = {"at", "kind", "part", "quantity", "by", "room", "service"}
 INCIDENT = {"incident_id", "date", "room", "kind", "what", "immediate_actions", "root_cause", "actions", "people",
-            "notification_level", "notification", "notification_due", "recorded_at", "by", "history"}
+            "notification_level", "notification", "notification_due", "notification_deadline",
+            "notification_late", "recorded_at", "by", "history"}
 INCIDENT_PERSON = {"person", "doses"}
 INCIDENT_DOSES = {"tede", "lens", "shallow"}
-INCIDENT_LEVEL = {"level", "title", "section", "asks", "reached_by"}
+INCIDENT_LEVEL = {"level", "title", "section", "asks", "within", "within_hours", "reached_by"}
 INCIDENT_REACHED = {"person", "quantity", "dose_msv", "threshold", "section", "verified"}
 INCIDENT_NOTIFICATION = {"to", "at", "reference"}
 INCIDENT_HISTORY = {"seq", "at", "by", "text"}

@@ -126,3 +126,55 @@ def test_a_malformed_level_pack_is_refused_with_file_and_line(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_levels(bad)
     assert f"{bad}:" in str(caught.value) and "'0.25 kV' is not a dose" in str(caught.value)
+
+
+def _incident(levels, date, person, notification=None):
+    from xcal.program.incidents import Incident
+
+    people = [parse_person(person)]
+    incident = Incident("IN-1", date, "4", "radiation", "x", people, "y", "", [], notification, date, "RSO")
+    incident.level = level_reached(people, levels)
+    return incident
+
+
+def test_each_level_is_due_within_the_time_its_section_gives(levels):
+    # 20.2202(a): immediately; 20.2202(b): within 24 hours of discovery; 20.2203(a): within 30 days.
+    assert [(lv.id, lv.within, lv.within_hours) for lv in levels] == [
+        ("immediate", "immediately", None), ("24-hour", "24 h", 24.0), ("30-day", "30 d", 720.0)]
+
+
+def test_a_24_hour_notification_made_after_26_hours_is_late_and_one_after_23_is_not(levels):
+    # Incident 2026-03-02 10:00 UTC, TEDE 60 mSv > 50 mSv: due by 2026-03-03 10:00.
+    late = _incident(levels, "2026-03-02T10:00:00", "J. Ray; tede=60 mSv",
+                     {"to": "NRC Operations Center", "at": "2026-03-03T12:00:00", "reference": None})
+    assert late.notification_deadline().isoformat() == "2026-03-03T10:00:00+00:00"
+    assert late.notification_late() is True
+    assert late.notification_due().endswith("— LATE: at least 26 h after the incident, due by 2026-03-03T10:00+00:00 "
+                                            "(10 CFR 20.2202(b))")
+    on_time = _incident(levels, "2026-03-02T10:00:00", "J. Ray; tede=60 mSv",
+                        {"to": "NRC Operations Center", "at": "2026-03-03T09:00:00", "reference": None})
+    assert on_time.notification_late() is False and "LATE" not in on_time.notification_due()
+
+
+def test_a_missing_notification_is_overdue_only_after_its_deadline(levels):
+    import datetime as dt
+
+    missing = _incident(levels, "2026-03-02T10:00:00", "J. Ray; tede=60 mSv")
+    before = dt.datetime(2026, 3, 3, 9, 59, tzinfo=dt.UTC)
+    after = dt.datetime(2026, 3, 3, 10, 1, tzinfo=dt.UTC)
+    assert missing.notification_due(before).endswith("not recorded as made, due by 2026-03-03T10:00+00:00")
+    assert missing.notification_due(after).endswith("due by 2026-03-03T10:00+00:00 — OVERDUE")
+
+
+def test_a_date_without_a_time_counts_from_the_end_of_that_day(levels):
+    # Happened some time on 03-02: due at the latest by 03-04 00:00; a call on 03-03 at 20:00 may be on time.
+    maybe = _incident(levels, "2026-03-02", "J. Ray; tede=60 mSv",
+                      {"to": "NRC", "at": "2026-03-03T20:00:00", "reference": None})
+    assert maybe.notification_deadline().isoformat() == "2026-03-04T00:00:00+00:00"
+    assert maybe.notification_late() is False
+
+
+def test_immediately_has_no_number_so_nothing_is_called_late_and_the_due_text_says_immediately(levels):
+    now = _incident(levels, "2026-03-02T10:00:00", "J. Ray; tede=300 mSv")
+    assert now.notification_deadline() is None and now.notification_late() is False
+    assert now.notification_due().endswith("not recorded as made, due immediately")

@@ -11,6 +11,7 @@ first level, in the pack's order, that any one person's dose reaches. The people
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ LEVELS_FILE = Path(__file__).parent / "library" / "notification-levels.yaml"
 KINDS = ("radiation", "equipment")
 UPDATABLE = ("what", "immediate_actions", "root_cause", "people", "actions", "notification")
 COMPARE = {">=": lambda dose, limit: dose >= limit, ">": lambda dose, limit: dose > limit}
+_WITHIN = re.compile(r"immediately|\d+(\.\d+)? [hd]")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,16 @@ class Level:
     section: str
     asks: str
     thresholds: tuple[Threshold, ...]
+    within: str = "immediately"
+    """How soon the notification is due: 'immediately' or a number of hours ('24 h') or days ('30 d')."""
+
+    @property
+    def within_hours(self) -> float | None:
+        """`within` in hours; None for 'immediately', which the regulation gives no number for."""
+        if self.within == "immediately":
+            return None
+        number, unit = self.within.split()
+        return float(number) * (24 if unit == "d" else 1)
 
 
 def load_levels(path: str | Path = LEVELS_FILE) -> list[Level]:
@@ -60,7 +72,7 @@ def load_levels(path: str | Path = LEVELS_FILE) -> list[Level]:
     nodes = expect_list(top["levels"], top.value_mark("levels"), "levels")
     for i, node in enumerate(nodes):
         level = expect_map(node, nodes.item_mark(i), f"level {i + 1}")
-        check_keys(level, f"level {i + 1}", ("id", "title", "section", "asks", "thresholds"))
+        check_keys(level, f"level {i + 1}", ("id", "title", "section", "asks", "thresholds"), ("within",))
         items = expect_list(level["thresholds"], level.value_mark("thresholds"), "thresholds")
         thresholds = []
         for j, t in enumerate(items):
@@ -81,8 +93,12 @@ def load_levels(path: str | Path = LEVELS_FILE) -> list[Level]:
             thresholds.append(Threshold(t["quantity"], t["compare"], msv, text["text"], text["section"],
                                         t["verified"], text["checked_in"]))
         words = {k: expect_str(level[k], level.value_mark(k), k) for k in ("id", "title", "section", "asks")}
+        within = " ".join(str(level.get("within", "immediately")).split())
+        if not _WITHIN.fullmatch(within):
+            raise fail(f"level {words['id']}: within '{within}' is not 'immediately' or a number of hours or days",
+                       level.value_mark("within"), fix="write `within: immediately`, `within: 24 h` or `within: 30 d`")
         levels.append(Level(words["id"], words["title"], words["section"], " ".join(words["asks"].split()),
-                            tuple(thresholds)))
+                            tuple(thresholds), within))
     return levels
 
 
@@ -95,7 +111,7 @@ def level_reached(people: list[dict[str, Any]], levels: list[Level]) -> dict[str
                    if p["doses"].get(t.quantity) is not None and COMPARE[t.compare](p["doses"][t.quantity], t.msv)]
         if reached:
             return {"level": level.id, "title": level.title, "section": level.section, "asks": level.asks,
-                    "reached_by": reached}
+                    "within": level.within, "within_hours": level.within_hours, "reached_by": reached}
     return None
 
 
@@ -129,17 +145,54 @@ class Incident:
                 "what": self.what, "people": [{**p, "person": names[p["person"]]} for p in self.people],
                 "immediate_actions": self.immediate_actions, "root_cause": self.root_cause,
                 "actions": self.actions, "notification_level": level, "notification": self.notification,
-                "notification_due": self.notification_due(), "recorded_at": self.recorded_at, "by": self.by,
+                "notification_due": self.notification_due(),
+                "notification_deadline": (deadline.isoformat() if (deadline := self.notification_deadline())
+                                          else None),
+                "notification_late": self.notification_late(), "recorded_at": self.recorded_at, "by": self.by,
                 "history": self.history}
 
-    def notification_due(self) -> str:
-        """What the level asks and whether it was done: 'none required', 'REQUIRED, not made', 'made ...'."""
+    def notification_deadline(self) -> dt.datetime | None:
+        """When the level's notification is due: the incident's date and time plus the level's `within`; None
+        when no level is reached or it asks "immediately". A date without a time counts from the end of that
+        day, and a notification's date without a time from its start: LATE is said only when it is certain."""
+        hours = self.level.get("within_hours") if self.level else None
+        if hours is None:
+            return None
+        return _moment(self.date, end_of_day=True) + dt.timedelta(hours=hours)
+
+    def notification_late(self, now: dt.datetime | None = None) -> bool:
+        """Whether the notification came, or is still missing, after its deadline (as of `now`)."""
+        deadline = self.notification_deadline()
+        if deadline is None:
+            return False
+        made = _moment(self.notification["at"]) if self.notification else None
+        return (made or now or dt.datetime.now(dt.UTC)) > deadline
+
+    def notification_due(self, now: dt.datetime | None = None) -> str:
+        """What the level asks and whether it was done: 'none required', 'REQUIRED, not made' (with its deadline
+        and OVERDUE once past it), 'made ...' (LATE when after the deadline, with how long after the incident)."""
         if self.level is None:
             return "none required: no dose reaches a notification level"
+        deadline = self.notification_deadline()
+        due = f"due by {deadline.isoformat(timespec='minutes')}" if deadline else "due immediately"
         if self.notification is None:
-            return f"REQUIRED ({self.level['title']}, {self.level['section']}), not recorded as made"
+            late = " — OVERDUE" if self.notification_late(now) else ""
+            return f"REQUIRED ({self.level['title']}, {self.level['section']}), not recorded as made, {due}{late}"
         n = self.notification
-        return f"made to {n['to']} at {n['at']}" + (f" ({n['reference']})" if n.get("reference") else "")
+        text = f"made to {n['to']} at {n['at']}" + (f" ({n['reference']})" if n.get("reference") else "")
+        if self.notification_late(now):
+            after = (_moment(n["at"]) - _moment(self.date, end_of_day=True)).total_seconds() / 3600
+            text += f" — LATE: at least {after:.0f} h after the incident, {due} ({self.level['section']})"
+        return text
+
+
+def _moment(text: str, end_of_day: bool = False) -> dt.datetime:
+    """A recorded date or date and time as a moment (a date alone: its first moment, or with `end_of_day` the
+    first of the next day; no zone: UTC)."""
+    value = dt.datetime.fromisoformat(text)
+    if end_of_day and "T" not in text and len(text) == 10:
+        value += dt.timedelta(days=1)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def parse_person(text: str) -> dict[str, Any]:
