@@ -6,6 +6,7 @@ every entry follows the one before it.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import sys
 import threading
@@ -149,3 +150,21 @@ def test_a_new_sqlite_store_has_16_kib_pages_and_an_older_file_keeps_its_own(tmp
         store.create_run(header("R1"))
         assert store.verify().ok
     assert raw(older, "PRAGMA page_size") == [(4096,)]
+
+
+def test_a_new_postgresql_store_compresses_its_long_columns_with_lz4_when_the_server_has_it(db, store, backend):
+    if backend != "postgres":
+        pytest.skip("a PostgreSQL storage setting")
+    offered = raw(db, "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")
+    if not offered or "lz4" not in offered[0][0]:
+        pytest.skip("this PostgreSQL server was built without lz4")
+    rows = raw(db, "SELECT c.relname, a.attname, a.attcompression FROM pg_attribute a JOIN pg_class c ON "
+                   "c.oid = a.attrelid WHERE c.relnamespace = current_schema()::regnamespace AND a.attnum > 0 "
+                   "AND a.attcompression <> ''")
+    assert sorted((t, c, m) for t, c, m in rows) == [("entries", "payload", "l"), ("readings", "data", "l"),
+                                                     ("runs", "snapshot", "l")]
+    waveform = {"interval_ms": 0.1, "kv": [round(80 + (i % 97) / 10, 1) for i in range(4000)]}    # ~25 kB
+    store.create_run(header("R1"))
+    store.add_reading("R1", dataclasses.replace(reading(1, 80.0), data=waveform))
+    assert store.get_run("R1").readings[0].data == waveform              # stored compressed, read back the same
+    assert store.verify().ok
