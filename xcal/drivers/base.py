@@ -229,8 +229,8 @@ class Driver:
         return check_serial(self.name, self.resource, self.expected_serial, identity)
 
     def confirm_after_reopen(self, ask: Callable[[], InstrumentIdentity], known: InstrumentIdentity) -> None:
-        """See `confirm_after_reopen` (module level), for this driver's link."""
-        confirm_after_reopen(self.transport, self.where, ask, known)
+        """See `confirm_after_reopen` (module level), for this driver's link (drivers without one have none)."""
+        confirm_after_reopen(getattr(self, "transport", None), self.where, ask, known)
 
     def close(self) -> None:
         self.transport.close()
