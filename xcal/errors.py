@@ -73,6 +73,10 @@ class ConnectionLost(InstrumentError):
     """The link to the instrument closed or failed while in use."""
 
 
+class MeterChanged(InstrumentError):
+    """After a lost link was reopened, another meter answers than the one identified before."""
+
+
 class ProtocolError(InstrumentError):
     """The instrument answered bytes that do not fit its protocol (garbled, partial, unexpected)."""
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from xcal.drivers.base import MeterChanged
 from xcal.drivers.capabilities import InstrumentIdentity
 from xcal.drivers.instruments.ptw.unidos import PtwUnidos
+from xcal.errors import MeterChanged
 from xcal.simulators.ptw_unidos import UnidosSimulator
 from xcal.simulators.server import WireFault, serve_tcp
 from xcal.units import Q_

@@ -11,14 +11,13 @@ import pytest
 from wire_helpers import Echo
 
 from xcal.drivers import transport
-from xcal.drivers.base import MeterChanged
 from xcal.drivers.capabilities import InstrumentIdentity
 from xcal.drivers.generic.commandmap import CommandMap
 from xcal.drivers.generic.declarative import DeclarativeDriver
 from xcal.drivers.link import LinkSettings, open_transport, resource_kind
 from xcal.drivers.serial_transport import SerialTransport
 from xcal.drivers.transport import PartialReply, VisaTransport
-from xcal.errors import ConfigError, ConnectionLost, InstrumentError, InstrumentTimeout, ProtocolError
+from xcal.errors import ConfigError, ConnectionLost, InstrumentError, InstrumentTimeout, MeterChanged, ProtocolError
 from xcal.simulators.commandmap_sim import CommandMapSimulator
 from xcal.simulators.server import LineServer, PtySimServer, TcpSimServer, WireFault, serve_tcp
 from xcal.units import Q_
@@ -376,3 +375,17 @@ def test_a_firmware_update_is_still_the_same_meter_and_so_is_a_serial_written_ot
         simulator.become(InstrumentIdentity("Example Instruments", "XR-1", "xr1 00042", "2.2.0"))
         server.inject(WireFault("drop", "status", count=1))
         assert driver.state() == "idle"
+
+
+def test_a_meter_that_does_not_say_who_it_is_after_the_reconnect_is_a_lost_connection_and_the_next_call_retries(
+        server: LineServer, example_map: CommandMap) -> None:
+    with connect(server, example_map) as driver:
+        driver.identify()
+        server.inject(WireFault("drop", "status", count=1))
+        server.inject(WireFault("silence", "identify", count=1))          # still starting up after the drop
+        with pytest.raises(ConnectionLost) as caught:
+            driver.state()
+        assert "reconnected, but the meter did not say who it is: " in str(caught.value)
+        assert "did not answer '*IDN?'" in str(caught.value)
+        assert driver.state() == "idle"                                   # reopened, asked again, went on
+    assert driver.transport.after_reopen is None                          # closing drops the hook (and its cycle)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
-from ..errors import InstrumentError, ProtocolError
+from ..errors import InstrumentError, MeterChanged, ProtocolError
 from .capabilities import InstrumentIdentity
 from .evidence import Evidence
 from .link import LinkSettings, Transport, open_transport
@@ -77,12 +77,9 @@ def check_serial(name: str, resource: str, expected: str | None, identity: Instr
             f"correct `serial:` (and its calibration) of {name} in the site file")
 
 
-class MeterChanged(InstrumentError):
-    """After a lost link was reopened, another meter answers than the one identified before."""
-
-
 def same_meter(a: InstrumentIdentity, b: InstrumentIdentity) -> bool:
-    """Whether two identities are one meter: make, model and serial number (firmware may be updated)."""
+    """Whether two identities are one meter: make, model and serial number (firmware may be updated). Meters
+    that report no serial number can only be told apart by make and model."""
     return (a.make, a.model, serial_key(a.serial or "")) == (b.make, b.model, serial_key(b.serial or ""))
 
 

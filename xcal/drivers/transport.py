@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
-from ..errors import ConfigError, ConnectionLost, InstrumentError, InstrumentTimeout, ProtocolError
+from ..errors import ConfigError, ConnectionLost, InstrumentError, InstrumentTimeout, MeterChanged, ProtocolError
 from ..units import Q_, has_dimension
 from .link import LinkSettings
 
@@ -199,6 +199,7 @@ class BaseTransport:
             if self._closed:
                 return
             self._closed = True
+            self.after_reopen = None                     # the driver's hook holds the driver: no cycle is left
             self._close_link()
 
     # What a subclass provides.
@@ -323,6 +324,14 @@ class BaseTransport:
         self._confirming = True
         try:
             self.after_reopen()
+        except MeterChanged:
+            self._close_link()
+            self._down = True
+            raise
+        except InstrumentError as exc:
+            self._close_link()
+            self._down = True
+            raise self._lost(f"reconnected, but the meter did not say who it is: {exc.message}") from None
         except BaseException:
             self._close_link()
             self._down = True
