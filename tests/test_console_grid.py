@@ -44,3 +44,20 @@ def test_colour_follows_the_terminal_no_color_term_and_force_color(monkeypatch, 
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert colour_wanted(stream) is wanted
+
+
+def test_wide_and_combining_characters_and_control_characters_keep_the_columns_in_line():
+    # '点' takes two terminal columns, the combining acute accent none; a tab would jump: shown as a space.
+    table = grid(("Where", "Value"), [("点 A", "1"), ("e\u0301", "2"), ("a\tb", "3")]).splitlines()
+    assert table[3] == "│ 点 A  │ 1     │"
+    assert table[4] == "│ e\u0301     │ 2     │"
+    assert table[5] == "│ a b   │ 3     │"
+
+
+@pytest.mark.parametrize(("env", "wanted"), [({}, False), ({"WT_SESSION": "x"}, True), ({"TERM": "xterm"}, True)])
+def test_on_windows_only_a_terminal_known_to_read_ansi_codes_gets_them(monkeypatch, env, wanted):
+    for name in ("NO_COLOR", "FORCE_COLOR", "TERM", "WT_SESSION", "ANSICON"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert colour_wanted(_Tty(), platform="win32") is wanted

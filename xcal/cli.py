@@ -1575,7 +1575,9 @@ _INCIDENT_OPTIONS = [
                  help="A person involved with the estimated doses (each optional; repeat for each person)."),
     click.option("--action", "actions", multiple=True, metavar="CA-N", help="A linked corrective action (repeat)."),
     click.option("--notified", help="To whom the notification was made (e.g. 'NRC Operations Center')."),
-    click.option("--notified-at", "notified_at", metavar="WHEN", help="When it was made (YYYY-MM-DDTHH:MM)."),
+    click.option("--notified-at", "notified_at", metavar="WHEN",
+                 help="When it was made (YYYY-MM-DDTHH:MM, this computer's local time unless it ends in an offset "
+                      "such as +01:00 or Z)."),
     click.option("--notified-ref", "notified_ref", help="Its reference (event number, letter)."),
     click.option("--name", help="Who records it (default: the OS user)."),
     click.option("--json", "as_json", is_flag=True, help="Print JSON."),
@@ -1589,7 +1591,9 @@ def _incident_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @incident.command("record")
-@click.option("--date", "on", required=True, metavar="WHEN", help="When it happened (YYYY-MM-DD[THH:MM]).")
+@click.option("--date", "on", required=True, metavar="WHEN",
+              help="When it happened, or was discovered if later (YYYY-MM-DD[THH:MM], local time unless it ends in "
+                   "an offset); notification deadlines count from it.")
 @click.option("--room", required=True, help="Room id.")
 @click.option("--kind", type=click.Choice(["radiation", "equipment"]), required=True, help="What kind of incident.")
 @click.option("--what", required=True, help="What happened, in words.")

@@ -45,9 +45,11 @@ _SGR = {"bold": "1", "dim": "2", "italic": "3", "underline": "4", "red": "31", "
         "blue": "34", "magenta": "35", "cyan": "36"}
 
 
-def colour_wanted(stream: Any) -> bool:
+def colour_wanted(stream: Any, platform: str = sys.platform) -> bool:
     """Whether to colour what goes to `stream`, by the rules rich follows too: a terminal that is not `dumb`,
-    unless NO_COLOR is set; FORCE_COLOR colours a pipe as well."""
+    unless NO_COLOR is set; FORCE_COLOR colours a pipe as well. On Windows only a terminal known to read ANSI
+    codes (Windows Terminal, ANSICON, a TERM such as a Unix-like shell sets): the classic console would print
+    them."""
     import os
 
     if os.environ.get("NO_COLOR"):
@@ -55,7 +57,9 @@ def colour_wanted(stream: Any) -> bool:
     if os.environ.get("FORCE_COLOR"):
         return True
     isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+    if not (isatty and isatty()) or os.environ.get("TERM") == "dumb":
+        return False
+    return platform != "win32" or any(os.environ.get(k) for k in ("WT_SESSION", "ANSICON", "TERM"))
 
 
 def styled(text: str, style: str | None, colour: bool) -> str:
@@ -69,6 +73,24 @@ _BOXES = {False: "┏━┳┓┃┡╇┩│└─┴┘", True: "+-++|+++|+-++
 page)."""
 
 
+def display_width(text: str) -> int:
+    """Columns `text` takes on a terminal: wide (East Asian) characters two, combining marks none."""
+    import unicodedata
+
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in text)
+
+
+def _cell(cell: str | tuple[str, str]) -> tuple[str, str | None]:
+    """A grid cell as (text with control characters as spaces, style)."""
+    plain, style = (cell, None) if isinstance(cell, str) else cell
+    if not plain.isprintable():
+        plain = "".join(ch if ch.isprintable() else " " for ch in plain)
+    return plain, style
+
+
 def grid(headers: Sequence[str], rows: Sequence[Sequence[str | tuple[str, str]]], colour: bool = False,
          ascii_only: bool = False) -> str:
     """A boxed table as text: each cell plain text or (text, style), styles in ANSI codes with `colour`.
@@ -76,21 +98,20 @@ def grid(headers: Sequence[str], rows: Sequence[Sequence[str | tuple[str, str]]]
     Drawn directly, without rich, whose import and measuring of every cell took about 60 ms of the 250 ms
     `xcal trend` took on PostgreSQL (target 200 ms); cells are never folded, a line wider than the screen is
     wrapped by the terminal."""
-    widths = [len(h) for h in headers]
-    for row in rows:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell if isinstance(cell, str) else cell[0]))
+    cells = [[_cell(c) for c in row] for row in rows]
+    widths = [display_width(h) for h in headers]
+    for row_cells in cells:
+        for i, (plain, _) in enumerate(row_cells):
+            widths[i] = max(widths[i], display_width(plain))
     tl, heavy, tee, tr, head, ml, cross, mr, bar, bl, light, bottom, br = tuple(_BOXES[ascii_only])
     lines = [tl + tee.join(heavy * (w + 2) for w in widths) + tr,
              head + head.join(f" {styled(h.ljust(w), 'bold', colour)} "
                               for h, w in zip(headers, widths, strict=True)) + head,
              ml + cross.join(heavy * (w + 2) for w in widths) + mr]
-    for row in rows:
-        cells = []
-        for cell, width in zip(row, widths, strict=True):
-            plain, style = (cell, None) if isinstance(cell, str) else cell
-            cells.append(f" {styled(plain.ljust(width), style, colour)} ")
-        lines.append(bar + bar.join(cells) + bar)
+    for row_cells in cells:
+        shown = [f" {styled(plain + ' ' * (width - display_width(plain)), style, colour)} "
+                 for (plain, style), width in zip(row_cells, widths, strict=True)]
+        lines.append(bar + bar.join(shown) + bar)
     lines.append(bl + bottom.join(light * (w + 2) for w in widths) + br)
     return "\n".join(lines) + "\n"
 

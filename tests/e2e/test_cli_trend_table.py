@@ -58,9 +58,10 @@ def test_all_lists_every_point_and_json_holds_every_one(db):
     assert len(points) == 60 and points[0]["run_id"] == "R00" and points[-1]["value"] == 83.9
 
 
-def test_the_table_lines_up_every_row_under_its_header(db):
+def test_the_table_lines_up_every_row_under_its_header(db, monkeypatch):
+    monkeypatch.delenv("FORCE_COLOR", raising=False)                      # plain text, as for a pipe
     output = CliRunner().invoke(main, ["--db", str(db), "trend", "--room", "3", "--result", "kvp"]).output
-    table = [line for line in output.splitlines() if line[:1] in "┏┃┡│└"]
+    table = [line for line in output.splitlines() if line and line[0] in "┏┃┡│└"]
     assert len(table) == 1 + 1 + 1 + 50 + 1                                      # top, header, rule, rows, bottom
     assert len({len(line) for line in table}) == 1
     header = table[1]

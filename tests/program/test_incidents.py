@@ -7,6 +7,7 @@ immediate (20.2202(a)): TEDE >= 250 mSv, lens >= 750 mSv, shallow >= 2.5 Gy (= 2
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 
@@ -83,8 +84,8 @@ def test_record_update_show_and_verify_end_to_end(cli, _isolated_store):
                          "2026-03-02T15:00", "--notified-ref", "EN 12345", "--person", "K. Lo; tede=0.3 mSv",
                          "--name", "RSO", "--json"))
     assert updated["root_cause"] == "interlock bypassed"
-    assert updated["notification"] == {"to": "NRC Operations Center", "at": "2026-03-02T15:00:00",
-                                       "reference": "EN 12345"}
+    local = dt.datetime(2026, 3, 2, 15, 0).astimezone().isoformat()      # a time without an offset is local
+    assert updated["notification"] == {"to": "NRC Operations Center", "at": local, "reference": "EN 12345"}
     assert [p["doses"]["tede"] for p in updated["people"]] == [60.0, 0.3]
     assert [h["text"] for h in updated["history"]] == ["recorded", "updated root_cause, people, notification: "
                                                                    "investigation done"]
@@ -145,21 +146,19 @@ def test_each_level_is_due_within_the_time_its_section_gives(levels):
 
 def test_a_24_hour_notification_made_after_26_hours_is_late_and_one_after_23_is_not(levels):
     # Incident 2026-03-02 10:00 UTC, TEDE 60 mSv > 50 mSv: due by 2026-03-03 10:00.
-    late = _incident(levels, "2026-03-02T10:00:00", "J. Ray; tede=60 mSv",
-                     {"to": "NRC Operations Center", "at": "2026-03-03T12:00:00", "reference": None})
+    late = _incident(levels, "2026-03-02T10:00:00+00:00", "J. Ray; tede=60 mSv",
+                     {"to": "NRC Operations Center", "at": "2026-03-03T12:00:00+00:00", "reference": None})
     assert late.notification_deadline().isoformat() == "2026-03-03T10:00:00+00:00"
     assert late.notification_late() is True
     assert late.notification_due().endswith("— LATE: at least 26 h after the incident, due by 2026-03-03T10:00+00:00 "
                                             "(10 CFR 20.2202(b))")
-    on_time = _incident(levels, "2026-03-02T10:00:00", "J. Ray; tede=60 mSv",
-                        {"to": "NRC Operations Center", "at": "2026-03-03T09:00:00", "reference": None})
+    on_time = _incident(levels, "2026-03-02T10:00:00+00:00", "J. Ray; tede=60 mSv",
+                        {"to": "NRC Operations Center", "at": "2026-03-03T04:00:00-05:00", "reference": None})
     assert on_time.notification_late() is False and "LATE" not in on_time.notification_due()
 
 
 def test_a_missing_notification_is_overdue_only_after_its_deadline(levels):
-    import datetime as dt
-
-    missing = _incident(levels, "2026-03-02T10:00:00", "J. Ray; tede=60 mSv")
+    missing = _incident(levels, "2026-03-02T10:00:00+00:00", "J. Ray; tede=60 mSv")
     before = dt.datetime(2026, 3, 3, 9, 59, tzinfo=dt.UTC)
     after = dt.datetime(2026, 3, 3, 10, 1, tzinfo=dt.UTC)
     assert missing.notification_due(before).endswith("not recorded as made, due by 2026-03-03T10:00+00:00")
@@ -167,14 +166,23 @@ def test_a_missing_notification_is_overdue_only_after_its_deadline(levels):
 
 
 def test_a_date_without_a_time_counts_from_the_end_of_that_day(levels):
-    # Happened some time on 03-02: due at the latest by 03-04 00:00; a call on 03-03 at 20:00 may be on time.
+    # Happened some time on 03-02 (local): due at the latest by 03-04 00:00; a call on 03-03 at 20:00 may be on
+    # time; one on 03-04 at 01:00 is certainly late: at least 25 h after the end of 03-02.
     maybe = _incident(levels, "2026-03-02", "J. Ray; tede=60 mSv",
                       {"to": "NRC", "at": "2026-03-03T20:00:00", "reference": None})
-    assert maybe.notification_deadline().isoformat() == "2026-03-04T00:00:00+00:00"
+    assert maybe.notification_deadline() == dt.datetime(2026, 3, 4).astimezone()
     assert maybe.notification_late() is False
+    late = _incident(levels, "2026-03-02", "J. Ray; tede=60 mSv",
+                     {"to": "NRC", "at": "2026-03-04T01:00:00", "reference": None})
+    assert late.notification_late() is True and "LATE: at least 25 h after the incident" in late.notification_due()
 
 
-def test_immediately_has_no_number_so_nothing_is_called_late_and_the_due_text_says_immediately(levels):
-    now = _incident(levels, "2026-03-02T10:00:00", "J. Ray; tede=300 mSv")
-    assert now.notification_deadline() is None and now.notification_late() is False
-    assert now.notification_due().endswith("not recorded as made, due immediately")
+def test_an_immediate_notification_is_overdue_while_missing_and_once_made_says_how_long_it_took(levels):
+    missing = _incident(levels, "2026-03-02T10:00:00+00:00", "J. Ray; tede=300 mSv")
+    assert missing.notification_deadline() is None and missing.notification_late() is True
+    assert missing.notification_due().endswith("not recorded as made, due immediately — OVERDUE")
+    made = _incident(levels, "2026-03-02T10:00:00+00:00", "J. Ray; tede=300 mSv",
+                     {"to": "NRC", "at": "2026-03-02T13:40:00+00:00", "reference": None})    # 3 h 40 min later
+    assert made.notification_late() is False
+    assert made.notification_due().endswith(", at least 3 h after the incident (due immediately, "
+                                            "10 CFR 20.2202(a))")

@@ -87,3 +87,12 @@ def test_an_unusable_path_is_a_record_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(RecordError, match="cannot open the record store"):
         Store(blocker / "sub" / "r.sqlite3")
+
+
+def test_started_at_answers_for_more_runs_than_one_statement_may_name(store, make_run):
+    make_run("R1")
+    make_run("R2")
+    asked = ["R1", "R2"] + [f"X{i:05d}" for i in range(40_000)]        # past SQLite's 32 766 parameters
+    found = store.started_at(asked)
+    assert sorted(found) == ["R1", "R2"]
+    assert found["R1"] == store.get_run("R1").started_at

@@ -11,6 +11,7 @@ first level, in the pack's order, that any one person's dose reaches. The people
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,10 +162,14 @@ class Incident:
         return _moment(self.date, end_of_day=True) + dt.timedelta(hours=hours)
 
     def notification_late(self, now: dt.datetime | None = None) -> bool:
-        """Whether the notification came, or is still missing, after its deadline (as of `now`)."""
+        """Whether the notification came, or is still missing, after its deadline (as of `now`). One due
+        immediately is late while it is missing (it was due when the incident was found); once made it is not
+        judged, as the regulation gives no number of hours (notification_due says how long it took)."""
+        if self.level is None:
+            return False
         deadline = self.notification_deadline()
         if deadline is None:
-            return False
+            return self.notification is None
         made = _moment(self.notification["at"]) if self.notification else None
         return (made or now or dt.datetime.now(dt.UTC)) > deadline
 
@@ -180,19 +185,21 @@ class Incident:
             return f"REQUIRED ({self.level['title']}, {self.level['section']}), not recorded as made, {due}{late}"
         n = self.notification
         text = f"made to {n['to']} at {n['at']}" + (f" ({n['reference']})" if n.get("reference") else "")
+        after = math.floor((_moment(n["at"]) - _moment(self.date, end_of_day=True)).total_seconds() / 3600)
         if self.notification_late(now):
-            after = (_moment(n["at"]) - _moment(self.date, end_of_day=True)).total_seconds() / 3600
-            text += f" — LATE: at least {after:.0f} h after the incident, {due} ({self.level['section']})"
+            text += f" — LATE: at least {after} h after the incident, {due} ({self.level['section']})"
+        elif deadline is None and after > 0:
+            text += f", at least {after} h after the incident ({due}, {self.level['section']})"
         return text
 
 
 def _moment(text: str, end_of_day: bool = False) -> dt.datetime:
     """A recorded date or date and time as a moment (a date alone: its first moment, or with `end_of_day` the
-    first of the next day; no zone: UTC)."""
+    first of the next day; without an offset, as recorded by an earlier xcal or for a date: local time)."""
     value = dt.datetime.fromisoformat(text)
     if end_of_day and "T" not in text and len(text) == 10:
         value += dt.timedelta(days=1)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return value if value.tzinfo else value.astimezone()
 
 
 def parse_person(text: str) -> dict[str, Any]:
@@ -223,13 +230,16 @@ def parse_notification(to: str | None, at: str | None, reference: str | None) ->
 
 
 def _when(text: str, what: str) -> str:
+    """A date as given, or a date and time with its offset: a time without one is this computer's local time
+    (what a person at the console means), so deadlines come out right in any zone."""
     try:
         value = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         raise ConfigError(f"{what} {text!r} is not a date or date and time",
                           fix=f"give {what} as YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
-    return value.isoformat() if (value.hour, value.minute, value.second) != (0, 0, 0) or "T" in text \
-        else value.date().isoformat()
+    if (value.hour, value.minute, value.second) == (0, 0, 0) and "T" not in text and value.tzinfo is None:
+        return value.date().isoformat()
+    return (value if value.tzinfo else value.astimezone()).isoformat()
 
 
 def _linked(store: Any, action_ids: list[str]) -> list[str]:

@@ -376,16 +376,19 @@ def _upgrade_from_4(tx: Transaction) -> dict[str, Any]:
 
 
 def _upgrade_from_5(tx: Transaction) -> dict[str, Any]:
-    """PostgreSQL: drop the foreign keys from readings and checks to runs (by the names the server gave them);
+    """PostgreSQL: drop the foreign keys from readings and checks to runs (by the names the server gave them;
+    any other constraint stays);
     SQLite: nothing (a foreign key there costs little, and dropping one means rebuilding the table)."""
     if tx.dialect.name != "postgresql":
         return {}
     dropped = []
     for table in ("readings", "checks"):
         names = [r[0] for r in tx.execute("SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid = "
-                                          "to_regclass(?) ORDER BY conname", (table,)).fetchall()]
+                                          "to_regclass(?) AND confrelid = to_regclass('runs') ORDER BY conname",
+                                          (table,)).fetchall()]
         for name in names:
-            tx.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            quoted = name.replace('"', '""')
+            tx.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{quoted}"')
             dropped.append(f"{table}.{name}")
     return {"foreign_keys_dropped": dropped}
 

@@ -563,11 +563,12 @@ class Store:
     def started_at(self, run_ids: Iterable[str]) -> dict[str, str]:
         """When each of these runs started (ids the store does not have are left out)."""
         wanted = sorted(set(run_ids))
-        if not wanted:
-            return {}
-        marks = ", ".join("?" * len(wanted))
-        return {r[0]: r[1] for r in self.select(f"SELECT run_id, started_at FROM runs WHERE run_id IN ({marks})",
-                                                tuple(wanted))}
+        found: dict[str, str] = {}
+        for first in range(0, len(wanted), 500):                     # within every database's parameter limit
+            part = wanted[first:first + 500]
+            sql = f"SELECT run_id, started_at FROM runs WHERE run_id IN ({', '.join('?' * len(part))})"
+            found.update((r[0], r[1]) for r in self.select(sql, tuple(part)))
+        return found
 
     def get_run(self, run_id: str) -> StoredRun:
         """One run with its readings (each with its latest correction, if any), checks and corrections."""
