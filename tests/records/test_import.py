@@ -170,12 +170,18 @@ def test_a_sqlite_import_copies_its_log_into_the_file_every_few_batches(tmp_path
     monkeypatch.setattr(bulk, "CHECKPOINT_BATCHES", 3)
     monkeypatch.setattr(SQLiteBackend, "_checkpoint", lambda self, truncate=False: copies.append(
         (threading.current_thread().name, truncate)) or real(self, truncate))
+    caches = []
+    write_batch = bulk.write_batch
+    monkeypatch.setattr(bulk, "write_batch", lambda tx, runs: caches.append(
+        tx.execute("PRAGMA cache_size").fetchone()[0]) or write_batch(tx, runs))
     path = tmp_path / "s.sqlite3"
     with Store(path) as store:
         runs = [ImportedRun(header(f"R{n}"), [reading(1, 80.0)], [], "PASS", FINISHED) for n in range(7)]
         summary = store.import_runs(runs, batch_readings=1)
         assert summary.batches == 7
         assert copies == [("xcal-checkpoint", False), ("xcal-checkpoint", False), ("MainThread", True)]
+        assert caches == [-65536] * 7                                 # 64 MiB while importing
+        assert store._db._db.execute("PRAGMA cache_size").fetchone()[0] == -2000      # SQLite's default, back
         assert store.verify().ok
         assert path.with_name("s.sqlite3-wal").stat().st_size == 0
         assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
