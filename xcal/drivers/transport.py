@@ -324,17 +324,11 @@ class BaseTransport:
         self._confirming = True
         try:
             self.after_reopen()
-        except MeterChanged:
+        except BaseException as exc:
             self._close_link()
             self._down = True
-            raise
-        except InstrumentError as exc:
-            self._close_link()
-            self._down = True
-            raise self._lost(f"reconnected, but the meter did not say who it is: {exc.message}") from None
-        except BaseException:
-            self._close_link()
-            self._down = True
+            if isinstance(exc, InstrumentError) and not isinstance(exc, MeterChanged):
+                raise self._lost(f"reconnected, but the meter did not say who it is: {exc.message}") from None
             raise
         finally:
             self._confirming = False

@@ -72,17 +72,17 @@ def write_batch(tx: Transaction, runs: list[ImportedRun]) -> ImportSummary:
     PostgreSQL server stores one reading while the next is made (measured into a store of 2 000 runs: 69 000-
     73 000 readings/s instead of 62 000).
     """
-    next_reading = tx.reserve_ids("readings", "reading_id", sum(len(r.readings) for r in runs))
+    readings = sum(len(r.readings) for r in runs)
+    next_reading = tx.reserve_ids("readings", "reading_id", readings)
     next_check = tx.reserve_ids("checks", "check_row", sum(len(r.checks) for r in runs))
     finals = [final_status(run) for run in runs]
     made = [run_row(run_payload(run.header), change) for run, (_, change) in zip(runs, finals, strict=True)]
     tx.insert_many("runs", RUN_COLUMNS, [(run.header.run_id,) + row for run, (row, _) in zip(runs, made, strict=True)])
     check_rows: list[tuple[Any, ...]] = []
     entries: list[tuple[str, str, dict[str, Any] | str]] = []        # readings' and checks' payloads as text
-    readings = 0
 
     def reading_rows() -> Iterator[tuple[Any, ...]]:
-        nonlocal next_reading, next_check, readings
+        nonlocal next_reading, next_check
         for run, (kind, change), (_, created) in zip(runs, finals, made, strict=True):
             run_id = run.header.run_id
             entries.append((RUN_CREATED, run_id, created))
@@ -90,7 +90,6 @@ def write_batch(tx: Transaction, runs: list[ImportedRun]) -> ImportSummary:
                 row, text = reading_row(reading, next_reading, run_id)
                 entries.append((READING, run_id, text))
                 next_reading += 1
-                readings += 1
                 yield row
             if run.checks or run.verdict is not None:
                 recorded = []
