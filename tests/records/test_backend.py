@@ -168,3 +168,49 @@ def test_a_new_postgresql_store_compresses_its_long_columns_with_lz4_when_the_se
     store.add_reading("R1", dataclasses.replace(reading(1, 80.0), data=waveform))
     assert store.get_run("R1").readings[0].data == waveform              # stored compressed, read back the same
     assert store.verify().ok
+
+
+class _RefusingAtFirst:
+    """A connection whose first `refusals` WAL switches are refused as SQLite refuses one of two processes that
+    both opened a new, empty file and both want to write its first page."""
+
+    def __init__(self, real: sqlite3.Connection, refusals: int, error: str = "database is locked") -> None:
+        self.real, self.refusals, self.error, self.tries = real, refusals, error, 0
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql == "PRAGMA journal_mode=WAL":
+            self.tries += 1
+            if self.tries <= self.refusals:
+                raise sqlite3.OperationalError(self.error)
+        return self.real.execute(sql, *args)
+
+
+def test_a_wal_switch_refused_at_once_by_a_process_opening_the_same_new_file_is_tried_again(tmp_path):
+    from xcal.records.backend import SQLiteBackend
+
+    backend = SQLiteBackend(tmp_path / "s.sqlite3")
+    real = backend._db
+    backend._db = _RefusingAtFirst(real, refusals=3)                      # type: ignore[assignment]
+    backend._into_wal()
+    assert backend._db.tries == 4
+    assert real.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    backend._db = real
+    backend.close()
+
+
+def test_a_wal_switch_still_refused_after_the_write_wait_or_refused_otherwise_is_an_error(tmp_path, monkeypatch):
+    from xcal.records import backend as backend_module
+
+    backend = backend_module.SQLiteBackend(tmp_path / "s.sqlite3")
+    real = backend._db
+    monkeypatch.setattr(backend_module, "WRITE_WAIT_SECONDS", 0.1)
+    backend._db = _RefusingAtFirst(real, refusals=10_000)                 # type: ignore[assignment]
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        backend._into_wal()
+    assert 2 <= backend._db.tries <= 10                                    # about 0.1 s of 0.02 s waits, then gives up
+    backend._db = _RefusingAtFirst(real, refusals=1, error="disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        backend._into_wal()
+    assert backend._db.tries == 1                                          # not a lock: not tried again
+    backend._db = real
+    backend.close()
