@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from xcal.records.trend import TREND_SQL, TrendPoint, latest, trend
+from xcal.records.trend import COUNT_SQL, TREND_SQL, TrendPoint, latest, trend
 
 from .factory import check, header, raw, raw_many
 
@@ -62,10 +62,11 @@ def test_the_query_searches_an_index_among_many_rows(store, db, backend):
               for k, cid in enumerate(("kvp", "timer", "hvl", "mas", "repro", "a", "b", "c", "d", "e"))])
     plan = _plan(db, backend)
     if backend == "sqlite":
-        assert any("USING INDEX checks_room_result" in step for step in plan)
+        assert any("USING INDEX runs_room" in step for step in plan), plan
+        assert any("USING INDEX checks_run_result" in step for step in plan), plan
         assert not any(step.startswith("SCAN") for step in plan), plan
     else:
-        assert any("checks_room_result" in step for step in plan), plan
+        assert any("checks_run_result" in step for step in plan), plan
         assert not any("Seq Scan on checks" in step for step in plan), plan
     start = time.perf_counter()
     points = trend(store, "42", "kvp")
@@ -73,6 +74,12 @@ def test_the_query_searches_an_index_among_many_rows(store, db, backend):
     assert len(points) == 100 and all(p.value == 80.0 for p in points)
     assert [p.started_at for p in points] == sorted(p.started_at for p in points)
     assert elapsed < 0.5
+    assert latest(store, "42", "kvp", 3) == (points[-3:], 100)
+    if backend == "sqlite":
+        count_plan = [row[3] for row in raw(db, "EXPLAIN QUERY PLAN " + COUNT_SQL, ("42", "kvp"))]
+        assert any("USING INDEX runs_room" in step for step in count_plan), count_plan
+        assert any("COVERING INDEX checks_run_result" in step for step in count_plan), count_plan
+        assert not any(step.startswith("SCAN") for step in count_plan), count_plan
 
 
 def test_the_latest_points_and_their_count_leave_out_open_runs_and_other_rooms(store):

@@ -14,10 +14,10 @@ web-session generations, operating state outside the chain (the accounts themsel
 `accounts`, each account as its entries leave it, projected from them and checked against them by `verify`.
 Version 4 adds `bundles` (bundles.py): a bundle of procedures as one record, projected from its chain entries.
 Version 3 adds `leases` (lease.py), which process runs a live run: operating state, outside the chain.
-Version 2 adds the append-only `entries` table (the record) and a denormalised `room_id` on `checks` for
-trends: each run of a version-1 store, as it stands, becomes one `adopted` entry, so `verify` vouches for
-those rows from the upgrade on (not for what happened before it). Version-1 stores were only ever SQLite
-files; a PostgreSQL store starts at version 2.
+Version 2 adds the append-only `entries` table (the record) and a denormalised `room_id` on `checks` (which
+`verify` holds against the run's): each run of a version-1 store, as it stands, becomes one `adopted` entry,
+so `verify` vouches for those rows from the upgrade on (not for what happened before it). Version-1 stores
+were only ever SQLite files; a PostgreSQL store starts at version 2.
 
 The statements are the same for every database except the two integer-key declarations and how a row names
 its run, which come from the dialect (dialect.py): `{id_column}`, `{seq_column}` and `{run_reference}` below.
@@ -26,6 +26,7 @@ its run, which come from the dialect (dialect.py): `{id_column}`, `{seq_column}`
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,8 +131,7 @@ CREATE TABLE IF NOT EXISTS leases (
 INDEXES = """
 CREATE INDEX IF NOT EXISTS entries_run ON entries (run_id, seq);
 CREATE INDEX IF NOT EXISTS runs_room ON runs (room_id, started_at);
-CREATE INDEX IF NOT EXISTS checks_run ON checks (run_id);
-CREATE INDEX IF NOT EXISTS checks_room_result ON checks (room_id, check_id, run_id);
+CREATE INDEX IF NOT EXISTS checks_run_result ON checks (run_id, check_id);
 CREATE INDEX IF NOT EXISTS runs_started ON runs (started_at, run_id);
 CREATE INDEX IF NOT EXISTS runs_procedure_room ON runs (procedure_id, room_id, started_at, run_id);
 CREATE INDEX IF NOT EXISTS entries_corrections ON entries (run_id, seq) WHERE kind = 'correction';
@@ -169,8 +169,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 pending one named by `attempt`), each account as its entries leave it (whether its password is temporary, the
 sha256 of its hash, the seq of its latest entry), and each account's web-session generation (operating state)."""
 _INDEX_NAMES = {
-    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'index'",
-    "postgresql": "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()",
+    "sqlite": "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'",
+    "postgresql": "SELECT indexname, tablename FROM pg_indexes WHERE schemaname = current_schema()",
 }
 
 
@@ -185,33 +185,68 @@ def table_statements(dialect: Dialect) -> list[str]:
                                     run_reference=dialect.run_reference))
 
 
+OBSOLETE_INDEXES = {"readings_run": "readings", "checks_run": "checks", "checks_room_result": "checks"}
+"""Indexes (and their tables) an earlier xcal made that this one drops when it opens the store, since each costs
+every write: readings_run (run_id, exposure) indexed nothing the UNIQUE (run_id, exposure, role, quantity) of
+readings does not; checks_run (run_id) is the start of checks_run_result (run_id, check_id); checks_room_result
+(room_id, check_id, run_id) put each run's checks among its room's, so every batch of a bulk import rewrote
+nearly every page of it (3 000 rooms and results: ~46 MB per 50 000 readings in a store of 100 000 runs).
+Imported side by side into copies of that store: 40 000-44 000 readings/s with it, 57 000-60 000 with
+checks_run_result instead; a room's trend reads the room's runs (runs_room) and each run's checks of that
+result: 4.3 ms instead of 3.5 ms for 400 points."""
+
+
 def index_statements() -> list[str]:
     """CREATE INDEX IF NOT EXISTS for every index (the same in every dialect).
 
-    A run's readings are found through the index of their UNIQUE (run_id, exposure, role, quantity); stores
-    made by an earlier xcal also have readings_run (run_id, exposure), which new ones leave out: it indexed
-    nothing more and cost every bulk-imported reading a second index insert.
+    A run's readings are found through the index of their UNIQUE (run_id, exposure, role, quantity), its
+    checks through checks_run_result (run_id, check_id).
     """
     return statements(INDEXES)
 
 
 def add_missing_indexes(db: Backend) -> list[str]:
-    """Create the indexes of `index_statements` a store opened lacks (one made by an older xcal); their names.
+    """Create the indexes of `index_statements` a store opened lacks (one made by an older xcal), and drop its
+    OBSOLETE_INDEXES (`drop_obsolete_indexes`); the names of those created.
 
     Indexes only speed reads, so this is no schema version and no entry. Only missing ones are created (a
     PostgreSQL CREATE INDEX locks out writers even when the index exists); a store that cannot take them
     (read-only) is read without them. The first open of a large older store takes seconds for this, once.
     """
-    present = {row[0] for row in db.execute(_INDEX_NAMES[db.dialect.name]).fetchall()}
+    present = dict(db.execute(_INDEX_NAMES[db.dialect.name]).fetchall())
     missing = [s for s in index_statements() if s.split()[5] not in present]
+    created = []
     if missing:
         try:
             with ledger.write(db) as tx:
                 for statement in missing:
                     tx.execute(statement)
+            created = [s.split()[5] for s in missing]
         except RecordError:
-            return []
-    return [s.split()[5] for s in missing]
+            pass
+    drop_obsolete_indexes(db, [name for name, table in OBSOLETE_INDEXES.items() if present.get(name) == table])
+    return created
+
+
+OBSOLETE_DROP_WAIT = "1s"
+"""How long a PostgreSQL store's opener waits to drop an obsolete index: the drop locks the index's table, and
+readers who come meanwhile queue behind it, so it gives up soon and leaves the drop to a later open."""
+
+
+def drop_obsolete_indexes(db: Backend, names: list[str]) -> None:
+    """Drop the indexes `names`, each in a transaction of its own, outside the chain's lock (an index is no record);
+    one that cannot go now (a reader holds its PostgreSQL table for OBSOLETE_DROP_WAIT, a read-only store, a
+    role that does not own the table) stays until an open that can drop it."""
+    for name in names:
+        try:
+            db.execute(db.dialect.begin_write[0])
+            if db.dialect.name == "postgresql":
+                db.execute(f"SET LOCAL lock_timeout = '{OBSOLETE_DROP_WAIT}'")
+            db.execute(f"DROP INDEX IF EXISTS {name}")
+            db.commit()
+        except db.errors:
+            with suppress(*db.errors):
+                db.rollback()
 
 
 def new_store_statements(dialect: Dialect) -> list[str]:
@@ -333,8 +368,7 @@ def _upgrade_from_1(tx: Transaction) -> dict[str, Any]:
         CREATE INDEX IF NOT EXISTS entries_run ON entries (run_id, seq);
         CREATE INDEX IF NOT EXISTS runs_room ON runs (room_id, started_at);
         CREATE INDEX IF NOT EXISTS readings_run ON readings (run_id, exposure);
-        CREATE INDEX IF NOT EXISTS checks_run ON checks (run_id);
-        CREATE INDEX IF NOT EXISTS checks_room_result ON checks (room_id, check_id, run_id)"""):
+        CREATE INDEX IF NOT EXISTS checks_run_result ON checks (run_id, check_id)"""):
         tx.execute(statement)
     runs = _dicts(tx, "SELECT * FROM runs ORDER BY started_at, run_id", ())
     for run in runs:

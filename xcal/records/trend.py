@@ -1,7 +1,8 @@
 """One check's results over time in one room: the series a physicist plots to see drift before it fails.
 
-Only complete runs count. The query goes through `checks.room_id` (denormalised from the run) and the index
-checks_room_result (room_id, check_id, run_id), so one room and result is found without scanning the table.
+Only complete runs count. The queries read the room's runs (index runs_room) and each run's checks of that
+result (index checks_run_result), so one room and result is found without scanning a table; the checks are not
+indexed by room, which every bulk import would have to rewrite (schema.OBSOLETE_INDEXES).
 """
 
 from __future__ import annotations
@@ -15,20 +16,15 @@ from .projection import CHECK_FIELDS
 if TYPE_CHECKING:
     from .store import Store
 
-_FROM = (" FROM checks c JOIN runs r ON r.run_id = c.run_id"
-         " WHERE c.room_id = ? AND c.check_id = ? AND r.status = 'complete'")
 _COLUMNS = "SELECT r.run_id, r.started_at, r.simulated, " + ", ".join(f"c.{name}" for name in CHECK_FIELDS)
-TREND_SQL = _COLUMNS + _FROM + " ORDER BY r.started_at, r.run_id, c.check_row"
-_NEWEST_FIRST = " ORDER BY r.started_at DESC, r.run_id DESC, c.check_row DESC"
-_ROOM_RUNS = (" FROM runs r JOIN checks c ON c.run_id = r.run_id"
-              " WHERE r.room_id = ? AND c.check_id = ? AND r.status {status} 'complete'")
-LATEST_SQL = _COLUMNS + _ROOM_RUNS.format(status="=") + _NEWEST_FIRST + " LIMIT ?"
-"""The last points newest first, read from the room's runs newest first (index runs_room, then checks_run): the
-database stops after the few runs that hold them, where starting from the checks would join every point."""
-COUNT_SQL = ("SELECT (SELECT COUNT(*) FROM checks WHERE room_id = ? AND check_id = ?) - (SELECT COUNT(*)"
-             + _ROOM_RUNS.format(status="<>") + ") AS n")
-"""How many points `trend` has: the room's checks of that result (index checks_room_result alone) less those of
-its runs not complete (a check's room_id is always its run's), without joining every point to its run."""
+_COMPLETE = (" FROM runs r JOIN checks c ON c.run_id = r.run_id"
+             " WHERE r.room_id = ? AND c.check_id = ? AND r.status = 'complete'")
+TREND_SQL = _COLUMNS + _COMPLETE + " ORDER BY r.started_at, r.run_id, c.check_row"
+LATEST_SQL = _COLUMNS + _COMPLETE + " ORDER BY r.started_at DESC, r.run_id DESC, c.check_row DESC LIMIT ?"
+"""The last points newest first, read from the room's runs newest first: the database stops after the few runs
+that hold them."""
+COUNT_SQL = "SELECT COUNT(*) AS n" + _COMPLETE
+"""How many points `trend` has (each of the room's runs read once, for its status)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +61,7 @@ def latest(store: Store, room: str, result: str, last: int) -> tuple[list[TrendP
     """The last `last` points of `trend(store, room, result)`, oldest first, and how many points it has in all:
     what the table of `xcal trend` shows, without making a point of every one."""
     with store._snapshot():
-        total = next(iter(store.select(COUNT_SQL, (str(room), result) * 2)))["n"]
+        total = next(iter(store.select(COUNT_SQL, (str(room), result))))["n"]
         points = [_point(r) for r in store.select(LATEST_SQL, (str(room), result, int(last)))]
     return points[::-1], total
 

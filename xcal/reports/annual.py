@@ -36,6 +36,10 @@ from .text import DASH
 
 SIGNERS = ("Qualified medical physicist (reviewed)", "Radiation safety officer (acknowledged)")
 """The signature lines at the end of the report."""
+_NOT_PASSED_SQL = ("SELECT c.run_id, c.check_id, c.title, c.setting, c.value, c.unit, c.limit_text, c.verdict "
+                   "FROM runs r JOIN checks c ON c.run_id = r.run_id WHERE r.room_id = ? AND c.verdict IN (?, ?) "
+                   "ORDER BY c.check_row")
+"""The room's checks not passed, each run's in the order it judged them (its runs, index runs_room)."""
 
 
 @dataclass
@@ -68,8 +72,7 @@ def annual_data(store: Any, site: Any, room: str, year: int, personal: bool = Fa
                   key=lambda r: (r.started_at, r.run_id))
     ids = {r.run_id for r in runs}
     not_passed: dict[str, list[dict[str, Any]]] = {}
-    for row in store.select("SELECT run_id, check_id, title, setting, value, unit, limit_text, verdict FROM checks "
-                            "WHERE room_id = ? AND verdict IN (?, ?)", (found.id, Verdict.WARN, Verdict.FAIL)):
+    for row in store.select(_NOT_PASSED_SQL, (found.id, Verdict.WARN, Verdict.FAIL)):
         if row[0] in ids:
             not_passed.setdefault(row[0], []).append(
                 {"check_id": row[1], "title": row[2], "setting": row[3], "value": row[4], "unit": row[5],

@@ -14,8 +14,10 @@ HISTORY_SHOWN = 50
 
 
 def checks_of_room(store: Any, room: str) -> list[str]:
-    """The check ids recorded in the room (index checks_room_result), in name order."""
-    rows = store.select("SELECT DISTINCT check_id FROM checks WHERE room_id = ? ORDER BY check_id", (str(room),))
+    """The check ids recorded in the room (its runs' checks, indexes runs_room and checks_run_result), in name
+    order."""
+    rows = store.select("SELECT DISTINCT c.check_id FROM runs r JOIN checks c ON c.run_id = r.run_id "
+                        "WHERE r.room_id = ? ORDER BY c.check_id", (str(room),))
     return [row[0] for row in rows]
 
 
