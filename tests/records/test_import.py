@@ -186,3 +186,46 @@ def test_a_sqlite_import_copies_its_log_into_the_file_every_few_batches(tmp_path
         assert path.with_name("s.sqlite3-wal").stat().st_size == 0
         assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
         assert store._db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_cycle_collector_rests_while_a_batch_is_written_and_is_left_as_it_was(store, monkeypatch, enabled):
+    """Each batch is written with the collector off (a batch's tens of thousands of rows would otherwise set
+    off collections that walk every object the caller holds); between batches, after the import and after a
+    refused batch it is as the caller had it."""
+    import gc
+
+    from xcal.records import bulk
+
+    seen = []
+    write_batch = bulk.write_batch
+    monkeypatch.setattr(bulk, "write_batch", lambda tx, runs: seen.append(gc.isenabled()) or write_batch(tx, runs))
+    a, b, c = _runs()
+
+    def runs():
+        for run in (a, b, c):
+            seen.append(("between", gc.isenabled()))
+            yield run
+
+    (gc.enable if enabled else gc.disable)()
+    try:
+        store.import_runs(runs(), batch_readings=1)
+        assert seen == [("between", enabled), False, ("between", enabled), False, ("between", enabled), False]
+        assert gc.isenabled() is enabled
+        with pytest.raises(RecordError):
+            store.import_runs([a])                      # already recorded: the batch is refused
+        assert seen[-1] is False                        # refused while written with the collector off
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
+
+
+def test_a_postgresql_import_leaves_the_planner_statistics_of_the_tables_runs_are_found_in(db, backend, store):
+    """After a bulk import the server knows the runs, checks and entries tables as they now are (autovacuum, which
+    every write's lock on the chain cancels, cannot be counted on for the entries)."""
+    if backend != "postgres":
+        pytest.skip("a PostgreSQL planner setting")
+    store.import_runs(_runs())
+    analysed = {r[0] for r in raw(db, "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+                                      "AND last_analyze IS NOT NULL")}
+    assert {"runs", "checks", "entries"} <= analysed

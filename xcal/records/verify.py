@@ -112,9 +112,12 @@ def verify_store(store: Store, *, public: Any = None, anchor: Any = None, since_
         prev_seq, head = start.seq - 1, start.prev_hash
         prev_recomputed = head
     watched = seals.watched
+    touched: set[str] = set()                          # --since-anchor: the runs with an entry after the anchor
     for row in _entry_rows(store, start.seq if start else 1):
         seq, at, kind, run_id, payload, prev_hash, stored = row
         count += 1
+        if start and seq > start.seq:
+            touched.add(run_id)
         recomputed = sha256((prev_hash + kind + run_id + payload + at).encode("utf-8")).hexdigest()
         if not chain_broken and (seq != prev_seq + 1 or prev_hash != head or recomputed != stored
                                  or kind not in KINDS):
@@ -133,8 +136,7 @@ def verify_store(store: Store, *, public: Any = None, anchor: Any = None, since_
     for seq, reason in seals.problems:
         worst.add(seq, reason)
     if start:
-        found = [(p.seq, p.reason) for p in (check_run(store, r, hashes=False)
-                                             for r in _run_ids_after(store, start.seq)) if p]
+        found = [(p.seq, p.reason) for p in (check_run(store, r, hashes=False) for r in sorted(touched)) if p]
     else:
         found = _projection_problems(store, pending)
     from .accounts import account_problems
@@ -337,10 +339,6 @@ def _records(store: Store, after: str | None, upto: str | None) -> Iterator[tupl
                 parts.append([])
         last = key
         yield (key, [Entry(*r) for r in parts[0]], *parts[1:])
-
-
-def _run_ids_after(store: Store, seq: int) -> list[str]:
-    return [r[0] for r in store.select("SELECT DISTINCT run_id FROM entries WHERE seq > ? ORDER BY run_id", (seq,))]
 
 
 def _link_problem(entry: Entry, prev_seq: int, prev_hash: str) -> str:
