@@ -51,7 +51,7 @@ class Dialect:
     queries plan from: ANALYZE of all four took 1.4 s at 20 000 runs, of runs and checks 0.6 s. The entries are
     among them because autovacuum rarely gets to them: every write's lock on the chain cancels it. With no
     statistics, PostgreSQL scanned all 10 million readings' entries for those after an anchor and took 27 ms
-    for a run's entries (`verify --since-anchor` 3.4-5 s); ANALYZE entries took 0.3 s, then 0.5 and 0.3 ms."""
+    for a run's entries (`verify --since-anchor` 2.9-5 s); ANALYZE entries took 0.3 s, then 0.5 and 0.3 ms."""
 
     def sql(self, text: str) -> str:
         """`text` with its `?` placeholders in this dialect's spelling (statements hold no literal `?`).
