@@ -220,18 +220,23 @@ class Store:
                 batch.append(run)
                 size += len(run.readings) + 1
                 if size >= batch_readings:
-                    with bulk.collector_paused(), self._write() as tx:
-                        total.add(bulk.write_batch(tx, batch))
+                    total.add(self._import_batch(batch))
                     batch, size = [], 0
                     if total.batches % bulk.CHECKPOINT_BATCHES == 0:
                         checkpoint()
             if batch:
-                with bulk.collector_paused(), self._write() as tx:
-                    total.add(bulk.write_batch(tx, batch))
+                total.add(self._import_batch(batch))
         for statement in self._dialect.after_bulk:         # statistics only: the import is committed either way
             with suppress(*self._db.errors):
                 self._db.execute(statement)
         return total
+
+    def _import_batch(self, runs: list[ImportedRun]) -> bulk.ImportSummary:
+        """One batch of `import_runs`: one transaction, written with the cycle collector off."""
+        from . import bulk
+
+        with bulk.collector_paused(), self._write() as tx:
+            return bulk.write_batch(tx, runs)
 
     def finish_run(self, run_id: str, verdict: str, checks: list[StoredCheck] | None = None) -> None:
         """Mark the run complete with its verdict; with `checks`, record them in the same transaction, so a
